@@ -1,0 +1,1 @@
+"""newsbot: a Discord bot that shares curated news."""

@@ -1,0 +1,348 @@
+"""Article files: parse one store file into an `Article`, or say exactly why not.
+
+Pure: no Discord, no SQL. Everything the rest of the bot knows about an article
+comes through `parse_article`, so every rule of the store format lives here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+try:  # libyaml is ten times faster; say so loudly rather than slow down silently.
+    from yaml import CSafeLoader as _Loader
+
+    FAST_YAML = True
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+    FAST_YAML = False
+
+ARTICLE_SUFFIXES = (".txt", ".md")
+KNOWN_FIELDS = frozenset(
+    {
+        "title",
+        "webUrl",
+        "publishedDateTime",
+        "excerpt",
+        "originalUrl",
+        "category",
+        "type",
+        "quality",
+        "heat",
+        "published",
+        "provider",
+        "topics",
+        "related",
+        "secured",
+    }
+)
+_FENCE = re.compile(r"^---[ \t]*\r?$", re.MULTILINE)
+
+
+class ArticleError(ValueError):
+    """A store file that cannot be served; the message names the file and the field or line."""
+
+    def __init__(self, source: str, problem: str) -> None:
+        super().__init__(f"{source}: {problem}")
+        self.source = source
+        self.problem = problem
+
+
+@dataclass(frozen=True, slots=True)
+class RelatedLink:
+    """One item of an article's related coverage."""
+
+    title: str
+    url: str
+    excerpt: str = ""
+    provider: str = ""
+    published_at: datetime | None = None
+    quality: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """A parsed article file. `secured` is confidential: kept out of repr and never rendered."""
+
+    id: str
+    title: str
+    url: str
+    published_at: datetime
+    excerpt: str = ""
+    original_url: str | None = None
+    category: str = ""
+    type: str = ""
+    quality: int = 0
+    heat: int = -1
+    published: bool = False
+    provider_name: str = ""
+    provider_domain: str = ""
+    topics: tuple[str, ...] = ()
+    related: tuple[RelatedLink, ...] = ()
+    secured: str | None = field(default=None, repr=False)
+    extra: dict[str, Any] = field(default_factory=dict, repr=False, compare=False, hash=False)
+    body: str = field(default="", repr=False)
+    warnings: tuple[str, ...] = field(default=(), repr=False, compare=False)
+
+
+def topic_key(topic: str) -> str:
+    """The matching key of a topic: "AI", "ai " and "Ai" are one topic."""
+    return " ".join(topic.split()).casefold()
+
+
+def is_http_url(value: object) -> bool:
+    """True for an absolute http(s) URL with a host and no spaces: the only links we show."""
+    if not isinstance(value, str) or not value or any(c.isspace() for c in value):
+        return False
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+def article_id_for(filename: str) -> str:
+    """The article id is the file name without its extension."""
+    stem, _, _ = filename.rpartition(".")
+    return stem or filename
+
+
+def split_front_matter(text: str, source: str) -> tuple[str, str, int]:
+    """Return (front matter, body, line number where the front matter starts)."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    first = _FENCE.match(text)
+    if first is None:
+        raise ArticleError(
+            source, "line 1: no front matter (the file must start with a '---' line)"
+        )
+    closing = _FENCE.search(text, first.end())
+    if closing is None:
+        raise ArticleError(source, "no closing '---' line after the front matter")
+    return text[first.end() : closing.start()], text[closing.end() :].lstrip("\r\n"), 2
+
+
+def load_front_matter(front: str, source: str, first_line: int = 2) -> dict[str, Any]:
+    """YAML-load a front-matter block into a mapping, naming the line of any syntax error."""
+    try:
+        data = yaml.load(front, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"line {mark.line + first_line - 1}: " if mark is not None else ""
+        raise ArticleError(source, f"{where}YAML error: {exc.problem or exc}") from None
+    except yaml.YAMLError as exc:
+        raise ArticleError(source, f"YAML error: {exc}") from None
+    except (ValueError, TypeError, OverflowError) as exc:  # e.g. a timestamp out of range
+        raise ArticleError(source, f"YAML error: {exc}") from None
+    if not isinstance(data, dict):
+        raise ArticleError(source, "the front matter is not a mapping of fields")
+    return data
+
+
+def parse_article(text: str, source: str) -> Article:
+    """Parse a store file's text; `source` is its file name (the id is derived from it)."""
+    front, body, first_line = split_front_matter(text, source)
+    data = load_front_matter(front, source, first_line)
+    return article_from_fields(data, source, body)
+
+
+def parse_article_bytes(raw: bytes, source: str) -> Article:
+    """Parse a store file's bytes: the file must be UTF-8."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ArticleError(source, f"line {line}: not UTF-8 (byte {exc.start})") from None
+    return parse_article(text, source)
+
+
+def article_from_fields(data: dict[str, Any], source: str, body: str = "") -> Article:
+    """Validate the front-matter fields and build the `Article`."""
+    fields = _Fields(data, source)
+    warnings: list[str] = []
+    provider = data.get("provider")
+    provider_name = provider_domain = ""
+    if isinstance(provider, dict):
+        provider_name = _text(provider.get("name"))
+        provider_domain = _text(provider.get("domain"))
+    elif provider is not None:
+        raise ArticleError(source, "provider: must be a mapping with name and domain")
+    return Article(
+        id=article_id_for(source.replace("\\", "/").rsplit("/", 1)[-1]),
+        title=fields.required_text("title"),
+        url=fields.url("webUrl", required=True) or "",
+        published_at=fields.timestamp("publishedDateTime"),
+        excerpt=fields.optional_text("excerpt"),
+        original_url=fields.url("originalUrl", required=False),
+        category=fields.optional_text("category"),
+        type=fields.optional_text("type"),
+        quality=fields.integer("quality", 0),
+        heat=fields.integer("heat", -1),
+        published=fields.boolean("published", False),
+        provider_name=provider_name,
+        provider_domain=provider_domain,
+        topics=_topics(data.get("topics"), source),
+        related=_related(data.get("related"), source, warnings),
+        secured=fields.secured(),
+        extra={k: v for k, v in data.items() if k not in KNOWN_FIELDS},
+        body=body,
+        warnings=tuple(warnings),
+    )
+
+
+class _Fields:
+    """Typed access to the front-matter mapping; each failure names the field."""
+
+    def __init__(self, data: dict[str, Any], source: str) -> None:
+        self.data = data
+        self.source = source
+
+    def fail(self, name: str, problem: str) -> ArticleError:
+        return ArticleError(self.source, f"{name}: {problem}")
+
+    def required_text(self, name: str) -> str:
+        value = self.data.get(name)
+        if value is None:
+            raise self.fail(name, "missing (required)")
+        if not isinstance(value, str | int | float) or isinstance(value, bool):
+            raise self.fail(name, "must be text")
+        text = str(value).strip()
+        if not text:
+            raise self.fail(name, "must not be empty")
+        return text
+
+    def optional_text(self, name: str) -> str:
+        value = self.data.get(name)
+        if value is None:
+            return ""
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise self.fail(name, "must be text")
+        return str(value).strip()
+
+    def url(self, name: str, *, required: bool) -> str | None:
+        value = self.data.get(name)
+        if value is None or (value == "" and not required):
+            if required:
+                raise self.fail(name, "missing (required)")
+            return None
+        if not is_http_url(value):
+            raise self.fail(name, f"must be an http(s) URL, got {_short(value)}")
+        return str(value)
+
+    def timestamp(self, name: str) -> datetime:
+        value = self.data.get(name)
+        if value is None:
+            raise self.fail(name, "missing (required)")
+        parsed = parse_timestamp(value)
+        if parsed is None:
+            raise self.fail(name, f"must be an ISO 8601 date-time, got {_short(value)}")
+        return parsed
+
+    def integer(self, name: str, default: int) -> int:
+        value = self.data.get(name, default)
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(name, f"must be a whole number, got {_short(value)}")
+        return value
+
+    def boolean(self, name: str, default: bool) -> bool:
+        value = self.data.get(name, default)
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            raise self.fail(name, f"must be true or false, got {_short(value)}")
+        return value
+
+    def secured(self) -> str | None:
+        value = self.data.get("secured")
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise self.fail("secured", "must be a string")  # never echo its value
+        return value
+
+
+def parse_timestamp(value: object) -> datetime | None:
+    """An aware UTC datetime from a YAML timestamp or ISO 8601 text; naive times are UTC."""
+    if isinstance(value, datetime):
+        result = value
+    elif isinstance(value, date):
+        result = datetime.combine(value, time(0))
+    elif isinstance(value, str):
+        try:
+            result = datetime.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    else:
+        return None
+    if result.tzinfo is None:
+        return result.replace(tzinfo=UTC)
+    return result.astimezone(UTC)
+
+
+def _topics(value: object, source: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list):
+        raise ArticleError(source, "topics: must be a list of text")
+    seen: dict[str, str] = {}
+    for item in value:
+        if isinstance(item, bool) or not isinstance(item, str | int | float):
+            raise ArticleError(source, f"topics: each topic must be text, got {_short(item)}")
+        shown = " ".join(str(item).split())
+        if shown and topic_key(shown) not in seen:
+            seen[topic_key(shown)] = shown
+    return tuple(seen.values())
+
+
+def _related(value: object, source: str, warnings: list[str]) -> tuple[RelatedLink, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise ArticleError(source, "related: must be a list")
+    links: list[RelatedLink] = []
+    for index, item in enumerate(value):
+        if not isinstance(item, dict):
+            warnings.append(f"{source}: related[{index}]: dropped (not a mapping)")
+            continue
+        title = item.get("title")
+        if not isinstance(title, str) or not title.strip():
+            warnings.append(f"{source}: related[{index}]: dropped (no title)")
+            continue
+        url = item.get("webUrl")
+        if not is_http_url(url):
+            warnings.append(f"{source}: related[{index}]: dropped (webUrl is not an http(s) URL)")
+            continue
+        provider = item.get("provider")
+        quality = item.get("quality", 0)
+        links.append(
+            RelatedLink(
+                title=title.strip(),
+                url=str(url),
+                excerpt=_text(item.get("excerpt")),
+                provider=_text(provider.get("name")) if isinstance(provider, dict) else "",
+                published_at=parse_timestamp(item.get("publishedDateTime")),
+                quality=quality
+                if isinstance(quality, int) and not isinstance(quality, bool)
+                else 0,
+            )
+        )
+    return tuple(links)
+
+
+def _text(value: object) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

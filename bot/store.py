@@ -1,0 +1,928 @@
+"""The only module that speaks SQL: schema, migrations, store sync, queries, publishing, outbox.
+
+The article files are the source of truth; SQLite holds the index built from them,
+the delivery log (outbox), channel subscriptions and the moderation audit trail.
+Keep this interface narrow: a server database could later stand behind it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import re
+import tempfile
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import resources
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any, Self
+
+import aiosqlite
+
+from bot.articles import (
+    ARTICLE_SUFFIXES,
+    Article,
+    ArticleError,
+    RelatedLink,
+    parse_article_bytes,
+    topic_key,
+)
+from bot.errors import ArticleNotFound, PublishError
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 5
+BATCH = 500  # files per parse task and per write transaction
+PARALLEL_THRESHOLD = 2000  # below this many files, parsing in a thread beats starting processes
+TOPIC_SEPARATOR = " · "
+_PUBLISHED_LINE = re.compile(rb"^(published[ \t]*:[ \t]*)([^\s#]*)", re.MULTILINE)
+
+MIGRATIONS: tuple[str, ...] = (resources.files("bot").joinpath("schema.sql").read_text("utf-8"),)
+
+_ARTICLE_COLUMNS = (
+    "id, file, title, excerpt, url, original_url, published_at, category, type, quality, heat, "
+    "provider_name, provider_domain, topics, published, extra, file_mtime_ns, render_hash"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of a list answer."""
+
+    items: tuple[Article, ...]
+    page: int
+    has_next: bool
+
+
+@dataclass(slots=True)
+class SyncReport:
+    """What one store scan did: counts, and each bad file with its reason."""
+
+    scanned: int = 0
+    new: int = 0
+    changed: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    published: list[str] = field(default_factory=list)  # ids that became visible
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def loaded(self) -> int:
+        return self.new + self.changed
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    channel_id: int
+    topic: str  # display name, "" = every topic
+    role_id: int | None
+    min_quality: int
+    guild_id: int | None
+    paused_reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One outbox row due for work: a post to send, edit or delete."""
+
+    id: int
+    url: str
+    article_id: str
+    channel_id: int
+    role_id: int | None
+    state: str
+    message_id: int | None
+    attempts: int
+    generation: int
+
+    @property
+    def nonce(self) -> str:
+        """Same (story, channel, generation), same nonce: Discord drops the repeat."""
+        digest = hashlib.sha256(f"{self.url}|{self.channel_id}|{self.generation}".encode())
+        return digest.hexdigest()[:25]
+
+
+def _now() -> int:
+    return int(time.time())
+
+
+def _render_hash(article: Article) -> str:
+    """Changes exactly when what a post shows changes, so only real edits are re-sent."""
+    parts: list[object] = [
+        article.title,
+        article.excerpt,
+        article.url,
+        article.provider_name,
+        article.provider_domain,
+        article.published_at.isoformat(),
+        article.topics,
+        [(r.title, r.url, r.provider) for r in article.related],
+    ]
+    return hashlib.sha256(json.dumps(parts, ensure_ascii=False).encode()).hexdigest()[:16]
+
+
+def _jsonable(value: object) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)
+
+
+def _parse_file(path: str) -> Article | str:
+    """Read and parse one file; an `ArticleError` comes back as its message (picklable)."""
+    name = os.path.basename(path)
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read()
+        return parse_article_bytes(raw, name)
+    except ArticleError as exc:
+        return str(exc)
+    except OSError as exc:
+        return f"{name}: cannot read ({exc.strerror or exc})"
+
+
+def _parse_batch(paths: Sequence[str]) -> list[Article | str]:
+    return [_parse_file(p) for p in paths]
+
+
+def scan_store(store_dir: Path) -> dict[str, tuple[int, int]]:
+    """Every article file in the store folder: name -> (mtime_ns, size)."""
+    found: dict[str, tuple[int, int]] = {}
+    with os.scandir(store_dir) as entries:
+        for entry in entries:
+            if entry.name.endswith(ARTICLE_SUFFIXES) and not entry.name.startswith("."):
+                with contextlib.suppress(OSError):
+                    if entry.is_file():
+                        st = entry.stat()
+                        found[entry.name] = (st.st_mtime_ns, st.st_size)
+    return found
+
+
+def fts_query(text: str) -> str | None:
+    """Turn any user text into a safe FTS5 query: words and "quoted phrases", each quoted.
+
+    A trailing `*` on a word keeps its prefix meaning; every other character is
+    data. Terms without a letter or digit are dropped (they match nothing).
+    """
+    terms: list[str] = []
+    for phrase, word in re.findall(r'"([^"]*)"|(\S+)', text):
+        raw = phrase or word
+        prefix = bool(word) and len(word) > 1 and word.endswith("*")
+        if prefix:
+            raw = raw.rstrip("*")
+        if not any(ch.isalnum() for ch in raw):
+            continue
+        terms.append('"' + raw.replace('"', '""') + '"' + ("*" if prefix else ""))
+    return " ".join(terms) if terms else None
+
+
+def rewrite_published(raw: bytes, published: bool) -> bytes:
+    """The same bytes with the front matter's `published:` value set; nothing else changes."""
+    value = b"true" if published else b"false"
+    fence = re.match(rb"\A(?:\xef\xbb\xbf)?---[ \t]*\r?\n", raw)
+    if fence is None:
+        raise ValueError("no front matter")
+    closing = re.compile(rb"^---[ \t]*\r?$", re.MULTILINE).search(raw, fence.end())
+    if closing is None:
+        raise ValueError("no closing '---' line")
+    match = _PUBLISHED_LINE.search(raw, fence.end(), closing.start())
+    if match is not None:
+        return raw[: match.start(2)] + value + raw[match.end(2) :]
+    newline = b"\r\n" if raw[fence.end() - 2 : fence.end()] == b"\r\n" else b"\n"
+    return raw[: closing.start()] + b"published: " + value + newline + raw[closing.start() :]
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Replace a file's content in one step: readers see the old or the new file, never half."""
+    mode = path.stat().st_mode & 0o7777
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+class Store:
+    """The bot's state in one SQLite file, on one aiosqlite connection."""
+
+    def __init__(self, db: aiosqlite.Connection, store_dir: Path) -> None:
+        self.db = db
+        self.store_dir = store_dir
+        self._topic_cache: list[tuple[str, str, int]] | None = None
+        self._write_lock = asyncio.Lock()
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def open(cls, db_path: Path, store_dir: Path) -> AsyncIterator[Self]:
+        """Open (creating and migrating) the database; closed on exit."""
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+        db = await aiosqlite.connect(db_path, isolation_level=None)
+        try:
+            db.row_factory = aiosqlite.Row
+            await db.execute("PRAGMA journal_mode = WAL")
+            await db.execute("PRAGMA synchronous = NORMAL")
+            await db.execute("PRAGMA foreign_keys = ON")
+            await db.execute("PRAGMA busy_timeout = 10000")
+            store = cls(db, store_dir)
+            await store._migrate()
+            yield store
+        finally:
+            await db.close()
+
+    async def _migrate(self) -> None:
+        async with self.db.execute("PRAGMA user_version") as cur:
+            row = await cur.fetchone()
+        version = int(row[0]) if row else 0
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            await self.db.executescript(
+                f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;"
+            )
+            log.info("database migrated to schema version %d", number)
+
+    @contextlib.asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One write transaction; serialised inside this process, IMMEDIATE across processes."""
+        async with self._write_lock:
+            await self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                await self.db.execute("ROLLBACK")
+                raise
+            await self.db.execute("COMMIT")
+            self._topic_cache = None
+
+    async def _rows(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
+        async with self.db.execute(sql, tuple(params)) as cur:
+            return list(await cur.fetchall())
+
+    async def _scalar(self, sql: str, params: Iterable[Any] = ()) -> Any:
+        rows = await self._rows(sql, params)
+        return rows[0][0] if rows else None
+
+    # ------------------------------------------------------------------ sync
+
+    async def sync(
+        self,
+        store_dir: Path | None = None,
+        progress: Callable[[int, int], None] | None = None,
+        executor: Executor | None = None,
+    ) -> SyncReport:
+        """Bring the index in line with the store folder, reading only new or changed files."""
+        started = time.perf_counter()
+        folder = store_dir or self.store_dir
+        report = SyncReport()
+        current = await asyncio.to_thread(scan_store, folder)
+        known = {
+            row[0]: (row[1], row[2])
+            for row in await self._rows("SELECT name, mtime_ns, size FROM files")
+        }
+        report.scanned = len(current)
+        todo = sorted(name for name, stat in current.items() if known.get(name) != stat)
+        report.unchanged = len(current) - len(todo)
+        gone = sorted(set(known) - set(current))
+        if gone:
+            await self._withdraw_files(gone, report)
+        batches = [todo[i : i + BATCH] for i in range(0, len(todo), BATCH)]
+        done = 0
+        async for names, results in self._parsed(folder, batches, executor):
+            await self._apply(names, results, current, known, report)
+            done += len(names)
+            if progress is not None:
+                progress(done, len(todo))
+        report.seconds = time.perf_counter() - started
+        summary = {
+            "at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "scanned": report.scanned,
+            "loaded": report.loaded,
+            "deleted": report.deleted,
+            "errors": len(report.errors),
+            "seconds": round(report.seconds, 3),
+        }
+        async with self._transaction() as db:
+            await db.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('last_sync', ?)",
+                (json.dumps(summary),),
+            )
+        return report
+
+    async def _parsed(
+        self, folder: Path, batches: list[list[str]], executor: Executor | None
+    ) -> AsyncIterator[tuple[list[str], list[Article | str]]]:
+        """Parse batches in worker processes for big loads, keeping a few in flight."""
+        total = sum(len(b) for b in batches)
+        own_pool: ProcessPoolExecutor | None = None
+        if executor is None and total >= PARALLEL_THRESHOLD and (os.cpu_count() or 1) > 1:
+            own_pool = ProcessPoolExecutor(os.cpu_count(), mp_context=get_context("spawn"))
+            executor = own_pool
+        loop = asyncio.get_running_loop()
+        try:
+            window: list[tuple[list[str], asyncio.Future[list[Article | str]]]] = []
+            pending = iter(batches)
+            in_flight = 2 * (os.cpu_count() or 1) + 1
+            while True:
+                while len(window) < in_flight:
+                    names = next(pending, None)
+                    if names is None:
+                        break
+                    paths = [str(folder / n) for n in names]
+                    window.append((names, loop.run_in_executor(executor, _parse_batch, paths)))
+                if not window:
+                    return
+                names, future = window.pop(0)
+                yield names, await future
+        finally:
+            if own_pool is not None:
+                own_pool.shutdown(cancel_futures=True)
+
+    async def _withdraw_files(self, names: list[str], report: SyncReport) -> None:
+        now = _now()
+        async with self._transaction() as db:
+            ids = [
+                row[0]
+                for chunk in _chunks(names, 500)
+                for row in await self._rows(
+                    f"SELECT id FROM articles WHERE file IN ({_marks(chunk)}) "
+                    "AND deleted_at IS NULL",
+                    chunk,
+                )
+            ]
+            before = await self._visibility(ids)
+            await db.executemany(
+                "UPDATE articles SET deleted_at = ? WHERE file = ? AND deleted_at IS NULL",
+                [(now, n) for n in names],
+            )
+            await db.executemany("DELETE FROM files WHERE name = ?", [(n,) for n in names])
+            urls = await self._urls_of(ids)
+            await self._resolve_duplicates(urls, report)
+            await self._after_change(before, {}, report)
+        report.deleted += len(ids)
+
+    async def _apply(
+        self,
+        names: list[str],
+        results: list[Article | str],
+        current: dict[str, tuple[int, int]],
+        known: dict[str, tuple[int, int]],
+        report: SyncReport,
+    ) -> None:
+        """Write one parsed batch in one transaction."""
+        good: list[tuple[str, Article]] = []
+        file_rows: list[tuple[str, int, int, str | None]] = []
+        for name, result in zip(names, results, strict=True):
+            mtime, size = current[name]
+            if isinstance(result, str):
+                report.errors.append(result)
+                log.warning("skipped %s", result)
+                file_rows.append((name, mtime, size, result))
+                continue
+            good.append((name, result))
+            report.warnings.extend(result.warnings)
+            file_rows.append((name, mtime, size, None))
+            if name in known:
+                report.changed += 1
+            else:
+                report.new += 1
+        async with self._transaction() as db:
+            good = await self._drop_id_clashes(good, file_rows, report)
+            ids = [a.id for _, a in good]
+            before = await self._visibility(ids)
+            old_urls = await self._urls_of(ids)
+            await self._upsert(good, current)
+            await db.executemany(
+                "INSERT OR REPLACE INTO files (name, mtime_ns, size, error) VALUES (?, ?, ?, ?)",
+                file_rows,
+            )
+            await self._resolve_duplicates(old_urls | {a.url for _, a in good}, report)
+            await self._after_change(before, {a.id: a for _, a in good}, report)
+
+    async def _drop_id_clashes(
+        self,
+        good: list[tuple[str, Article]],
+        file_rows: list[tuple[str, int, int, str | None]],
+        report: SyncReport,
+    ) -> list[tuple[str, Article]]:
+        """Two live files for one id (`a.txt` and `a.md`): the second is an error, not a merge."""
+        if not good:
+            return good
+        owners = {
+            row[0]: row[1]
+            for chunk in _chunks([a.id for _, a in good], 500)
+            for row in await self._rows(
+                f"SELECT id, file FROM articles WHERE id IN ({_marks(chunk)}) "
+                "AND deleted_at IS NULL",
+                chunk,
+            )
+        }
+        kept: list[tuple[str, Article]] = []
+        seen: dict[str, str] = {}
+        for name, article in good:
+            other = seen.get(article.id) or owners.get(article.id)
+            if other is not None and other != name and (self.store_dir / other).exists():
+                message = f"{name}: same article id as {other}; rename one of them"
+                report.errors.append(message)
+                file_rows[:] = [(n, m, s, message if n == name else e) for n, m, s, e in file_rows]
+                continue
+            seen[article.id] = name
+            kept.append((name, article))
+        return kept
+
+    async def _upsert(
+        self, good: list[tuple[str, Article]], current: dict[str, tuple[int, int]]
+    ) -> None:
+        if not good:
+            return
+        rows = [
+            (
+                a.id,
+                name,
+                a.title,
+                a.excerpt,
+                a.url,
+                a.original_url,
+                int(a.published_at.timestamp()),
+                a.category,
+                a.type,
+                a.quality,
+                a.heat,
+                a.provider_name,
+                a.provider_domain,
+                TOPIC_SEPARATOR.join(a.topics),
+                int(a.published),
+                a.secured,
+                json.dumps(_jsonable(a.extra), ensure_ascii=False),
+                current[name][0],
+                _render_hash(a),
+            )
+            for name, a in good
+        ]
+        await self.db.executemany(
+            """INSERT INTO articles (id, file, title, excerpt, url, original_url, published_at,
+                   category, type, quality, heat, provider_name, provider_domain, topics,
+                   published, secured, extra, file_mtime_ns, render_hash)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT (id) DO UPDATE SET
+                   file = excluded.file, title = excluded.title, excerpt = excluded.excerpt,
+                   url = excluded.url, original_url = excluded.original_url,
+                   published_at = excluded.published_at, category = excluded.category,
+                   type = excluded.type, quality = excluded.quality, heat = excluded.heat,
+                   provider_name = excluded.provider_name,
+                   provider_domain = excluded.provider_domain, topics = excluded.topics,
+                   published = excluded.published, secured = excluded.secured,
+                   extra = excluded.extra, file_mtime_ns = excluded.file_mtime_ns,
+                   render_hash = excluded.render_hash, deleted_at = NULL""",
+            rows,
+        )
+        ids = [a.id for _, a in good]
+        rowids: dict[str, int] = {}
+        for chunk in _chunks(ids, 500):
+            for row in await self._rows(
+                f"SELECT id, rowid FROM articles WHERE id IN ({_marks(chunk)})", chunk
+            ):
+                rowids[row[0]] = row[1]
+        keys = [(rowids[i],) for i in ids]
+        await self.db.executemany("DELETE FROM article_topics WHERE article_rowid = ?", keys)
+        await self.db.executemany("DELETE FROM related WHERE article_rowid = ?", keys)
+        await self.db.executemany(
+            "INSERT OR IGNORE INTO topics (key, name) VALUES (?, ?)",
+            {(topic_key(t), t) for _, a in good for t in a.topics},
+        )
+        await self.db.executemany(
+            "INSERT OR IGNORE INTO article_topics (article_rowid, topic_key, published_at) "
+            "VALUES (?, ?, ?)",
+            [
+                (rowids[a.id], topic_key(t), int(a.published_at.timestamp()))
+                for _, a in good
+                for t in a.topics
+            ],
+        )
+        await self.db.executemany(
+            "INSERT INTO related (article_rowid, position, title, url, excerpt, provider, "
+            "published_at, quality) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    rowids[a.id],
+                    pos,
+                    r.title,
+                    r.url,
+                    r.excerpt,
+                    r.provider,
+                    int(r.published_at.timestamp()) if r.published_at else None,
+                    r.quality,
+                )
+                for _, a in good
+                for pos, r in enumerate(a.related)
+            ],
+        )
+
+    async def _visibility(self, ids: Sequence[str]) -> dict[str, tuple[bool, str, str]]:
+        """id -> (visible, url, render hash), for the rows that exist."""
+        out: dict[str, tuple[bool, str, str]] = {}
+        for chunk in _chunks(list(ids), 500):
+            for row in await self._rows(
+                f"SELECT id, visible, url, render_hash FROM articles WHERE id IN ({_marks(chunk)})",
+                chunk,
+            ):
+                out[row[0]] = (bool(row[1]), row[2], row[3])
+        return out
+
+    async def _urls_of(self, ids: Sequence[str]) -> set[str]:
+        return {url for _, url, _ in (await self._visibility(ids)).values()}
+
+    async def _resolve_duplicates(self, urls: set[str], report: SyncReport) -> None:
+        """One story, one article: of live files sharing a webUrl, the newest file wins."""
+        for chunk in _chunks(sorted(urls), 500):
+            rows = await self._rows(
+                f"SELECT id, url, file_mtime_ns, duplicate_of FROM articles "
+                f"WHERE url IN ({_marks(chunk)}) AND deleted_at IS NULL "
+                "ORDER BY url, file_mtime_ns DESC, id DESC",
+                chunk,
+            )
+            winner_of: dict[str, str] = {}
+            updates: list[tuple[str | None, str]] = []
+            for row in rows:
+                winner = winner_of.setdefault(row["url"], row["id"])
+                wanted = None if winner == row["id"] else winner
+                if wanted != row["duplicate_of"]:
+                    updates.append((wanted, row["id"]))
+                    if wanted is not None:
+                        message = (
+                            f"{row['id']}: same webUrl as {wanted}; "
+                            f"serving {wanted} (the newer file)"
+                        )
+                        report.warnings.append(message)
+                        log.warning("%s", message)
+            if updates:
+                await self.db.executemany(
+                    "UPDATE articles SET duplicate_of = ? WHERE id = ?", updates
+                )
+
+    async def _after_change(
+        self,
+        before: dict[str, tuple[bool, str, str]],
+        changed: dict[str, Article],
+        report: SyncReport,
+    ) -> None:
+        """Turn visibility and content changes into outbox work, in the caller's transaction."""
+        urls = {url for _, url, _ in before.values()} | {a.url for a in changed.values()}
+        if not urls:
+            return
+        ids_by_url: dict[str, tuple[str, str] | None] = dict.fromkeys(urls)
+        for chunk in _chunks(sorted(urls), 500):
+            for row in await self._rows(
+                f"SELECT url, id, render_hash FROM articles WHERE url IN ({_marks(chunk)}) "
+                "AND visible = 1",
+                chunk,
+            ):
+                ids_by_url[row[0]] = (row[1], row[2])
+        was_visible = {url for visible, url, _ in before.values() if visible}
+        old_hash = {url: h for visible, url, h in before.values() if visible}
+        for url, now_visible in ids_by_url.items():
+            if now_visible is None:
+                if url in was_visible:
+                    await self._outbox_withdraw(url)
+                continue
+            article_id, render_hash = now_visible
+            if url not in was_visible:
+                report.published.append(article_id)
+                await self._outbox_enqueue(url, article_id)
+            elif old_hash.get(url) != render_hash or article_id in changed:
+                await self._outbox_edit(url, article_id, old_hash.get(url) != render_hash)
+
+    # ------------------------------------------------------------------ outbox writes
+
+    async def _outbox_enqueue(self, url: str, article_id: str) -> None:
+        """One pending row per following channel; posts already made are edited instead."""
+        now = _now()
+        await self.db.execute(
+            """INSERT INTO outbox (url, article_id, channel_id, role_id, created_at)
+               SELECT ?, a.id, s.channel_id, MAX(s.role_id), ?
+               FROM articles a JOIN subscriptions s
+                 ON (s.topic_key = '' OR s.topic_key IN
+                        (SELECT topic_key FROM article_topics WHERE article_rowid = a.rowid))
+                AND s.min_quality <= a.quality
+               LEFT JOIN channels c ON c.channel_id = s.channel_id
+               WHERE a.id = ? AND c.paused_reason IS NULL
+               GROUP BY s.channel_id
+               ON CONFLICT (url, channel_id) DO UPDATE SET
+                   article_id = excluded.article_id,
+                   state = CASE outbox.state WHEN 'sent' THEN 'edit' WHEN 'edit' THEN 'edit'
+                                             WHEN 'delete' THEN 'edit' ELSE 'pending' END,
+                   generation = outbox.generation
+                       + (CASE WHEN outbox.state IN ('deleted', 'failed') THEN 1 ELSE 0 END),
+                   message_id = CASE WHEN outbox.state IN ('deleted', 'failed') THEN NULL
+                                     ELSE outbox.message_id END,
+                   attempts = 0, next_try_at = 0, last_error = NULL""",
+            (url, now, article_id),
+        )
+
+    async def _outbox_edit(self, url: str, article_id: str, content_changed: bool) -> None:
+        await self.db.execute(
+            "UPDATE outbox SET article_id = ?, "
+            "state = CASE WHEN state = 'sent' AND ? THEN 'edit' ELSE state END "
+            "WHERE url = ?",
+            (article_id, int(content_changed), url),
+        )
+
+    async def _outbox_withdraw(self, url: str) -> None:
+        """The story is no longer visible: cancel what was not sent, delete what was."""
+        await self.db.execute("DELETE FROM outbox WHERE url = ? AND state = 'pending'", (url,))
+        await self.db.execute(
+            "UPDATE outbox SET state = 'delete', attempts = 0, next_try_at = 0 "
+            "WHERE url = ? AND state IN ('sent', 'edit')",
+            (url,),
+        )
+
+    # ------------------------------------------------------------------ reading
+
+    def _article(self, row: aiosqlite.Row, related: tuple[RelatedLink, ...] = ()) -> Article:
+        topics = tuple(t for t in row["topics"].split(TOPIC_SEPARATOR) if t)
+        return Article(
+            id=row["id"],
+            title=row["title"],
+            url=row["url"],
+            published_at=datetime.fromtimestamp(row["published_at"], UTC),
+            excerpt=row["excerpt"],
+            original_url=row["original_url"],
+            category=row["category"],
+            type=row["type"],
+            quality=row["quality"],
+            heat=row["heat"],
+            published=bool(row["published"]),
+            provider_name=row["provider_name"],
+            provider_domain=row["provider_domain"],
+            topics=topics,
+            related=related,
+            extra=json.loads(row["extra"]),
+        )
+
+    async def _page(self, sql: str, params: Sequence[Any], page: int) -> Page:
+        page = max(page, 0)
+        rows = await self._rows(
+            f"{sql} LIMIT ? OFFSET ?", [*params, PAGE_SIZE + 1, page * PAGE_SIZE]
+        )
+        items = tuple(self._article(r) for r in rows[:PAGE_SIZE])
+        return Page(items, page, len(rows) > PAGE_SIZE)
+
+    async def latest(self, topic: str | None = None, page: int = 0) -> Page:
+        """Published articles, newest first, optionally of one topic."""
+        cols = ", ".join(f"a.{c.strip()}" for c in _ARTICLE_COLUMNS.split(","))
+        if topic:
+            return await self._page(
+                f"SELECT {cols} FROM article_topics t JOIN articles a ON a.rowid = t.article_rowid "
+                "WHERE t.topic_key = ? AND a.visible = 1 ORDER BY t.published_at DESC, a.id",
+                [topic_key(topic)],
+                page,
+            )
+        return await self._page(
+            f"SELECT {cols} FROM articles a WHERE a.visible = 1 ORDER BY a.published_at DESC, a.id",
+            [],
+            page,
+        )
+
+    async def search(self, query: str, topic: str | None = None, page: int = 0) -> Page:
+        """Ranked full-text search over published articles; any text is a valid query."""
+        match = fts_query(query)
+        if match is None:
+            return Page((), 0, False)
+        cols = ", ".join(f"a.{c.strip()}" for c in _ARTICLE_COLUMNS.split(","))
+        params: list[Any] = [match]
+        topic_filter = ""
+        if topic:
+            topic_filter = (
+                "AND a.rowid IN (SELECT article_rowid FROM article_topics WHERE topic_key = ?)"
+            )
+            params.append(topic_key(topic))
+        return await self._page(
+            f"SELECT {cols} FROM articles_fts f JOIN articles a ON a.rowid = f.rowid "
+            f"WHERE articles_fts MATCH ? AND a.visible = 1 {topic_filter} "
+            "ORDER BY bm25(articles_fts, 10.0, 4.0, 2.0, 3.0), a.quality DESC, "
+            "a.published_at DESC",
+            params,
+            page,
+        )
+
+    async def drafts(self, page: int = 0) -> Page:
+        """Drafts awaiting review, newest first."""
+        cols = ", ".join(f"a.{c.strip()}" for c in _ARTICLE_COLUMNS.split(","))
+        return await self._page(
+            f"SELECT {cols} FROM articles a WHERE a.published = 0 AND a.deleted_at IS NULL "
+            "AND a.duplicate_of IS NULL ORDER BY a.published_at DESC, a.id",
+            [],
+            page,
+        )
+
+    async def topics(self) -> list[tuple[str, int]]:
+        """Known topics with their published-article counts, most articles first."""
+        return [(name, count) for _, name, count in await self._topic_counts()]
+
+    async def _topic_counts(self) -> list[tuple[str, str, int]]:
+        if self._topic_cache is None:
+            rows = await self._rows(
+                """SELECT t.key, t.name, COUNT(a.rowid) AS n
+                   FROM topics t
+                   JOIN article_topics at ON at.topic_key = t.key
+                   JOIN articles a ON a.rowid = at.article_rowid AND a.visible = 1
+                   GROUP BY t.key ORDER BY n DESC, t.name"""
+            )
+            self._topic_cache = [(r[0], r[1], r[2]) for r in rows]
+        return self._topic_cache
+
+    async def topic_name(self, topic: str) -> str | None:
+        """The display name of a known topic (any spelling), or None."""
+        name = await self._scalar("SELECT name FROM topics WHERE key = ?", [topic_key(topic)])
+        return str(name) if name is not None else None
+
+    async def match_topics(self, typed: str, limit: int = 25) -> list[tuple[str, int]]:
+        """Topics whose name contains what was typed, most articles first (for autocomplete)."""
+        key = topic_key(typed)
+        counts = await self._topic_counts()
+        starts = [(n, c) for k, n, c in counts if k.startswith(key)]
+        inside = [(n, c) for k, n, c in counts if key in k and not k.startswith(key)]
+        return (starts + inside)[:limit]
+
+    async def get(self, article_id: str, *, include_hidden: bool = False) -> Article:
+        """One article with its related links; hidden ones only for moderators."""
+        cols = ", ".join(f"a.{c.strip()}" for c in _ARTICLE_COLUMNS.split(","))
+        rows = await self._rows(
+            f"SELECT a.rowid AS rowid_, {cols}, a.visible, a.deleted_at FROM articles a "
+            "WHERE a.id = ?",
+            [article_id.strip()],
+        )
+        if not rows or rows[0]["deleted_at"] is not None:
+            raise ArticleNotFound(article_id)
+        row = rows[0]
+        if not row["visible"] and not include_hidden:
+            raise ArticleNotFound(article_id)
+        related = tuple(
+            RelatedLink(
+                title=r["title"],
+                url=r["url"],
+                excerpt=r["excerpt"],
+                provider=r["provider"],
+                published_at=(
+                    datetime.fromtimestamp(r["published_at"], UTC) if r["published_at"] else None
+                ),
+                quality=r["quality"],
+            )
+            for r in await self._rows(
+                "SELECT * FROM related WHERE article_rowid = ? ORDER BY position", [row["rowid_"]]
+            )
+        )
+        return self._article(row, related)
+
+    async def match_titles(
+        self, typed: str, *, published: bool, limit: int = 25
+    ) -> list[tuple[str, str]]:
+        """(title, id) of published articles or drafts whose title matches what was typed."""
+        state = (
+            "a.visible = 1"
+            if published
+            else ("a.published = 0 AND a.deleted_at IS NULL AND a.duplicate_of IS NULL")
+        )
+        match = fts_query(" ".join(w + "*" for w in typed.split() if w))
+        if match is None:
+            rows = await self._rows(
+                f"SELECT a.title, a.id FROM articles a WHERE {state} "
+                "ORDER BY a.published_at DESC LIMIT ?",
+                [limit],
+            )
+        else:
+            rows = await self._rows(
+                f"SELECT a.title, a.id FROM articles_fts f JOIN articles a ON a.rowid = f.rowid "
+                f"WHERE articles_fts MATCH ? AND {state} ORDER BY a.published_at DESC LIMIT ?",
+                ["{title}: (" + match + ")", limit],
+            )
+        return [(r[0], r[1]) for r in rows]
+
+    async def counts(self) -> tuple[int, int, int]:
+        """(live articles, published, drafts)."""
+        rows = await self._rows(
+            "SELECT COUNT(*), COALESCE(SUM(visible), 0), "
+            "COALESCE(SUM(published = 0 AND duplicate_of IS NULL), 0) "
+            "FROM articles WHERE deleted_at IS NULL"
+        )
+        return rows[0][0], rows[0][1], rows[0][2]
+
+    # ------------------------------------------------------------------ publishing
+
+    async def publish(self, article_id: str, actor: str) -> Article:
+        """Publish a draft: the file's `published:` flips to true, then the index follows."""
+        return await self._set_published(article_id, actor, True)
+
+    async def unpublish(self, article_id: str, actor: str) -> Article:
+        """Withdraw a published article: hidden from readers, its posts deleted."""
+        return await self._set_published(article_id, actor, False)
+
+    async def _set_published(self, article_id: str, actor: str, published: bool) -> Article:
+        rows = await self._rows(
+            "SELECT id, file, published, deleted_at, duplicate_of FROM articles WHERE id = ?",
+            [article_id.strip()],
+        )
+        if not rows or rows[0]["deleted_at"] is not None:
+            raise ArticleNotFound(article_id)
+        row = rows[0]
+        verb = "publish" if published else "unpublish"
+        if row["duplicate_of"] is not None:
+            raise PublishError(
+                f"`{row['id']}` has the same webUrl as `{row['duplicate_of']}`, which is served "
+                f"instead; {verb} that one."
+            )
+        if bool(row["published"]) == published:
+            state = "already published" if published else "not published (it is a draft)"
+            raise PublishError(f"`{row['id']}` is {state}.")
+        path = self.store_dir / row["file"]
+        name = row["file"]
+        try:
+            raw = await asyncio.to_thread(path.read_bytes)
+            article = parse_article_bytes(raw, name)
+            new_raw = rewrite_published(raw, published)
+            updated = parse_article_bytes(new_raw, name)
+            if updated.published != published:
+                raise ValueError("the published flag could not be located")
+            await asyncio.to_thread(write_atomically, path, new_raw)
+            st = await asyncio.to_thread(path.stat)
+        except ArticleError as exc:
+            raise PublishError(
+                f"Cannot {verb} `{row['id']}`: the file is not valid now ({exc})."
+            ) from None
+        except (OSError, ValueError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise PublishError(
+                f"Cannot {verb} `{row['id']}`: the file {name} could not be written ({reason}). "
+                "Nothing was changed."
+            ) from None
+        report = SyncReport()
+        current = {name: (st.st_mtime_ns, st.st_size)}
+        async with self._transaction() as db:
+            before = await self._visibility([article.id])
+            old_urls = await self._urls_of([article.id])
+            await self._upsert([(name, updated)], current)
+            await db.execute(
+                "INSERT OR REPLACE INTO files (name, mtime_ns, size, error) VALUES (?, ?, ?, NULL)",
+                (name, st.st_mtime_ns, st.st_size),
+            )
+            await self._resolve_duplicates(old_urls | {updated.url}, report)
+            await self._after_change(before, {updated.id: updated}, report)
+            await db.execute(
+                "INSERT INTO audit (at, actor, action, article_id) VALUES (?, ?, ?, ?)",
+                (_now(), actor, verb, updated.id),
+            )
+        log.info("%s %sed %s", actor, verb, updated.id)
+        return updated
+
+    async def audit_refusal(self, actor: str, action: str, article_id: str, detail: str) -> None:
+        """Record a refused moderation attempt in the audit trail."""
+        async with self._transaction() as db:
+            await db.execute(
+                "INSERT INTO audit (at, actor, action, article_id, detail) VALUES (?, ?, ?, ?, ?)",
+                (_now(), actor, f"refused {action}", article_id, detail),
+            )
+
+    async def audit_log(self, limit: int = 20) -> list[tuple[int, str, str, str, str]]:
+        rows = await self._rows(
+            "SELECT at, actor, action, article_id, detail FROM audit ORDER BY id DESC LIMIT ?",
+            [limit],
+        )
+        return [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+    # ------------------------------------------------------------------ status
+
+    async def bad_files(self) -> list[tuple[str, str]]:
+        rows = await self._rows(
+            "SELECT name, error FROM files WHERE error IS NOT NULL ORDER BY name"
+        )
+        return [(r[0], r[1]) for r in rows]
+
+    async def last_sync(self) -> dict[str, Any] | None:
+        value = await self._scalar("SELECT value FROM meta WHERE key = 'last_sync'")
+        return json.loads(value) if value else None
+
+
+def _marks(items: Sequence[object]) -> str:
+    return ", ".join("?" * len(items))
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
