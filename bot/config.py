@@ -1,0 +1,137 @@
+"""Settings: built once from the environment and `.env`, then passed in (no module globals)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+from bot.errors import ConfigError
+
+_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Every knob of PRODUCT §6. The token is kept out of repr so it can never be logged."""
+
+    token: str | None = field(default=None, repr=False)
+    store_dir: Path = Path("seeds")
+    db_path: Path = Path("data/news.db")
+    channel_id: int | None = None
+    guild_id: int | None = None
+    moderator_role_ids: frozenset[int] = frozenset()
+    poll_seconds: float = 30.0
+    shard_count: int | None = None
+    shard_ids: tuple[int, ...] | None = None
+    delivery: bool | None = None
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(
+        cls,
+        environ: Mapping[str, str] | None = None,
+        *,
+        dotenv_path: str | os.PathLike[str] | None = ".env",
+    ) -> Settings:
+        """Read `.env` (if present) under the real environment, which wins; validate everything."""
+        values: dict[str, str] = {}
+        if dotenv_path is not None and Path(dotenv_path).is_file():
+            values.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
+        values.update(os.environ if environ is None else environ)
+        env = {k: v.strip() for k, v in values.items() if v is not None and v.strip()}
+
+        shard_count = _optional_int(env, "SHARD_COUNT", minimum=1)
+        shard_ids = _id_list(env, "SHARD_IDS", minimum=0)
+        if shard_ids is not None:
+            if shard_count is None:
+                raise ConfigError("SHARD_IDS: needs SHARD_COUNT (the total number of shards)")
+            if any(s >= shard_count for s in shard_ids):
+                raise ConfigError(f"SHARD_IDS: every id must be below SHARD_COUNT ({shard_count})")
+        level = env.get("LOG_LEVEL", "INFO").upper()
+        if level not in _LEVELS:
+            raise ConfigError(f"LOG_LEVEL: must be one of {', '.join(_LEVELS)}, got {level!r}")
+        store_dir = Path(env.get("NEWS_STORE_DIR", "seeds"))
+        if not store_dir.is_dir():
+            raise ConfigError(f"NEWS_STORE_DIR: {str(store_dir)!r} is not a folder")
+        return cls(
+            token=env.get("DISCORD_TOKEN"),
+            store_dir=store_dir,
+            db_path=Path(env.get("NEWS_DB_PATH", "data/news.db")),
+            channel_id=_optional_int(env, "NEWS_CHANNEL_ID", minimum=1),
+            guild_id=_optional_int(env, "DISCORD_GUILD_ID", minimum=1),
+            moderator_role_ids=frozenset(_id_list(env, "MODERATOR_ROLE_IDS", minimum=1) or ()),
+            poll_seconds=_seconds(env, "NEWS_POLL_SECONDS", 30.0),
+            shard_count=shard_count,
+            shard_ids=shard_ids,
+            delivery=_optional_bool(env, "DELIVERY"),
+            log_level=level,
+        )
+
+    @property
+    def log_level_number(self) -> int:
+        return int(logging.getLevelName(self.log_level))
+
+    @property
+    def runs_delivery(self) -> bool:
+        """Only one process delivers: the one owning shard 0, unless DELIVERY says otherwise."""
+        if self.delivery is not None:
+            return self.delivery
+        return self.shard_ids is None or 0 in self.shard_ids
+
+
+def _optional_int(env: Mapping[str, str], name: str, *, minimum: int) -> int | None:
+    raw = env.get(name)
+    if raw is None:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}: must be a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name}: must be at least {minimum}, got {value}")
+    return value
+
+
+def _id_list(env: Mapping[str, str], name: str, *, minimum: int) -> tuple[int, ...] | None:
+    raw = env.get(name)
+    if raw is None:
+        return None
+    ids: list[int] = []
+    for part in raw.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if not part.isdigit() or int(part) < minimum:
+            raise ConfigError(f"{name}: {part!r} is not a valid id (comma-separated numbers)")
+        ids.append(int(part))
+    return tuple(dict.fromkeys(ids))
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}: must be a number of seconds, got {raw!r}") from None
+    if not 0.1 <= value <= 86400:
+        raise ConfigError(f"{name}: must be between 0.1 and 86400 seconds, got {raw}")
+    return value
+
+
+def _optional_bool(env: Mapping[str, str], name: str) -> bool | None:
+    raw = env.get(name)
+    if raw is None:
+        return None
+    lowered = raw.lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name}: must be 1 or 0, got {raw!r}")
