@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import difflib
 import hashlib
 import json
 import logging
@@ -35,7 +36,7 @@ from bot.articles import (
     parse_article_bytes,
     topic_key,
 )
-from bot.errors import ArticleNotFound, PublishError
+from bot.errors import ArticleNotFound, NewsError, PublishError
 
 log = logging.getLogger(__name__)
 
@@ -905,6 +906,31 @@ class Store:
             [limit],
         )
         return [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+    # ------------------------------------------------------------------ topics and commands
+
+    async def require_topic(self, typed: str) -> str:
+        """The display name of a known topic, or a NewsError that suggests close ones."""
+        name = await self.topic_name(typed)
+        if name is not None:
+            return name
+        known = {key: shown for key, shown, _ in await self._topic_counts()}
+        close = difflib.get_close_matches(topic_key(typed), list(known), n=3, cutoff=0.6)
+        hint = f" Did you mean {', '.join(f'**{known[k]}**' for k in close)}?" if close else ""
+        shown_typed = " ".join(typed.split())[:100]
+        raise NewsError(f"No articles with the topic “{shown_typed}”.{hint} Try /topics.")
+
+    async def command_digest(self, target: int) -> str | None:
+        """The digest of the command definitions last synced to a guild (0 = global)."""
+        value = await self._scalar("SELECT digest FROM command_sync WHERE target = ?", [target])
+        return str(value) if value is not None else None
+
+    async def save_command_digest(self, target: int, digest: str) -> None:
+        async with self._transaction() as db:
+            await db.execute(
+                "INSERT OR REPLACE INTO command_sync (target, digest, at) VALUES (?, ?, ?)",
+                (target, digest, _now()),
+            )
 
     # ------------------------------------------------------------------ status
 
