@@ -284,7 +284,10 @@ def parse_timestamp(value: object) -> datetime | None:
         return None
     if result.tzinfo is None:
         return result.replace(tzinfo=UTC)
-    return result.astimezone(UTC)
+    try:
+        return result.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00+01:00 is before year 1 in UTC
+        return None
 
 
 def _topics(value: object, source: str) -> tuple[str, ...]:
