@@ -250,6 +250,8 @@ class _Fields:
             return default
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.fail(name, f"must be a whole number, got {_short(value)}")
+        if not -(2**63) <= value < 2**63:  # SQLite INTEGER; bigger would stop the whole sync
+            raise self.fail(name, f"is out of range, got {_short(value)}")
         return value
 
     def boolean(self, name: str, default: bool) -> bool:
