@@ -337,7 +337,9 @@ def _related(value: object, source: str, warnings: list[str]) -> tuple[RelatedLi
                 provider=_text(provider.get("name")) if isinstance(provider, dict) else "",
                 published_at=parse_timestamp(item.get("publishedDateTime")),
                 quality=quality
-                if isinstance(quality, int) and not isinstance(quality, bool)
+                if isinstance(quality, int)
+                and not isinstance(quality, bool)
+                and -(2**63) <= quality < 2**63
                 else 0,
             )
         )
