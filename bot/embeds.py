@@ -1,0 +1,408 @@
+"""Articles and result pages -> `discord.Embed` and link buttons, inside every Discord limit.
+
+Pure functions: no I/O, no store. Article text is untrusted, so every string taken
+from an article goes through `clean` (markdown escaped, mentions neutralised)
+*before* it is measured and cut, and only http(s) URLs are ever linked. The
+confidential `secured` field is never read here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import discord
+
+from bot.articles import Article, RelatedLink, is_http_url
+
+PAGE_SIZE = 5
+BRAND_COLOUR: discord.Colour = discord.Colour(0x2B6CB0)
+
+# Discord's limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
+_TITLE_MAX = 256
+_DESCRIPTION_MAX = 4096
+_FIELD_NAME_MAX = 256
+_FIELD_VALUE_MAX = 1024
+_FIELDS_MAX = 25
+_FOOTER_MAX = 2048
+_AUTHOR_MAX = 256
+_EMBED_TOTAL_MAX = 6000
+_LABEL_MAX = 80
+_BUTTONS_MAX = 25
+_BUTTON_URL_MAX = 512
+
+# Our own, tighter budgets: keep room for what matters most in each embed.
+_FOOTER_BUDGET = 512  # topics are a hint, not content
+_RELATED_RESERVE = 2048  # the excerpt never crowds out related coverage entirely
+_RELATED_TEXT_MAX = 200  # "provider · title" of one related line
+_MD_URL_MAX = 700  # a markdown link target longer than this is shown as text
+_EMBED_URL_MAX = 2048
+_RESULT_TITLE_MAX = 200
+_RESULT_EXCERPT_MAX = 200
+_RESULT_PROVIDER_MAX = 80
+_MIN_LINKED_TITLE = 20  # below this, a title is worth more than its link
+_RESULT_TITLE_KEEP = 60  # title characters an excerpt may not take away
+_NOTE_MAX = 500
+_TOPIC_NAME_MAX = 100
+
+_ELLIPSIS = "…"
+_ZWSP = "\u200b"
+_RELATED_NAME = "Related coverage"
+_RELATED_CONT_NAME = "Related coverage (cont.)"
+_SEPARATOR = " · "
+
+_MENTION = re.compile(r"@(?=everyone|here|[!&]?\d)", re.IGNORECASE)
+_ORDERED_LIST = re.compile(r"^(\s*\d+)\.(?=\s)", re.MULTILINE)
+_UNESCAPED_BRACKET = re.compile(r"(?<!\\)((?:\\\\)*)([\[\]])")
+_MANY_NEWLINES = re.compile(r"\n{3,}")
+_HOST = re.compile(
+    r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$", re.IGNORECASE
+)
+_MD_URL_ESCAPES = str.maketrans({"(": "%28", ")": "%29", "<": "%3C", ">": "%3E"})
+# For the plain-text rendering.
+_TEXT_LINK = re.compile(r"(?<!\\)\[((?:\\.|[^\\\]])*)\]\(([^)\s]+)\)")
+_TEXT_BOLD = re.compile(r"(?<!\\)\*\*")
+_TEXT_ESCAPE = re.compile(r"\\([^A-Za-z0-9\s])")
+_TEXT_TIMESTAMP = re.compile(r"<t:(-?\d+)(?::[tTdDfFR])?>")
+
+
+def shorten(text: str, limit: int) -> str:
+    """Cut `text` to at most `limit` characters, on a word boundary, ending with "…".
+
+    A cut falls on the last space when one lies in the last ~30% of the room;
+    otherwise (one long word, a URL, CJK text) the cut is hard.
+    """
+    if limit <= 0:
+        return ""
+    if len(text) <= limit:
+        return text
+    room = limit - len(_ELLIPSIS)
+    head = text[:room]
+    if not text[room].isspace():
+        space = max((i for i, c in enumerate(head) if c.isspace()), default=-1)
+        if space >= room * 0.7:
+            head = head[:space]
+    return head.rstrip() + _ELLIPSIS
+
+
+def clean(text: str) -> str:
+    """Make untrusted text inert for Discord: markdown escaped, mentions neutralised.
+
+    The one place article text is escaped, so every caller measures the final string.
+    """
+    escaped = discord.utils.escape_markdown(text)
+    escaped = _ORDERED_LIST.sub(r"\1\\.", escaped)  # "1. foo" would render as a list
+    return _neutralise(escaped)
+
+
+def relative_time(when: datetime) -> str:
+    """A Discord timestamp that each reader sees as "3 hours ago" in their own locale."""
+    return f"<t:{int(_aware(when).timestamp())}:R>"
+
+
+def article_embed(article: Article) -> discord.Embed:
+    """The post and the /article view: the article with its related coverage, within 6000 chars."""
+    title = _fit(clean(_one_line(article.title)), _TITLE_MAX) or "Untitled"
+    embed = discord.Embed(
+        title=title,
+        url=article.url if _linkable(article.url, _EMBED_URL_MAX) else None,
+        colour=BRAND_COLOUR,
+        timestamp=_aware(article.published_at),
+    )
+    author = _author(article)
+    if author is not None:
+        name, url = author
+        embed.set_author(name=name, url=url)
+    footer = shorten(_plain(_SEPARATOR.join(_one_line(t) for t in article.topics)), _FOOTER_BUDGET)
+    if footer:
+        embed.set_footer(text=footer)
+
+    lines = [_related_line(link) for link in article.related]
+    room = _EMBED_TOTAL_MAX - len(embed)
+    wanted = _fields_cost(_pack(lines)) if lines else 0
+    reserve = min(wanted, _RELATED_RESERVE)
+    excerpt = _multiline(article.excerpt)
+    description = _fit(clean(excerpt), min(_DESCRIPTION_MAX, room - reserve))
+    if description:
+        embed.description = description
+    for name, value in _fit_lines(lines, _EMBED_TOTAL_MAX - len(embed), _FIELDS_MAX):
+        embed.add_field(name=name, value=value, inline=False)
+    return embed
+
+
+def article_view(article: Article) -> discord.ui.View:
+    """Link buttons: read the article, then each related item; never more than 25 (5 rows of 5)."""
+    view = discord.ui.View(timeout=None)
+    buttons: list[discord.ui.Button[discord.ui.View]] = []
+    if _linkable(article.url, _BUTTON_URL_MAX):
+        buttons.append(_link_button("Read the article", article.url))
+    for link in article.related:
+        if len(buttons) >= _BUTTONS_MAX:
+            break
+        if _linkable(link.url, _BUTTON_URL_MAX):
+            label = _plain(_one_line(_related_label(link)))
+            buttons.append(_link_button(label, link.url))
+    for button in buttons:
+        view.add_item(button)
+    return view
+
+
+def results_embed(
+    heading: str, articles: Sequence[Article], *, page: int, has_next: bool, note: str = ""
+) -> discord.Embed:
+    """One list page (/news, /search, /drafts): up to PAGE_SIZE linked entries.
+
+    `heading` is raw text (it may hold the user's query) and is escaped here; `note` is
+    the caller's own markdown (only mentions are neutralised: run user text through
+    `clean` first). `page` is 0-based, as `store.Page.page`; the footer shows it 1-based.
+    """
+    embed = discord.Embed(
+        title=_fit(clean(_one_line(heading)), _TITLE_MAX) or "Results", colour=BRAND_COLOUR
+    )
+    items = list(articles)[:PAGE_SIZE]
+    parts: list[str] = []
+    note_text = _fit(_neutralise(note.strip()), _NOTE_MAX)
+    if note_text:
+        parts.append(note_text)
+    for index, article in enumerate(items):
+        used = len("\n\n".join(parts))
+        left = len(items) - index
+        budget = (_DESCRIPTION_MAX - used - 2 * left) // left
+        parts.append(_result_entry(article, budget))
+    if not items:
+        parts.append("No articles on this page.")
+    embed.description = "\n\n".join(parts)
+    footer = f"Page {max(page, 0) + 1}"
+    if has_next:
+        footer += " · more on the next page"
+    embed.set_footer(text=footer)
+    return embed
+
+
+def topics_embed(topics: Sequence[tuple[str, int]]) -> discord.Embed:
+    """Known topics with their article counts, most articles first."""
+    ordered = sorted(topics, key=lambda item: (-item[1], _one_line(item[0]).casefold()))
+    lines = [
+        f"{_fit(clean(_one_line(name)), _TOPIC_NAME_MAX) or '(unnamed)'} — {count}"
+        for name, count in ordered
+    ]
+    kept = _fit_list(lines, _DESCRIPTION_MAX)
+    embed = discord.Embed(title="Topics", colour=BRAND_COLOUR)
+    embed.description = "\n".join(kept) if kept else "No topics yet."
+    return embed
+
+
+def embed_to_text(embed: discord.Embed) -> str:
+    """The embed as plain text for the offline console: links as "text <url>", no escapes."""
+    blocks: list[str] = []
+    head = [_unmarkdown(embed.title)] if embed.title else []
+    if embed.url:
+        head.append(embed.url)
+    if embed.author.name:
+        by = f"by {_unplain(embed.author.name)}"
+        head.append(f"{by} <{embed.author.url}>" if embed.author.url else by)
+    if head:
+        blocks.append("\n".join(head))
+    if embed.description:
+        blocks.append(_unmarkdown(embed.description))
+    for field in embed.fields:
+        blocks.append(f"{_unmarkdown(field.name or '')}:\n{_unmarkdown(field.value or '')}")
+    tail = [_unplain(embed.footer.text)] if embed.footer.text else []
+    if embed.timestamp is not None:
+        tail.append(embed.timestamp.astimezone(UTC).isoformat())
+    if tail:
+        blocks.append(" · ".join(tail))
+    return "\n\n".join(blocks)
+
+
+def view_to_text(view: discord.ui.View | None) -> str:
+    """The view's buttons as "[label] url" lines (a button without a URL as "[label]")."""
+    if view is None:
+        return ""
+    lines: list[str] = []
+    for item in view.children:
+        if isinstance(item, discord.ui.Button):
+            label = _unplain(item.label or "")
+            lines.append(f"[{label}] {item.url}" if item.url else f"[{label}]")
+    return "\n".join(lines)
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def _aware(when: datetime) -> datetime:
+    """Naive datetimes are UTC (the store's rule), never the host's local time."""
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when
+
+
+def _neutralise(text: str) -> str:
+    """`@everyone`, `<@123>`, `<@&123>` stay text: a zero-width space after the `@`."""
+    return _MENTION.sub("@" + _ZWSP, text)
+
+
+def _plain(text: str) -> str:
+    """For places Discord shows without markdown (author, footer, labels): mentions only."""
+    return _neutralise(text)
+
+
+def _one_line(text: str) -> str:
+    """Titles, names and labels are one line; runs of whitespace become one space."""
+    return " ".join(text.split())
+
+
+def _multiline(text: str) -> str:
+    """An excerpt keeps its paragraphs but not runs of blank lines."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
+    return _MANY_NEWLINES.sub("\n\n", text)
+
+
+def _fit(escaped: str, limit: int) -> str:
+    """`shorten` for already-escaped markdown: never leave a dangling backslash before "…"."""
+    result = shorten(escaped, limit)
+    if result.endswith(_ELLIPSIS) and result != escaped:
+        head = result[: -len(_ELLIPSIS)]
+        trailing = len(head) - len(head.rstrip("\\"))
+        if trailing % 2:
+            result = head[:-1].rstrip() + _ELLIPSIS
+    return result
+
+
+def _link_text(escaped: str) -> str:
+    """Escape brackets left bare by `clean`, so a title cannot close a masked link early."""
+    return _UNESCAPED_BRACKET.sub(r"\1\\\2", escaped)
+
+
+def _linkable(url: str | None, max_len: int) -> bool:
+    """Only http(s) URLs are linked, and only when Discord will accept their length."""
+    return url is not None and is_http_url(url) and len(url) <= max_len
+
+
+def _md_link(text: str, url: str) -> str:
+    """A masked link `[text](url)`, or the bare text when the URL may not be linked."""
+    if not _linkable(url, _BUTTON_URL_MAX):
+        return text
+    target = url.translate(_MD_URL_ESCAPES)  # a ")" in the URL would end the link early
+    if len(target) > _MD_URL_MAX:
+        return text
+    return f"[{text}]({target})"
+
+
+def _author(article: Article) -> tuple[str, str | None] | None:
+    """Provider name (or its domain) for the author line, linked to the domain when it is a host."""
+    domain = article.provider_domain.strip().rstrip(".")
+    url = f"https://{domain}" if _HOST.match(domain) else None
+    name = _one_line(article.provider_name) or (domain if url else "")
+    if not name:
+        return None
+    return shorten(_plain(name), _AUTHOR_MAX), url
+
+
+def _related_label(link: RelatedLink) -> str:
+    """ "provider · title" of a related item (raw text)."""
+    parts = [p for p in (_one_line(link.provider), _one_line(link.title)) if p]
+    return _SEPARATOR.join(parts) or "Related article"
+
+
+def _related_line(link: RelatedLink) -> str:
+    """One line of the "Related coverage" field: a masked link, or text for a non-http URL."""
+    text = _fit(_link_text(clean(_related_label(link))), _RELATED_TEXT_MAX)
+    return _md_link(text, link.url)
+
+
+def _link_button(label: str, url: str) -> discord.ui.Button[discord.ui.View]:
+    return discord.ui.Button(
+        style=discord.ButtonStyle.link, label=shorten(label, _LABEL_MAX) or "Open", url=url
+    )
+
+
+def _pack(lines: Sequence[str]) -> list[tuple[str, str]]:
+    """Pack lines greedily into related-coverage fields of at most 1024 characters each."""
+    fields: list[tuple[str, str]] = []
+    for line in lines:
+        if fields and len(fields[-1][1]) + 1 + len(line) <= _FIELD_VALUE_MAX:
+            fields[-1] = (fields[-1][0], f"{fields[-1][1]}\n{line}")
+        else:
+            name = _RELATED_CONT_NAME if fields else _RELATED_NAME
+            fields.append((name, line[:_FIELD_VALUE_MAX]))
+    return fields
+
+
+def _fields_cost(fields: Sequence[tuple[str, str]]) -> int:
+    return sum(len(name) + len(value) for name, value in fields)
+
+
+def _fits(fields: Sequence[tuple[str, str]], budget: int, max_fields: int) -> bool:
+    return len(fields) <= max_fields and _fields_cost(fields) <= budget
+
+
+def _fit_lines(lines: Sequence[str], budget: int, max_fields: int) -> list[tuple[str, str]]:
+    """The longest prefix of `lines` that fits, with a final "…and N more" when some are dropped."""
+    total = len(lines)
+    if total == 0:
+        return []
+    kept = 0  # packing is greedy, so a prefix's fields are a prefix of the whole's fields
+    while kept < total and _fits(_pack(lines[: kept + 1]), budget, max_fields):
+        kept += 1
+    if kept == total:
+        return _pack(lines)
+    for count in range(kept, -1, -1):
+        fields = _pack([*lines[:count], f"{_ELLIPSIS}and {total - count} more"])
+        if _fits(fields, budget, max_fields):
+            return fields
+    return []
+
+
+def _fit_list(lines: Sequence[str], limit: int) -> list[str]:
+    """Newline-joined lines within `limit`, ending with "…and N more" when some are dropped."""
+    kept: list[str] = []
+    size = -1
+    for index, line in enumerate(lines):
+        more = f"{_ELLIPSIS}and {len(lines) - index - 1} more"
+        last = index == len(lines) - 1
+        if size + 1 + len(line) + (0 if last else 1 + len(more)) > limit:
+            kept.append(f"{_ELLIPSIS}and {len(lines) - index} more")
+            return kept
+        kept.append(line)
+        size += 1 + len(line)
+    return kept
+
+
+def _result_entry(article: Article, budget: int) -> str:
+    """One list entry: bold linked title, "provider · <t:…:R>", a short excerpt; within `budget`.
+
+    When room is short the excerpt gives way first, then the title, then the link itself.
+    """
+    provider = _fit(clean(_one_line(article.provider_name)), _RESULT_PROVIDER_MAX)
+    meta = "\n" + _SEPARATOR.join(p for p in (provider, relative_time(article.published_at)) if p)
+    title = _link_text(clean(_one_line(article.title))) or "Untitled"
+    link = _md_link("", article.url)  # "[](target)", or "" when the URL may not be linked
+    fixed = len("****") + len(link) + len(meta) + min(len(title), _RESULT_TITLE_KEEP)
+    excerpt_room = min(_RESULT_EXCERPT_MAX, budget - fixed - 1)
+    excerpt = _fit(clean(_one_line(article.excerpt)), excerpt_room) if excerpt_room >= 20 else ""
+    rest = meta + (f"\n{excerpt}" if excerpt else "")
+    room = budget - len(rest) - len("****")
+    if link and room - len(link) >= _MIN_LINKED_TITLE:
+        short = _fit(title, min(_RESULT_TITLE_MAX, room - len(link)))
+        return f"**{_md_link(short, article.url)}**{rest}"
+    return f"**{_fit(title, min(_RESULT_TITLE_MAX, room))}**{rest}"  # a URL too long for the page
+
+
+def _unmarkdown(text: str) -> str:
+    """Markdown we produced, back to readable text: links, bold, escapes, timestamps."""
+    text = _TEXT_LINK.sub(lambda m: f"{m.group(1)} <{m.group(2)}>", text)
+    text = _TEXT_BOLD.sub("", text)
+    text = _TEXT_ESCAPE.sub(r"\1", text)
+    text = _TEXT_TIMESTAMP.sub(_timestamp_text, text)
+    return _unplain(text)
+
+
+def _unplain(text: str) -> str:
+    return text.replace(_ZWSP, "")
+
+
+def _timestamp_text(match: re.Match[str]) -> str:
+    try:
+        return datetime.fromtimestamp(int(match.group(1)), UTC).strftime("%Y-%m-%d %H:%M UTC")
+    except (OverflowError, OSError, ValueError):
+        return match.group(0)
