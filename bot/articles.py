@@ -23,6 +23,20 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
 
     FAST_YAML = False
 
+
+class _ArticleLoader(_Loader):
+    """Safe YAML where an impossible date (2023-02-30) stays text, so its field is named."""
+
+
+def _timestamp_or_text(loader: _Loader, node: yaml.ScalarNode) -> object:
+    try:
+        return loader.construct_yaml_timestamp(node)
+    except (ValueError, OverflowError):
+        return loader.construct_scalar(node)
+
+
+_ArticleLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_or_text)
+
 ARTICLE_SUFFIXES = (".txt", ".md")
 KNOWN_FIELDS = frozenset(
     {
@@ -131,7 +145,7 @@ def split_front_matter(text: str, source: str) -> tuple[str, str, int]:
 def load_front_matter(front: str, source: str, first_line: int = 2) -> dict[str, Any]:
     """YAML-load a front-matter block into a mapping, naming the line of any syntax error."""
     try:
-        data = yaml.load(front, Loader=_Loader)
+        data = yaml.load(front, Loader=_ArticleLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + first_line - 1}: " if mark is not None else ""
