@@ -149,7 +149,11 @@ def load_front_matter(front: str, source: str, first_line: int = 2) -> dict[str,
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + first_line - 1}: " if mark is not None else ""
-        raise ArticleError(source, f"{where}YAML error: {exc.problem or exc}") from None
+        started = exc.context_mark  # an unclosed quote is noticed lines later: say where it began
+        context = ""
+        if exc.context and started is not None and mark is not None and started.line != mark.line:
+            context = f" ({exc.context} on line {started.line + first_line - 1})"
+        raise ArticleError(source, f"{where}YAML error: {exc.problem or exc}{context}") from None
     except yaml.YAMLError as exc:
         raise ArticleError(source, f"YAML error: {exc}") from None
     except (ValueError, TypeError, OverflowError) as exc:  # e.g. a timestamp out of range
