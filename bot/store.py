@@ -932,6 +932,178 @@ class Store:
                 (target, digest, _now()),
             )
 
+    # ------------------------------------------------------------------ subscriptions
+
+    async def subscribe(
+        self,
+        channel_id: int,
+        topic: str | None,
+        *,
+        actor: str,
+        guild_id: int | None = None,
+        role_id: int | None = None,
+        min_quality: int = 0,
+        replace: bool = True,
+    ) -> Subscription:
+        """Follow a topic (None = all) in a channel from now on; resumes a paused channel."""
+        name = await self.require_topic(topic) if topic else ""
+        async with self._transaction() as db:
+            verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
+            await db.execute(
+                f"{verb} INTO subscriptions (channel_id, topic_key, guild_id, topic_name, role_id, "
+                "min_quality, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (channel_id, topic_key(name), guild_id, name, role_id, min_quality, _now(), actor),
+            )
+            if replace:
+                await db.execute(
+                    "UPDATE channels SET paused_reason = NULL, paused_at = NULL "
+                    "WHERE channel_id = ?",
+                    (channel_id,),
+                )
+        subs = [s for s in await self.subscriptions(channel_id=channel_id) if s.topic == name]
+        return subs[0]
+
+    async def unsubscribe(self, channel_id: int, topic: str | None) -> int:
+        """Stop following; without a topic, every subscription of the channel. Returns how many."""
+        async with self._transaction() as db:
+            if topic is None:
+                cur = await db.execute(
+                    "DELETE FROM subscriptions WHERE channel_id = ?", (channel_id,)
+                )
+            else:
+                cur = await db.execute(
+                    "DELETE FROM subscriptions WHERE channel_id = ? AND topic_key = ?",
+                    (channel_id, topic_key(topic)),
+                )
+            return cur.rowcount
+
+    async def subscriptions(
+        self, *, guild_id: int | None = None, channel_id: int | None = None
+    ) -> list[Subscription]:
+        """Subscriptions of a guild or a channel (or all), with each channel's pause reason."""
+        where, params = "1", []
+        if guild_id is not None:
+            where, params = "s.guild_id = ?", [guild_id]
+        if channel_id is not None:
+            where, params = "s.channel_id = ?", [channel_id]
+        rows = await self._rows(
+            "SELECT s.channel_id, s.topic_name, s.role_id, s.min_quality, s.guild_id, "
+            "c.paused_reason FROM subscriptions s "
+            "LEFT JOIN channels c ON c.channel_id = s.channel_id "
+            f"WHERE {where} ORDER BY s.channel_id, s.topic_name",
+            params,
+        )
+        return [Subscription(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows]
+
+    # ------------------------------------------------------------------ deliveries
+
+    async def queued_channels(self, url: str) -> int:
+        """How many channels have a post of this story waiting to be sent."""
+        value = await self._scalar(
+            "SELECT COUNT(*) FROM outbox WHERE url = ? AND state = 'pending'", [url]
+        )
+        return int(value or 0)
+
+    async def due_deliveries(self, limit: int = 200) -> list[Delivery]:
+        """Outbox work that is due: oldest article first, then channel, paused channels skipped."""
+        rows = await self._rows(
+            """SELECT o.id, o.url, o.article_id, o.channel_id, o.role_id, o.state, o.message_id,
+                      o.attempts, o.generation
+               FROM outbox o
+               JOIN articles a ON a.id = o.article_id
+               LEFT JOIN channels c ON c.channel_id = o.channel_id
+               WHERE o.state IN ('pending', 'edit', 'delete') AND o.next_try_at <= ?
+                 AND (c.paused_reason IS NULL OR o.state = 'delete')
+               ORDER BY a.published_at, o.id
+               LIMIT ?""",
+            [_now(), limit],
+        )
+        return [Delivery(*tuple(r)) for r in rows]
+
+    async def next_delivery_at(self) -> int | None:
+        """When the earliest waiting retry falls due (unix seconds), if any."""
+        value = await self._scalar(
+            "SELECT MIN(next_try_at) FROM outbox WHERE state IN ('pending', 'edit', 'delete')"
+        )
+        return int(value) if value is not None else None
+
+    async def delivery_done(self, delivery: Delivery, message_id: int | None) -> None:
+        """Discord answered: record the message (or its deletion). Only now is a row done."""
+        now = _now()
+        async with self._transaction() as db:
+            if delivery.state == "delete":
+                await db.execute(
+                    "UPDATE outbox SET state = 'deleted', message_id = NULL, last_error = NULL "
+                    "WHERE id = ? AND state = 'delete'",
+                    (delivery.id,),
+                )
+                return
+            # An edit queued while this send was in flight stays queued: only the state we
+            # acted on is marked done.
+            await db.execute(
+                "UPDATE outbox SET state = CASE WHEN state = ? THEN 'sent' ELSE state END, "
+                "message_id = ?, sent_at = COALESCE(sent_at, ?), attempts = 0, last_error = NULL "
+                "WHERE id = ?",
+                (delivery.state, message_id, now, delivery.id),
+            )
+            await db.execute(
+                "INSERT INTO channels (channel_id, last_post_at, last_article) VALUES (?, ?, ?) "
+                "ON CONFLICT (channel_id) DO UPDATE SET last_post_at = excluded.last_post_at, "
+                "last_article = excluded.last_article",
+                (delivery.channel_id, now, delivery.article_id),
+            )
+
+    async def delivery_retry(self, delivery: Delivery, error: str, delay: float) -> None:
+        """A transient failure: try again after `delay` seconds."""
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE outbox SET attempts = attempts + 1, next_try_at = ?, last_error = ? "
+                "WHERE id = ?",
+                (_now() + max(1, round(delay)), error[:500], delivery.id),
+            )
+
+    async def delivery_lost(self, delivery: Delivery) -> None:
+        """The message we meant to edit or delete is gone: nothing left to do for this row."""
+        async with self._transaction() as db:
+            state = "deleted" if delivery.state == "delete" else "failed"
+            await db.execute(
+                "UPDATE outbox SET state = ?, last_error = 'message no longer exists' WHERE id = ?",
+                (state, delivery.id),
+            )
+
+    async def pause_channel(self, channel_id: int, reason: str) -> None:
+        """Forbidden or gone: stop sending there (never retry a 403) until /feed add resumes it."""
+        async with self._transaction() as db:
+            await db.execute(
+                "INSERT INTO channels (channel_id, paused_reason, paused_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (channel_id) DO UPDATE SET paused_reason = excluded.paused_reason, "
+                "paused_at = excluded.paused_at",
+                (channel_id, reason, _now()),
+            )
+            await db.execute(
+                "UPDATE outbox SET state = 'failed', last_error = ? "
+                "WHERE channel_id = ? AND state IN ('pending', 'edit')",
+                (reason, channel_id),
+            )
+        log.warning("channel %s paused: %s", channel_id, reason)
+
+    async def delivery_health(
+        self,
+    ) -> tuple[int, int, list[tuple[int, int | None, str | None, str | None]]]:
+        """(outbox rows waiting, rows failed, per channel: id, last post, last article, paused)."""
+        rows = await self._rows(
+            "SELECT COALESCE(SUM(state IN ('pending', 'edit', 'delete')), 0), "
+            "COALESCE(SUM(state = 'failed'), 0) FROM outbox"
+        )
+        channels = await self._rows(
+            """SELECT ch.channel_id, c.last_post_at, c.last_article, c.paused_reason
+               FROM (SELECT DISTINCT channel_id FROM subscriptions
+                     UNION SELECT channel_id FROM channels) ch
+               LEFT JOIN channels c ON c.channel_id = ch.channel_id
+               ORDER BY ch.channel_id"""
+        )
+        return rows[0][0], rows[0][1], [(r[0], r[1], r[2], r[3]) for r in channels]
+
     # ------------------------------------------------------------------ status
 
     async def bad_files(self) -> list[tuple[str, str]]:

@@ -1,0 +1,154 @@
+"""`newsbot` / `python -m bot`: run, console, load, check, publish, unpublish, search, news."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.articles import ARTICLE_SUFFIXES, FAST_YAML, ArticleError, parse_article_bytes
+from bot.config import Settings
+from bot.errors import ConfigError, NewsError
+from bot.store import Store, SyncReport
+
+log = logging.getLogger("bot")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="newsbot", description="A Discord bot that shares curated news."
+    )
+    verbs = parser.add_subparsers(dest="verb", metavar="COMMAND")
+    verbs.add_parser(
+        "run", help="load the store and start the bot (offline console without a token)"
+    )
+    verbs.add_parser("console", help="the offline console: the bot's commands, printed")
+    for verb, text in (
+        ("load", "import the store and report counts and errors"),
+        ("check", "validate every file; exit 1 on any bad file"),
+    ):
+        sub = verbs.add_parser(verb, help=text)
+        sub.add_argument("dir", nargs="?", type=Path, help="store folder (default NEWS_STORE_DIR)")
+    for verb, text in (("publish", "publish a draft"), ("unpublish", "withdraw an article")):
+        verbs.add_parser(verb, help=text).add_argument(
+            "id", help="article id (file name without extension)"
+        )
+    verbs.add_parser("search", help="search published articles").add_argument("query", nargs="+")
+    verbs.add_parser("news", help="latest published articles").add_argument("topic", nargs="*")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.verb is None:
+        parser.print_help()
+        return 2
+    try:
+        settings = Settings.from_env()
+        logging.basicConfig(
+            level=settings.log_level_number,
+            format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+            stream=sys.stderr,
+        )
+        if args.verb == "check":
+            return check(args.dir or settings.store_dir)
+        return asyncio.run(dispatch(args, settings))
+    except ConfigError as exc:
+        print(f"newsbot: {exc}", file=sys.stderr)
+        return 2
+    except NewsError as exc:
+        print(f"newsbot: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    if args.verb == "run" and settings.token:
+        from bot.bot import run_bot  # discord.py loads only when the bot really runs
+
+        await run_bot(settings)
+        return 0
+    store_dir = getattr(args, "dir", None) or settings.store_dir
+    if not store_dir.is_dir():
+        raise ConfigError(f"{store_dir}: not a folder")
+    async with Store.open(settings.db_path, store_dir) as store:
+        report = await store.sync(progress=_progress if args.verb == "load" else None)
+        if args.verb == "load":
+            _print_report(report)
+            return 0
+        from bot.console import Console, run_console
+
+        if args.verb in ("run", "console"):
+            if args.verb == "run":
+                print(
+                    "DISCORD_TOKEN is not set: opening the offline console instead "
+                    "(see README to connect to Discord).",
+                    file=sys.stderr,
+                )
+            _print_report(report, quiet=True)
+            await run_console(store)
+            return 0
+        words = {
+            "publish": [args.id] if args.verb == "publish" else [],
+            "unpublish": [args.id] if args.verb == "unpublish" else [],
+            "search": getattr(args, "query", []),
+            "news": getattr(args, "topic", []),
+        }[args.verb]
+        console = Console(store, sys.stdout, actor="cli")
+        print(await console.handlers[args.verb](words, {}))
+        return 0
+
+
+def check(store_dir: Path) -> int:
+    """Validate every article file without touching the database."""
+    if not store_dir.is_dir():
+        raise ConfigError(f"{store_dir}: not a folder")
+    files = sorted(p for p in store_dir.iterdir() if p.name.endswith(ARTICLE_SUFFIXES))
+    bad = 0
+    for path in files:
+        try:
+            article = parse_article_bytes(path.read_bytes(), path.name)
+        except ArticleError as exc:
+            bad += 1
+            print(f"error: {exc}")
+            continue
+        except OSError as exc:
+            bad += 1
+            print(f"error: {path.name}: cannot read ({exc.strerror})")
+            continue
+        for warning in article.warnings:
+            print(f"warning: {warning}")
+    print(f"checked {len(files)} files in {store_dir}: {len(files) - bad} good, {bad} bad")
+    return 1 if bad else 0
+
+
+def _progress(done: int, total: int) -> None:
+    if sys.stderr.isatty():
+        print(f"\rloading {done}/{total} files", end="" if done < total else "\n", file=sys.stderr)
+    elif done == total or done % 10_000 < 500:
+        print(f"loading {done}/{total} files", file=sys.stderr)
+
+
+def _print_report(report: SyncReport, *, quiet: bool = False) -> None:
+    for error in report.errors:
+        print(f"error: {error}", file=sys.stderr)
+    if not quiet:
+        for warning in report.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+    if not FAST_YAML:
+        print("warning: PyYAML has no libyaml here; loading is about 10x slower", file=sys.stderr)
+    print(
+        f"{report.scanned} files: {report.new} new, {report.changed} changed, "
+        f"{report.deleted} withdrawn, {report.unchanged} unchanged, {len(report.errors)} bad "
+        f"({report.seconds:.1f} s)",
+        file=sys.stderr if quiet else sys.stdout,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,143 @@
+"""NewsBot: loads the cogs, syncs slash commands only when they changed, one error handler."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.config import Settings
+from bot.errors import ConfigError, NewsError
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS = ("bot.cogs.news", "bot.cogs.moderation", "bot.cogs.feeds", "bot.cogs.poster")
+GLOBAL_TARGET = 0
+APOLOGY = "Sorry, something went wrong on our side. The error was logged; please try again."
+
+
+class NewsTree(app_commands.CommandTree[Any]):
+    """The command tree with the bot's one error handler."""
+
+    async def on_error(
+        self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError
+    ) -> None:
+        original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+        await handle_error(interaction, original)
+
+
+async def handle_error(interaction: discord.Interaction[Any], error: Exception) -> None:
+    """The one error handler, in order: domain errors, check failures, anything else."""
+    if isinstance(error, NewsError):
+        text = str(error)
+    elif isinstance(error, app_commands.CheckFailure):
+        text = str(error) or "You are not allowed to use this command."
+        log.info("refused %s for user %s: %s", _what(interaction), interaction.user.id, text)
+    else:
+        log.error("%s failed", _what(interaction), exc_info=error)
+        text = APOLOGY
+    await reply_privately(interaction, text)
+
+
+def _what(interaction: discord.Interaction[Any]) -> str:
+    if interaction.command is not None:
+        return f"/{interaction.command.qualified_name}"
+    custom_id = interaction.data.get("custom_id") if interaction.data else None
+    return f"button {custom_id}"
+
+
+class NewsBot(commands.Bot):
+    """The bot: settings and store are injected; no privileged intents, slash commands only."""
+
+    def __init__(self, settings: Settings, store: Store, **options: Any) -> None:
+        intents = discord.Intents.none()
+        intents.guilds = True
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            help_command=None,
+            intents=intents,
+            # Nothing a bot sends may ping by accident; a post widens this to its own role only.
+            allowed_mentions=discord.AllowedMentions.none(),
+            tree_cls=NewsTree,
+            **options,
+        )
+        self.settings = settings
+        self.store = store
+        # Set whenever new outbox work may exist; the delivery loop waits on it.
+        self.deliveries_due = asyncio.Event()
+
+    async def setup_hook(self) -> None:
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
+        await self.sync_commands()
+
+    async def sync_commands(self) -> bool:
+        """Sync to DISCORD_GUILD_ID (instant) or globally, only when the definitions changed."""
+        guild = discord.Object(self.settings.guild_id) if self.settings.guild_id else None
+        if guild is not None:
+            self.tree.copy_global_to(guild=guild)
+        target = guild.id if guild is not None else GLOBAL_TARGET
+        definitions = [cmd.to_dict(self.tree) for cmd in self.tree.get_commands(guild=guild)]
+        digest = hashlib.sha256(json.dumps(definitions, sort_keys=True).encode()).hexdigest()
+        if await self.store.command_digest(target) == digest:
+            log.info("slash commands unchanged since the last sync; not syncing")
+            return False
+        synced = await self.tree.sync(guild=guild)
+        await self.store.save_command_digest(target, digest)
+        where = f"guild {target}" if guild is not None else "all guilds (global)"
+        log.info("synced %d slash commands to %s", len(synced), where)
+        return True
+
+
+async def reply_privately(interaction: discord.Interaction[Any], text: str) -> None:
+    """An ephemeral answer, whether or not the interaction was already answered."""
+    try:
+        if interaction.response.is_done():
+            await interaction.followup.send(text, ephemeral=True)
+        else:
+            await interaction.response.send_message(text, ephemeral=True)
+    except discord.HTTPException:
+        log.warning("could not deliver an error answer to interaction %s", interaction.id)
+
+
+class ShardedNewsBot(NewsBot, commands.AutoShardedBot):
+    """The same bot over discord.py's auto-sharding (SHARD_COUNT, optionally SHARD_IDS)."""
+
+
+def make_bot(settings: Settings, store: Store) -> NewsBot:
+    """A plain bot, or an auto-sharded one when SHARD_COUNT is set."""
+    if settings.shard_count is None:
+        return NewsBot(settings, store)
+    return ShardedNewsBot(
+        settings,
+        store,
+        shard_count=settings.shard_count,
+        shard_ids=list(settings.shard_ids) if settings.shard_ids is not None else None,
+    )
+
+
+async def run_bot(settings: Settings) -> None:
+    """Open the store, load it, then run the bot until stopped; everything closed on exit."""
+    async with Store.open(settings.db_path, settings.store_dir) as store:
+        report = await store.sync()
+        log.info(
+            "store loaded: %d files, %d new, %d changed, %d bad",
+            report.scanned,
+            report.new,
+            report.changed,
+            len(report.errors),
+        )
+        if settings.channel_id is not None:
+            await store.subscribe(settings.channel_id, None, actor="NEWS_CHANNEL_ID", replace=False)
+        async with make_bot(settings, store) as bot:
+            try:
+                await bot.start(settings.token or "")
+            except discord.LoginFailure:
+                raise ConfigError("DISCORD_TOKEN: Discord rejected this token") from None

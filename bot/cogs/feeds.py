@@ -1,0 +1,135 @@
+"""Admin commands: /feed add, /feed remove, /feed list — which channels receive which topics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot import embeds
+from bot.bot import NewsBot
+from bot.errors import NewsError
+from bot.ui import admins_only, topic_choices
+
+NEEDED = (
+    ("view_channel", "View Channel"),
+    ("send_messages", "Send Messages"),
+    ("embed_links", "Embed Links"),
+)
+
+
+def missing_permissions(channel: discord.abc.GuildChannel, me: discord.Member) -> list[str]:
+    """The permissions the bot lacks in a channel to post articles there."""
+    perms = channel.permissions_for(me)
+    return [label for attr, label in NEEDED if not getattr(perms, attr)]
+
+
+@app_commands.guild_only()
+@app_commands.default_permissions(manage_guild=True)
+class Feeds(
+    commands.GroupCog, group_name="feed", group_description="Which channels get new articles"
+):
+    """Subscriptions: a channel follows all topics or one, optionally pinging one role."""
+
+    def __init__(self, bot: NewsBot) -> None:
+        self.bot = bot
+        self.store = bot.store
+        super().__init__()
+
+    @app_commands.command(name="add", description="Post new articles in a channel")
+    @app_commands.describe(
+        channel="The channel that receives the posts",
+        topic="Only this topic (default: every topic)",
+        role="A role to ping with each post (default: no ping)",
+        min_quality="Only articles at or above this quality, 0-100 (default 0)",
+    )
+    @admins_only()
+    async def add(
+        self,
+        interaction: discord.Interaction[Any],
+        channel: discord.TextChannel,
+        topic: str | None = None,
+        role: discord.Role | None = None,
+        min_quality: app_commands.Range[int, 0, 100] = 0,
+    ) -> None:
+        assert interaction.guild is not None  # guild_only
+        missing = missing_permissions(channel, interaction.guild.me)
+        if missing:
+            raise NewsError(
+                f"I can't post in {channel.mention}: I am missing {', '.join(missing)} there. "
+                "Grant them to the bot's role in that channel, then run /feed add again."
+            )
+        if role is not None and (role.is_default() or role.managed):
+            raise NewsError("Pick a normal role to ping (not @everyone or a bot's own role).")
+        sub = await self.store.subscribe(
+            channel.id,
+            topic,
+            actor=f"{interaction.user} ({interaction.user.id})",
+            guild_id=interaction.guild.id,
+            role_id=role.id if role else None,
+            min_quality=min_quality,
+        )
+        what = f"articles about **{embeds.clean(sub.topic)}**" if sub.topic else "all articles"
+        extra = f" with quality ≥ {min_quality}" if min_quality else ""
+        ping = f", pinging {role.mention}" if role else ""
+        await interaction.response.send_message(
+            f"{channel.mention} will receive new {what}{extra}{ping}, from now on.", ephemeral=True
+        )
+
+    @app_commands.command(name="remove", description="Stop posting articles in a channel")
+    @app_commands.describe(
+        channel="The channel to stop", topic="Only this topic's subscription (default: all)"
+    )
+    @admins_only()
+    async def remove(
+        self,
+        interaction: discord.Interaction[Any],
+        channel: discord.TextChannel,
+        topic: str | None = None,
+    ) -> None:
+        removed = await self.store.unsubscribe(channel.id, topic)
+        if not removed:
+            raise NewsError(f"{channel.mention} has no such subscription. See /feed list.")
+        await interaction.response.send_message(
+            f"Removed {removed} subscription(s) from {channel.mention}.", ephemeral=True
+        )
+
+    @app_commands.command(name="list", description="This server's feed subscriptions")
+    @admins_only()
+    async def list_feeds(self, interaction: discord.Interaction[Any]) -> None:
+        assert interaction.guild is not None
+        subs = await self.store.subscriptions(guild_id=interaction.guild.id)
+        if not subs:
+            raise NewsError("No channel here follows any topic yet. Add one with /feed add.")
+        lines: list[str] = []
+        for sub in subs:
+            topic = embeds.clean(sub.topic) if sub.topic else "all topics"
+            parts = [f"<#{sub.channel_id}>: {topic}"]
+            if sub.min_quality:
+                parts.append(f"quality ≥ {sub.min_quality}")
+            if sub.role_id:
+                parts.append(f"pings <@&{sub.role_id}>")
+            if sub.paused_reason:
+                parts.append(
+                    f"**paused**: {embeds.clean(sub.paused_reason)} (run /feed add to resume)"
+                )
+            lines.append(" · ".join(parts))
+        embed = discord.Embed(
+            title="Feeds",
+            description=embeds.shorten("\n".join(lines), 4096),
+            colour=embeds.BRAND_COLOUR,
+        )
+        await interaction.response.send_message(embed=embed, ephemeral=True)
+
+    @add.autocomplete("topic")
+    @remove.autocomplete("topic")
+    async def _topic_autocomplete(
+        self, interaction: discord.Interaction[Any], current: str
+    ) -> list[app_commands.Choice[str]]:
+        return await topic_choices(self.store, current)
+
+
+async def setup(bot: NewsBot) -> None:
+    await bot.add_cog(Feeds(bot))

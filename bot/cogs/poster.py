@@ -1,0 +1,216 @@
+"""The store poller and the delivery loop: outbox rows -> Discord posts, exactly once.
+
+Each row is written (by the store) in the same transaction as the state change that
+causes it, and marked done only after Discord answered. Every send carries a nonce
+derived from (story, channel), which Discord enforces, so a retry after a timeout or
+a crash returns the message already stored instead of posting it twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import defaultdict
+
+import aiohttp
+import discord
+from discord.ext import commands, tasks
+
+from bot import embeds
+from bot.bot import NewsBot
+from bot.errors import ArticleNotFound
+from bot.store import Delivery
+
+log = logging.getLogger(__name__)
+
+MAX_CONCURRENT_CHANNELS = 16
+GLOBAL_RATE = 45.0  # requests/s: under Discord's 50/s global limit, so 429s stay rare
+MAX_BACKOFF = 300.0
+UNKNOWN_CHANNEL = 10003
+UNKNOWN_MESSAGE = 10008
+
+
+class Pace:
+    """Spaces request starts evenly: discord.py paces each route, not the global limit."""
+
+    def __init__(self, per_second: float) -> None:
+        self.interval = 1.0 / per_second
+        self.next_at = 0.0
+        self.lock = asyncio.Lock()
+
+    async def wait(self) -> None:
+        async with self.lock:
+            now = time.monotonic()
+            delay = self.next_at - now
+            self.next_at = max(now, self.next_at) + self.interval
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+
+def backoff(attempts: int) -> float:
+    """2, 4, 8 ... seconds, capped: transient errors are retried, never in a tight loop."""
+    return float(min(MAX_BACKOFF, 2 ** (attempts + 1)))
+
+
+class Poster(commands.Cog):
+    """Rescans the store every NEWS_POLL_SECONDS and delivers due outbox rows."""
+
+    def __init__(self, bot: NewsBot) -> None:
+        self.bot = bot
+        self.store = bot.store
+        self.pace = Pace(GLOBAL_RATE)
+        self.deliverer: asyncio.Task[None] | None = None
+
+    async def cog_load(self) -> None:
+        self.poll.change_interval(seconds=self.bot.settings.poll_seconds)
+        self.poll.start()
+        if self.bot.settings.runs_delivery:
+            self.deliverer = asyncio.create_task(self._deliver_forever(), name="deliveries")
+
+    async def cog_unload(self) -> None:
+        self.poll.cancel()
+        if self.deliverer is not None:
+            self.deliverer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.deliverer
+
+    @tasks.loop(seconds=30)
+    async def poll(self) -> None:
+        report = await self.store.sync()
+        if report.loaded or report.deleted:
+            log.info(
+                "store rescan: %d new, %d changed, %d withdrawn, %d bad, %d newly published",
+                report.new,
+                report.changed,
+                report.deleted,
+                len(report.errors),
+                len(report.published),
+            )
+        # Always wake: another process (`newsbot publish`) may have queued posts.
+        self.bot.deliveries_due.set()
+
+    @poll.error
+    async def _poll_failed(self, error: BaseException) -> None:
+        log.error("store rescan failed; retrying next interval", exc_info=error)
+        await asyncio.sleep(self.bot.settings.poll_seconds)
+        self.poll.restart()
+
+    async def _deliver_forever(self) -> None:
+        await self.bot.wait_until_ready()
+        while not self.bot.is_closed():
+            self.bot.deliveries_due.clear()
+            try:
+                worked = await self.deliver_due()
+            except Exception:
+                log.exception("delivery round failed; retrying shortly")
+                worked = False
+                await asyncio.sleep(5)
+            if worked:
+                continue
+            next_at = await self.store.next_delivery_at()
+            timeout = max(1.0, next_at - time.time()) if next_at is not None else None
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.bot.deliveries_due.wait(), timeout)
+
+    async def deliver_due(self) -> bool:
+        """One round: every channel's due rows, channels concurrently, each channel in order."""
+        due = await self.store.due_deliveries()
+        if not due:
+            return False
+        by_channel: dict[int, list[Delivery]] = defaultdict(list)
+        for delivery in due:
+            by_channel[delivery.channel_id].append(delivery)
+        gate = asyncio.Semaphore(MAX_CONCURRENT_CHANNELS)
+
+        async def channel_worker(rows: list[Delivery]) -> None:
+            async with gate:
+                for row in rows:
+                    if not await self.deliver(row):
+                        break  # keep article order: the rest waits for this one
+
+        await asyncio.gather(*(channel_worker(rows) for rows in by_channel.values()))
+        return True
+
+    async def deliver(self, delivery: Delivery) -> bool:
+        """Send, edit or delete one post. True when the row is settled (done or given up)."""
+        channel = self.bot.get_partial_messageable(delivery.channel_id)
+        try:
+            await self.pace.wait()
+            if delivery.state == "delete":
+                if delivery.message_id is not None:
+                    await channel.get_partial_message(delivery.message_id).delete()
+                await self.store.delivery_done(delivery, None)
+                return True
+            article = await self.store.get(delivery.article_id, include_hidden=True)
+            embed = embeds.article_embed(article)
+            view = embeds.article_view(article)
+            if delivery.state == "edit" and delivery.message_id is not None:
+                await channel.get_partial_message(delivery.message_id).edit(embed=embed, view=view)
+                await self.store.delivery_done(delivery, delivery.message_id)
+                return True
+            message = await channel.send(
+                content=f"<@&{delivery.role_id}>" if delivery.role_id else None,
+                embed=embed,
+                view=view,
+                nonce=delivery.nonce,
+                allowed_mentions=_mentions(delivery.role_id),
+            )
+            await self.store.delivery_done(delivery, message.id)
+            log.info("posted %s to channel %s", delivery.article_id, delivery.channel_id)
+            return True
+        except ArticleNotFound:
+            await self.store.delivery_lost(delivery)
+            return True
+        except (discord.Forbidden, discord.NotFound) as exc:
+            return await self._refused(delivery, exc)
+        except discord.HTTPException as exc:
+            if exc.status == 429 or exc.status >= 500:
+                await self._retry(delivery, f"Discord {exc.status}: {exc.text}")
+                return False
+            log.error("Discord refused %s in %s: %s", delivery.state, delivery.channel_id, exc)
+            await self.store.delivery_lost(delivery)
+            return True
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            await self._retry(delivery, f"connection error: {exc!r}")
+            return False
+
+    async def _refused(self, delivery: Delivery, exc: discord.HTTPException) -> bool:
+        if isinstance(exc, discord.NotFound) and exc.code == UNKNOWN_MESSAGE:
+            await self.store.delivery_lost(delivery)  # someone deleted the post by hand
+            return True
+        if isinstance(exc, discord.NotFound) or exc.code == UNKNOWN_CHANNEL:
+            reason = "channel not found (deleted, or the bot was removed)"
+        else:
+            reason = f"missing permission (403: {exc.text or 'Forbidden'})"
+        if delivery.state == "delete":
+            await self.store.delivery_lost(delivery)
+            return True
+        await self.store.pause_channel(delivery.channel_id, reason)
+        return True
+
+    async def _retry(self, delivery: Delivery, error: str) -> None:
+        delay = backoff(delivery.attempts)
+        log.warning(
+            "%s of %s to %s failed (%s); retrying in %.0f s",
+            delivery.state,
+            delivery.article_id,
+            delivery.channel_id,
+            error,
+            delay,
+        )
+        await self.store.delivery_retry(delivery, error, delay)
+
+
+def _mentions(role_id: int | None) -> discord.AllowedMentions:
+    """Nobody, or exactly the subscription's own role."""
+    if role_id is None:
+        return discord.AllowedMentions.none()
+    return discord.AllowedMentions(
+        everyone=False, users=False, roles=[discord.Object(role_id)], replied_user=False
+    )
+
+
+async def setup(bot: NewsBot) -> None:
+    await bot.add_cog(Poster(bot))
