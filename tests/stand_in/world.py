@@ -1,0 +1,317 @@
+"""The guild the stand-in hosts: channels, roles, members, permissions and payload shapes.
+
+Payload shapes follow what discord.py 2.7's parsers read (``Guild._from_data``,
+``TextChannel._update``, ``Member.__init__``, ``Role._update``, ``ClientUser._update``).
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Perm", "Snowflakes", "World", "iso_now"]
+
+DISCORD_EPOCH_MS = 1420070400000
+
+
+class Perm:
+    """Permission bits the stand-in reasons about."""
+
+    ADD_REACTIONS = 1 << 6
+    ADMINISTRATOR = 1 << 3
+    VIEW_CHANNEL = 1 << 10
+    SEND_MESSAGES = 1 << 11
+    MANAGE_MESSAGES = 1 << 13
+    EMBED_LINKS = 1 << 14
+    ATTACH_FILES = 1 << 15
+    READ_MESSAGE_HISTORY = 1 << 16
+    MENTION_EVERYONE = 1 << 17
+    USE_APPLICATION_COMMANDS = 1 << 31
+    ALL = (1 << 51) - 1
+    EVERYONE_DEFAULT = (
+        VIEW_CHANNEL
+        | SEND_MESSAGES
+        | EMBED_LINKS
+        | ATTACH_FILES
+        | READ_MESSAGE_HISTORY
+        | ADD_REACTIONS
+        | USE_APPLICATION_COMMANDS
+    )
+    BOT_DEFAULT = VIEW_CHANNEL | SEND_MESSAGES | EMBED_LINKS | READ_MESSAGE_HISTORY
+
+
+def iso_now() -> str:
+    return datetime.datetime.now(datetime.UTC).isoformat()
+
+
+class Snowflakes:
+    """Strictly increasing time-based ids: ``id >> 22`` is a timestamp, as shard routing assumes."""
+
+    def __init__(self) -> None:
+        self._last = 0
+        self._lock = threading.Lock()
+
+    def next(self) -> int:
+        with self._lock:
+            now = (int(time.time() * 1000) - DISCORD_EPOCH_MS) << 22
+            self._last = max(now, self._last + 1)
+            return self._last
+
+
+@dataclass
+class Channel:
+    id: int
+    name: str
+    position: int
+    overwrites: list[dict[str, Any]] = field(default_factory=list)
+    deleted: bool = False
+
+
+@dataclass
+class Role:
+    id: int
+    name: str
+    permissions: int
+    position: int
+    tags: dict[str, Any] | None = None
+
+
+@dataclass
+class Member:
+    user: dict[str, Any]
+    roles: list[int]
+    joined_at: str
+
+    @property
+    def id(self) -> int:
+        return int(self.user["id"])
+
+
+def user_payload(user_id: int, name: str, *, bot: bool = False) -> dict[str, Any]:
+    return {
+        "id": str(user_id),
+        "username": name,
+        "discriminator": "0",
+        "global_name": None if bot else name,
+        "avatar": None,
+        "bot": bot,
+        "public_flags": 0,
+        "flags": 0,
+    }
+
+
+class World:
+    """One guild ("Test Guild") with @everyone (id == guild id) and the bot's member."""
+
+    def __init__(self, ids: Snowflakes, bot_user_id: int, bot_name: str) -> None:
+        self.ids = ids
+        self.guild_id = ids.next()
+        self.owner_id = ids.next()
+        self.bot_user_id = bot_user_id
+        self.channels: dict[int, Channel] = {}
+        self.roles: dict[int, Role] = {
+            self.guild_id: Role(self.guild_id, "@everyone", Perm.EVERYONE_DEFAULT, 0)
+        }
+        self.members: dict[int, Member] = {}
+        bot_role = self.add_role(bot_name, Perm.BOT_DEFAULT, tags={"bot_id": str(bot_user_id)})
+        self.bot_user = user_payload(bot_user_id, bot_name, bot=True) | {
+            "verified": True,
+            "mfa_enabled": False,
+        }
+        self.members[bot_user_id] = Member(self.bot_user, [bot_role.id], iso_now())
+
+    # --- mutation -------------------------------------------------------------------------
+
+    def add_role(self, name: str, permissions: int, *, tags: dict[str, Any] | None = None) -> Role:
+        role = Role(self.ids.next(), name, permissions, len(self.roles), tags)
+        self.roles[role.id] = role
+        return role
+
+    def add_channel(self, name: str, *, bot_can_send: bool, bot_can_embed: bool) -> Channel:
+        deny = (0 if bot_can_send else Perm.SEND_MESSAGES) | (
+            0 if bot_can_embed else Perm.EMBED_LINKS
+        )
+        overwrites = []
+        if deny:
+            overwrites.append(
+                {"id": str(self.bot_user_id), "type": 1, "allow": "0", "deny": str(deny)}
+            )
+        channel = Channel(self.ids.next(), name, len(self.channels), overwrites)
+        self.channels[channel.id] = channel
+        return channel
+
+    def add_member(self, name: str, roles: list[int]) -> Member:
+        user_id = self.ids.next()
+        member = Member(user_payload(user_id, name), roles, iso_now())
+        self.members[user_id] = member
+        return member
+
+    def channel(self, channel_id: int) -> Channel | None:
+        channel = self.channels.get(channel_id)
+        return None if channel is None or channel.deleted else channel
+
+    def live_channels(self) -> list[Channel]:
+        return [c for c in self.channels.values() if not c.deleted]
+
+    # --- permissions (Discord's documented algorithm) -----------------------------------
+
+    def base_permissions(self, member: Member) -> int:
+        if member.id == self.owner_id:
+            return Perm.ALL
+        perms = self.roles[self.guild_id].permissions
+        for role_id in member.roles:
+            role = self.roles.get(role_id)
+            if role is not None:
+                perms |= role.permissions
+        return Perm.ALL if perms & Perm.ADMINISTRATOR else perms
+
+    def channel_permissions(self, member: Member, channel: Channel) -> int:
+        perms = self.base_permissions(member)
+        if perms & Perm.ADMINISTRATOR:
+            return Perm.ALL
+        by_id = {(int(o["id"]), int(o["type"])): o for o in channel.overwrites}
+        everyone = by_id.get((self.guild_id, 0))
+        if everyone:
+            perms = (perms & ~int(everyone["deny"])) | int(everyone["allow"])
+        allow = deny = 0
+        for role_id in member.roles:
+            ow = by_id.get((role_id, 0))
+            if ow:
+                allow |= int(ow["allow"])
+                deny |= int(ow["deny"])
+        perms = (perms & ~deny) | allow
+        mine = by_id.get((member.id, 1))
+        if mine:
+            perms = (perms & ~int(mine["deny"])) | int(mine["allow"])
+        if not perms & Perm.VIEW_CHANNEL:
+            return 0
+        if not perms & Perm.SEND_MESSAGES:  # implicit denials that follow from it
+            perms &= ~(Perm.EMBED_LINKS | Perm.ATTACH_FILES | Perm.MENTION_EVERYONE)
+        return perms
+
+    def bot_permissions(self, channel: Channel) -> int:
+        return self.channel_permissions(self.members[self.bot_user_id], channel)
+
+    # --- payloads ---------------------------------------------------------------------------
+
+    def channel_payload(self, channel: Channel) -> dict[str, Any]:
+        return {
+            "id": str(channel.id),
+            "type": 0,
+            "guild_id": str(self.guild_id),
+            "name": channel.name,
+            "position": channel.position,
+            "permission_overwrites": [dict(o) for o in channel.overwrites],
+            "parent_id": None,
+            "topic": None,
+            "nsfw": False,
+            "rate_limit_per_user": 0,
+            "last_message_id": None,
+            "flags": 0,
+        }
+
+    def role_payload(self, role: Role) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": str(role.id),
+            "name": role.name,
+            "permissions": str(role.permissions),
+            "position": role.position,
+            "color": 0,
+            "colors": {"primary_color": 0, "secondary_color": None, "tertiary_color": None},
+            "hoist": False,
+            "managed": role.tags is not None,
+            "mentionable": False,
+            "icon": None,
+            "unicode_emoji": None,
+            "flags": 0,
+        }
+        if role.tags is not None:
+            out["tags"] = role.tags
+        return out
+
+    def member_payload(self, member: Member, *, with_user: bool = True) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "roles": [str(r) for r in member.roles],
+            "joined_at": member.joined_at,
+            "nick": None,
+            "avatar": None,
+            "premium_since": None,
+            "deaf": False,
+            "mute": False,
+            "pending": False,
+            "flags": 0,
+            "communication_disabled_until": None,
+        }
+        if with_user:
+            out["user"] = dict(member.user)
+        return out
+
+    def guild_payload(self, *, full: bool) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": str(self.guild_id),
+            "name": "Test Guild",
+            "icon": None,
+            "splash": None,
+            "discovery_splash": None,
+            "banner": None,
+            "description": None,
+            "owner_id": str(self.owner_id),
+            "afk_channel_id": None,
+            "afk_timeout": 300,
+            "verification_level": 0,
+            "default_message_notifications": 1,
+            "explicit_content_filter": 0,
+            "features": [],
+            "mfa_level": 0,
+            "system_channel_id": None,
+            "system_channel_flags": 0,
+            "rules_channel_id": None,
+            "public_updates_channel_id": None,
+            "premium_tier": 0,
+            "preferred_locale": "en-US",
+            "nsfw_level": 0,
+            "premium_progress_bar_enabled": False,
+            "roles": [self.role_payload(r) for r in self.roles.values()],
+            "emojis": [],
+            "stickers": [],
+        }
+        if full:  # the GUILD_CREATE extras
+            out |= {
+                "unavailable": False,
+                "large": False,
+                "member_count": len(self.members),
+                "joined_at": self.members[self.bot_user_id].joined_at,
+                "channels": [self.channel_payload(c) for c in self.live_channels()],
+                "members": [self.member_payload(m) for m in self.members.values()],
+                "voice_states": [],
+                "presences": [],
+                "threads": [],
+                "stage_instances": [],
+                "guild_scheduled_events": [],
+                "soundboard_sounds": [],
+            }
+        return out
+
+    # --- mentions ---------------------------------------------------------------------------
+
+    def mentions(self, content: str, allowed: dict[str, Any] | None) -> dict[str, Any]:
+        """What the message would ping: without ``allowed_mentions`` everything parses."""
+        parse = (
+            ["users", "roles", "everyone"] if allowed is None else list(allowed.get("parse") or [])
+        )
+        users_ok = {str(u) for u in (allowed or {}).get("users") or []}
+        roles_ok = {str(r) for r in (allowed or {}).get("roles") or []}
+        user_ids = dict.fromkeys(re.findall(r"<@!?(\d+)>", content))
+        role_ids = dict.fromkeys(re.findall(r"<@&(\d+)>", content))
+        users = [
+            dict(self.members[int(u)].user)
+            for u in user_ids
+            if int(u) in self.members and ("users" in parse or u in users_ok)
+        ]
+        roles = [r for r in role_ids if "roles" in parse or r in roles_ok]
+        everyone = "everyone" in parse and bool(re.search(r"@(everyone|here)\b", content))
+        return {"mentions": users, "mention_roles": roles, "mention_everyone": everyone}
