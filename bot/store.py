@@ -506,7 +506,8 @@ class Store:
         await self.db.executemany("DELETE FROM related WHERE article_rowid = ?", keys)
         await self.db.executemany(
             "INSERT OR IGNORE INTO topics (key, name) VALUES (?, ?)",
-            {(topic_key(t), t) for _, a in good for t in a.topics},
+            # one spelling per key, the first written (a set let a later spelling win at random)
+            {topic_key(t): t for _, a in reversed(good) for t in reversed(a.topics)}.items(),
         )
         await self.db.executemany(
             "INSERT OR IGNORE INTO article_topics (article_rowid, topic_key, published_at) "
