@@ -407,7 +407,7 @@ class Store:
         async with self._transaction() as db:
             good = await self._drop_id_clashes(good, file_rows, report)
             ids = [a.id for _, a in good]
-            before = await self._visibility(ids)
+            before = await self._visibility(ids, {a.url for _, a in good})
             old_urls = await self._urls_of(ids)
             await self._upsert(good, current)
             await db.executemany(
@@ -537,8 +537,11 @@ class Store:
             ],
         )
 
-    async def _visibility(self, ids: Sequence[str]) -> dict[str, tuple[bool, str, str]]:
-        """id -> (visible, url, render hash), for the rows that exist."""
+    async def _visibility(
+        self, ids: Sequence[str], urls: Iterable[str] = ()
+    ) -> dict[str, tuple[bool, str, str]]:
+        """id -> (visible, url, render hash), for the rows that exist, plus the article now
+        serving each of their webUrls and of `urls`: another file may show the same story."""
         out: dict[str, tuple[bool, str, str]] = {}
         for chunk in _chunks(list(ids), 500):
             for row in await self._rows(
@@ -546,6 +549,14 @@ class Store:
                 chunk,
             ):
                 out[row[0]] = (bool(row[1]), row[2], row[3])
+        stories = sorted({url for _, url, _ in out.values()} | set(urls))
+        for chunk in _chunks(stories, 500):
+            for row in await self._rows(
+                "SELECT id, url, render_hash FROM articles "
+                f"WHERE url IN ({_marks(chunk)}) AND visible = 1",
+                chunk,
+            ):
+                out[row[0]] = (True, row[1], row[2])
         return out
 
     async def _urls_of(self, ids: Sequence[str]) -> set[str]:
