@@ -106,7 +106,7 @@ def _id_list(env: Mapping[str, str], name: str, *, minimum: int) -> tuple[int, .
         part = part.strip()
         if not part:
             continue
-        if not part.isdigit() or int(part) < minimum:
+        if not part.isdecimal() or int(part) < minimum:  # isdigit() lets "²" through to int()
             raise ConfigError(f"{name}: {part!r} is not a valid id (comma-separated numbers)")
         ids.append(int(part))
     return tuple(dict.fromkeys(ids))
