@@ -1,0 +1,221 @@
+"""Settings from the environment and `.env` (PRODUCT §6)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings
+from bot.errors import ConfigError
+
+TOKEN = "MTIzNDU2Nzg5MDEyMzQ1Njc4.Gabcde.s3cr3t-t0ken-value"
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A working directory with the default `seeds/` store folder and no `.env`."""
+    (tmp_path / "seeds").mkdir()
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def refused(env: dict[str, str]) -> str:
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env(env, dotenv_path=None)
+    message = str(caught.value)
+    assert "\n" not in message, message
+    return message
+
+
+def test_defaults(workdir: Path) -> None:
+    settings = Settings.from_env({}, dotenv_path=None)
+    assert settings.token is None
+    assert settings.store_dir == Path("seeds")
+    assert settings.db_path == Path("data/news.db")
+    assert settings.channel_id is None
+    assert settings.guild_id is None
+    assert settings.moderator_role_ids == frozenset()
+    assert settings.poll_seconds == 30.0
+    assert settings.shard_count is None
+    assert settings.shard_ids is None
+    assert settings.delivery is None
+    assert settings.runs_delivery is True
+    assert settings.log_level == "INFO"
+    assert settings.log_level_number == logging.INFO
+
+
+def test_every_variable_is_parsed(workdir: Path) -> None:
+    store = workdir / "store"
+    store.mkdir()
+    settings = Settings.from_env(
+        {
+            "DISCORD_TOKEN": TOKEN,
+            "NEWS_STORE_DIR": str(store),
+            "NEWS_DB_PATH": "var/bot.db",
+            "NEWS_CHANNEL_ID": "1100000000000000001",
+            "DISCORD_GUILD_ID": " 1200000000000000002 ",
+            "MODERATOR_ROLE_IDS": "13, 14,,13 ,15",
+            "NEWS_POLL_SECONDS": "2.5",
+            "SHARD_COUNT": "4",
+            "SHARD_IDS": "2,3",
+            "DELIVERY": "yes",
+            "LOG_LEVEL": "debug",
+            "UNRELATED": "ignored",
+        },
+        dotenv_path=None,
+    )
+    assert settings.token == TOKEN
+    assert settings.store_dir == store
+    assert settings.db_path == Path("var/bot.db")
+    assert settings.channel_id == 1100000000000000001
+    assert settings.guild_id == 1200000000000000002
+    assert settings.moderator_role_ids == frozenset({13, 14, 15})
+    assert settings.poll_seconds == 2.5
+    assert settings.shard_count == 4
+    assert settings.shard_ids == (2, 3)
+    assert settings.delivery is True
+    assert settings.runs_delivery is True
+    assert settings.log_level == "DEBUG"
+    assert settings.log_level_number == logging.DEBUG
+
+
+def test_empty_values_count_as_unset(workdir: Path) -> None:
+    settings = Settings.from_env(
+        {"NEWS_CHANNEL_ID": "", "MODERATOR_ROLE_IDS": "  ", "DISCORD_TOKEN": ""},
+        dotenv_path=None,
+    )
+    assert settings.channel_id is None
+    assert settings.moderator_role_ids == frozenset()
+    assert settings.token is None
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("NEWS_CHANNEL_ID", "general"),
+        ("NEWS_CHANNEL_ID", "12.5"),
+        ("NEWS_CHANNEL_ID", "0"),
+        ("NEWS_CHANNEL_ID", "-4"),
+        ("DISCORD_GUILD_ID", "my-server"),
+        ("MODERATOR_ROLE_IDS", "123,mods"),
+        ("MODERATOR_ROLE_IDS", "@moderators"),
+        ("MODERATOR_ROLE_IDS", "12,\u00b2"),  # a superscript two is a digit, not a number
+        ("SHARD_COUNT", "two"),
+        ("SHARD_COUNT", "0"),
+        ("NEWS_POLL_SECONDS", "soon"),
+        ("NEWS_POLL_SECONDS", "0"),
+        ("NEWS_POLL_SECONDS", "nan"),
+        ("LOG_LEVEL", "LOUD"),
+        ("DELIVERY", "maybe"),
+    ],
+)
+def test_a_wrong_value_stops_with_one_line_naming_the_variable(
+    workdir: Path, name: str, value: str
+) -> None:
+    message = refused({name: value})
+    assert message.startswith(f"{name}: "), message
+
+
+@pytest.mark.parametrize("value", ["0,x", "one", "-1", "\u00b9"])
+def test_bad_shard_ids(workdir: Path, value: str) -> None:
+    assert refused({"SHARD_COUNT": "2", "SHARD_IDS": value}).startswith("SHARD_IDS: ")
+
+
+def test_missing_store_folder(workdir: Path) -> None:
+    message = refused({"NEWS_STORE_DIR": str(workdir / "no-such-folder")})
+    assert message.startswith("NEWS_STORE_DIR: ")
+    assert "no-such-folder" in message
+
+
+def test_store_folder_that_is_a_file(workdir: Path) -> None:
+    (workdir / "a-file").write_text("x")
+    assert refused({"NEWS_STORE_DIR": "a-file"}).startswith("NEWS_STORE_DIR: ")
+
+
+def test_default_store_folder_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert refused({}).startswith("NEWS_STORE_DIR: ")
+
+
+def test_shard_ids_without_shard_count(workdir: Path) -> None:
+    message = refused({"SHARD_IDS": "0,1"})
+    assert message.startswith("SHARD_IDS: ")
+    assert "SHARD_COUNT" in message
+
+
+def test_shard_ids_beyond_shard_count(workdir: Path) -> None:
+    message = refused({"SHARD_COUNT": "2", "SHARD_IDS": "1,2"})
+    assert message.startswith("SHARD_IDS: ")
+
+
+def test_only_the_process_with_shard_zero_delivers(workdir: Path) -> None:
+    shards = {"SHARD_COUNT": "4"}
+    assert Settings.from_env({**shards, "SHARD_IDS": "0,1"}, dotenv_path=None).runs_delivery
+    assert not Settings.from_env({**shards, "SHARD_IDS": "2,3"}, dotenv_path=None).runs_delivery
+    assert Settings.from_env(
+        {**shards, "SHARD_IDS": "2,3", "DELIVERY": "1"}, dotenv_path=None
+    ).runs_delivery
+    assert not Settings.from_env({"DELIVERY": "off"}, dotenv_path=None).runs_delivery
+
+
+def test_dotenv_file_is_read(workdir: Path) -> None:
+    dotenv = workdir / "custom.env"
+    dotenv.write_text(
+        "# comment line\n"
+        f'DISCORD_TOKEN="{TOKEN}"\n'
+        "NEWS_CHANNEL_ID=42  # the news channel\n"
+        "export LOG_LEVEL=warning\n"
+    )
+    settings = Settings.from_env({}, dotenv_path=dotenv)
+    assert settings.token == TOKEN
+    assert settings.channel_id == 42
+    assert settings.log_level == "WARNING"
+
+
+def test_default_dotenv_is_the_one_in_the_working_directory(workdir: Path) -> None:
+    (workdir / ".env").write_text("NEWS_CHANNEL_ID=7\n")
+    assert Settings.from_env({}).channel_id == 7
+
+
+def test_missing_dotenv_file_is_fine(workdir: Path) -> None:
+    assert Settings.from_env({}, dotenv_path=workdir / "absent.env").channel_id is None
+
+
+def test_the_environment_wins_over_dotenv(workdir: Path) -> None:
+    dotenv = workdir / ".env"
+    dotenv.write_text("NEWS_CHANNEL_ID=1\nDISCORD_GUILD_ID=5\nLOG_LEVEL=ERROR\n")
+    settings = Settings.from_env({"NEWS_CHANNEL_ID": "2", "LOG_LEVEL": "debug"}, dotenv_path=dotenv)
+    assert settings.channel_id == 2
+    assert settings.log_level == "DEBUG"
+    assert settings.guild_id == 5  # only in the file: the file's value is used
+
+
+def test_the_real_environment_is_read_by_default(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (workdir / ".env").write_text("NEWS_CHANNEL_ID=1\n")
+    monkeypatch.setenv("NEWS_CHANNEL_ID", "3")
+    assert Settings.from_env().channel_id == 3
+
+
+def test_a_bad_value_in_dotenv_names_the_variable(workdir: Path) -> None:
+    dotenv = workdir / ".env"
+    dotenv.write_text("DISCORD_GUILD_ID=my guild\n")
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({}, dotenv_path=dotenv)
+    assert str(caught.value).startswith("DISCORD_GUILD_ID: ")
+
+
+def test_the_token_is_never_in_repr(workdir: Path) -> None:
+    settings = Settings.from_env({"DISCORD_TOKEN": TOKEN}, dotenv_path=None)
+    assert settings.token == TOKEN
+    for shown in (repr(settings), str(settings), f"{settings}", f"{settings!r}"):
+        assert TOKEN not in shown
+        assert "s3cr3t" not in shown
+
+
+def test_the_token_is_never_in_an_error(workdir: Path) -> None:
+    message = refused({"DISCORD_TOKEN": TOKEN, "NEWS_CHANNEL_ID": "x"})
+    assert "s3cr3t" not in message
