@@ -15,9 +15,11 @@ from discord import app_commands
 from discord.ext import commands
 
 from tests.discord_stand_in import StandIn, running_bot
+from tests.stand_in.validation import ApiError, validate_message
 
 TOPICS = ["politics", "science", "space", "sports"]
 MESSAGES = r"^/channels/\d+/messages$"
+LATE_ERRORS: list[discord.NotFound] = []
 BotT = TypeVar("BotT", commands.Bot, commands.AutoShardedBot)
 
 
@@ -62,6 +64,14 @@ def make_bot(cls: type[BotT], **options: Any) -> BotT:
     @bot.tree.command(name="topic", description="Pick a topic")
     async def topic(interaction: discord.Interaction, name: str) -> None:
         await interaction.response.send_message(f"topic {name}")
+
+    @bot.tree.command(name="late", description="Answer after Discord's 3 s deadline")
+    async def late(interaction: discord.Interaction) -> None:
+        await asyncio.sleep(3.1)
+        try:
+            await interaction.response.send_message("too late")
+        except discord.NotFound as exc:
+            LATE_ERRORS.append(exc)
 
     @topic.autocomplete("name")
     async def topic_names(
@@ -135,7 +145,7 @@ async def test_command_sync_is_recorded_with_descriptions(
 ) -> None:
     assert stand_in.sync_count == 1
     cmds = {c["name"]: c for c in stand_in.commands(stand_in.guild_id)}
-    assert set(cmds) == {"ping", "slow", "button", "topic"}
+    assert set(cmds) == {"ping", "slow", "button", "topic", "late"}
     assert cmds["ping"]["description"] == "Answer pong"
     assert cmds["ping"]["options"][0]["description"] == "What to echo"
     assert cmds["topic"]["options"][0]["autocomplete"] is True
@@ -194,6 +204,16 @@ async def test_second_callback_is_refused(stand_in: StandIn, bot: commands.Bot, 
         assert resp.status == 400
         assert resp.headers["Content-Type"] == "application/json"
         assert (await resp.json())["code"] == 40060
+
+
+async def test_callback_after_three_seconds_is_unknown_interaction(
+    stand_in: StandIn, bot: commands.Bot, alice: int
+) -> None:
+    LATE_ERRORS.clear()
+    result = await stand_in.slash("late", user_id=alice)
+    assert not result.acknowledged and result.type is None
+    assert [a.status for a in result.attempts] == [404]
+    assert [e.code for e in LATE_ERRORS] == [10062]
 
 
 # --- channel messages ---
@@ -285,6 +305,75 @@ async def test_unknown_route_and_missing_auth(stand_in: StandIn) -> None:
         ("/no/such/route", 404),
         ("/users/@me", 401),
     ]
+
+
+class NoIdentifyPause(commands.Bot):
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        """discord.py sleeps 5 s before a re-IDENTIFY by default; the stand-in needs no pause."""
+
+
+async def test_gateway_drop_resume_is_refused_and_bot_reidentifies(stand_in: StandIn) -> None:
+    channel_id = stand_in.add_channel("news")
+    async with running_bot(make_bot(NoIdentifyPause), stand_in) as bot:
+        assert await stand_in.drop_gateway() == 1
+        await stand_in.wait_for(
+            lambda: [f.get("op") for f in stand_in.gateway_log].count(2) == 2, timeout=10
+        )
+        await stand_in.wait_for(lambda: bot.get_channel(channel_id) is not None, timeout=10)
+        await text_channel(bot, channel_id).send("back again")
+    ops = [f.get("op") for f in stand_in.gateway_log if f.get("op") != 1]  # minus heartbeats
+    assert ops == [2, 6, 2]  # IDENTIFY, RESUME (answered with INVALID_SESSION), IDENTIFY
+    assert len(stand_in.messages(channel_id)) == 1
+
+
+LINK = {"type": 2, "style": 5, "label": "Open", "url": "https://example.com/a"}
+
+
+@pytest.mark.parametrize(
+    ("body", "where"),
+    [
+        ({"content": "x" * 2001}, "content"),
+        ({"embeds": [{"description": "d"}] * 11}, "embeds"),
+        ({"embeds": [{"fields": [{"name": "", "value": "v"}]}]}, "embeds.0.fields.0.name"),
+        ({"embeds": [{"fields": [{"name": "n", "value": "v" * 1025}]}]}, "embeds.0.fields.0.value"),
+        ({"embeds": [{"footer": {"text": "f" * 2049}}]}, "embeds.0.footer.text"),
+        ({"embeds": [{"author": {"name": "a" * 257}}]}, "embeds.0.author.name"),
+        ({"embeds": [{"description": "d" * 4000}, {"description": "d" * 2001}]}, "embeds"),
+        ({"embeds": [{"title": "t", "url": "javascript:alert(1)"}]}, "embeds.0.url"),
+        (
+            {"components": [{"type": 1, "components": [LINK | {"custom_id": "x"}]}]},
+            "components.0.components.0.custom_id",
+        ),
+        (
+            {"components": [{"type": 1, "components": [LINK | {"url": "ftp://x"}]}]},
+            "components.0.components.0.url",
+        ),
+        ({"components": [{"type": 1, "components": [LINK] * 6}]}, "components.0.components"),
+        ({"components": [{"type": 1, "components": [LINK]}] * 6}, "components"),
+        ({"content": "n", "nonce": "n" * 26}, "nonce"),
+    ],
+)
+def test_message_bodies_discord_refuses(body: dict[str, Any], where: str) -> None:
+    with pytest.raises(ApiError) as caught:
+        validate_message(body, creating=True)
+    assert caught.value.status == 400 and caught.value.code == 50035
+    node: Any = caught.value.errors
+    for part in where.split("."):
+        node = node[part]
+    assert "_errors" in node
+
+
+def test_message_body_rules_that_pass_and_empty_messages() -> None:
+    fine = {
+        "content": "x" * 2000,
+        "embeds": [{"title": "t" * 256, "fields": [{"name": "n", "value": "v"}] * 25}],
+        "components": [{"type": 1, "components": [LINK] * 5}] * 5,
+    }
+    validate_message(fine, creating=True)
+    with pytest.raises(ApiError) as caught:
+        validate_message({"content": ""}, creating=True)
+    assert caught.value.code == 50006
+    validate_message({"content": ""}, creating=False)  # an edit may clear the content
 
 
 # --- rate limits and shards ---

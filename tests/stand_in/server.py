@@ -418,6 +418,17 @@ class StandIn:
         """Apply the next ``times`` matching requests, then cut the connection unanswered."""
         self._drops.append(_Fault(method.upper(), re.compile(path_regex), times))
 
+    async def drop_gateway(self, *, code: int = 4000) -> int:
+        """Close every gateway connection as an outage would; returns how many were closed.
+
+        discord.py then tries RESUME, is told INVALID_SESSION and IDENTIFYs afresh (after
+        its ``before_identify_hook``, which sleeps 5 s by default).
+        """
+        sessions = list(self._sessions)
+        for session in sessions:
+            await session.ws.close(code=code, message=b"stand-in dropped the connection")
+        return len(sessions)
+
     @staticmethod
     def _take(faults: list[_Fault], method: str, path: str) -> _Fault | None:
         for fault in faults:
