@@ -107,7 +107,8 @@ class Article:
 
 def topic_key(topic: str) -> str:
     """The matching key of a topic: "AI", "ai " and "Ai" are one topic."""
-    return " ".join(topic.split()).casefold()
+    key = " ".join(topic.split()).casefold()
+    return key.encode("utf-8", "replace").decode("utf-8")  # a lone surrogate cannot be bound
 
 
 def is_http_url(value: object) -> bool:

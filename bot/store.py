@@ -179,6 +179,8 @@ def fts_query(text: str) -> str | None:
     data. Terms without a letter or digit are dropped (they match nothing).
     """
     terms: list[str] = []
+    # FTS5 ends a quoted string at NUL ("unterminated string"); a lone surrogate cannot be bound
+    text = text.replace("\x00", " ").encode("utf-8", "replace").decode("utf-8")
     for phrase, word in re.findall(r'"([^"]*)"|(\S+)', text):
         raw = phrase or word
         prefix = bool(word) and len(word) > 1 and word.endswith("*")
