@@ -290,6 +290,44 @@ async def test_missing_send_permission_is_403(stand_in: StandIn, bot: commands.B
     assert caught.value.code == 50013
 
 
+async def test_embeds_need_embed_links(stand_in: StandIn, bot: commands.Bot, news: int) -> None:
+    stand_in.set_bot_permissions(news, can_embed=False)
+    channel = text_channel(bot, news)
+    await stand_in.wait_for(lambda: not channel.permissions_for(channel.guild.me).embed_links)
+    embed = discord.Embed(title="headline")
+    with pytest.raises(discord.Forbidden):
+        await channel.send(embed=embed)  # an embed-only message is refused
+    sent = await channel.send("with words", embed=embed)
+    assert sent.embeds == []  # with content, Discord posts it without the embed
+    assert [m["embeds"] for m in stand_in.messages(news)] == [[]]
+
+
+async def test_post_deleted_by_a_moderator(stand_in: StandIn, bot: commands.Bot, news: int) -> None:
+    message = await text_channel(bot, news).send("soon gone")
+    stand_in.delete_message(news, message.id)
+    with pytest.raises(discord.NotFound) as caught:
+        await message.edit(content="edited")
+    assert caught.value.code == 10008
+    assert stand_in.messages(news) == []
+
+
+async def test_mentions_follow_allowed_mentions(
+    stand_in: StandIn, bot: commands.Bot, news: int
+) -> None:
+    role = stand_in.add_role("readers")
+    channel = text_channel(bot, news)
+    await channel.send(f"<@&{role}> @everyone", allowed_mentions=discord.AllowedMentions.none())
+    await channel.send(
+        f"<@&{role}> @everyone",
+        allowed_mentions=discord.AllowedMentions(everyone=False, roles=[discord.Object(role)]),
+    )
+    await channel.send("@everyone")  # no allowed_mentions at all: everything pings
+    quiet, targeted, loud = stand_in.messages(news)
+    assert (quiet["mention_roles"], quiet["mention_everyone"]) == ([], False)
+    assert (targeted["mention_roles"], targeted["mention_everyone"]) == ([str(role)], False)
+    assert loud["mention_everyone"] is True and loud["allowed_mentions"] is None
+
+
 # --- the wire itself ---
 
 

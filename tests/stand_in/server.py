@@ -146,6 +146,23 @@ class StandIn(RestRoutes):
         channel.deleted = True
         self._gateway.broadcast("CHANNEL_DELETE", payload, INTENT_GUILDS)
 
+    def set_bot_permissions(
+        self, channel_id: int, *, can_send: bool = True, can_embed: bool = True
+    ) -> None:
+        """Change what the bot may do in a channel later on (sends CHANNEL_UPDATE)."""
+        channel = self.world.channels[channel_id]
+        self.world.set_bot_overwrite(channel, can_send=can_send, can_embed=can_embed)
+        self._gateway.broadcast(
+            "CHANNEL_UPDATE", self.world.channel_payload(channel), INTENT_GUILDS
+        )
+
+    def delete_message(self, channel_id: int, message_id: int) -> None:
+        """Delete a post as a moderator would: later edits or deletes of it answer 404 10008."""
+        message = self._messages.get(message_id)
+        if message is None or int(message.data["channel_id"]) != channel_id:
+            raise KeyError(f"no message {message_id} in channel {channel_id}")
+        self._delete(message)
+
     def add_role(self, name: str, permissions: int = 0) -> int:
         role = self.world.add_role(name, permissions)
         self._gateway.broadcast(

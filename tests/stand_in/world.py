@@ -132,17 +132,18 @@ class World:
         return role
 
     def add_channel(self, name: str, *, bot_can_send: bool, bot_can_embed: bool) -> Channel:
-        deny = (0 if bot_can_send else Perm.SEND_MESSAGES) | (
-            0 if bot_can_embed else Perm.EMBED_LINKS
-        )
-        overwrites = []
-        if deny:
-            overwrites.append(
-                {"id": str(self.bot_user_id), "type": 1, "allow": "0", "deny": str(deny)}
-            )
-        channel = Channel(self.ids.next(), name, len(self.channels), overwrites)
+        channel = Channel(self.ids.next(), name, len(self.channels))
+        self.set_bot_overwrite(channel, can_send=bot_can_send, can_embed=bot_can_embed)
         self.channels[channel.id] = channel
         return channel
+
+    def set_bot_overwrite(self, channel: Channel, *, can_send: bool, can_embed: bool) -> None:
+        """A member overwrite for the bot that denies what it may not do in this channel."""
+        deny = (0 if can_send else Perm.SEND_MESSAGES) | (0 if can_embed else Perm.EMBED_LINKS)
+        bot_id = str(self.bot_user_id)
+        channel.overwrites = [o for o in channel.overwrites if o["id"] != bot_id]
+        if deny:
+            channel.overwrites.append({"id": bot_id, "type": 1, "allow": "0", "deny": str(deny)})
 
     def add_member(self, name: str, roles: list[int]) -> Member:
         user_id = self.ids.next()
