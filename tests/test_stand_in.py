@@ -4,6 +4,7 @@ answers interactions and posts messages, and the stand-in enforces Discord's rul
 from __future__ import annotations
 
 import asyncio
+import io
 import time
 from collections.abc import AsyncIterator
 from typing import Any, TypeVar
@@ -229,6 +230,26 @@ async def test_enforce_nonce_returns_the_existing_message(
     assert len(stand_in.messages(news)) == 1
     posts = [r for r in stand_in.requests if r.method == "POST" and r.path.endswith("/messages")]
     assert all(r.json is not None and r.json["enforce_nonce"] is True for r in posts)
+
+
+async def test_file_upload_is_recorded_from_multipart(
+    stand_in: StandIn, bot: commands.Bot, news: int
+) -> None:
+    file = discord.File(io.BytesIO(b"hello"), filename="note.txt")
+    sent = await text_channel(bot, news).send("with a file", file=file)
+    assert [(a.filename, a.size) for a in sent.attachments] == [("note.txt", 5)]
+    [post] = [r for r in stand_in.requests if r.method == "POST" and r.path.endswith("/messages")]
+    assert post.json is not None and post.json["content"] == "with a file"
+
+
+async def test_injected_404_reads_like_discord(
+    stand_in: StandIn, bot: commands.Bot, news: int
+) -> None:
+    stand_in.fail_next("POST", MESSAGES, 404, code=10003)
+    with pytest.raises(discord.NotFound) as caught:
+        await text_channel(bot, news).send("nowhere")
+    assert caught.value.code == 10003 and caught.value.text == "Unknown Channel"
+    assert stand_in.messages(news) == []  # a failed request is not applied
 
 
 async def test_overlong_embed_title_is_a_400(

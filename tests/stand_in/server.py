@@ -45,6 +45,16 @@ __all__ = ["InteractionNotAnswered", "InteractionResult", "Recorded", "StandIn"]
 API_PREFIX = "/api/v10"
 QUIET = 0.2  # an interaction has "settled" after this long without webhook traffic
 SELECT_TYPES = (3, 5, 6, 7, 8)
+ERROR_MESSAGES = {  # what Discord says for the JSON error codes tests inject most
+    10003: "Unknown Channel",
+    10008: "Unknown Message",
+    10015: "Unknown Webhook",
+    10062: "Unknown interaction",
+    40060: "Interaction has already been acknowledged.",
+    50001: "Missing Access",
+    50013: "Missing Permissions",
+    50035: "Invalid Form Body",
+}
 
 
 def _find_component(components: Sequence[Any], custom_id: str) -> dict[str, Any] | None:
@@ -266,12 +276,11 @@ class StandIn(RestRoutes):
                 "X-RateLimit-Reset-After": f"{fault.retry_after:.3f}",
             }
             return status, body, headers
-        phrase = (
-            http.HTTPStatus(status).phrase
-            if status in http.HTTPStatus._value2member_map_
-            else "Error"
-        )
-        message = "Missing Permissions" if fault.code == 50013 else f"{status}: {phrase}"
+        try:
+            phrase = http.HTTPStatus(status).phrase
+        except ValueError:
+            phrase = "Error"
+        message = ERROR_MESSAGES.get(fault.code, f"{status}: {phrase}")
         return status, {"message": message, "code": fault.code}, {}
 
     @staticmethod
