@@ -72,7 +72,14 @@ def _find_component(components: Sequence[Any], custom_id: str) -> dict[str, Any]
 
 
 class StandIn(RestRoutes):
-    """Discord for tests: ``async with StandIn() as d:``, or ``start()`` / ``close()``."""
+    """Discord for tests: ``async with StandIn() as d:``, or ``start()`` / ``close()``.
+
+    ``rate_limits`` enforces Discord's buckets (5 message creates per 5 s per channel, 50
+    requests/s globally; interaction callbacks and follow-ups exempt) with the headers
+    discord.py paces itself by. ``latency`` delays every REST answer; a request is still
+    applied after the delay even if the client has gone, as Discord would.
+    ``recommended_shards`` is what ``GET /gateway/bot`` tells an AutoShardedBot.
+    """
 
     def __init__(
         self, *, rate_limits: bool = False, latency: float = 0.0, recommended_shards: int = 1
@@ -606,7 +613,10 @@ class StandIn(RestRoutes):
     ) -> InteractionResult:
         """Run ``/name`` as ``user_id`` and wait for the answer.
 
-        ``subcommand`` is "sub" or "group sub"; option types come from the synced definition.
+        ``subcommand`` is "sub" or "group sub"; option types come from the synced definition
+        and user/channel/role options get their ``resolved`` entries from the guild. Raises
+        InteractionNotAnswered when no callback arrives within ``timeout``; a result whose
+        callbacks were all refused comes back with ``acknowledged`` False and ``attempts``.
         """
         cmd = self._find_command(name)
         opts, auto = self._build_options(cmd, options or {}, subcommand, user_id=user_id)
