@@ -467,7 +467,7 @@ _YAMLISH = st.builds(
 )
 
 
-@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_YAMLISH, st.booleans(), st.text(max_size=20))
 def test_any_front_matter_parses_or_raises_article_error(
     front: str, close: bool, body: str

@@ -1,0 +1,996 @@
+"""The article store in SQLite (PRODUCT §1, §2): sync, reading, search, publishing."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sqlite3
+import stat
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import bot.store as store_module
+from bot.articles import parse_article_bytes
+from bot.errors import ArticleNotFound, PublishError
+from bot.store import MIGRATIONS, PAGE_SIZE, Store, fts_query, rewrite_published
+from tests.helpers import SEED_ID, SEED_NAME, SEED_PATH, write_article
+
+# ----------------------------------------------------------------- helpers
+
+
+def rows(db_path: Path, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    """Read the database the way an operator would: a plain sqlite3 connection."""
+    conn = sqlite3.connect(db_path)
+    try:
+        return list(conn.execute(sql, tuple(params)).fetchall())
+    finally:
+        conn.close()
+
+
+def row_of(db_path: Path, article_id: str) -> dict[str, Any]:
+    conn = sqlite3.connect(db_path)
+    conn.row_factory = sqlite3.Row
+    try:
+        row = conn.execute("SELECT * FROM articles WHERE id = ?", (article_id,)).fetchone()
+    finally:
+        conn.close()
+    assert row is not None, f"no row for {article_id}"
+    return dict(row)
+
+
+def touch_later(path: Path, seconds: int = 10) -> None:
+    """Move a file's mtime forward, so a rewrite is seen even within one clock tick."""
+    info = path.stat()
+    os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns + seconds * 1_000_000_000))
+
+
+def rewrite(path: Path, text: str) -> None:
+    path.write_text(text, encoding="utf-8")
+    touch_later(path)
+
+
+def ids(page: Any) -> list[str]:
+    return [a.id for a in page.items]
+
+
+def when(day: int, hour: int = 12) -> str:
+    return datetime(2024, 1, day, hour, tzinfo=UTC).isoformat()
+
+
+@pytest.fixture
+def parsed_files(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The file names each sync actually reads and parses (small syncs parse in a thread)."""
+    seen: list[str] = []
+    original = store_module._parse_batch
+
+    def spy(paths: Sequence[str]) -> list[Any]:
+        seen.extend(os.path.basename(p) for p in paths)
+        return original(paths)
+
+    monkeypatch.setattr(store_module, "_parse_batch", spy)
+    return seen
+
+
+# ----------------------------------------------------------------- first load
+
+
+async def test_seed_loads_as_a_draft(store: Store, db_path: Path) -> None:
+    assert await store.counts() == (1, 0, 1)
+    assert ids(await store.drafts()) == [SEED_ID]
+    assert (await store.latest()).items == ()
+    with pytest.raises(ArticleNotFound):
+        await store.get(SEED_ID)
+    draft = await store.get(SEED_ID, include_hidden=True)
+    assert draft.title == "How Long Will the Open-Source AI Boom Last?"
+    assert draft.published_at == datetime(2023, 5, 12, 13, 24, tzinfo=UTC)
+    assert draft.topics == ("AI", "AI Ethics")
+    assert [(r.provider, r.title[:20]) for r in draft.related] == [
+        ("MIT Technology Review", "The open-source AI b"),
+        ("VentureBeat", "Open source AI conti"),
+    ]
+    row = row_of(db_path, SEED_ID)
+    assert row["file"] == SEED_NAME
+    assert row["published"] == 0
+    assert row["deleted_at"] is None
+
+
+async def test_secured_is_stored_as_is_but_never_read_back_or_searched(
+    store: Store, db_path: Path
+) -> None:
+    secured = row_of(db_path, SEED_ID)["secured"]
+    assert secured.startswith("zdjAJ/nC3FH0MzP8") and secured.endswith("nbDY8ZfuMsAqi2BDSM2DhA==")
+    await store.publish(SEED_ID, "mod")
+    article = await store.get(SEED_ID)
+    assert article.secured is None
+    assert (await store.search("zdjAJ")).items == ()
+    assert (await store.search("nbDY8ZfuMsAqi2BDSM2DhA")).items == ()
+
+
+async def test_last_sync_is_recorded(store: Store) -> None:
+    last = await store.last_sync()
+    assert last is not None
+    assert (last["scanned"], last["loaded"], last["errors"]) == (1, 1, 0)
+
+
+# ----------------------------------------------------------------- incremental sync
+
+
+async def test_sync_counts_and_reads_only_what_changed(
+    db_path: Path, store_dir: Path, parsed_files: list[str]
+) -> None:
+    for n in range(5):
+        write_article(store_dir, f"a{n}", published=True)
+    async with Store.open(db_path, store_dir) as store:
+        first = await store.sync()
+        assert (first.scanned, first.new, first.changed, first.deleted, first.unchanged) == (
+            6,
+            6,
+            0,
+            0,
+            0,
+        )
+        assert first.errors == []
+
+        parsed_files.clear()
+        again = await store.sync()
+        assert (again.new, again.changed, again.deleted, again.unchanged) == (0, 0, 0, 6)
+        assert parsed_files == []
+
+        write_article(store_dir, "a1", title="A changed title", published=True)
+        touch_later(store_dir / "a1.txt")
+        (store_dir / "a2.txt").unlink()
+        write_article(store_dir, "a9", published=True)
+        report = await store.sync()
+        assert (report.new, report.changed, report.deleted, report.unchanged) == (1, 1, 1, 4)
+        assert report.loaded == 2
+        assert sorted(parsed_files) == ["a1.txt", "a9.txt"]
+        assert (await store.get("a1")).title == "A changed title"
+
+
+async def test_same_size_rewrite_with_new_mtime_is_reread(store: Store, store_dir: Path) -> None:
+    path = write_article(store_dir, "same", title="Title AAAA", published=True)
+    await store.sync()
+    path.write_text(path.read_text().replace("Title AAAA", "Title BBBB"))
+    touch_later(path)
+    report = await store.sync()
+    assert report.changed == 1
+    assert (await store.get("same")).title == "Title BBBB"
+
+
+async def test_only_article_suffixes_and_no_hidden_files(store: Store, store_dir: Path) -> None:
+    write_article(store_dir, "kept.md", published=True)
+    (store_dir / "notes.json").write_text("{}")
+    (store_dir / ".partial.txt").write_text("---\ntitle: half")
+    (store_dir / "sub.txt").mkdir()
+    report = await store.sync()
+    assert (report.new, report.errors) == (1, [])
+    assert ids(await store.latest()) == ["kept"]
+
+
+# ----------------------------------------------------------------- bad files
+
+
+BAD_FILES: dict[str, bytes] = {
+    "not utf-8": b"---\ntitle: Caf\xe9\nwebUrl: https://x.example/\n---\n",
+    "no front matter": b"just some text\n",
+    "yaml error": b"---\ntitle: a: b: c\n---\n",
+    "no title": b"---\nwebUrl: https://x.example/\npublishedDateTime: 2024-01-01\n---\n",
+    "javascript url": (
+        b"---\ntitle: t\nwebUrl: 'javascript:alert(1)'\npublishedDateTime: 2024-01-01\n---\n"
+    ),
+    "huge quality": (
+        b"---\ntitle: t\nwebUrl: https://x.example/\npublishedDateTime: 2024-01-01\n"
+        b"quality: 99999999999999999999999\n---\n"
+    ),
+    "date before year 1 in utc": (
+        b"---\ntitle: t\nwebUrl: https://x.example/\n"
+        b"publishedDateTime: 0001-01-01T00:00:00+01:00\n---\n"
+    ),
+    "impossible date": (
+        b"---\ntitle: t\nwebUrl: https://x.example/\npublishedDateTime: 2023-02-30\n---\n"
+    ),
+    "empty": b"",
+}
+
+
+@pytest.mark.parametrize("kind", list(BAD_FILES))
+async def test_a_bad_file_is_reported_and_never_stops_the_load(
+    db_path: Path, store_dir: Path, kind: str
+) -> None:
+    (store_dir / "bad.txt").write_bytes(BAD_FILES[kind])
+    write_article(store_dir, "good", published=True)
+    async with Store.open(db_path, store_dir) as store:
+        report = await store.sync()
+        assert report.new == 2  # the seed and the good file
+        assert len(report.errors) == 1
+        assert report.errors[0].startswith("bad.txt: ")
+        assert ids(await store.latest()) == ["good"]
+        with pytest.raises(ArticleNotFound):
+            await store.get("bad", include_hidden=True)
+        assert await store.bad_files() == [("bad.txt", report.errors[0])]
+    assert rows(db_path, "SELECT name, error FROM files WHERE error IS NOT NULL") == [
+        ("bad.txt", report.errors[0])
+    ]
+
+
+async def test_a_bad_update_keeps_the_last_good_version_served(
+    store: Store, store_dir: Path, db_path: Path
+) -> None:
+    path = write_article(store_dir, "story", title="Good title", published=True)
+    await store.sync()
+    good_bytes = path.read_bytes()
+
+    rewrite(path, "---\ntitle: Broken\nwebUrl: [unclosed\n---\n")
+    report = await store.sync()
+    assert len(report.errors) == 1
+    assert report.errors[0].startswith("story.txt: ")
+    assert "line" in report.errors[0]
+    assert (await store.get("story")).title == "Good title"
+    assert ids(await store.latest()) == ["story"]
+    assert [name for name, _ in await store.bad_files()] == ["story.txt"]
+    assert row_of(db_path, "story")["title"] == "Good title"
+
+    # still bad, untouched: not read again, still listed
+    again = await store.sync()
+    assert (again.changed, again.errors) == (0, [])
+    assert [name for name, _ in await store.bad_files()] == ["story.txt"]
+
+    path.write_bytes(good_bytes.replace(b"Good title", b"Fixed title"))
+    touch_later(path, 20)
+    fixed = await store.sync()
+    assert (fixed.changed, fixed.errors) == (1, [])
+    assert (await store.get("story")).title == "Fixed title"
+    assert await store.bad_files() == []
+
+
+async def test_two_files_for_one_id_is_an_error_not_a_merge(store: Store, store_dir: Path) -> None:
+    write_article(store_dir, "twin.md", title="From md", published=True)
+    write_article(store_dir, "twin.txt", title="From txt", published=True)
+    report = await store.sync()
+    assert len(report.errors) == 1
+    assert "same article id" in report.errors[0]
+    assert [a.id for a in (await store.latest()).items] == ["twin"]
+
+
+# ----------------------------------------------------------------- deletion
+
+
+async def test_a_deleted_file_withdraws_its_article_and_keeps_history(
+    store: Store, store_dir: Path, db_path: Path
+) -> None:
+    path = write_article(store_dir, "gone", topics=["Vanishing"], published=True)
+    write_article(store_dir, "stays", published=True, publishedDateTime=when(1))
+    await store.sync()
+    assert ids(await store.latest()) == ["gone", "stays"]
+    saved = path.read_bytes()
+
+    path.unlink()
+    report = await store.sync()
+    assert (report.deleted, report.unchanged) == (1, 2)
+    with pytest.raises(ArticleNotFound):
+        await store.get("gone")
+    with pytest.raises(ArticleNotFound):
+        await store.get("gone", include_hidden=True)
+    assert ids(await store.latest()) == ["stays"]
+    assert (await store.search("gone")).items == ()
+    assert "Vanishing" not in dict(await store.topics())
+    assert await store.counts() == (2, 1, 1)
+    row = row_of(db_path, "gone")
+    assert row["deleted_at"] is not None
+    assert row["title"] == "Title of gone"
+    with pytest.raises(ArticleNotFound):
+        await store.publish("gone", "mod")
+
+    path.write_bytes(saved)
+    back = await store.sync()
+    assert back.new == 1
+    assert back.published == ["gone"]
+    assert (await store.get("gone")).title == "Title of gone"
+    assert ids(await store.latest()) == ["gone", "stays"]
+    assert row_of(db_path, "gone")["deleted_at"] is None
+
+
+# ----------------------------------------------------------------- reading
+
+
+async def test_topics_count_only_published_articles(store: Store, store_dir: Path) -> None:
+    write_article(store_dir, "p1", topics=["AI", "Open Source"], published=True)
+    write_article(store_dir, "p2", topics=["ai "], published=True)
+    write_article(store_dir, "p3", topics=["Ai", "open  source"], published=True)
+    write_article(store_dir, "d1", topics=["AI", "Only Drafts"], published=False)
+    await store.sync()
+    # the seed (a draft) wrote "AI" first; drafts count for nothing
+    assert await store.topics() == [("AI", 3), ("Open Source", 2)]
+    assert await store.topic_name("open source ") == "Open Source"
+    assert await store.topic_name("nothing like it") is None
+    assert await store.match_topics("sour") == [("Open Source", 2)]
+    assert await store.match_topics("a") == [("AI", 3)]
+
+
+async def test_topics_follow_publishing(store: Store) -> None:
+    assert await store.topics() == []
+    await store.publish(SEED_ID, "mod")
+    assert await store.topics() == [("AI", 1), ("AI Ethics", 1)]
+    await store.unpublish(SEED_ID, "mod")
+    assert await store.topics() == []
+
+
+async def test_latest_newest_first_only_published_five_a_page(
+    store: Store, store_dir: Path
+) -> None:
+    for day in range(1, 13):
+        write_article(store_dir, f"pub{day:02}", publishedDateTime=when(day), published=True)
+    write_article(store_dir, "draft_newest", publishedDateTime=when(28), published=False)
+    await store.sync()
+    assert PAGE_SIZE == 5
+
+    first = await store.latest()
+    assert ids(first) == ["pub12", "pub11", "pub10", "pub09", "pub08"]
+    assert first.has_next
+    second = await store.latest(page=1)
+    assert ids(second) == ["pub07", "pub06", "pub05", "pub04", "pub03"]
+    assert second.has_next
+    last = await store.latest(page=2)
+    assert ids(last) == ["pub02", "pub01"]
+    assert not last.has_next
+    assert (await store.latest(page=3)).items == ()
+    assert all(a.published for p in (first, second, last) for a in p.items)
+    assert first.items[0].published_at == datetime(2024, 1, 12, 12, tzinfo=UTC)
+
+
+async def test_latest_exactly_one_page_has_no_next(store: Store, store_dir: Path) -> None:
+    for day in range(1, 6):
+        write_article(store_dir, f"p{day}", publishedDateTime=when(day), published=True)
+    await store.sync()
+    page = await store.latest()
+    assert len(page.items) == 5
+    assert not page.has_next
+
+
+async def test_latest_topic_filter_with_any_spelling(store: Store, store_dir: Path) -> None:
+    write_article(store_dir, "ai1", topics=["AI"], publishedDateTime=when(1), published=True)
+    write_article(store_dir, "ai2", topics=["ai "], publishedDateTime=when(2), published=True)
+    write_article(store_dir, "other", topics=["Climate"], published=True)
+    write_article(store_dir, "aidraft", topics=["AI"], published=False)
+    await store.sync()
+    for spelling in ("AI", "ai", "Ai", " aI  "):
+        assert ids(await store.latest(spelling)) == ["ai2", "ai1"]
+    assert ids(await store.latest("climate")) == ["other"]
+    assert (await store.latest("Unknown Topic")).items == ()
+
+
+async def test_drafts_newest_first_without_published_or_deleted(
+    store: Store, store_dir: Path
+) -> None:
+    write_article(store_dir, "d_old", publishedDateTime=when(1))
+    write_article(store_dir, "d_new", publishedDateTime=when(9))
+    write_article(store_dir, "gone", publishedDateTime=when(5))
+    write_article(store_dir, "pub", publishedDateTime=when(7), published=True)
+    await store.sync()
+    (store_dir / "gone.txt").unlink()
+    await store.sync()
+    assert ids(await store.drafts()) == ["d_new", "d_old", SEED_ID]
+
+
+async def test_match_titles_separates_published_and_drafts(store: Store, store_dir: Path) -> None:
+    write_article(store_dir, "pub", title="Quantum widgets arrive", published=True)
+    write_article(store_dir, "dr", title="Quantum gadgets delayed", published=False)
+    await store.sync()
+    assert await store.match_titles("quant", published=True) == [("Quantum widgets arrive", "pub")]
+    assert await store.match_titles("Quantum gad", published=False) == [
+        ("Quantum gadgets delayed", "dr")
+    ]
+    assert await store.match_titles("widgets", published=False) == []
+    assert await store.match_titles('") *', published=True) == [("Quantum widgets arrive", "pub")]
+
+
+# ----------------------------------------------------------------- search
+
+
+@pytest.fixture
+async def searchable(store: Store, store_dir: Path) -> Store:
+    write_article(
+        store_dir,
+        "in_title",
+        title="Zebrafish regrow their hearts",
+        excerpt="A study of fins.",
+        quality=1,
+        publishedDateTime=when(1),
+        topics=["Science"],
+        published=True,
+    )
+    write_article(
+        store_dir,
+        "in_excerpt",
+        title="Lab notes from the week",
+        excerpt="Researchers looked at zebrafish and mice.",
+        quality=90,
+        publishedDateTime=when(20),
+        topics=["Health"],
+        published=True,
+    )
+    write_article(
+        store_dir,
+        "draft",
+        title="Zebrafish zebrafish zebrafish",
+        excerpt="zebrafish",
+        quality=99,
+        topics=["Science"],
+        published=False,
+    )
+    write_article(
+        store_dir,
+        "by_provider",
+        title="Markets today",
+        provider={"name": "Quokka Wire", "domain": "quokka.example"},
+        topics=["Economy"],
+        published=True,
+    )
+    await store.sync()
+    return store
+
+
+async def test_search_ranks_a_title_hit_above_an_excerpt_hit(searchable: Store) -> None:
+    page = await searchable.search("zebrafish")
+    assert ids(page) == ["in_title", "in_excerpt"]
+    assert not page.has_next
+
+
+async def test_search_respects_the_topic_filter(searchable: Store) -> None:
+    assert ids(await searchable.search("zebrafish", topic="health")) == ["in_excerpt"]
+    assert ids(await searchable.search("zebrafish", topic="SCIENCE ")) == ["in_title"]
+    assert ids(await searchable.search("zebrafish", topic="Economy")) == []
+
+
+async def test_search_never_shows_drafts(searchable: Store) -> None:
+    for query in ("zebrafish", "Zebrafish zebrafish", "zebra*"):
+        assert "draft" not in ids(await searchable.search(query))
+
+
+async def test_search_covers_provider_and_topics_and_prefixes(searchable: Store) -> None:
+    assert ids(await searchable.search("quokka")) == ["by_provider"]
+    assert ids(await searchable.search("economy")) == ["by_provider"]
+    assert ids(await searchable.search("zebra*")) == ["in_title", "in_excerpt"]
+    assert ids(await searchable.search("zebra")) == []
+    assert ids(await searchable.search("ZEBRAFISH hearts")) == ["in_title"]
+    assert ids(await searchable.search('"regrow their"')) == ["in_title"]
+    assert ids(await searchable.search('"their regrow"')) == []
+
+
+HOSTILE = [
+    '"',
+    '""',
+    "AI AND",
+    "AND",
+    "OR",
+    "NOT",
+    "NEAR(",
+    "NEAR(a b",
+    "*",
+    "**",
+    "') OR 1=1 --",
+    "'; DROP TABLE articles; --",
+    "^",
+    "title:x",
+    "{title excerpt}: x",
+    '"unbalanced',
+    "-",
+    "(",
+    ")",
+    "a OR",
+    "+",
+    ":",
+    "🦓🚀",
+    "\x00",
+    "AI\x00",
+    "\x00zebrafish\x00\x01\x1f",
+    "AI \ud800",
+    "\\",
+    "%_",
+    "x" * 2000,
+    " ".join(["word"] * 400),
+    '"' * 2000,
+    "",
+    "   ",
+]
+
+
+@pytest.mark.parametrize("query", HOSTILE, ids=range(len(HOSTILE)))
+async def test_hostile_search_strings_are_answered(searchable: Store, query: str) -> None:
+    page = await searchable.search(query)
+    assert "draft" not in ids(page)
+    assert isinstance(await searchable.search(query, topic=query), type(page))
+    await searchable.match_titles(query, published=True)
+    await searchable.match_titles(query, published=False)
+    await searchable.latest(topic=query)
+    await searchable.match_topics(query)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        'zebrafish"',
+        '"zebrafish',
+        "(zebrafish",
+        "zebrafish)",
+        "^zebrafish",
+        "-zebrafish",
+        "+zebrafish",
+        "*zebrafish",
+        "zebrafish*",
+        "zebrafish:",
+        "zebrafish 🦓",
+        "'zebrafish'",
+        "zebrafish;--",
+        '"zebrafish" "',
+        "zebrafish ^ * ( ) -",
+        "ZEBRAFISH",
+    ],
+)
+async def test_a_hostile_string_with_a_real_word_still_finds_it(
+    searchable: Store, query: str
+) -> None:
+    assert ids(await searchable.search(query)) == ["in_title", "in_excerpt"]
+
+
+def test_fts_query_quotes_every_term() -> None:
+    assert fts_query("AI AND ethics") == '"AI" "AND" "ethics"'
+    assert fts_query('say "open source" now') == '"say" "open source" "now"'
+    assert fts_query("zebra*") == '"zebra"*'
+    assert fts_query('a"b') == '"a""b"'
+    assert fts_query("* ^ ( - 🦓") is None
+
+
+@pytest.fixture(scope="module")
+def fts_table() -> Iterator[sqlite3.Connection]:
+    conn = sqlite3.connect(":memory:")
+    conn.execute(
+        "CREATE VIRTUAL TABLE t USING fts5 (title, excerpt, provider_name, topics, "
+        "tokenize = 'unicode61 remove_diacritics 2')"
+    )
+    conn.execute("INSERT INTO t VALUES ('Zebrafish regrow hearts', 'x', 'Wire', 'Science')")
+    yield conn
+    conn.close()
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(st.characters(codec=None), max_size=200))  # surrogates too
+def test_any_text_is_a_valid_fts5_query(fts_table: sqlite3.Connection, text: str) -> None:
+    match = fts_query(text)
+    if match is None:
+        return
+    fts_table.execute("SELECT rowid FROM t WHERE t MATCH ?", (match,)).fetchall()
+    titles = fts_query(" ".join(w + "*" for w in text.split()))  # as match_titles builds it
+    if titles is not None:
+        fts_table.execute(
+            "SELECT rowid FROM t WHERE t MATCH ?", ("{title}: (" + titles + ")",)
+        ).fetchall()
+
+
+# ----------------------------------------------------------------- publishing
+
+
+async def test_publish_flips_only_the_published_line(
+    store: Store, store_dir: Path, db_path: Path
+) -> None:
+    path = store_dir / SEED_NAME
+    original = path.read_bytes()
+    assert original.count(b"published: false") == 1
+    path.chmod(0o640)
+
+    article = await store.publish(SEED_ID, "moderator#42")
+
+    assert article.published is True
+    after = path.read_bytes()
+    assert after == original.replace(b"published: false", b"published: true")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    assert [f.name for f in store_dir.iterdir()] == [SEED_NAME]  # no temp file left
+    assert ids(await store.latest()) == [SEED_ID]
+    assert (await store.get(SEED_ID)).published is True
+    assert row_of(db_path, SEED_ID)["published"] == 1
+    assert await store.counts() == (1, 1, 0)
+    audit = rows(db_path, "SELECT actor, action, article_id, at FROM audit")
+    assert [a[:3] for a in audit] == [("moderator#42", "publish", SEED_ID)]
+    assert abs(audit[0][3] - datetime.now(UTC).timestamp()) < 60
+
+    # the write-back is already known: the next sync reads nothing and announces nothing
+    report = await store.sync()
+    assert (report.changed, report.unchanged, report.published) == (0, 1, [])
+
+
+async def test_unpublish_reverses_publish(store: Store, store_dir: Path, db_path: Path) -> None:
+    path = store_dir / SEED_NAME
+    original = path.read_bytes()
+    await store.publish(SEED_ID, "mod-a")
+    article = await store.unpublish(SEED_ID, "mod-b")
+    assert article.published is False
+    assert path.read_bytes() == original
+    assert (await store.latest()).items == ()
+    assert ids(await store.drafts()) == [SEED_ID]
+    assert row_of(db_path, SEED_ID)["published"] == 0
+    assert rows(db_path, "SELECT actor, action, article_id FROM audit ORDER BY id") == [
+        ("mod-a", "publish", SEED_ID),
+        ("mod-b", "unpublish", SEED_ID),
+    ]
+
+
+async def test_publish_unknown_id(store: Store, db_path: Path) -> None:
+    with pytest.raises(ArticleNotFound) as caught:
+        await store.publish("no_such_article", "mod")
+    assert "no_such_article" in str(caught.value)
+    with pytest.raises(ArticleNotFound):
+        await store.unpublish("no_such_article", "mod")
+    assert rows(db_path, "SELECT * FROM audit") == []
+
+
+async def test_publish_twice_and_unpublish_a_draft_are_refused(
+    store: Store, store_dir: Path, db_path: Path
+) -> None:
+    with pytest.raises(PublishError) as draft:
+        await store.unpublish(SEED_ID, "mod")
+    assert "draft" in str(draft.value)
+    await store.publish(SEED_ID, "mod")
+    published_bytes = (store_dir / SEED_NAME).read_bytes()
+    with pytest.raises(PublishError) as twice:
+        await store.publish(SEED_ID, "mod")
+    assert "already published" in str(twice.value)
+    assert (store_dir / SEED_NAME).read_bytes() == published_bytes
+    assert len(rows(db_path, "SELECT * FROM audit")) == 1
+
+
+def _db_state(db_path: Path) -> list[tuple[Any, ...]]:
+    return rows(db_path, "SELECT id, published, file_mtime_ns, render_hash FROM articles") + rows(
+        db_path, "SELECT * FROM audit"
+    )
+
+
+async def test_publish_when_the_file_is_gone_changes_nothing(
+    store: Store, store_dir: Path, db_path: Path
+) -> None:
+    (store_dir / SEED_NAME).unlink()
+    before = _db_state(db_path)
+    with pytest.raises(PublishError) as caught:
+        await store.publish(SEED_ID, "mod")
+    assert SEED_ID in str(caught.value)
+    assert "Nothing was changed" in str(caught.value)
+    assert _db_state(db_path) == before
+    assert list(store_dir.iterdir()) == []
+    assert ids(await store.drafts()) == [SEED_ID]
+
+
+async def test_publish_when_the_file_became_a_folder_changes_nothing(
+    store: Store, store_dir: Path, db_path: Path
+) -> None:
+    (store_dir / SEED_NAME).unlink()
+    (store_dir / SEED_NAME).mkdir()
+    before = _db_state(db_path)
+    with pytest.raises(PublishError):
+        await store.publish(SEED_ID, "mod")
+    assert _db_state(db_path) == before
+    assert (store_dir / SEED_NAME).is_dir()
+
+
+async def test_publish_when_the_write_fails_changes_nothing(
+    store: Store, store_dir: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = store_dir / SEED_NAME
+    original = path.read_bytes()
+    before = _db_state(db_path)
+
+    def refuse(src: Any, dst: Any) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(os, "replace", refuse)
+    with pytest.raises(PublishError) as caught:
+        await store.publish(SEED_ID, "mod")
+    monkeypatch.undo()
+    assert "Permission denied" in str(caught.value)
+    assert path.read_bytes() == original
+    assert [f.name for f in store_dir.iterdir()] == [SEED_NAME]  # temp file cleaned up
+    assert _db_state(db_path) == before
+    assert (await store.latest()).items == ()
+
+
+async def test_publish_when_the_file_went_bad_changes_nothing(
+    store: Store, store_dir: Path, db_path: Path
+) -> None:
+    path = store_dir / SEED_NAME
+    broken = b"---\ntitle: [\n---\n"
+    path.write_bytes(broken)
+    before = _db_state(db_path)
+    with pytest.raises(PublishError) as caught:
+        await store.publish(SEED_ID, "mod")
+    assert "not valid" in str(caught.value)
+    assert path.read_bytes() == broken
+    assert _db_state(db_path) == before
+
+
+async def test_publish_inserts_a_missing_published_line(store: Store, store_dir: Path) -> None:
+    path = write_article(store_dir, "noflag", published=None, body="Body text.\n")
+    original = path.read_bytes()
+    assert b"published:" not in original
+    await store.sync()
+    assert ids(await store.drafts())[0] == "noflag"
+
+    await store.publish("noflag", "mod")
+    after = path.read_bytes()
+    head, sep, tail = original.rpartition(b"---\nBody text.\n")
+    assert after == head + b"published: true\n" + sep + tail
+    assert "noflag" in ids(await store.latest())
+
+
+async def test_publish_keeps_crlf_line_endings(store: Store, store_dir: Path) -> None:
+    path = store_dir / "crlf.txt"
+    text = (SEED_PATH.read_bytes()).replace(b"\n", b"\r\n")
+    path.write_bytes(text)
+    await store.sync()
+    await store.publish("crlf", "mod")
+    after = path.read_bytes()
+    assert after == text.replace(b"published: false", b"published: true")
+    assert after.count(b"\n") == after.count(b"\r\n")
+
+
+async def test_publish_inserts_a_crlf_published_line_in_a_crlf_file(
+    store: Store, store_dir: Path
+) -> None:
+    path = write_article(store_dir, "crlf2", published=None)
+    original = path.read_bytes().replace(b"\n", b"\r\n")
+    path.write_bytes(original)
+    await store.sync()
+    await store.publish("crlf2", "mod")
+    after = path.read_bytes()
+    closing = original.rindex(b"---\r\n")
+    assert after == original[:closing] + b"published: true\r\n" + original[closing:]
+    assert after.count(b"\n") == after.count(b"\r\n")
+
+
+async def test_publish_keeps_a_byte_order_mark(store: Store, store_dir: Path) -> None:
+    path = store_dir / "bom.txt"
+    original = b"\xef\xbb\xbf" + SEED_PATH.read_bytes()
+    path.write_bytes(original)
+    await store.sync()
+    await store.publish("bom", "mod")
+    assert path.read_bytes() == original.replace(b"published: false", b"published: true")
+
+
+def test_rewrite_published_touches_only_the_top_level_line() -> None:
+    raw = (
+        b"---\ntitle: t\nrelated:\n  - title: r\n    published: false\n"
+        b"published: false  # reviewed\n---\npublished: false\n"
+    )
+    assert rewrite_published(raw, True) == raw.replace(
+        b"published: false  # reviewed", b"published: true  # reviewed"
+    )
+    with pytest.raises(ValueError):
+        rewrite_published(b"no front matter", True)
+
+
+async def test_publish_then_edit_by_the_pipeline(store: Store, store_dir: Path) -> None:
+    await store.publish(SEED_ID, "mod")
+    path = store_dir / SEED_NAME
+    rewrite(path, path.read_text(encoding="utf-8").replace("How Long", "How Much Longer"))
+    report = await store.sync()
+    assert (report.changed, report.published) == (1, [])
+    assert (await store.get(SEED_ID)).title.startswith("How Much Longer")
+
+
+# ----------------------------------------------------------------- arriving published
+
+
+async def test_a_file_arriving_published_is_reported(store: Store, store_dir: Path) -> None:
+    write_article(store_dir, "fresh", published=True)
+    write_article(store_dir, "draft", published=False)
+    report = await store.sync()
+    assert report.published == ["fresh"]
+    assert ids(await store.latest()) == ["fresh"]
+
+
+async def test_a_draft_changed_to_published_by_the_pipeline_is_reported(
+    store: Store, store_dir: Path
+) -> None:
+    path = store_dir / SEED_NAME
+    rewrite(path, path.read_text(encoding="utf-8").replace("published: false", "published: true"))
+    report = await store.sync()
+    assert report.published == [SEED_ID]
+    assert ids(await store.latest()) == [SEED_ID]
+
+
+# ----------------------------------------------------------------- one story, one article
+
+
+async def test_duplicate_web_url_serves_the_newer_file(
+    store: Store, store_dir: Path, db_path: Path
+) -> None:
+    url = "https://example.com/one-story"
+    newer = write_article(store_dir, "a_newer", title="Newer", webUrl=url, published=True)
+    older = write_article(store_dir, "z_older", title="Older", webUrl=url, published=True)
+    os.utime(older, (1_700_000_000, 1_700_000_000))
+    os.utime(newer, (1_700_000_100, 1_700_000_100))
+
+    report = await store.sync()
+    assert ids(await store.latest()) == ["a_newer"]
+    assert report.published == ["a_newer"]
+    assert any("z_older" in w and "same webUrl" in w and "a_newer" in w for w in report.warnings)
+    assert row_of(db_path, "z_older")["duplicate_of"] == "a_newer"
+    assert ids(await store.search("older")) == []
+    with pytest.raises(ArticleNotFound):
+        await store.get("z_older")
+    with pytest.raises(PublishError):
+        await store.unpublish("z_older", "mod")
+
+    newer.unlink()
+    again = await store.sync()
+    assert ids(await store.latest()) == ["z_older"]
+    assert (await store.get("z_older")).title == "Older"
+    assert row_of(db_path, "z_older")["duplicate_of"] is None
+    assert again.published == []  # the same story, already announced: its post is edited
+
+
+async def test_duplicate_web_url_newer_edit_takes_over(store: Store, store_dir: Path) -> None:
+    url = "https://example.com/story-two"
+    first = write_article(store_dir, "first", title="First", webUrl=url, published=True)
+    second = write_article(store_dir, "second", title="Second", webUrl=url, published=True)
+    os.utime(first, (1_700_000_100, 1_700_000_100))
+    os.utime(second, (1_700_000_000, 1_700_000_000))
+    await store.sync()
+    assert ids(await store.latest()) == ["first"]
+    second.write_text(second.read_text().replace("Second", "Second, updated"))
+    os.utime(second, (1_700_000_200, 1_700_000_200))
+    report = await store.sync()
+    assert ids(await store.latest()) == ["second"]
+    assert report.published == []  # the same story, still one post
+    assert (await store.get("second")).title == "Second, updated"
+
+
+def _subscribe_all(db_path: Path, channel_id: int) -> None:
+    conn = sqlite3.connect(db_path)
+    with conn:
+        conn.execute(
+            "INSERT INTO subscriptions (channel_id, topic_key, created_at) VALUES (?, '', 0)",
+            (channel_id,),
+        )
+    conn.close()
+
+
+async def test_another_file_for_a_posted_story_posts_nothing_new(
+    store: Store, store_dir: Path, db_path: Path
+) -> None:
+    url = "https://example.com/posted-story"
+    _subscribe_all(db_path, 1)
+    served = write_article(store_dir, "served", webUrl=url, published=True)
+    os.utime(served, (1_700_000_100, 1_700_000_100))
+    assert (await store.sync()).published == ["served"]
+    assert rows(db_path, "SELECT channel_id, state FROM outbox") == [(1, "pending")]
+    conn = sqlite3.connect(db_path)
+    with conn:
+        conn.execute("UPDATE outbox SET state = 'sent', message_id = 99")
+    conn.close()
+    _subscribe_all(db_path, 2)  # follows from now on: the story came before
+
+    older = write_article(store_dir, "older_copy", webUrl=url, published=True)
+    os.utime(older, (1_700_000_000, 1_700_000_000))
+    arrived = await store.sync()
+    assert arrived.published == []
+    older.unlink()
+    removed = await store.sync()
+    assert removed.published == []
+    assert ids(await store.latest()) == ["served"]
+    assert rows(db_path, "SELECT channel_id, state, message_id FROM outbox") == [(1, "sent", 99)]
+
+    newer = write_article(store_dir, "newer_copy", title="Updated", webUrl=url, published=True)
+    os.utime(newer, (1_700_000_200, 1_700_000_200))
+    took_over = await store.sync()
+    assert took_over.published == []
+    assert ids(await store.latest()) == ["newer_copy"]
+    assert rows(db_path, "SELECT channel_id, article_id, state, message_id FROM outbox") == [
+        (1, "newer_copy", "edit", 99)  # edited in place, never reposted
+    ]
+
+
+# ----------------------------------------------------------------- schema
+
+
+async def test_schema_version_and_wal(store: Store, db_path: Path) -> None:
+    assert rows(db_path, "PRAGMA user_version") == [(len(MIGRATIONS),)]
+    assert rows(db_path, "PRAGMA journal_mode") == [("wal",)]
+    tables = {r[0] for r in rows(db_path, "SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"articles", "files", "topics", "audit", "articles_fts", "outbox"} <= tables
+
+
+async def test_reopening_does_not_migrate_again(
+    db_path: Path, store_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="bot.store")
+    async with Store.open(db_path, store_dir) as first:
+        await first.sync()
+        await first.publish(SEED_ID, "mod")
+    assert sum("migrated" in r.getMessage() for r in caplog.records) == 1
+    caplog.clear()
+
+    async with Store.open(db_path, store_dir) as second:
+        assert ids(await second.latest()) == [SEED_ID]
+        report = await second.sync()
+        assert (report.unchanged, report.loaded) == (1, 0)
+    assert not any("migrated" in r.getMessage() for r in caplog.records)
+    assert rows(db_path, "PRAGMA user_version") == [(len(MIGRATIONS),)]
+    assert rows(db_path, "SELECT actor, action FROM audit") == [("mod", "publish")]
+
+
+# ----------------------------------------------------------------- 5,000 articles
+
+
+def _corpus_writer() -> Callable[..., Any] | None:
+    try:
+        from bench.corpus import write_corpus
+    except ImportError:  # pragma: no cover - the generator is not in this checkout
+        return None
+    return write_corpus
+
+
+def _title(raw: bytes) -> str:
+    return parse_article_bytes(raw, "sample.txt").title
+
+
+async def test_five_thousand_articles(tmp_path: Path) -> None:
+    write_corpus = _corpus_writer()
+    if write_corpus is None:
+        pytest.skip("bench/corpus.py is not available")
+    folder = tmp_path / "corpus"
+    db_path = tmp_path / "big.db"
+    write_corpus(folder, 5000, seed=7, drafts_fraction=0.3, jobs=2)
+    files = sorted(p for p in folder.iterdir() if p.suffix in (".txt", ".md"))
+    assert len(files) == 5000
+    raw = {p.stem: p.read_bytes() for p in files}
+    flag = re.compile(rb"^published: (true|false)\r?$", re.MULTILINE)
+    published_files = {i for i, b in raw.items() if flag.findall(b) == [b"true"]}
+    draft_files = {i for i, b in raw.items() if flag.findall(b) == [b"false"]}
+    assert len(published_files) + len(draft_files) == 5000
+
+    async with Store.open(db_path, folder) as store:
+        report = await store.sync()
+        assert report.errors == []
+        assert (report.scanned, report.loaded, report.new) == (5000, 5000, 5000)
+        live, published, drafts = await store.counts()
+        # a story in two files is served once: the losers are neither published nor drafts
+        losers = {
+            r[0] for r in rows(db_path, "SELECT id FROM articles WHERE duplicate_of IS NOT NULL")
+        }
+        assert live == 5000
+        assert published == len(published_files - losers)
+        assert drafts == len(draft_files - losers)
+        assert sorted(report.published) == sorted(published_files - losers)
+        assert rows(db_path, "SELECT COUNT(*) FROM articles WHERE published = 1") == [
+            (len(published_files),)
+        ]
+
+        again = await store.sync()
+        assert (again.unchanged, again.loaded, again.deleted) == (5000, 0, 0)
+        assert (again.errors, again.published) == ([], [])
+
+        # the rarest word of one published article's title finds it (and only published ones)
+        shown = re.compile(r"^(?:title|excerpt): (.*)$", re.MULTILINE)
+        words = re.compile(r"[A-Za-z0-9]{4,}")
+        df: dict[str, int] = {}
+        for b in raw.values():
+            for w in set(words.findall(" ".join(shown.findall(b.decode())).casefold())):
+                df[w] = df.get(w, 0) + 1
+        candidates = sorted(published_files - losers)[1234:]
+        sample = next(i for i in candidates if words.findall(_title(raw[i])))
+        word = min(set(words.findall(_title(raw[sample]).casefold())), key=lambda w: (df[w], w))
+        found: list[str] = []
+        page = await store.search(word)
+        while True:
+            found += ids(page)
+            assert all(a.published for a in page.items)
+            if not page.has_next or len(found) > 500:
+                break
+            page = await store.search(word, page=page.page + 1)
+        assert sample in found
+        assert set(found) <= published_files
