@@ -155,6 +155,14 @@ def load_front_matter(front: str, source: str, first_line: int = 2) -> dict[str,
         if exc.context and started is not None and mark is not None and started.line != mark.line:
             context = f" ({exc.context} on line {started.line + first_line - 1})"
         raise ArticleError(source, f"{where}YAML error: {exc.problem or exc}{context}") from None
+    except yaml.reader.ReaderError as exc:  # a control character; its own text is two lines
+        if not isinstance(exc.character, int):
+            raise ArticleError(source, f"YAML error: {exc.reason}") from None
+        line = front[: max(front.find(chr(exc.character)), 0)].count("\n") + first_line - 1
+        raise ArticleError(
+            source,
+            f"line {line}: YAML error: unacceptable character #x{exc.character:04x} ({exc.reason})",
+        ) from None
     except yaml.YAMLError as exc:
         raise ArticleError(source, f"YAML error: {exc}") from None
     except (ValueError, TypeError, OverflowError) as exc:  # e.g. a timestamp out of range
