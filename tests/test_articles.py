@@ -248,6 +248,15 @@ def test_unclosed_quote_points_at_where_the_quote_starts() -> None:
     assert "line 2" in refusal(text)
 
 
+@pytest.mark.parametrize("char", ["\x07", "\x8b", "\ufffe"])
+def test_a_control_character_is_one_line_naming_its_line(char: str) -> None:
+    text = with_line(f"excerpt: caf\u00e9 {char} text")  # the excerpt is file line 5
+    message = refusal(text)
+    assert "\n" not in message
+    assert "line 5:" in message
+    assert f"#x{ord(char):04x}" in message
+
+
 def test_front_matter_that_is_not_a_mapping() -> None:
     assert "mapping" in refusal("---\n- a\n- b\n---\n")
 
@@ -378,6 +387,7 @@ def _parses_or_refuses(text: str) -> None:
         result = parse_article(text, "fuzz.txt")
     except ArticleError as exc:
         assert str(exc).startswith("fuzz.txt: ")
+        assert "\n" not in str(exc), "one line per bad file"
     else:
         assert isinstance(result, Article)
         assert result.title.strip()
