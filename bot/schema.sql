@@ -37,7 +37,7 @@ CREATE TABLE articles (
                         (published = 1 AND deleted_at IS NULL AND duplicate_of IS NULL) STORED
 );
 CREATE INDEX articles_visible_date ON articles (visible, published_at DESC);
-CREATE INDEX articles_url ON articles (url);
+CREATE INDEX articles_url ON articles (url, visible);  -- (url, visible): preferred over the date index for "this story, if visible"
 CREATE INDEX articles_drafts ON articles (published_at DESC)
     WHERE published = 0 AND deleted_at IS NULL AND duplicate_of IS NULL;
 

@@ -48,6 +48,21 @@ _PUBLISHED_LINE = re.compile(rb"^(published[ \t]*:[ \t]*)([^\s#]*)", re.MULTILIN
 
 MIGRATIONS: tuple[str, ...] = (resources.files("bot").joinpath("schema.sql").read_text("utf-8"),)
 
+_UPSERT_ARTICLE = """
+    INSERT INTO articles (id, file, title, excerpt, url, original_url, published_at, category,
+        type, quality, heat, provider_name, provider_domain, topics, published, secured, extra,
+        file_mtime_ns, render_hash)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (id) DO UPDATE SET
+        file = excluded.file, title = excluded.title, excerpt = excluded.excerpt,
+        url = excluded.url, original_url = excluded.original_url,
+        published_at = excluded.published_at, category = excluded.category, type = excluded.type,
+        quality = excluded.quality, heat = excluded.heat, provider_name = excluded.provider_name,
+        provider_domain = excluded.provider_domain, topics = excluded.topics,
+        published = excluded.published, secured = excluded.secured, extra = excluded.extra,
+        file_mtime_ns = excluded.file_mtime_ns, render_hash = excluded.render_hash,
+        deleted_at = NULL"""
+
 _ARTICLE_COLUMNS = (
     "id, file, title, excerpt, url, original_url, published_at, category, type, quality, heat, "
     "provider_name, provider_domain, topics, published, extra, file_mtime_ns, render_hash"
@@ -142,21 +157,65 @@ def _jsonable(value: object) -> Any:
     return str(value)
 
 
-def _parse_file(path: str) -> Article | str:
+@dataclass(frozen=True, slots=True)
+class ArticleRows:
+    """An article flattened into the rows the index stores.
+
+    Built in the parse workers, so a big load spends the main process only on SQL.
+    """
+
+    id: str
+    url: str
+    published: bool
+    values: tuple[Any, ...]  # the columns of _UPSERT_ARTICLE, in order
+    topics: tuple[tuple[str, str], ...]  # (key, name as written)
+    published_at: int
+    related: tuple[tuple[Any, ...], ...]  # the columns of related, after article_rowid
+    warnings: tuple[str, ...]
+
+
+def article_rows(article: Article, name: str, mtime_ns: int) -> ArticleRows:
+    published_at = int(article.published_at.timestamp())
+    return ArticleRows(
+        id=article.id,
+        url=article.url,
+        published=article.published,
+        values=(
+            article.id, name, article.title, article.excerpt, article.url, article.original_url,
+            published_at, article.category, article.type, article.quality, article.heat,
+            article.provider_name, article.provider_domain, TOPIC_SEPARATOR.join(article.topics),
+            int(article.published), article.secured,
+            json.dumps(_jsonable(article.extra), ensure_ascii=False) if article.extra else "{}",
+            mtime_ns, _render_hash(article),
+        ),
+        topics=tuple((topic_key(t), t) for t in article.topics),
+        published_at=published_at,
+        related=tuple(
+            (
+                position, r.title, r.url, r.excerpt, r.provider,
+                int(r.published_at.timestamp()) if r.published_at else None, r.quality,
+            )
+            for position, r in enumerate(article.related)
+        ),
+        warnings=article.warnings,
+    )
+
+
+def _parse_file(path: str, mtime_ns: int) -> ArticleRows | str:
     """Read and parse one file; an `ArticleError` comes back as its message (picklable)."""
     name = os.path.basename(path)
     try:
         with open(path, "rb") as handle:
             raw = handle.read()
-        return parse_article_bytes(raw, name)
+        return article_rows(parse_article_bytes(raw, name), name, mtime_ns)
     except ArticleError as exc:
         return str(exc)
     except OSError as exc:
         return f"{name}: cannot read ({exc.strerror or exc})"
 
 
-def _parse_batch(paths: Sequence[str]) -> list[Article | str]:
-    return [_parse_file(p) for p in paths]
+def _parse_batch(files: Sequence[tuple[str, int]]) -> list[ArticleRows | str]:
+    return [_parse_file(path, mtime_ns) for path, mtime_ns in files]
 
 
 def scan_store(store_dir: Path) -> dict[str, tuple[int, int]]:
@@ -261,6 +320,42 @@ class Store:
                 f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;"
             )
             log.info("database migrated to schema version %d", number)
+        await self._restore_fts()
+
+    @contextlib.asynccontextmanager
+    async def _fts_paused(self) -> AsyncIterator[None]:
+        """For a big load: drop the FTS triggers, then rebuild the index once at the end.
+
+        One rebuild is several times cheaper than a trigger per row. The trigger SQL is
+        saved in `meta` in the same transaction, so a crash mid-load is healed at next open.
+        """
+        async with self._transaction() as db:
+            triggers = await self._rows(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+                "AND name LIKE 'articles_fts_%'"
+            )
+            if triggers:
+                await db.execute(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES ('fts_triggers', ?)",
+                    (json.dumps([row[1] for row in triggers]),),
+                )
+            for row in triggers:
+                await db.execute(f'DROP TRIGGER "{row[0]}"')
+        try:
+            yield
+        finally:
+            await self._restore_fts()
+
+    async def _restore_fts(self) -> None:
+        """Recreate FTS triggers saved by `_fts_paused` and rebuild the index from the table."""
+        saved = await self._scalar("SELECT value FROM meta WHERE key = 'fts_triggers'")
+        if saved is None:
+            return
+        async with self._transaction() as db:
+            for sql in json.loads(saved):
+                await db.execute(sql)
+            await db.execute("INSERT INTO articles_fts (articles_fts) VALUES ('rebuild')")
+            await db.execute("DELETE FROM meta WHERE key = 'fts_triggers'")
 
     @contextlib.asynccontextmanager
     async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -308,11 +403,13 @@ class Store:
             await self._withdraw_files(gone, report)
         batches = [todo[i : i + BATCH] for i in range(0, len(todo), BATCH)]
         done = 0
-        async for names, results in self._parsed(folder, batches, executor):
-            await self._apply(names, results, current, known, report)
-            done += len(names)
-            if progress is not None:
-                progress(done, len(todo))
+        bulk = self._fts_paused() if len(todo) >= PARALLEL_THRESHOLD else contextlib.nullcontext()
+        async with bulk:
+            async for names, results in self._parsed(folder, batches, current, executor):
+                await self._apply(names, results, current, known, report)
+                done += len(names)
+                if progress is not None:
+                    progress(done, len(todo))
         report.seconds = time.perf_counter() - started
         summary = {
             "at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -330,8 +427,12 @@ class Store:
         return report
 
     async def _parsed(
-        self, folder: Path, batches: list[list[str]], executor: Executor | None
-    ) -> AsyncIterator[tuple[list[str], list[Article | str]]]:
+        self,
+        folder: Path,
+        batches: list[list[str]],
+        current: dict[str, tuple[int, int]],
+        executor: Executor | None,
+    ) -> AsyncIterator[tuple[list[str], list[ArticleRows | str]]]:
         """Parse batches in worker processes for big loads, keeping a few in flight."""
         total = sum(len(b) for b in batches)
         own_pool: ProcessPoolExecutor | None = None
@@ -340,7 +441,7 @@ class Store:
             executor = own_pool
         loop = asyncio.get_running_loop()
         try:
-            window: list[tuple[list[str], asyncio.Future[list[Article | str]]]] = []
+            window: list[tuple[list[str], asyncio.Future[list[ArticleRows | str]]]] = []
             pending = iter(batches)
             in_flight = 2 * (os.cpu_count() or 1) + 1
             while True:
@@ -348,8 +449,8 @@ class Store:
                     names = next(pending, None)
                     if names is None:
                         break
-                    paths = [str(folder / n) for n in names]
-                    window.append((names, loop.run_in_executor(executor, _parse_batch, paths)))
+                    files = [(str(folder / n), current[n][0]) for n in names]
+                    window.append((names, loop.run_in_executor(executor, _parse_batch, files)))
                 if not window:
                     return
                 names, future = window.pop(0)
@@ -384,13 +485,13 @@ class Store:
     async def _apply(
         self,
         names: list[str],
-        results: list[Article | str],
+        results: list[ArticleRows | str],
         current: dict[str, tuple[int, int]],
         known: dict[str, tuple[int, int]],
         report: SyncReport,
     ) -> None:
         """Write one parsed batch in one transaction."""
-        good: list[tuple[str, Article]] = []
+        good: list[tuple[str, ArticleRows]] = []
         file_rows: list[tuple[str, int, int, str | None]] = []
         for name, result in zip(names, results, strict=True):
             mtime, size = current[name]
@@ -411,20 +512,20 @@ class Store:
             ids = [a.id for _, a in good]
             before = await self._visibility(ids, {a.url for _, a in good})
             old_urls = await self._urls_of(ids)
-            await self._upsert(good, current)
+            await self._upsert([a for _, a in good])
             await db.executemany(
                 "INSERT OR REPLACE INTO files (name, mtime_ns, size, error) VALUES (?, ?, ?, ?)",
                 file_rows,
             )
             await self._resolve_duplicates(old_urls | {a.url for _, a in good}, report)
-            await self._after_change(before, {a.id: a for _, a in good}, report)
+            await self._after_change(before, {a.id: a.url for _, a in good}, report)
 
     async def _drop_id_clashes(
         self,
-        good: list[tuple[str, Article]],
+        good: list[tuple[str, ArticleRows]],
         file_rows: list[tuple[str, int, int, str | None]],
         report: SyncReport,
-    ) -> list[tuple[str, Article]]:
+    ) -> list[tuple[str, ArticleRows]]:
         """Two live files for one id (`a.txt` and `a.md`): the second is an error, not a merge."""
         if not good:
             return good
@@ -437,7 +538,7 @@ class Store:
                 chunk,
             )
         }
-        kept: list[tuple[str, Article]] = []
+        kept: list[tuple[str, ArticleRows]] = []
         seen: dict[str, str] = {}
         for name, article in good:
             other = seen.get(article.id) or owners.get(article.id)
@@ -450,53 +551,11 @@ class Store:
             kept.append((name, article))
         return kept
 
-    async def _upsert(
-        self, good: list[tuple[str, Article]], current: dict[str, tuple[int, int]]
-    ) -> None:
+    async def _upsert(self, good: Sequence[ArticleRows]) -> None:
         if not good:
             return
-        rows = [
-            (
-                a.id,
-                name,
-                a.title,
-                a.excerpt,
-                a.url,
-                a.original_url,
-                int(a.published_at.timestamp()),
-                a.category,
-                a.type,
-                a.quality,
-                a.heat,
-                a.provider_name,
-                a.provider_domain,
-                TOPIC_SEPARATOR.join(a.topics),
-                int(a.published),
-                a.secured,
-                json.dumps(_jsonable(a.extra), ensure_ascii=False),
-                current[name][0],
-                _render_hash(a),
-            )
-            for name, a in good
-        ]
-        await self.db.executemany(
-            """INSERT INTO articles (id, file, title, excerpt, url, original_url, published_at,
-                   category, type, quality, heat, provider_name, provider_domain, topics,
-                   published, secured, extra, file_mtime_ns, render_hash)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-               ON CONFLICT (id) DO UPDATE SET
-                   file = excluded.file, title = excluded.title, excerpt = excluded.excerpt,
-                   url = excluded.url, original_url = excluded.original_url,
-                   published_at = excluded.published_at, category = excluded.category,
-                   type = excluded.type, quality = excluded.quality, heat = excluded.heat,
-                   provider_name = excluded.provider_name,
-                   provider_domain = excluded.provider_domain, topics = excluded.topics,
-                   published = excluded.published, secured = excluded.secured,
-                   extra = excluded.extra, file_mtime_ns = excluded.file_mtime_ns,
-                   render_hash = excluded.render_hash, deleted_at = NULL""",
-            rows,
-        )
-        ids = [a.id for _, a in good]
+        await self.db.executemany(_UPSERT_ARTICLE, [a.values for a in good])
+        ids = [a.id for a in good]
         rowids: dict[str, int] = {}
         for chunk in _chunks(ids, 500):
             for row in await self._rows(
@@ -509,34 +568,17 @@ class Store:
         await self.db.executemany(
             "INSERT OR IGNORE INTO topics (key, name) VALUES (?, ?)",
             # one spelling per key, the first written (a set let a later spelling win at random)
-            {topic_key(t): t for _, a in reversed(good) for t in reversed(a.topics)}.items(),
+            {key: name for a in reversed(good) for key, name in reversed(a.topics)}.items(),
         )
         await self.db.executemany(
             "INSERT OR IGNORE INTO article_topics (article_rowid, topic_key, published_at) "
             "VALUES (?, ?, ?)",
-            [
-                (rowids[a.id], topic_key(t), int(a.published_at.timestamp()))
-                for _, a in good
-                for t in a.topics
-            ],
+            [(rowids[a.id], key, a.published_at) for a in good for key, _ in a.topics],
         )
         await self.db.executemany(
             "INSERT INTO related (article_rowid, position, title, url, excerpt, provider, "
             "published_at, quality) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    rowids[a.id],
-                    pos,
-                    r.title,
-                    r.url,
-                    r.excerpt,
-                    r.provider,
-                    int(r.published_at.timestamp()) if r.published_at else None,
-                    r.quality,
-                )
-                for _, a in good
-                for pos, r in enumerate(a.related)
-            ],
+            [(rowids[a.id], *r) for a in good for r in a.related],
         )
 
     async def _visibility(
@@ -595,11 +637,14 @@ class Store:
     async def _after_change(
         self,
         before: dict[str, tuple[bool, str, str]],
-        changed: dict[str, Article],
+        changed: dict[str, str],
         report: SyncReport,
     ) -> None:
-        """Turn visibility and content changes into outbox work, in the caller's transaction."""
-        urls = {url for _, url, _ in before.values()} | {a.url for a in changed.values()}
+        """Turn visibility and content changes into outbox work, in the caller's transaction.
+
+        `changed` maps the ids just (re)written to their webUrl.
+        """
+        urls = {url for _, url, _ in before.values()} | set(changed.values())
         if not urls:
             return
         ids_by_url: dict[str, tuple[str, str] | None] = dict.fromkeys(urls)
@@ -612,6 +657,7 @@ class Store:
                 ids_by_url[row[0]] = (row[1], row[2])
         was_visible = {url for visible, url, _ in before.values() if visible}
         old_hash = {url: h for visible, url, h in before.values() if visible}
+        newly: list[tuple[str, str]] = []
         for url, now_visible in ids_by_url.items():
             if now_visible is None:
                 if url in was_visible:
@@ -620,16 +666,21 @@ class Store:
             article_id, render_hash = now_visible
             if url not in was_visible:
                 report.published.append(article_id)
-                await self._outbox_enqueue(url, article_id)
+                newly.append((url, article_id))
             elif old_hash.get(url) != render_hash or article_id in changed:
                 await self._outbox_edit(url, article_id, old_hash.get(url) != render_hash)
+        if newly and await self._scalar("SELECT EXISTS (SELECT 1 FROM subscriptions)"):
+            await self._outbox_enqueue(newly)
 
     # ------------------------------------------------------------------ outbox writes
 
-    async def _outbox_enqueue(self, url: str, article_id: str) -> None:
-        """One pending row per following channel; posts already made are edited instead."""
+    async def _outbox_enqueue(self, stories: list[tuple[str, str]]) -> None:
+        """One pending row per following channel; posts already made are edited instead.
+
+        `stories` are (webUrl, article id) pairs that just became visible.
+        """
         now = _now()
-        await self.db.execute(
+        await self.db.executemany(
             """INSERT INTO outbox (url, article_id, channel_id, role_id, created_at)
                SELECT ?, a.id, s.channel_id, MAX(s.role_id), ?
                FROM articles a JOIN subscriptions s
@@ -648,7 +699,7 @@ class Store:
                    message_id = CASE WHEN outbox.state IN ('deleted', 'failed') THEN NULL
                                      ELSE outbox.message_id END,
                    attempts = 0, next_try_at = 0, last_error = NULL""",
-            (url, now, article_id),
+            [(url, now, article_id) for url, article_id in stories],
         )
 
     async def _outbox_edit(self, url: str, article_id: str, content_changed: bool) -> None:
@@ -888,17 +939,16 @@ class Store:
                 "Nothing was changed."
             ) from None
         report = SyncReport()
-        current = {name: (st.st_mtime_ns, st.st_size)}
         async with self._transaction() as db:
             before = await self._visibility([article.id])
             old_urls = await self._urls_of([article.id])
-            await self._upsert([(name, updated)], current)
+            await self._upsert([article_rows(updated, name, st.st_mtime_ns)])
             await db.execute(
                 "INSERT OR REPLACE INTO files (name, mtime_ns, size, error) VALUES (?, ?, ?, NULL)",
                 (name, st.st_mtime_ns, st.st_size),
             )
             await self._resolve_duplicates(old_urls | {updated.url}, report)
-            await self._after_change(before, {updated.id: updated}, report)
+            await self._after_change(before, {updated.id: updated.url}, report)
             await db.execute(
                 "INSERT INTO audit (at, actor, action, article_id) VALUES (?, ?, ?, ?)",
                 (_now(), actor, verb, updated.id),
