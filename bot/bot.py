@@ -123,19 +123,27 @@ def make_bot(settings: Settings, store: Store) -> NewsBot:
     )
 
 
+async def prepare_store(settings: Settings, store: Store) -> None:
+    """Load the store before connecting; NEWS_CHANNEL_ID follows everything from its first start.
+
+    The load comes first, so a first start on a full store floods nothing.
+    """
+    report = await store.sync()
+    log.info(
+        "store loaded: %d files, %d new, %d changed, %d bad",
+        report.scanned,
+        report.new,
+        report.changed,
+        len(report.errors),
+    )
+    if settings.channel_id is not None:
+        await store.subscribe(settings.channel_id, None, actor="NEWS_CHANNEL_ID", replace=False)
+
+
 async def run_bot(settings: Settings) -> None:
     """Open the store, load it, then run the bot until stopped; everything closed on exit."""
     async with Store.open(settings.db_path, settings.store_dir) as store:
-        report = await store.sync()
-        log.info(
-            "store loaded: %d files, %d new, %d changed, %d bad",
-            report.scanned,
-            report.new,
-            report.changed,
-            len(report.errors),
-        )
-        if settings.channel_id is not None:
-            await store.subscribe(settings.channel_id, None, actor="NEWS_CHANNEL_ID", replace=False)
+        await prepare_store(settings, store)
         async with make_bot(settings, store) as bot:
             try:
                 await bot.start(settings.token or "")

@@ -94,9 +94,9 @@ class Pager(discord.ui.View):
         page: Page,
         *,
         extras: Callable[[Page], list[discord.ui.Item[Any]]] | None = None,
-        timeout: float = PAGE_TIMEOUT,
+        timeout: float | None = None,
     ) -> None:
-        super().__init__(timeout=timeout)
+        super().__init__(timeout=PAGE_TIMEOUT if timeout is None else timeout)
         self.owner_id = owner_id
         self.fetch = fetch
         self.render = render

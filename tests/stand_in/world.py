@@ -25,6 +25,7 @@ class Perm:
     ADMINISTRATOR = 1 << 3
     VIEW_CHANNEL = 1 << 10
     SEND_MESSAGES = 1 << 11
+    MANAGE_GUILD = 1 << 5
     MANAGE_MESSAGES = 1 << 13
     EMBED_LINKS = 1 << 14
     ATTACH_FILES = 1 << 15

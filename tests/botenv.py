@@ -1,0 +1,99 @@
+"""The real NewsBot, on a real SQLite file, connected to the Discord stand-in.
+
+`news_bot(...)` builds the whole thing for an end-to-end test: a store folder,
+the stand-in with a guild (channels, a reader, a moderator, an admin), Settings
+pointing at both, and the bot started through `running_bot` (which only points
+discord.py's API base and gateway URL at the stand-in).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bot.bot import NewsBot, prepare_store
+from bot.config import Settings
+from bot.store import Store
+from tests.discord_stand_in import Perm, StandIn, running_bot
+
+
+@dataclass
+class Guild:
+    """Who and what exists in the stand-in's guild."""
+
+    reader: int
+    moderator: int
+    admin: int
+    mod_role: int
+    channels: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class NewsEnv:
+    discord: StandIn
+    bot: NewsBot
+    store: Store
+    store_dir: Path
+    settings: Settings
+    guild: Guild
+
+
+def populate(stand_in: StandIn, channels: tuple[str, ...] = ("news", "ai")) -> Guild:
+    """A reader, a moderator (Manage Messages), an admin (Manage Server) and text channels."""
+    mod_role = stand_in.add_role("Editors")
+    guild = Guild(
+        reader=stand_in.add_member("reader"),
+        moderator=stand_in.add_member("moderator", permissions=Perm.MANAGE_MESSAGES),
+        admin=stand_in.add_member("admin", permissions=Perm.MANAGE_GUILD),
+        mod_role=mod_role,
+    )
+    for name in channels:
+        guild.channels[name] = stand_in.add_channel(name)
+    return guild
+
+
+def settings_for(stand_in: StandIn, store_dir: Path, db_path: Path, **changes: Any) -> Settings:
+    base = Settings(
+        token="test-token",
+        store_dir=store_dir,
+        db_path=db_path,
+        guild_id=stand_in.guild_id,
+        poll_seconds=0.5,
+    )
+    return dataclasses.replace(base, **changes)
+
+
+@contextlib.asynccontextmanager
+async def start_bot(
+    stand_in: StandIn, settings: Settings, **options: Any
+) -> AsyncIterator[tuple[NewsBot, Store]]:
+    """Open the store, load it, start the real bot against the stand-in; all closed on exit."""
+    async with Store.open(settings.db_path, settings.store_dir) as store:
+        await prepare_store(settings, store)
+        bot = NewsBot(settings, store, guild_ready_timeout=0.1, **options)
+        async with running_bot(bot, stand_in):
+            yield bot, store
+
+
+@contextlib.asynccontextmanager
+async def news_bot(
+    tmp_path: Path,
+    *,
+    stand_in: StandIn | None = None,
+    channels: tuple[str, ...] = ("news", "ai"),
+    **changes: Any,
+) -> AsyncIterator[NewsEnv]:
+    """Everything an end-to-end test needs; `changes` adjust Settings."""
+    store_dir = tmp_path / "store"
+    store_dir.mkdir(exist_ok=True)
+    async with contextlib.AsyncExitStack() as stack:
+        if stand_in is None:
+            stand_in = await stack.enter_async_context(StandIn())
+        guild = populate(stand_in, channels)
+        settings = settings_for(stand_in, store_dir, tmp_path / "news.db", **changes)
+        bot, store = await stack.enter_async_context(start_bot(stand_in, settings))
+        yield NewsEnv(stand_in, bot, store, store_dir, settings, guild)
