@@ -79,7 +79,7 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     async with Store.open(settings.db_path, store_dir) as store:
         report = await store.sync(progress=_progress if args.verb == "load" else None)
         if args.verb == "load":
-            _print_report(report)
+            _print_report(report, [error for _, error in await store.bad_files()])
             return 0
         from bot.console import Console, run_console
 
@@ -90,7 +90,7 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
                     "(see README to connect to Discord).",
                     file=sys.stderr,
                 )
-            _print_report(report, quiet=True)
+            _print_report(report, report.errors, quiet=True)
             await run_console(store)
             return 0
         words = {
@@ -134,8 +134,9 @@ def _progress(done: int, total: int) -> None:
         print(f"loading {done}/{total} files", file=sys.stderr)
 
 
-def _print_report(report: SyncReport, *, quiet: bool = False) -> None:
-    for error in report.errors:
+def _print_report(report: SyncReport, bad: list[str], *, quiet: bool = False) -> None:
+    """Counts of this scan, and every file that is bad now (read in this scan or before)."""
+    for error in bad:
         print(f"error: {error}", file=sys.stderr)
     if not quiet:
         for warning in report.warnings:
@@ -144,7 +145,7 @@ def _print_report(report: SyncReport, *, quiet: bool = False) -> None:
         print("warning: PyYAML has no libyaml here; loading is about 10x slower", file=sys.stderr)
     print(
         f"{report.scanned} files: {report.new} new, {report.changed} changed, "
-        f"{report.deleted} withdrawn, {report.unchanged} unchanged, {len(report.errors)} bad "
+        f"{report.deleted} withdrawn, {report.unchanged} unchanged, {len(bad)} bad "
         f"({report.seconds:.1f} s)",
         file=sys.stderr if quiet else sys.stdout,
     )

@@ -1,0 +1,147 @@
+"""The command line and the offline console, run as a user runs them: a real subprocess."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from bot.console import Console
+from bot.store import Store
+from tests.helpers import SEED_ID, SEED_PATH, write_article
+
+
+def newsbot(
+    tmp_path: Path, *args: str, stdin: str = "", **env: str
+) -> subprocess.CompletedProcess[str]:
+    """`python -m bot ARGS` in tmp_path, with a clean environment (no token, no .env)."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "NEWS_"))}
+    environ.update(
+        {"NEWS_STORE_DIR": str(tmp_path / "store"), "NEWS_DB_PATH": str(tmp_path / "db.sqlite")}
+    )
+    environ.update(env)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=tmp_path,
+        env=environ,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def store_with_seed(tmp_path: Path) -> Path:
+    folder = tmp_path / "store"
+    folder.mkdir()
+    shutil.copy(SEED_PATH, folder)
+    write_article(folder, "ai-news", published=True, topics=["AI"], title="Robots write news")
+    return folder
+
+
+def test_check_passes_a_good_store_and_names_each_bad_file(tmp_path: Path) -> None:
+    folder = store_with_seed(tmp_path)
+    good = newsbot(tmp_path, "check")
+    assert good.returncode == 0, good.stderr
+    assert "2 good, 0 bad" in good.stdout
+    (folder / "broken.txt").write_text("no front matter here\n", encoding="utf-8")
+    write_article(folder, "badurl", webUrl="javascript:alert(1)")
+    bad = newsbot(tmp_path, "check")
+    assert bad.returncode == 1
+    assert "broken.txt: line 1: no front matter" in bad.stdout
+    assert "badurl.txt: webUrl: must be an http(s) URL" in bad.stdout
+    assert "Traceback" not in bad.stdout + bad.stderr
+
+
+def test_load_reports_counts_and_errors(tmp_path: Path) -> None:
+    folder = store_with_seed(tmp_path)
+    (folder / "broken.txt").write_bytes(b"---\ntitle: \xff\n---\n")
+    result = newsbot(tmp_path, "load")
+    assert result.returncode == 0, result.stderr
+    assert "3 files: 2 new, 0 changed, 0 withdrawn, 0 unchanged, 1 bad" in result.stdout
+    assert "broken.txt: line 2: not UTF-8" in result.stderr
+    again = newsbot(tmp_path, "load")
+    assert "0 new, 0 changed, 0 withdrawn, 3 unchanged, 1 bad" in again.stdout  # nothing re-read
+    assert "broken.txt: line 2: not UTF-8" in again.stderr  # still reported until fixed
+
+
+def test_publish_news_and_search_from_the_command_line(tmp_path: Path) -> None:
+    folder = store_with_seed(tmp_path)
+    original = (folder / SEED_PATH.name).read_bytes()
+    published = newsbot(tmp_path, "publish", SEED_ID)
+    assert published.returncode == 0, published.stderr
+    assert f"Published {SEED_ID}" in published.stdout
+    assert (folder / SEED_PATH.name).read_bytes() == original.replace(
+        b"published: false", b"published: true"
+    )
+    news = newsbot(tmp_path, "news", "ai")
+    assert news.returncode == 0
+    assert "How Long Will the Open-Source AI Boom Last?" in news.stdout
+    assert "Robots write news" in news.stdout
+    found = newsbot(tmp_path, "search", "open", "source")
+    assert "How Long Will the Open-Source AI Boom Last?" in found.stdout
+    nothing = newsbot(tmp_path, "search", "NEAR(")
+    assert nothing.returncode == 0 and "Nothing found" in nothing.stdout
+    again = newsbot(tmp_path, "publish", SEED_ID)
+    assert again.returncode == 1 and "already published" in again.stderr
+    unknown = newsbot(tmp_path, "publish", "no-such-article")
+    assert unknown.returncode == 1 and "No article with id" in unknown.stderr
+
+
+def test_bad_configuration_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    store_with_seed(tmp_path)
+    result = newsbot(tmp_path, "load", NEWS_CHANNEL_ID="general")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "newsbot: NEWS_CHANNEL_ID: must be a whole number, got 'general'"
+    )
+    missing = newsbot(tmp_path, "news", NEWS_STORE_DIR=str(tmp_path / "nowhere"))
+    assert missing.returncode == 2 and "NEWS_STORE_DIR" in missing.stderr
+
+
+def test_run_without_token_opens_the_console_on_piped_input(tmp_path: Path) -> None:
+    store_with_seed(tmp_path)
+    result = newsbot(tmp_path, "run", stdin="/news AI\n/topics\n/drafts\n/help\n")
+    assert result.returncode == 0, result.stderr
+    assert "DISCORD_TOKEN is not set" in result.stderr
+    assert "Robots write news" in result.stdout
+    assert "AI — 1" in result.stdout
+    assert "How Long Will the Open-Source AI Boom Last?" in result.stdout  # the draft
+    assert "/publish ID" in result.stdout
+    assert "secured" not in result.stdout + result.stderr
+
+
+def test_console_pipes_commands_and_prints_the_post(tmp_path: Path) -> None:
+    store_with_seed(tmp_path)
+    script = f"/preview {SEED_ID}\n/publish {SEED_ID}\n/article {SEED_ID}\n/news Aii\n/bogus\n"
+    result = newsbot(tmp_path, "console", stdin=script)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Preview (not posted)" in out
+    assert f"Published {SEED_ID}" in out
+    assert "Related coverage" in out
+    assert "MIT Technology Review · The open-source AI boom is built on Big Tech" in out
+    assert "[Read the article] https://www.govtech.com/" in out
+    assert "Did you mean **AI**?" in out
+    assert "Unknown command '/bogus'" in out
+    secured = SEED_PATH.read_text("utf-8").split('secured: "')[1][:40]
+    assert secured not in out
+
+
+async def test_console_and_store_share_one_implementation(tmp_path: Path) -> None:
+    """The console answers from the same store queries the cogs use."""
+    folder = store_with_seed(tmp_path)
+    async with Store.open(tmp_path / "db.sqlite", folder) as store:
+        await store.sync()
+        out = io.StringIO()
+        console = Console(store, out)
+        answer = await console.execute("/search robots topic:ai")
+        assert "Robots write news" in answer
+        page = await store.search("robots", "AI")
+        assert [a.id for a in page.items] == ["ai-news"]
+        assert "page:0" not in answer
+        bad_page = await console.execute("/news page:0")
+        assert "not a page number" in bad_page
