@@ -158,7 +158,9 @@ class ModerationCommands(commands.Cog):
             embed.add_field(
                 name="Last store load",
                 value=f"{embeds.relative_time(when)}: {last['scanned']} files, "
-                f"{last['loaded']} read, {last['errors']} bad",
+                # The files bad now: an unchanged bad file is not re-read, so each rescan's
+                # own error count drops to 0 while the file is still broken.
+                f"{last['loaded']} read, {len(bad)} bad",
                 inline=False,
             )
         if bad:
