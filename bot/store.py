@@ -39,6 +39,9 @@ from bot.articles import (
 from bot.errors import ArticleNotFound, NewsError, PublishError
 
 log = logging.getLogger(__name__)
+# aiosqlite logs every statement with its parameters at DEBUG, the confidential `secured`
+# field among them: its logger stays at INFO whatever LOG_LEVEL says.
+logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 PAGE_SIZE = 5
 BATCH = 500  # files per parse task and per write transaction
