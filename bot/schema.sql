@@ -66,26 +66,30 @@ CREATE TABLE related (
     PRIMARY KEY (article_rowid, position)
 ) WITHOUT ROWID;
 
--- Full-text index over what readers search; kept in sync with articles by triggers.
+-- Full-text index over what readers search: visible (published, live) articles only, so
+-- a common word ranks only documents a reader can get. Kept in sync by triggers.
 CREATE VIRTUAL TABLE articles_fts USING fts5 (
     title, excerpt, provider_name, topics,
     content = 'articles', content_rowid = 'rowid',
     tokenize = 'unicode61 remove_diacritics 2'
 );
-CREATE TRIGGER articles_fts_insert AFTER INSERT ON articles BEGIN
+CREATE TRIGGER articles_fts_insert AFTER INSERT ON articles WHEN new.visible = 1 BEGIN
     INSERT INTO articles_fts (rowid, title, excerpt, provider_name, topics)
     VALUES (new.rowid, new.title, new.excerpt, new.provider_name, new.topics);
 END;
-CREATE TRIGGER articles_fts_delete AFTER DELETE ON articles BEGIN
+CREATE TRIGGER articles_fts_delete AFTER DELETE ON articles WHEN old.visible = 1 BEGIN
     INSERT INTO articles_fts (articles_fts, rowid, title, excerpt, provider_name, topics)
     VALUES ('delete', old.rowid, old.title, old.excerpt, old.provider_name, old.topics);
 END;
-CREATE TRIGGER articles_fts_update AFTER UPDATE OF title, excerpt, provider_name, topics ON articles
+CREATE TRIGGER articles_fts_update AFTER UPDATE OF
+    title, excerpt, provider_name, topics, published, deleted_at, duplicate_of ON articles
 BEGIN
     INSERT INTO articles_fts (articles_fts, rowid, title, excerpt, provider_name, topics)
-    VALUES ('delete', old.rowid, old.title, old.excerpt, old.provider_name, old.topics);
+    SELECT 'delete', old.rowid, old.title, old.excerpt, old.provider_name, old.topics
+    WHERE old.visible = 1;
     INSERT INTO articles_fts (rowid, title, excerpt, provider_name, topics)
-    VALUES (new.rowid, new.title, new.excerpt, new.provider_name, new.topics);
+    SELECT new.rowid, new.title, new.excerpt, new.provider_name, new.topics
+    WHERE new.visible = 1;
 END;
 
 -- Who published or withdrew what, and when.
