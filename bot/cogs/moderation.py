@@ -188,12 +188,18 @@ class ModerationCommands(commands.Cog):
     async def _draft_autocomplete(
         self, interaction: discord.Interaction[Any], current: str
     ) -> list[app_commands.Choice[str]]:
+        # Command checks do not run for autocomplete: without this, anyone an admin lets
+        # see /publish (or a crafted interaction) would be offered the drafts' titles.
+        if not is_moderator(interaction):
+            return []
         return await article_choices(self.store, current, published=False)
 
     @unpublish.autocomplete("article")
     async def _published_autocomplete(
         self, interaction: discord.Interaction[Any], current: str
     ) -> list[app_commands.Choice[str]]:
+        if not is_moderator(interaction):
+            return []
         return await article_choices(self.store, current, published=True)
 
 
