@@ -523,7 +523,7 @@ class Store:
             good = await self._drop_id_clashes(good, file_rows, report)
             ids = [a.id for _, a in good]
             before = await self._visibility(ids, {a.url for _, a in good})
-            old_urls = await self._urls_of(ids)
+            old_urls = {before[i][1] for i in ids if i in before}
             await self._upsert([a for _, a in good])
             await db.executemany(
                 "INSERT OR REPLACE INTO files (name, mtime_ns, size, error) VALUES (?, ?, ?, ?)",
@@ -566,17 +566,14 @@ class Store:
     async def _upsert(self, good: Sequence[ArticleRows]) -> None:
         if not good:
             return
-        await self.db.executemany(_UPSERT_ARTICLE, [a.values for a in good])
         ids = [a.id for a in good]
-        rowids: dict[str, int] = {}
-        for chunk in _chunks(ids, 500):
-            for row in await self._rows(
-                f"SELECT id, rowid FROM articles WHERE id IN ({_marks(chunk)})", chunk
-            ):
-                rowids[row[0]] = row[1]
-        keys = [(rowids[i],) for i in ids]
-        await self.db.executemany("DELETE FROM article_topics WHERE article_rowid = ?", keys)
-        await self.db.executemany("DELETE FROM related WHERE article_rowid = ?", keys)
+        existing = await self._rowids(ids)
+        if existing:  # a changed file: its topics and related links are written anew
+            keys = [(rowid,) for rowid in existing.values()]
+            await self.db.executemany("DELETE FROM article_topics WHERE article_rowid = ?", keys)
+            await self.db.executemany("DELETE FROM related WHERE article_rowid = ?", keys)
+        await self.db.executemany(_UPSERT_ARTICLE, [a.values for a in good])
+        rowids = existing | await self._rowids([i for i in ids if i not in existing])
         await self.db.executemany(
             "INSERT OR IGNORE INTO topics (key, name) VALUES (?, ?)",
             # one spelling per key, the first written (a set let a later spelling win at random)
@@ -592,6 +589,15 @@ class Store:
             "published_at, quality) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [(rowids[a.id], *r) for a in good for r in a.related],
         )
+
+    async def _rowids(self, ids: Sequence[str]) -> dict[str, int]:
+        rowids: dict[str, int] = {}
+        for chunk in _chunks(ids, 500):
+            for row in await self._rows(
+                f"SELECT id, rowid FROM articles WHERE id IN ({_marks(chunk)})", chunk
+            ):
+                rowids[row[0]] = row[1]
+        return rowids
 
     async def _visibility(
         self, ids: Sequence[str], urls: Iterable[str] = ()
