@@ -71,7 +71,9 @@ class Feeds(
             role_id=role.id if role else None,
             min_quality=min_quality,
         )
-        what = f"articles about **{embeds.clean(sub.topic)}**" if sub.topic else "all articles"
+        what = "articles on every topic"
+        if sub.topic:
+            what = f"articles about **{embeds.clean(sub.topic)}**"
         extra = f" with quality ≥ {min_quality}" if min_quality else ""
         ping = f", pinging {role.mention}" if role else ""
         await interaction.response.send_message(
