@@ -73,6 +73,16 @@ class NewsBot(commands.Bot):
         # Set whenever new outbox work may exist; the delivery loop waits on it.
         self.deliveries_due = asyncio.Event()
 
+    async def on_ready(self) -> None:
+        """One line operators (and the process tests) can wait for; again after a reconnect."""
+        shards: dict[int, Any] = getattr(self, "shards", {})  # AutoShardedBot only
+        log.info(
+            "ready: %d guild(s)%s; delivery loop %s",
+            len(self.guilds),
+            f", shards {sorted(shards)} of {self.shard_count}" if shards else "",
+            "on" if self.settings.runs_delivery else "off (another process delivers)",
+        )
+
     async def setup_hook(self) -> None:
         for extension in EXTENSIONS:
             await self.load_extension(extension)

@@ -106,6 +106,9 @@ class StandIn(RestRoutes):
         self._drops: list[Fault] = []
         self._limiter = RateLimiter()
         self._runner: web.AppRunner | None = None
+        # Called with each REST request as it arrives, before the latency and before it is
+        # applied: a test can act at an exact point (e.g. SIGKILL the bot on the Nth post).
+        self.on_request: Callable[[Recorded], None] | None = None
         self.port = 0
         self._routes: list[Route] = self._build_routes()
 
@@ -354,6 +357,8 @@ class StandIn(RestRoutes):
             method, path, dict(request.query), body, 0, dict(request.headers), time.monotonic()
         )
         self.requests.append(rec)
+        if self.on_request is not None:
+            self.on_request(rec)
         self._touch(path, +1)
         try:
             if self.latency:
