@@ -1,0 +1,184 @@
+"""Store benchmark: load, restart, re-sync and query figures over a generated store.
+
+    python -m bench.store [--count 100000] [--queries 1000] [--keep DIR]
+
+Generates COUNT articles with bench/corpus.py into a temp folder and prints, in one run:
+cold full load (time, files/s, peak RSS), the parse step alone over the same files
+(so load/parse shows what SQLite adds), a restart with nothing changed, a re-sync
+with one changed file, and p50/p99 of latest(topic) and search (common and rare words).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import resource
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from functools import partial
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bench.corpus import write_corpus
+from bot.articles import split_front_matter
+from bot.store import Store
+
+
+def _parse_only(paths: Sequence[str]) -> int:
+    """Read + split + CSafeLoader: the floor any load has to pay."""
+    for path in paths:
+        with open(path, "rb") as handle:
+            text = handle.read().decode("utf-8")
+        front, _, _ = split_front_matter(text, path)
+        yaml.load(front, Loader=yaml.CSafeLoader)
+    return len(paths)
+
+
+def parse_alone(folder: Path) -> float:
+    """Seconds to parse every file using every core, as the load does."""
+    paths = sorted(str(p) for p in folder.iterdir())
+    batches = [paths[i : i + 500] for i in range(0, len(paths), 500)]
+    started = time.perf_counter()
+    with ProcessPoolExecutor(os.cpu_count(), mp_context=get_context("spawn")) as pool:
+        sum(pool.map(_parse_only, batches))
+    return time.perf_counter() - started
+
+
+def _rss_mb(usage: int) -> float:
+    return usage / 1024  # ru_maxrss is in KiB on Linux
+
+
+async def _load(db: Path, folder: Path) -> dict[str, float]:
+    async with Store.open(db, folder) as store:
+        report = await store.sync()
+    return {
+        "seconds": report.seconds,
+        "files": report.loaded,
+        "errors": len(report.errors),
+        "rss_mb": _rss_mb(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss),
+        "workers_rss_mb": _rss_mb(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss),
+    }
+
+
+def load_in_fresh_process(db: Path, folder: Path) -> dict[str, float]:
+    """The cold load in its own process, so its peak RSS is the load's alone."""
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.store", "_load", str(db), str(folder)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    result: dict[str, float] = json.loads(out.stdout)
+    return result
+
+
+async def timed(calls: Sequence[Callable[[], Awaitable[Any]]]) -> tuple[float, float]:
+    """(p50, p99) in milliseconds."""
+    times: list[float] = []
+    for call in calls:
+        started = time.perf_counter()
+        await call()
+        times.append((time.perf_counter() - started) * 1000)
+    times.sort()
+    return statistics.median(times), times[int(len(times) * 0.99) - 1]
+
+
+def vocabulary(db: Path) -> tuple[list[tuple[str, int]], list[str]]:
+    """(term, documents) for terms in 50+ documents, and terms found in exactly one."""
+    con = sqlite3.connect(db)
+    con.execute("CREATE VIRTUAL TABLE temp.vocab USING fts5vocab(main, articles_fts, 'row')")
+    common = [
+        (t, n) for t, n in con.execute("SELECT term, doc FROM temp.vocab WHERE doc >= 50")
+    ]
+    rare = [t for (t,) in con.execute("SELECT term FROM temp.vocab WHERE doc = 1")]
+    con.close()
+    return common, rare
+
+
+async def queries(db: Path, folder: Path, count: int) -> dict[str, tuple[float, float]]:
+    rng = random.Random(7)
+    common, rare = vocabulary(db)
+    async with Store.open(db, folder) as store:
+        topics = await store.topics()
+        names = [n for n, _ in topics]
+        weights = [c for _, c in topics]
+        picked_topics = rng.choices(names, weights, k=count)
+        words = [t for t, _ in common]
+        picked_common = rng.choices(words, [n for _, n in common], k=count)
+        picked_rare = [rng.choice(rare) for _ in range(count)]
+        await store.latest(names[0])  # warm the page cache once
+        return {
+            "latest(topic)": await timed([partial(store.latest, t) for t in picked_topics]),
+            "search common word": await timed([partial(store.search, w) for w in picked_common]),
+            "search rare word": await timed([partial(store.search, w) for w in picked_rare]),
+        }
+
+
+async def resync_times(db: Path, folder: Path) -> tuple[float, float]:
+    """(restart with nothing changed, re-sync after one changed file), in seconds."""
+    async with Store.open(db, folder) as store:
+        started = time.perf_counter()
+        report = await store.sync()
+        restart = time.perf_counter() - started
+        assert report.loaded == 0, report
+        victim = min(folder.iterdir())
+        text = victim.read_text("utf-8").replace('excerpt: "', 'excerpt: "Updated. ', 1)
+        victim.write_text(text, "utf-8")
+        started = time.perf_counter()
+        report = await store.sync()
+        changed = time.perf_counter() - started
+        assert report.changed == 1, report
+    return restart, changed
+
+
+def main(argv: list[str] | None = None) -> int:
+    args_in = sys.argv[1:] if argv is None else argv
+    if args_in[:1] == ["_load"]:
+        print(json.dumps(asyncio.run(_load(Path(args_in[1]), Path(args_in[2])))))
+        return 0
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=100_000)
+    parser.add_argument("--queries", type=int, default=1000)
+    parser.add_argument("--keep", type=Path, help="generate into (or reuse) this folder")
+    args = parser.parse_args(args_in)
+    with tempfile.TemporaryDirectory(prefix="newsbot-bench-") as tmp:
+        folder = args.keep or Path(tmp) / "store"
+        if not folder.is_dir() or len(os.listdir(folder)) != args.count:
+            started = time.perf_counter()
+            write_corpus(folder, args.count, jobs=os.cpu_count() or 1)
+            print(f"generated {args.count} articles in {time.perf_counter() - started:.1f} s")
+        db = Path(tmp) / "news.db"
+        parse_s = parse_alone(folder)
+        load = load_in_fresh_process(db, folder)
+        restart, one_changed = asyncio.run(resync_times(db, folder))
+        figures = asyncio.run(queries(db, folder, args.queries))
+    n = args.count
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
+          f"SQLite {sqlite3.sqlite_version}")
+    print(f"parse alone (read+split+CSafeLoader, {os.cpu_count()} procs): {parse_s:6.2f} s "
+          f"({n / parse_s:,.0f} files/s)")
+    print(f"cold full load:                 {load['seconds']:6.2f} s ({n / load['seconds']:,.0f} "
+          f"files/s), load/parse = {load['seconds'] / parse_s:.2f}x, errors {load['errors']:.0f}")
+    print(f"peak RSS during load:           {load['rss_mb']:6.0f} MB main process, "
+          f"{load['workers_rss_mb']:.0f} MB largest parse worker")
+    print(f"restart, nothing changed:       {restart:6.3f} s")
+    print(f"re-sync, one file changed:      {one_changed:6.3f} s")
+    for name, (p50, p99) in figures.items():
+        print(f"{name + ':':31} p50 {p50:6.2f} ms   p99 {p99:6.2f} ms   ({args.queries} queries)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
