@@ -1,5 +1,6 @@
 """The gateway side of the stand-in: HELLO, IDENTIFY, READY, GUILD_CREATE, heartbeats,
-and dispatching events to the session that owns the guild's shard."""
+and dispatching events to the session that owns the guild's shard (each guild's, when the
+stand-in hosts more than one)."""
 
 from __future__ import annotations
 
@@ -56,8 +57,11 @@ class Session:
 class Gateway:
     """Every connected session, the frames bots sent (``log``), and event dispatch."""
 
-    def __init__(self, world: World, application_id: int, url: Callable[[], str]) -> None:
-        self.world = world
+    def __init__(
+        self, worlds: dict[int, World], application_id: int, url: Callable[[], str]
+    ) -> None:
+        self.worlds = worlds  # guild id -> guild, shared with the StandIn (the first is primary)
+        self.world = next(iter(worlds.values()))
         self.application_id = application_id
         self._url = url  # the gateway URL is known only once the server listens
         self.log: list[dict[str, Any]] = []
@@ -121,11 +125,11 @@ class Gateway:
             session.shard, session.shard_given = (shard_id, count), True
         session.intents = int(data.get("intents") or 0)
         session.session_id = uuid.uuid4().hex
-        owns = session.owns(self.world.guild_id)
+        owned = [w for w in self.worlds.values() if session.owns(w.guild_id)]
         ready: dict[str, Any] = {
             "v": 10,
             "user": dict(self.world.bot_user),
-            "guilds": [{"id": str(self.world.guild_id), "unavailable": True}] if owns else [],
+            "guilds": [{"id": str(w.guild_id), "unavailable": True} for w in owned],
             "session_id": session.session_id,
             "session_type": "normal",
             "resume_gateway_url": self._url(),
@@ -140,12 +144,13 @@ class Gateway:
         if session.shard_given:
             ready["shard"] = list(session.shard)
         await session.dispatch("READY", ready)
-        if owns:
-            await session.dispatch("GUILD_CREATE", self.world.guild_payload(full=True))
+        for world in owned:
+            await session.dispatch("GUILD_CREATE", world.guild_payload(full=True))
         session.ready, session.identified_at = True, time.monotonic()
 
     async def _request_members(self, session: Session, data: dict[str, Any]) -> None:
-        members = list(self.world.members.values())
+        world = self.worlds.get(int(data.get("guild_id") or 0), self.world)
+        members = list(world.members.values())
         wanted = data.get("user_ids")
         if wanted:
             ids = {int(u) for u in (wanted if isinstance(wanted, list) else [wanted])}
@@ -158,8 +163,8 @@ class Gateway:
         await session.dispatch(
             "GUILD_MEMBERS_CHUNK",
             {
-                "guild_id": str(self.world.guild_id),
-                "members": [self.world.member_payload(m) for m in members],
+                "guild_id": str(world.guild_id),
+                "members": [world.member_payload(m) for m in members],
                 "chunk_index": 0,
                 "chunk_count": 1,
                 "not_found": [],
@@ -167,14 +172,16 @@ class Gateway:
             },
         )
 
-    def guild_sessions(self) -> list[Session]:
-        """Identified sessions that own the guild's shard."""
-        guild_id = self.world.guild_id
+    def guild_sessions(self, guild_id: int | None = None) -> list[Session]:
+        """Identified sessions that own the guild's shard (the primary guild by default)."""
+        guild_id = self.world.guild_id if guild_id is None else guild_id
         return [s for s in self.sessions if s.ready and not s.ws.closed and s.owns(guild_id)]
 
-    def broadcast(self, event: str, data: dict[str, Any], intent: int) -> None:
+    def broadcast(
+        self, event: str, data: dict[str, Any], intent: int, guild_id: int | None = None
+    ) -> None:
         """Send an event to every session that owns the guild's shard and asked for the intent."""
-        targets = [s for s in self.guild_sessions() if s.intents & intent]
+        targets = [s for s in self.guild_sessions(guild_id) if s.intents & intent]
         if not targets:
             return
         for session in targets:
@@ -184,11 +191,11 @@ class Gateway:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    async def owner(self, timeout: float) -> Session:
+    async def owner(self, timeout: float, guild_id: int | None = None) -> Session:
         """The session interactions go to: the newest one that owns the guild's shard."""
         deadline = time.monotonic() + timeout
         while True:
-            sessions = self.guild_sessions()
+            sessions = self.guild_sessions(guild_id)
             if sessions:
                 return max(sessions, key=lambda s: s.identified_at)
             if time.monotonic() >= deadline:

@@ -117,6 +117,8 @@ class InteractionRecord:
     edited: bool = False
     inflight: int = 0
     last_activity: float = 0.0
+    guild_id: int = 0
+    shard: tuple[int, int] = (0, 1)  # the gateway session it was dispatched to
 
 
 MessageLookup = Callable[[int | None], dict[str, Any] | None]
@@ -139,6 +141,15 @@ class InteractionResult:
     @property
     def token(self) -> str:
         return self._rec.token
+
+    @property
+    def guild_id(self) -> int:
+        return self._rec.guild_id
+
+    @property
+    def shard(self) -> tuple[int, int]:
+        """(shard id, shard count) of the gateway session Discord dispatched it to."""
+        return self._rec.shard
 
     @property
     def acknowledged(self) -> bool:

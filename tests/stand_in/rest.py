@@ -37,6 +37,7 @@ class RestRoutes:
     """Route handlers; StandIn inherits them and owns the state declared here."""
 
     world: World
+    worlds: dict[int, World]
     application_id: int
     bot_user_id: int
     guild_id: int
@@ -130,6 +131,13 @@ class RestRoutes:
 
     # --- state helpers ----------------------------------------------------------------------
 
+    def _world_of_channel(self, channel_id: int) -> World:
+        """The guild a channel belongs to (the primary guild for an unknown channel)."""
+        for world in self.worlds.values():
+            if channel_id in world.channels:
+                return world
+        return self.world
+
     def _current_messages(
         self, channel_id: int, *, include_interactions: bool
     ) -> list[dict[str, Any]]:
@@ -177,16 +185,17 @@ class RestRoutes:
     ) -> StoredMessage:
         content = "" if body.get("content") is None else str(body["content"])
         allowed = body.get("allowed_mentions")
+        world = self._world_of_channel(channel_id)
         data: dict[str, Any] = {
             "id": str(self._ids.next()),
             "channel_id": str(channel_id),
-            "guild_id": str(self.guild_id),
-            "author": dict(self.world.bot_user),
+            "guild_id": str(world.guild_id),
+            "author": dict(world.bot_user),
             "content": content,
             "timestamp": iso_now(),
             "edited_timestamp": None,
             "tts": bool(body.get("tts")),
-            **self.world.mentions(content, allowed),
+            **world.mentions(content, allowed),
             "mention_channels": [],
             "attachments": self._attachments(channel_id, files),
             "embeds": copy.deepcopy(body.get("embeds") or []),
@@ -206,17 +215,17 @@ class RestRoutes:
                 "type": 0,
                 "message_id": str(reference["message_id"]),
                 "channel_id": str(reference.get("channel_id") or channel_id),
-                "guild_id": str(self.guild_id),
+                "guild_id": str(world.guild_id),
             }
         if interaction is not None:
-            invoker = self.world.members[interaction.user_id]
+            invoker = world.members[interaction.user_id]
             data["webhook_id"] = str(self.application_id)
             data["application_id"] = str(self.application_id)
             data["interaction_metadata"] = {
                 "id": str(interaction.id),
                 "type": interaction.kind,
                 "user": dict(invoker.user),
-                "authorizing_integration_owners": {"0": str(self.guild_id)},
+                "authorizing_integration_owners": {"0": str(world.guild_id)},
             }
         message = StoredMessage(data, in_channel)
         self._messages[message.id] = message
@@ -230,7 +239,8 @@ class RestRoutes:
             d["allowed_mentions"] = copy.deepcopy(body["allowed_mentions"])
         if "content" in body:
             d["content"] = "" if body["content"] is None else str(body["content"])
-            d.update(self.world.mentions(d["content"], d.get("allowed_mentions")))
+            world = self._world_of_channel(int(d["channel_id"]))
+            d.update(world.mentions(d["content"], d.get("allowed_mentions")))
         for key in ("embeds", "components"):
             if key in body:
                 d[key] = copy.deepcopy(body[key] or [])
@@ -249,32 +259,31 @@ class RestRoutes:
     def _delete(self, message: StoredMessage) -> None:
         message.deleted = True
         if not message.ephemeral:
+            guild_id = self._world_of_channel(int(message.data["channel_id"])).guild_id
             self._gateway.broadcast(
                 "MESSAGE_DELETE",
                 {
                     "id": message.data["id"],
                     "channel_id": message.data["channel_id"],
-                    "guild_id": str(self.guild_id),
+                    "guild_id": str(guild_id),
                 },
                 INTENT_GUILD_MESSAGES,
+                guild_id,
             )
 
     def _emit_message(self, event: str, message: StoredMessage) -> None:
+        world = self._world_of_channel(int(message.data["channel_id"]))
         payload = {k: v for k, v in message.data.items() if k != "allowed_mentions"}
-        payload["member"] = self.world.member_payload(
-            self.world.members[self.bot_user_id], with_user=False
-        )
-        self._gateway.broadcast(event, payload, INTENT_GUILD_MESSAGES)
+        payload["member"] = world.member_payload(world.members[self.bot_user_id], with_user=False)
+        self._gateway.broadcast(event, payload, INTENT_GUILD_MESSAGES, world.guild_id)
 
     def _channel_or_404(self, params: Params) -> Channel:
-        channel = (
-            self.world.channel(int(params["channel_id"]))
-            if params["channel_id"].isdigit()
-            else None
-        )
+        raw = params["channel_id"]
+        world = self._world_of_channel(int(raw)) if raw.isdigit() else self.world
+        channel = world.channel(int(raw)) if raw.isdigit() else None
         if channel is None:
             raise ApiError(404, 10003, "Unknown Channel")
-        if not self.world.bot_permissions(channel) & Perm.VIEW_CHANNEL:
+        if not world.bot_permissions(channel) & Perm.VIEW_CHANNEL:
             raise ApiError(403, 50001, "Missing Access")
         return channel
 
@@ -338,7 +347,7 @@ class RestRoutes:
             "bot": dict(self.world.bot_user),
             "interactions_endpoint_url": None,
             "redirect_uris": [],
-            "approximate_guild_count": 1,
+            "approximate_guild_count": len(self.worlds),
         }
 
     def _command_scope(self, p: Params) -> int | None:
@@ -346,9 +355,10 @@ class RestRoutes:
             raise ApiError(404, 10002, "Unknown Application")
         if "guild_id" not in p:
             return None
-        if p["guild_id"] != str(self.guild_id):
+        guild_id = int(p["guild_id"]) if p["guild_id"].isdigit() else 0
+        if guild_id not in self.worlds:
             raise ApiError(404, 10004, "Unknown Guild")
-        return self.guild_id
+        return guild_id
 
     def _build_command(self, raw: dict[str, Any], scope: int | None) -> dict[str, Any]:
         kind = int(raw.get("type", 1))
@@ -571,11 +581,15 @@ class RestRoutes:
     # --- REST handlers: channels and guild -------------------------------------------------------
 
     async def _get_channel(self, rec: Recorded, p: Params, files: Files) -> Reply:
-        return 200, self.world.channel_payload(self._channel_or_404(p))
+        channel = self._channel_or_404(p)
+        return 200, self._world_of_channel(channel.id).channel_payload(channel)
 
     async def _get_messages(self, rec: Recorded, p: Params, files: Files) -> Reply:
         channel = self._channel_or_404(p)
-        if not self.world.bot_permissions(channel) & Perm.READ_MESSAGE_HISTORY:
+        if (
+            not self._world_of_channel(channel.id).bot_permissions(channel)
+            & Perm.READ_MESSAGE_HISTORY
+        ):
             return 200, []
         limit = max(1, min(100, int(rec.query.get("limit", "50"))))
         found = self._current_messages(channel.id, include_interactions=True)
@@ -588,7 +602,7 @@ class RestRoutes:
 
     async def _post_message(self, rec: Recorded, p: Params, files: Files) -> Reply:
         channel = self._channel_or_404(p)
-        perms = self.world.bot_permissions(channel)
+        perms = self._world_of_channel(channel.id).bot_permissions(channel)
         if not perms & Perm.SEND_MESSAGES:
             raise ApiError(403, 50013, "Missing Permissions")
         body = dict(self._body(rec))
@@ -645,25 +659,26 @@ class RestRoutes:
         self._channel_or_404(p)
         return 204, None
 
-    def _guild_or_404(self, p: Params) -> None:
-        if p["guild_id"] != str(self.guild_id):
+    def _guild_or_404(self, p: Params) -> World:
+        world = self.worlds.get(int(p["guild_id"])) if p["guild_id"].isdigit() else None
+        if world is None:
             raise ApiError(404, 10004, "Unknown Guild")
+        return world
 
     async def _get_guild(self, rec: Recorded, p: Params, files: Files) -> Reply:
-        self._guild_or_404(p)
-        return 200, self.world.guild_payload(full=False)
+        return 200, self._guild_or_404(p).guild_payload(full=False)
 
     async def _get_guild_channels(self, rec: Recorded, p: Params, files: Files) -> Reply:
-        self._guild_or_404(p)
-        return 200, [self.world.channel_payload(c) for c in self.world.live_channels()]
+        world = self._guild_or_404(p)
+        return 200, [world.channel_payload(c) for c in world.live_channels()]
 
     async def _get_guild_roles(self, rec: Recorded, p: Params, files: Files) -> Reply:
-        self._guild_or_404(p)
-        return 200, [self.world.role_payload(r) for r in self.world.roles.values()]
+        world = self._guild_or_404(p)
+        return 200, [world.role_payload(r) for r in world.roles.values()]
 
     async def _get_member(self, rec: Recorded, p: Params, files: Files) -> Reply:
-        self._guild_or_404(p)
-        member = self.world.members.get(int(p["user_id"])) if p["user_id"].isdigit() else None
+        world = self._guild_or_404(p)
+        member = world.members.get(int(p["user_id"])) if p["user_id"].isdigit() else None
         if member is None:
             raise ApiError(404, 10007, "Unknown Member")
-        return 200, self.world.member_payload(member)
+        return 200, world.member_payload(member)

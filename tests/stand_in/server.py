@@ -92,8 +92,9 @@ class StandIn(RestRoutes):
         self.bot_user_id = self.application_id  # like a modern Discord app: bot user id == app id
         self.world = World(self._ids, self.bot_user_id, "newsbot")
         self.guild_id = self.world.guild_id
+        self.worlds: dict[int, World] = {self.guild_id: self.world}  # add_guild adds more
         self.requests: list[Recorded] = []
-        self._gateway = Gateway(self.world, self.application_id, lambda: self.gateway_url)
+        self._gateway = Gateway(self.worlds, self.application_id, lambda: self.gateway_url)
         self.gateway_log: list[dict[str, Any]] = self._gateway.log  # every frame bots sent
         self.sync_count = 0
         self.rate_limited_count = 0
@@ -147,33 +148,58 @@ class StandIn(RestRoutes):
 
     # --- the guild --------------------------------------------------------------------------
 
+    def add_guild(self, name: str = "Second Guild", *, shard: tuple[int, int] | None = None) -> int:
+        """Another guild the bot is in (returns its id), on shard ``(shard_id, shard_count)``
+        when given. Channels, roles and members take ``guild_id=`` to be created in it; the
+        gateway sends its GUILD_CREATE to the session owning its shard."""
+        guild_id = self._ids.next_on_shard(*shard) if shard is not None else self._ids.next()
+        world = World(self._ids, self.bot_user_id, "newsbot", guild_id=guild_id, name=name)
+        self.worlds[guild_id] = world
+        self._gateway.broadcast(
+            "GUILD_CREATE", world.guild_payload(full=True), INTENT_GUILDS, guild_id
+        )
+        return guild_id
+
+    def _guild(self, guild_id: int | None) -> World:
+        if guild_id is None:
+            return self.world
+        if guild_id not in self.worlds:
+            raise ValueError(f"no guild {guild_id} (use add_guild)")
+        return self.worlds[guild_id]
+
     def add_channel(
-        self, name: str, *, bot_can_send: bool = True, bot_can_embed: bool = True
+        self,
+        name: str,
+        *,
+        bot_can_send: bool = True,
+        bot_can_embed: bool = True,
+        guild_id: int | None = None,
     ) -> int:
         """A text channel; the bot is denied SEND_MESSAGES / EMBED_LINKS there when asked."""
-        channel = self.world.add_channel(
-            name, bot_can_send=bot_can_send, bot_can_embed=bot_can_embed
-        )
+        world = self._guild(guild_id)
+        channel = world.add_channel(name, bot_can_send=bot_can_send, bot_can_embed=bot_can_embed)
         self._gateway.broadcast(
-            "CHANNEL_CREATE", self.world.channel_payload(channel), INTENT_GUILDS
+            "CHANNEL_CREATE", world.channel_payload(channel), INTENT_GUILDS, world.guild_id
         )
         return channel.id
 
     def delete_channel(self, channel_id: int) -> None:
         """Later REST calls to it answer 404 10003; connected bots get CHANNEL_DELETE."""
-        channel = self.world.channels[channel_id]
-        payload = self.world.channel_payload(channel)
+        world = self._world_of_channel(channel_id)
+        channel = world.channels[channel_id]
+        payload = world.channel_payload(channel)
         channel.deleted = True
-        self._gateway.broadcast("CHANNEL_DELETE", payload, INTENT_GUILDS)
+        self._gateway.broadcast("CHANNEL_DELETE", payload, INTENT_GUILDS, world.guild_id)
 
     def set_bot_permissions(
         self, channel_id: int, *, can_send: bool = True, can_embed: bool = True
     ) -> None:
         """Change what the bot may do in a channel later on (sends CHANNEL_UPDATE)."""
-        channel = self.world.channels[channel_id]
-        self.world.set_bot_overwrite(channel, can_send=can_send, can_embed=can_embed)
+        world = self._world_of_channel(channel_id)
+        channel = world.channels[channel_id]
+        world.set_bot_overwrite(channel, can_send=can_send, can_embed=can_embed)
         self._gateway.broadcast(
-            "CHANNEL_UPDATE", self.world.channel_payload(channel), INTENT_GUILDS
+            "CHANNEL_UPDATE", world.channel_payload(channel), INTENT_GUILDS, world.guild_id
         )
 
     def delete_message(self, channel_id: int, message_id: int) -> None:
@@ -183,23 +209,35 @@ class StandIn(RestRoutes):
             raise KeyError(f"no message {message_id} in channel {channel_id}")
         self._delete(message)
 
-    def add_role(self, name: str, permissions: int = 0) -> int:
-        role = self.world.add_role(name, permissions)
+    def add_role(self, name: str, permissions: int = 0, *, guild_id: int | None = None) -> int:
+        world = self._guild(guild_id)
+        role = world.add_role(name, permissions)
         self._gateway.broadcast(
             "GUILD_ROLE_CREATE",
-            {"guild_id": str(self.guild_id), "role": self.world.role_payload(role)},
+            {"guild_id": str(world.guild_id), "role": world.role_payload(role)},
             INTENT_GUILDS,
+            world.guild_id,
         )
         return role.id
 
-    def add_member(self, name: str, *, permissions: int = 0, roles: Sequence[int] = ()) -> int:
+    def add_member(
+        self,
+        name: str,
+        *,
+        permissions: int = 0,
+        roles: Sequence[int] = (),
+        guild_id: int | None = None,
+    ) -> int:
         """A guild member (returns the user id); ``permissions`` come through a role of its own."""
+        world = self._guild(guild_id)
         role_ids = list(roles)
         if permissions:
-            role_ids.append(self.add_role(f"{name} permissions", permissions))
-        member = self.world.add_member(name, role_ids)
-        payload = self.world.member_payload(member) | {"guild_id": str(self.guild_id)}
-        self._gateway.broadcast("GUILD_MEMBER_ADD", payload, INTENT_MEMBERS)
+            role_ids.append(
+                self.add_role(f"{name} permissions", permissions, guild_id=world.guild_id)
+            )
+        member = world.add_member(name, role_ids)
+        payload = world.member_payload(member) | {"guild_id": str(world.guild_id)}
+        self._gateway.broadcast("GUILD_MEMBER_ADD", payload, INTENT_MEMBERS, world.guild_id)
         return member.id
 
     # --- what happened ----------------------------------------------------------------------
@@ -426,8 +464,13 @@ class StandIn(RestRoutes):
 
     # --- driving the bot ----------------------------------------------------------------------
 
-    def _find_command(self, name: str) -> dict[str, Any]:
-        for scope in (self.guild_id, None):
+    def _interaction_world(self, guild_id: int | None, channel_id: int | None) -> World:
+        if channel_id is not None and guild_id is None:
+            return self._world_of_channel(channel_id)
+        return self._guild(guild_id)
+
+    def _find_command(self, name: str, guild_id: int | None = None) -> dict[str, Any]:
+        for scope in (self.guild_id if guild_id is None else guild_id, None):
             for cmd in self._commands.get(scope, []):
                 if cmd["name"] == name and int(cmd.get("type", 1)) == 1:
                     return cmd
@@ -447,35 +490,38 @@ class StandIn(RestRoutes):
         return str(int(value))  # user / channel / role / mentionable / attachment: a snowflake
 
     def _resolve_into(
-        self, resolved: dict[str, dict[str, Any]], kind: int, value: str, user_id: int
+        self,
+        resolved: dict[str, dict[str, Any]],
+        kind: int,
+        value: str,
+        user_id: int,
+        world: World,
     ) -> None:
         """Add what Discord puts in ``data.resolved`` for a user/channel/role option."""
         snowflake = int(value)
-        invoker = self.world.members[user_id]
-        if kind in (6, 9) and snowflake in self.world.members:
-            member = self.world.members[snowflake]
+        invoker = world.members[user_id]
+        if kind in (6, 9) and snowflake in world.members:
+            member = world.members[snowflake]
             resolved.setdefault("users", {})[value] = dict(member.user)
-            member_payload = self.world.member_payload(member, with_user=False)
-            member_payload["permissions"] = str(self.world.base_permissions(member))
+            member_payload = world.member_payload(member, with_user=False)
+            member_payload["permissions"] = str(world.base_permissions(member))
             resolved.setdefault("members", {})[value] = member_payload
-        elif kind in (8, 9) and snowflake in self.world.roles:
-            resolved.setdefault("roles", {})[value] = self.world.role_payload(
-                self.world.roles[snowflake]
-            )
-        elif kind == 7 and snowflake in self.world.channels:
-            channel = self.world.channels[snowflake]
+        elif kind in (8, 9) and snowflake in world.roles:
+            resolved.setdefault("roles", {})[value] = world.role_payload(world.roles[snowflake])
+        elif kind == 7 and snowflake in world.channels:
+            channel = world.channels[snowflake]
             resolved.setdefault("channels", {})[value] = {
                 "id": value,
                 "name": channel.name,
                 "type": 0,
-                "guild_id": str(self.guild_id),
+                "guild_id": str(world.guild_id),
                 "parent_id": None,
                 "topic": None,
                 "nsfw": False,
                 "position": channel.position,
                 "rate_limit_per_user": 0,
                 "flags": 0,
-                "permissions": str(self.world.channel_permissions(invoker, channel)),
+                "permissions": str(world.channel_permissions(invoker, channel)),
             }
 
     def _build_options(
@@ -485,6 +531,7 @@ class StandIn(RestRoutes):
         subcommand: str | None,
         *,
         user_id: int,
+        world: World,
         focused: str | None = None,
     ) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
         """Typed (and nested, for subcommands) options from the registered definition."""
@@ -518,7 +565,7 @@ class StandIn(RestRoutes):
             if name == focused:
                 option["focused"] = True
             elif kind in (6, 7, 8, 9):
-                self._resolve_into(resolved, kind, option["value"], user_id)
+                self._resolve_into(resolved, kind, option["value"], user_id, world)
             leaf.append(option)
         options = leaf
         for wrapper in reversed(wrappers):
@@ -532,45 +579,46 @@ class StandIn(RestRoutes):
         *,
         user_id: int,
         channel_id: int | None,
+        world: World,
         message: dict[str, Any] | None = None,
         timeout: float,
     ) -> InteractionRecord:
-        member = self.world.members.get(user_id)
+        member = world.members.get(user_id)
         if member is None:
             raise ValueError(f"user {user_id} is not a member of the guild (use add_member)")
         if channel_id is None:
-            live = self.world.live_channels()
+            live = world.live_channels()
             if not live:
                 raise ValueError(
                     "the guild has no channel to run the interaction in (use add_channel)"
                 )
             channel_id = live[0].id
-        channel: Channel = self.world.channels[channel_id]
-        perms = self.world.channel_permissions(member, channel)
+        channel: Channel = world.channels[channel_id]
+        perms = world.channel_permissions(member, channel)
         interaction_id, token = self._ids.next(), "tok_" + secrets.token_urlsafe(32)
         payload: dict[str, Any] = {
             "id": str(interaction_id),
             "application_id": str(self.application_id),
             "type": kind,
             "data": data,
-            "guild_id": str(self.guild_id),
-            "guild": {"id": str(self.guild_id), "locale": "en-US", "features": []},
+            "guild_id": str(world.guild_id),
+            "guild": {"id": str(world.guild_id), "locale": "en-US", "features": []},
             "channel_id": str(channel_id),
-            "channel": self.world.channel_payload(channel) | {"permissions": str(perms)},
-            "member": self.world.member_payload(member) | {"permissions": str(perms)},
+            "channel": world.channel_payload(channel) | {"permissions": str(perms)},
+            "member": world.member_payload(member) | {"permissions": str(perms)},
             "token": token,
             "version": 1,
-            "app_permissions": str(self.world.bot_permissions(channel)),
+            "app_permissions": str(world.bot_permissions(channel)),
             "locale": "en-US",
             "guild_locale": "en-US",
             "entitlements": [],
-            "authorizing_integration_owners": {"0": str(self.guild_id)},
+            "authorizing_integration_owners": {"0": str(world.guild_id)},
             "context": 0,
             "attachment_size_limit": 10 * 1024 * 1024,
         }
         if message is not None:
             payload["message"] = message
-        session = await self._gateway.owner(timeout)
+        session = await self._gateway.owner(timeout, world.guild_id)
         now = time.monotonic()
         rec = InteractionRecord(
             interaction_id,
@@ -581,6 +629,8 @@ class StandIn(RestRoutes):
             now,
             source_message_id=int(message["id"]) if message else None,
             last_activity=now,
+            guild_id=world.guild_id,
+            shard=session.shard,
         )
         self._interactions[interaction_id] = rec
         self._by_token[token] = rec
@@ -615,6 +665,7 @@ class StandIn(RestRoutes):
         subcommand: str | None = None,
         resolved: dict[str, Any] | None = None,
         timeout: float = 10.0,
+        guild_id: int | None = None,
     ) -> InteractionResult:
         """Run ``/name`` as ``user_id`` and wait for the answer.
 
@@ -622,9 +673,13 @@ class StandIn(RestRoutes):
         and user/channel/role options get their ``resolved`` entries from the guild. Raises
         InteractionNotAnswered when no callback arrives within ``timeout``; a result whose
         callbacks were all refused comes back with ``acknowledged`` False and ``attempts``.
+        The guild is the channel's, else ``guild_id``, else the primary guild.
         """
-        cmd = self._find_command(name)
-        opts, auto = self._build_options(cmd, options or {}, subcommand, user_id=user_id)
+        world = self._interaction_world(guild_id, channel_id)
+        cmd = self._find_command(name, world.guild_id)
+        opts, auto = self._build_options(
+            cmd, options or {}, subcommand, user_id=user_id, world=world
+        )
         for key, block in (resolved or {}).items():
             auto.setdefault(key, {}).update(block)
         data: dict[str, Any] = {"id": cmd["id"], "name": name, "type": 1, "options": opts}
@@ -633,7 +688,7 @@ class StandIn(RestRoutes):
         if auto:
             data["resolved"] = auto
         rec = await self._send_interaction(
-            2, data, user_id=user_id, channel_id=channel_id, timeout=timeout
+            2, data, user_id=user_id, channel_id=channel_id, world=world, timeout=timeout
         )
         await self._settle(rec, timeout)
         return InteractionResult(rec, self._message_data)
@@ -648,15 +703,19 @@ class StandIn(RestRoutes):
         subcommand: str | None = None,
         channel_id: int | None = None,
         timeout: float = 10.0,
+        guild_id: int | None = None,
     ) -> list[dict[str, Any]]:
         """Type into option ``focused`` of ``/name`` and return the choices the bot offered."""
-        cmd = self._find_command(name)
-        opts, _ = self._build_options(cmd, options, subcommand, user_id=user_id, focused=focused)
+        world = self._interaction_world(guild_id, channel_id)
+        cmd = self._find_command(name, world.guild_id)
+        opts, _ = self._build_options(
+            cmd, options, subcommand, user_id=user_id, world=world, focused=focused
+        )
         data: dict[str, Any] = {"id": cmd["id"], "name": name, "type": 1, "options": opts}
         if "guild_id" in cmd:
             data["guild_id"] = cmd["guild_id"]
         rec = await self._send_interaction(
-            4, data, user_id=user_id, channel_id=channel_id, timeout=timeout
+            4, data, user_id=user_id, channel_id=channel_id, world=world, timeout=timeout
         )
         await self._settle(rec, timeout)
         if rec.callback_type != 8:
@@ -691,11 +750,13 @@ class StandIn(RestRoutes):
         data: dict[str, Any] = {"custom_id": custom_id, "component_type": int(component["type"])}
         if data["component_type"] in SELECT_TYPES:
             data["values"] = list(values or [])
+        channel_id = channel_id or int(current["channel_id"])
         rec = await self._send_interaction(
             3,
             data,
             user_id=user_id,
-            channel_id=channel_id or int(current["channel_id"]),
+            channel_id=channel_id,
+            world=self._interaction_world(None, channel_id),
             message=current,
             timeout=timeout,
         )

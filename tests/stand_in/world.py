@@ -62,6 +62,19 @@ class Snowflakes:
             self._last = max(now, self._last + 1)
             return self._last
 
+    def next_on_shard(self, shard_id: int, shard_count: int) -> int:
+        """The next id on shard ``shard_id`` of ``shard_count`` (``(id >> 22) % count``)."""
+        with self._lock:
+            now = (int(time.time() * 1000) - DISCORD_EPOCH_MS) << 22
+            candidate = max(now, self._last + 1)
+            ms = candidate >> 22
+            while ms % shard_count != shard_id:
+                ms += 1
+            if ms != candidate >> 22:
+                candidate = ms << 22
+            self._last = candidate
+            return candidate
+
 
 @dataclass
 class Channel:
@@ -108,9 +121,18 @@ def user_payload(user_id: int, name: str, *, bot: bool = False) -> dict[str, Any
 class World:
     """One guild ("Test Guild") with @everyone (id == guild id) and the bot's member."""
 
-    def __init__(self, ids: Snowflakes, bot_user_id: int, bot_name: str) -> None:
+    def __init__(
+        self,
+        ids: Snowflakes,
+        bot_user_id: int,
+        bot_name: str,
+        *,
+        guild_id: int | None = None,
+        name: str = "Test Guild",
+    ) -> None:
         self.ids = ids
-        self.guild_id = ids.next()
+        self.guild_id = ids.next() if guild_id is None else guild_id
+        self.name = name
         self.owner_id = ids.next()
         self.bot_user_id = bot_user_id
         self.channels: dict[int, Channel] = {}
@@ -255,7 +277,7 @@ class World:
     def guild_payload(self, *, full: bool) -> dict[str, Any]:
         out: dict[str, Any] = {
             "id": str(self.guild_id),
-            "name": "Test Guild",
+            "name": self.name,
             "icon": None,
             "splash": None,
             "discovery_splash": None,
