@@ -1,0 +1,241 @@
+"""Fan-out benchmark: one story to 1,000 channels through the stand-in, rate limits on.
+
+    python -m bench.fanout [--channels 1000] [--repeat 3] [--latency 0.1]
+
+The bot is the real `newsbot run` in a subprocess (tests/run_bot.py points it at the
+stand-in); the stand-in runs in this process with Discord's rate limits (5 posts per 5 s
+per channel, 50 requests/s globally, 429 past them) and answers every request after
+``--latency`` seconds, like a network round trip. Each run publishes a fresh story with
+/publish and times it until every channel shows it. Prints, per run and as medians: total
+time, posts/s, 429s, duplicates and missing channels, against the target of 1.3x the time
+the global limit allows (N posts at 50/s).
+
+`Rig` (stand-in + store + database + bot process) is shared with bench.soak and
+bench.memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.store import Store
+from tests.discord_stand_in import Perm, Recorded, StandIn
+from tests.helpers import write_article
+from tests.run_bot import BotProcess, bot_env
+
+GLOBAL_LIMIT = 50.0  # Discord's global requests/s
+TARGET_FACTOR = 1.3
+
+
+def machine() -> str:
+    """One line naming the machine the figures came from."""
+    model = "unknown CPU"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    memory = ""
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        kib = int(Path("/proc/meminfo").read_text().split()[1])
+        memory = f", {kib / 1024 / 1024:.0f} GB RAM"
+    return (
+        f"{os.cpu_count()} cores ({model}){memory}, Python {platform.python_version()}, "
+        f"{platform.system()} {platform.release()}"
+    )
+
+
+@dataclass
+class Rig:
+    """The stand-in (in this process), the store folder, the database and the bot process."""
+
+    discord: StandIn
+    bot: BotProcess
+    store_dir: Path
+    db_path: Path
+    channels: list[int]
+    moderator: int
+    reader: int
+
+    def message_posts(self, since: int = 0) -> list[Recorded]:
+        """POST /channels/{id}/messages requests from index ``since`` of ``requests`` on."""
+        return [
+            r
+            for r in self.discord.requests[since:]
+            if r.method == "POST" and r.path.startswith("/channels/")
+        ]
+
+    def channels_answered(self, since: int) -> int:
+        """Channels whose post Discord accepted (200) since request index ``since``."""
+        return len({r.path for r in self.message_posts(since) if r.status == 200})
+
+    def shown(self, title: str) -> dict[int, int]:
+        """channel -> how many messages it shows with this title (one pass over everything)."""
+        counts = dict.fromkeys(self.channels, 0)
+        for channel, posts in self.discord.all_posts().items():
+            if channel in counts:
+                counts[channel] = sum(1 for m in posts if _title(m) == title)
+        return counts
+
+
+def _title(message: dict[str, object]) -> str | None:
+    embeds = message.get("embeds")
+    if isinstance(embeds, list) and embeds and isinstance(embeds[0], dict):
+        return str(embeds[0].get("title"))
+    return None
+
+
+@contextlib.asynccontextmanager
+async def rig(
+    workdir: Path,
+    *,
+    channels: int,
+    latency: float,
+    rate_limits: bool = True,
+    poll_seconds: float = 1.0,
+) -> AsyncIterator[Rig]:
+    """Start everything over ``workdir/store`` (already holding the articles) and yield it
+    once the bot is ready; every channel follows every topic."""
+    store_dir, db_path = workdir / "store", workdir / "news.db"
+    store_dir.mkdir(exist_ok=True)
+    async with StandIn(rate_limits=rate_limits, latency=latency) as discord:
+        ids = [discord.add_channel(f"news-{n:04d}") for n in range(channels)]
+        moderator = discord.add_member("moderator", permissions=Perm.MANAGE_MESSAGES)
+        reader = discord.add_member("reader")
+        async with Store.open(db_path, store_dir) as store:
+            await store.sync()
+            for channel in ids:
+                await store.subscribe(channel, None, actor="bench", guild_id=discord.guild_id)
+        env = bot_env(
+            discord.api_base,
+            discord.gateway_url,
+            store_dir,
+            db_path,
+            DISCORD_GUILD_ID=discord.guild_id,
+            NEWS_POLL_SECONDS=poll_seconds,
+        )
+        bot = BotProcess(env, workdir / "bot.log")
+        await bot.start()
+        try:
+            await bot.wait_ready(timeout=600)  # a first start loads the store (100,000: minutes)
+            yield Rig(discord, bot, store_dir, db_path, ids, moderator, reader)
+        finally:
+            await bot.stop()
+
+
+@dataclass
+class Run:
+    seconds: float
+    fanout_seconds: float
+    first_post: float
+    posts: int
+    sends: int
+    rate_limited: int
+    duplicates: int
+    missing: int
+
+    @property
+    def per_second(self) -> float:
+        return self.posts / self.seconds
+
+
+async def one_run(r: Rig, article: str, title: str, timeout: float) -> Run:
+    """Publish ``article`` and time it until every channel shows it."""
+    limited_before = r.discord.rate_limited_count
+    since = len(r.discord.requests)
+    started = time.monotonic()
+    answer = await r.discord.slash("publish", {"article": article}, user_id=r.moderator)
+    assert str(answer.data["content"]).startswith("Published"), answer.data
+    deadline = started + timeout
+    while r.channels_answered(since) < len(r.channels) and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    finished = time.monotonic()
+    await asyncio.sleep(2.0)  # a duplicate would have arrived by now
+    posts = r.message_posts(since)
+    shown = r.shown(title)
+    first = posts[0].time if posts else finished
+    last = max((p.time for p in posts), default=finished)
+    return Run(
+        seconds=finished - started,
+        fanout_seconds=last - first + r.discord.latency,
+        first_post=first - started,
+        posts=sum(shown.values()),
+        sends=len(posts),
+        rate_limited=r.discord.rate_limited_count - limited_before,
+        duplicates=sum(n - 1 for n in shown.values() if n > 1),
+        missing=sum(1 for n in shown.values() if n == 0),
+    )
+
+
+def stories(folder: Path, count: int) -> list[tuple[str, str]]:
+    """``count`` drafts; returns (article id, title) pairs."""
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for n in range(count):
+        title = f"Benchmark story {n + 1}: the fan-out under Discord's limits"
+        write_article(folder, f"bench{n + 1}", title=title, published=False)
+        out.append((f"bench{n + 1}", title))
+    return out
+
+
+async def bench(args: argparse.Namespace, workdir: Path) -> int:
+    drafts = stories(workdir / "store", args.repeat)
+    bound = args.channels / GLOBAL_LIMIT
+    print(f"machine: {machine()}")
+    print(
+        f"fan-out of one story to {args.channels} channels, stand-in latency "
+        f"{args.latency * 1000:.0f} ms, Discord's rate limits on; {args.repeat} run(s)"
+    )
+    runs: list[Run] = []
+    async with rig(workdir, channels=args.channels, latency=args.latency) as r:
+        for n, (article, title) in enumerate(drafts, start=1):
+            if n > 1:
+                await asyncio.sleep(5.5)  # let every channel's 5-per-5 s bucket refill
+            run = await one_run(r, article, title, timeout=max(60.0, bound * 4))
+            runs.append(run)
+            print(
+                f"  run {n}: {run.seconds:6.2f} s publish->last post ({run.fanout_seconds:.2f} s "
+                f"first->last), first post after {run.first_post * 1000:.0f} ms, "
+                f"{run.per_second:5.1f} posts/s, {run.sends} sends, {run.rate_limited} x 429, "
+                f"{run.duplicates} duplicates, {run.missing} missing"
+            )
+    seconds = statistics.median(x.seconds for x in runs)
+    target = bound * TARGET_FACTOR
+    ok = seconds <= target and all(x.duplicates == 0 and x.missing == 0 for x in runs)
+    print(
+        f"median: {seconds:.2f} s for {args.channels} posts = "
+        f"{statistics.median(x.per_second for x in runs):.1f} posts/s, "
+        f"{statistics.median(x.rate_limited for x in runs):.0f} x 429 per run; "
+        f"global limit allows {bound:.1f} s, target <= {target:.1f} s "
+        f"({seconds / bound:.2f}x): {'MET' if ok else 'NOT MET'}"
+    )
+    return 0 if ok else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--channels", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=3, help="runs (median reported)")
+    parser.add_argument("--latency", type=float, default=0.1, help="stand-in answer delay, seconds")
+    parser.add_argument("--keep", type=Path, help="work in this folder and keep it (bot.log)")
+    args = parser.parse_args(argv)
+    if args.keep is not None:
+        args.keep.mkdir(parents=True, exist_ok=True)
+        return asyncio.run(bench(args, args.keep))
+    with tempfile.TemporaryDirectory(prefix="newsbot-fanout-") as tmp:
+        return asyncio.run(bench(args, Path(tmp)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
