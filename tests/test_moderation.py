@@ -1,0 +1,391 @@
+"""Moderators end to end: the real bot on a real SQLite file against the Discord stand-in.
+
+Each test asserts what a person would see: the answer Discord received, the post in
+the channel, the row in SQLite, the bytes of the article file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from bot.cogs.moderation import PUBLISH_PREFIX
+from tests.botenv import NewsEnv, news_bot, start_bot
+from tests.discord_stand_in import InteractionResult, StandIn
+from tests.helpers import SEED_ID, SEED_PATH, write_article
+
+SEED_URL = (
+    "https://www.govtech.com/artificial-intelligence/how-long-will-the-open-source-ai-boom-last"
+)
+SEED_TITLE = "How Long Will the Open-Source AI Boom Last?"
+RELATED_URLS = [
+    "https://www.technologyreview.com/2023/05/12/1072950/open-source-ai-google-openai-eleuther-meta/",
+    "https://venturebeat.com/ai/open-source-ai-continues-to-celebrate-as-big-tech-mulls-over-moats/",
+]
+REFUSED = "Only moderators can"
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def store_with_seed(tmp_path: Path) -> Path:
+    """The store folder `news_bot` will use, holding a copy of the seed (a draft)."""
+    folder = tmp_path / "store"
+    folder.mkdir(exist_ok=True)
+    shutil.copy2(SEED_PATH, folder / SEED_PATH.name)
+    return folder
+
+
+def query(db_path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Read the bot's SQLite file as an outsider would (read-only, WAL lets us in)."""
+    with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as db:
+        return list(db.execute(sql, params))
+
+
+def published_flag(env: NewsEnv, article_id: str) -> int:
+    [(flag,)] = query(
+        env.settings.db_path, "SELECT published FROM articles WHERE id = ?", (article_id,)
+    )
+    return int(flag)
+
+
+def channel_posts(d: StandIn, channel_id: int) -> list[dict[str, Any]]:
+    """The POST /channels/{id}/messages bodies the bot sent (successful or not)."""
+    return [
+        r.json
+        for r in d.requests
+        if r.method == "POST" and r.path == f"/channels/{channel_id}/messages" and r.json
+    ]
+
+
+def buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
+    return [c for row in message.get("components") or [] for c in row["components"]]
+
+
+def content(result: InteractionResult) -> str:
+    return str(result.data.get("content") or "")
+
+
+async def subscribe(env: NewsEnv, channel: str, **options: Any) -> InteractionResult:
+    result = await env.discord.slash(
+        "feed",
+        {"channel": env.guild.channels[channel], **options},
+        subcommand="add",
+        user_id=env.guild.admin,
+    )
+    assert result.ephemeral and "will receive" in content(result), result.data
+    return result
+
+
+async def settled(env: NewsEnv, timeout: float = 5.0) -> None:
+    """Wait until the outbox has no work left (every post sent, edited or deleted)."""
+
+    def idle() -> bool:
+        rows = query(
+            env.settings.db_path,
+            "SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'edit', 'delete')",
+        )
+        return bool(rows[0][0] == 0)
+
+    await env.discord.wait_for(idle, timeout)
+
+
+async def one_poll(env: NewsEnv) -> None:
+    """Long enough for the poller and the delivery loop to act on anything they would."""
+    await asyncio.sleep(env.settings.poll_seconds * 2.5)
+
+
+# --- refusals ------------------------------------------------------------------------------
+
+
+async def test_a_reader_cannot_publish_and_nothing_changes(tmp_path: Path) -> None:
+    folder = store_with_seed(tmp_path)
+    original = (folder / SEED_PATH.name).read_bytes()
+    async with news_bot(tmp_path) as env:
+        await subscribe(env, "news")
+        result = await env.discord.slash("publish", {"article": SEED_ID}, user_id=env.guild.reader)
+        assert result.type == 4 and result.ephemeral
+        assert REFUSED in content(result)
+        await one_poll(env)
+        assert (folder / SEED_PATH.name).read_bytes() == original
+        assert published_flag(env, SEED_ID) == 0
+        assert query(env.settings.db_path, "SELECT COUNT(*) FROM outbox") == [(0,)]
+        assert env.discord.all_posts() == {}
+        assert channel_posts(env.discord, env.guild.channels["news"]) == []
+
+
+async def test_a_reader_is_refused_every_moderator_command(tmp_path: Path) -> None:
+    folder = store_with_seed(tmp_path)
+    write_article(folder, "live", published=True, topics=["AI"])
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    async with news_bot(tmp_path) as env:
+        await subscribe(env, "news")
+        calls: list[tuple[str, dict[str, Any]]] = [
+            ("drafts", {}),
+            ("preview", {"article": SEED_ID}),
+            ("unpublish", {"article": "live"}),
+            ("status", {}),
+        ]
+        for name, options in calls:
+            result = await env.discord.slash(name, options, user_id=env.guild.reader)
+            assert result.ephemeral and REFUSED in content(result), (name, result.data)
+            assert not result.data.get("embeds"), name
+        await one_poll(env)
+        assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+        assert published_flag(env, "live") == 1
+        assert env.discord.all_posts() == {}
+
+
+async def test_a_reader_pressing_a_publish_button_changes_nothing(tmp_path: Path) -> None:
+    folder = store_with_seed(tmp_path)
+    original = (folder / SEED_PATH.name).read_bytes()
+    async with news_bot(tmp_path) as env:
+        await subscribe(env, "news")
+        drafts = await env.discord.slash("drafts", user_id=env.guild.moderator)
+        assert drafts.message is not None
+        custom_id = PUBLISH_PREFIX + SEED_ID
+        assert custom_id in [b.get("custom_id") for b in buttons(drafts.message)]
+
+        pressed = await env.discord.click(
+            custom_id, message=drafts.message, user_id=env.guild.reader
+        )
+        assert pressed.type == 4 and pressed.ephemeral
+        assert "Only moderators can publish" in content(pressed)
+        await one_poll(env)
+        assert (folder / SEED_PATH.name).read_bytes() == original
+        assert published_flag(env, SEED_ID) == 0
+        assert env.discord.all_posts() == {}
+        audit = query(env.settings.db_path, "SELECT action, article_id, actor FROM audit")
+        assert audit == [("refused publish", SEED_ID, f"reader ({env.guild.reader})")]
+
+
+async def test_a_moderator_role_makes_a_member_a_moderator(tmp_path: Path) -> None:
+    store_with_seed(tmp_path)
+    async with StandIn() as d:
+        desk = d.add_role("News desk")  # no permissions of its own
+        editor = d.add_member("editor", roles=[desk])
+        async with news_bot(tmp_path, stand_in=d, moderator_role_ids=frozenset({desk})) as env:
+            await subscribe(env, "news")
+            # Without the role, no Manage Messages: refused.
+            refused = await d.slash("publish", {"article": SEED_ID}, user_id=env.guild.reader)
+            assert REFUSED in content(refused)
+            drafts = await d.slash("drafts", user_id=editor)
+            assert (
+                drafts.ephemeral and drafts.data["embeds"][0]["title"] == "Drafts awaiting review"
+            )
+            result = await d.slash("publish", {"article": SEED_ID}, user_id=editor)
+            assert result.ephemeral and content(result).startswith("Published **How Long")
+            await d.wait_for(lambda: len(d.messages(env.guild.channels["news"])) == 1, 5)
+            assert published_flag(env, SEED_ID) == 1
+
+
+# --- publishing ----------------------------------------------------------------------------
+
+
+async def test_publishing_the_seed_posts_once_to_every_following_channel(tmp_path: Path) -> None:
+    folder = store_with_seed(tmp_path)
+    original = (folder / SEED_PATH.name).read_bytes()
+    async with news_bot(tmp_path, channels=("news", "ai", "sports")) as env:
+        d, channels = env.discord, env.guild.channels
+        await subscribe(env, "news")
+        await subscribe(env, "ai", topic="AI")
+        result = await d.slash("publish", {"article": SEED_ID}, user_id=env.guild.moderator)
+        assert result.type == 4 and result.ephemeral
+        assert content(result) == f"Published **{SEED_TITLE}**: posting it to 2 channel(s)."
+
+        following = [channels["news"], channels["ai"]]
+        await d.wait_for(lambda: all(d.messages(c) for c in following), 5)
+        await settled(env)
+        await one_poll(env)
+        assert set(d.all_posts()) == set(following)  # "sports" follows nothing
+        nonces = set()
+        for channel in following:
+            [message] = d.messages(channel)
+            [embed] = message["embeds"]
+            assert embed["title"] == SEED_TITLE
+            assert embed["url"] == SEED_URL
+            assert embed["author"]["name"] == "Government Technology"
+            assert embed["footer"]["text"] == "AI · AI Ethics"
+            [related] = embed["fields"]
+            assert related["name"] == "Related coverage"
+            assert all(f"]({url})" in related["value"] for url in RELATED_URLS)
+            links = buttons(message)
+            assert [b["url"] for b in links] == [SEED_URL, *RELATED_URLS]
+            assert all(b["style"] == 5 for b in links)  # link buttons, nothing to dispatch
+            assert message["mention_everyone"] is False and message["mention_roles"] == []
+
+            [body] = channel_posts(d, channel)  # one request: no retry, no duplicate
+            assert body["allowed_mentions"] == {"parse": []}
+            assert body["enforce_nonce"] is True
+            assert isinstance(body["nonce"], str) and body["nonce"]
+            nonces.add(body["nonce"])
+        assert len(nonces) == 2  # one per (story, channel)
+
+        new = (folder / SEED_PATH.name).read_bytes()
+        assert new != original
+        assert original.replace(b"published: false", b"published: true") == new
+        assert published_flag(env, SEED_ID) == 1
+        states = query(env.settings.db_path, "SELECT channel_id, state FROM outbox ORDER BY 1")
+        assert states == [(channels["news"], "sent"), (channels["ai"], "sent")]
+        assert query(env.settings.db_path, "SELECT actor, action, article_id FROM audit") == [
+            (f"moderator ({env.guild.moderator})", "publish", SEED_ID)
+        ]
+
+
+async def test_publishing_twice_says_so_and_posts_nothing_more(tmp_path: Path) -> None:
+    store_with_seed(tmp_path)
+    async with news_bot(tmp_path) as env:
+        d, news = env.discord, env.guild.channels["news"]
+        await subscribe(env, "news")
+        await d.slash("publish", {"article": SEED_ID}, user_id=env.guild.moderator)
+        await d.wait_for(lambda: len(d.messages(news)) == 1, 5)
+        again = await d.slash("publish", {"article": SEED_ID}, user_id=env.guild.moderator)
+        assert again.ephemeral and content(again) == f"`{SEED_ID}` is already published."
+        unknown = await d.slash("publish", {"article": "no_such_id"}, user_id=env.guild.moderator)
+        assert unknown.ephemeral and "no_such_id" in content(unknown)
+        assert "Traceback" not in content(unknown)
+        await one_poll(env)
+        assert len(d.messages(news)) == 1 and len(channel_posts(d, news)) == 1
+
+
+async def test_publish_autocomplete_offers_drafts_only(tmp_path: Path) -> None:
+    folder = store_with_seed(tmp_path)
+    write_article(folder, "live", title="Open-source AI is live", published=True)
+    async with news_bot(tmp_path) as env:
+        choices = await env.discord.autocomplete(
+            "publish", {"article": "open"}, "article", user_id=env.guild.moderator
+        )
+        assert [c["value"] for c in choices] == [SEED_ID]
+        assert choices[0]["name"] == SEED_TITLE
+
+
+# --- /drafts and its Publish buttons -------------------------------------------------------
+
+
+async def test_drafts_lists_drafts_with_buttons_that_publish_even_after_a_restart(
+    tmp_path: Path,
+) -> None:
+    folder = store_with_seed(tmp_path)
+    write_article(folder, "draft_b", title="Second draft", publishedDateTime="2024-02-01T00:00:00Z")
+    write_article(folder, "live", title="Already out", published=True)
+    async with StandIn() as d:
+        async with news_bot(tmp_path, stand_in=d) as env:
+            news = env.guild.channels["news"]
+            await subscribe(env, "news")
+            drafts = await d.slash("drafts", user_id=env.guild.moderator)
+            assert drafts.type == 4 and drafts.ephemeral
+            [embed] = drafts.data["embeds"]
+            assert embed["title"] == "Drafts awaiting review"
+            description = embed["description"]
+            # Newest first; the published article is not a draft.
+            assert description.index("Second draft") < description.index("Open-Source AI Boom")
+            assert "Already out" not in description
+            listed = drafts.message
+            assert listed is not None
+            ids = [b.get("custom_id") for b in buttons(listed)]
+            assert ids == [PUBLISH_PREFIX + "draft_b", PUBLISH_PREFIX + SEED_ID]
+
+            pressed = await d.click(
+                PUBLISH_PREFIX + "draft_b", message=listed, user_id=env.guild.moderator
+            )
+            assert pressed.type == 4 and pressed.ephemeral
+            assert content(pressed) == "Published **Second draft**: posting it to 1 channel(s)."
+            await d.wait_for(lambda: len(d.messages(news)) == 1, 5)
+            assert d.messages(news)[0]["embeds"][0]["title"] == "Second draft"
+            assert b"published: true" in (folder / "draft_b.txt").read_bytes()
+            settings = env.settings
+
+        # A fresh bot on the same database: the old message's button still works.
+        async with start_bot(d, settings) as (_, store):
+            again = await d.click(
+                PUBLISH_PREFIX + "draft_b", message=listed, user_id=env.guild.moderator
+            )
+            assert again.ephemeral and content(again) == "`draft_b` is already published."
+            pressed = await d.click(
+                PUBLISH_PREFIX + SEED_ID, message=listed, user_id=env.guild.moderator
+            )
+            assert pressed.ephemeral and content(pressed).startswith(f"Published **{SEED_TITLE}**")
+            await d.wait_for(lambda: len(d.messages(news)) == 2, 5)
+            assert [m["embeds"][0]["title"] for m in d.messages(news)] == [
+                "Second draft",
+                SEED_TITLE,
+            ]
+            assert (await store.get(SEED_ID)).published
+            assert len(channel_posts(d, news)) == 2
+
+
+async def test_drafts_with_none_left_says_so(tmp_path: Path) -> None:
+    folder = tmp_path / "store"
+    folder.mkdir()
+    write_article(folder, "live", published=True)
+    async with news_bot(tmp_path) as env:
+        result = await env.discord.slash("drafts", user_id=env.guild.moderator)
+        assert result.ephemeral and content(result) == "No drafts awaiting review."
+
+
+# --- /preview and /status ------------------------------------------------------------------
+
+
+async def test_preview_shows_exactly_the_post_to_come(tmp_path: Path) -> None:
+    folder = store_with_seed(tmp_path)
+    original = (folder / SEED_PATH.name).read_bytes()
+    async with news_bot(tmp_path) as env:
+        d, news = env.discord, env.guild.channels["news"]
+        await subscribe(env, "news")
+        preview = await d.slash("preview", {"article": SEED_ID}, user_id=env.guild.moderator)
+        assert preview.type == 4 and preview.ephemeral
+        assert content(preview).startswith(f"Preview of `{SEED_ID}` (a draft)")
+        # Previewing changes nothing.
+        assert (folder / SEED_PATH.name).read_bytes() == original
+        assert published_flag(env, SEED_ID) == 0
+        assert d.all_posts() == {}
+
+        await d.slash("publish", {"article": SEED_ID}, user_id=env.guild.moderator)
+        await d.wait_for(lambda: len(d.messages(news)) == 1, 5)
+        [post] = d.messages(news)
+        assert preview.data["embeds"] == post["embeds"]
+        assert preview.data["components"] == post["components"]
+
+
+async def test_status_shows_counts_queue_and_channels(tmp_path: Path) -> None:
+    folder = store_with_seed(tmp_path)
+    write_article(folder, "live_a", published=True)
+    write_article(folder, "live_b", published=True)
+    (folder / "broken.txt").write_text("no front matter here\n", encoding="utf-8")
+    async with news_bot(tmp_path) as env:
+        d, news = env.discord, env.guild.channels["news"]
+        await subscribe(env, "news")
+        await d.slash("publish", {"article": SEED_ID}, user_id=env.guild.moderator)
+        await d.wait_for(lambda: len(d.messages(news)) == 1, 5)
+        await settled(env)
+
+        status = await d.slash("status", user_id=env.guild.moderator)
+        assert status.type == 4 and status.ephemeral
+        [embed] = status.data["embeds"]
+        fields = {f["name"]: f["value"] for f in embed["fields"]}
+        assert fields["Articles"] == "3 (3 published, 0 drafts)"
+        assert fields["Delivery queue"] == "0 waiting, 0 failed"
+        assert "4 files" in fields["Last store load"] and "1 bad" in fields["Last store load"]
+        assert "broken.txt" in fields["Bad files"]
+        assert f"<#{news}>: last post <t:" in fields["Channels"]
+        assert f"({SEED_ID})" in fields["Channels"]
+        assert "paused" not in fields["Channels"]
+
+
+async def test_draft_titles_are_not_offered_to_readers(tmp_path: Path) -> None:
+    folder = store_with_seed(tmp_path)
+    write_article(folder, "live", title="Open-source AI is live", published=True)
+    async with news_bot(tmp_path) as env:
+        for command in ("publish", "preview", "unpublish"):
+            choices = await env.discord.autocomplete(
+                command, {"article": "open"}, "article", user_id=env.guild.reader
+            )
+            assert choices == [], command
+        # A moderator does get them.
+        drafts = await env.discord.autocomplete(
+            "preview", {"article": "open"}, "article", user_id=env.guild.moderator
+        )
+        assert [c["value"] for c in drafts] == [SEED_ID]
