@@ -1,0 +1,320 @@
+"""/feed add|remove|list end to end, and what a subscription means for the channel.
+
+The real bot, a real SQLite file, the Discord stand-in: each test checks the admin's
+answer, the subscriptions table, and which channel received what.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from tests.botenv import NewsEnv, news_bot
+from tests.discord_stand_in import InteractionResult, StandIn
+from tests.helpers import SEED_ID, SEED_PATH, write_article
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def store_with_seed(tmp_path: Path) -> Path:
+    folder = tmp_path / "store"
+    folder.mkdir(exist_ok=True)
+    shutil.copy2(SEED_PATH, folder / SEED_PATH.name)
+    return folder
+
+
+def query(db_path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as db:
+        return list(db.execute(sql, params))
+
+
+def subscriptions(env: NewsEnv) -> list[tuple[Any, ...]]:
+    return query(
+        env.settings.db_path,
+        "SELECT channel_id, topic_name, role_id, min_quality FROM subscriptions ORDER BY 1, 2",
+    )
+
+
+def content(result: InteractionResult) -> str:
+    return str(result.data.get("content") or "")
+
+
+def post_statuses(d: StandIn, channel_id: int) -> list[int]:
+    return [
+        r.status
+        for r in d.requests
+        if r.method == "POST" and r.path == f"/channels/{channel_id}/messages"
+    ]
+
+
+async def feed(
+    env: NewsEnv, sub: str, user: int | None = None, **options: Any
+) -> InteractionResult:
+    return await env.discord.slash(
+        "feed", options, subcommand=sub, user_id=env.guild.admin if user is None else user
+    )
+
+
+async def feed_list(env: NewsEnv) -> str:
+    result = await feed(env, "list")
+    assert result.type == 4 and result.ephemeral
+    embeds = result.data.get("embeds") or []
+    return str(embeds[0]["description"]) if embeds else content(result)
+
+
+async def status_channels(env: NewsEnv) -> str:
+    result = await env.discord.slash("status", user_id=env.guild.moderator)
+    assert result.ephemeral
+    fields = {f["name"]: f["value"] for f in result.data["embeds"][0]["fields"]}
+    return str(fields["Channels"])
+
+
+async def publish(env: NewsEnv, article_id: str) -> None:
+    result = await env.discord.slash(
+        "publish", {"article": article_id}, user_id=env.guild.moderator
+    )
+    assert content(result).startswith("Published"), result.data
+
+
+async def quiet(env: NewsEnv) -> None:
+    """Several poll intervals: anything the bot would post by now, it has."""
+    await asyncio.sleep(env.settings.poll_seconds * 2)
+
+
+# --- /feed add -----------------------------------------------------------------------------
+
+
+async def test_feed_add_answers_privately_and_stores_the_subscription(tmp_path: Path) -> None:
+    store_with_seed(tmp_path)
+    async with news_bot(tmp_path) as env:
+        news, ai = env.guild.channels["news"], env.guild.channels["ai"]
+        role = env.guild.mod_role
+        everything = await feed(env, "add", channel=news)
+        assert everything.type == 4 and everything.ephemeral
+        assert content(everything) == (
+            f"<#{news}> will receive new articles on every topic, from now on."
+        )
+        topical = await feed(env, "add", channel=ai, topic="ai ", role=role, min_quality=5)
+        assert topical.ephemeral
+        assert content(topical) == (
+            f"<#{ai}> will receive new articles about **AI** with quality ≥ 5, "
+            f"pinging <@&{role}>, from now on."
+        )
+        assert topical.data["allowed_mentions"] == {"parse": []}  # the answer pings no one
+        assert subscriptions(env) == [(news, "", None, 0), (ai, "AI", role, 5)]
+
+
+async def test_feed_add_topic_autocompletes_and_an_unknown_topic_suggests(tmp_path: Path) -> None:
+    folder = tmp_path / "store"
+    folder.mkdir()
+    write_article(folder, "live", published=True, topics=["AI", "AI Ethics", "Space"])
+    async with news_bot(tmp_path) as env:
+        choices = await env.discord.autocomplete(
+            "feed",
+            {"channel": env.guild.channels["ai"], "topic": "ai"},
+            "topic",
+            subcommand="add",
+            user_id=env.guild.admin,
+        )
+        assert [c["value"] for c in choices] == ["AI", "AI Ethics"]
+        assert choices[0]["name"] == "AI (1)"
+        wrong = await feed(env, "add", channel=env.guild.channels["ai"], topic="AI Ethic")
+        assert wrong.ephemeral and "Did you mean **AI Ethics**" in content(wrong)
+        assert subscriptions(env) == []
+
+
+async def test_feed_add_names_a_missing_embed_links_permission(tmp_path: Path) -> None:
+    store_with_seed(tmp_path)
+    async with news_bot(tmp_path) as env:
+        no_embeds = env.discord.add_channel("no-embeds", bot_can_embed=False)
+        no_send = env.discord.add_channel("read-only", bot_can_send=False)
+        result = await feed(env, "add", channel=no_embeds)
+        assert result.type == 4 and result.ephemeral
+        text = content(result)
+        assert f"<#{no_embeds}>" in text and "Embed Links" in text
+        assert "Send Messages" not in text
+        mute = await feed(env, "add", channel=no_send)
+        assert mute.ephemeral and "Send Messages" in content(mute)
+        assert subscriptions(env) == []
+        assert "No channel here follows" in await feed_list(env)
+
+
+async def test_feed_add_refuses_everyone_as_the_ping_role(tmp_path: Path) -> None:
+    store_with_seed(tmp_path)
+    async with news_bot(tmp_path) as env:
+        everyone = env.discord.guild_id  # @everyone's id is the guild's
+        result = await feed(env, "add", channel=env.guild.channels["news"], role=everyone)
+        assert result.ephemeral and "Pick a normal role" in content(result)
+        assert subscriptions(env) == []
+
+
+async def test_only_admins_manage_feeds(tmp_path: Path) -> None:
+    store_with_seed(tmp_path)
+    async with news_bot(tmp_path) as env:
+        news = env.guild.channels["news"]
+        assert (await feed(env, "add", channel=news)).ephemeral
+        for user in (env.guild.reader, env.guild.moderator):  # Manage Messages is not enough
+            for sub, options in (
+                ("add", {"channel": env.guild.channels["ai"]}),
+                ("remove", {"channel": news}),
+                ("list", {}),
+            ):
+                result = await feed(env, sub, user, **options)
+                assert result.type == 4 and result.ephemeral
+                assert content(result) == "Only server admins (Manage Server) can manage feeds."
+                assert not result.data.get("embeds")
+        assert subscriptions(env) == [(news, "", None, 0)]
+        await publish(env, SEED_ID)
+        await env.discord.wait_for(lambda: set(env.discord.all_posts()) == {news}, 5)
+
+
+# --- /feed remove and /feed list -----------------------------------------------------------
+
+
+async def test_feed_list_and_remove(tmp_path: Path) -> None:
+    store_with_seed(tmp_path)
+    async with news_bot(tmp_path, channels=("news", "ai", "world")) as env:
+        d, channels, role = env.discord, env.guild.channels, env.guild.mod_role
+        news, ai = channels["news"], channels["ai"]
+        assert "No channel here follows" in await feed_list(env)
+        await feed(env, "add", channel=news, role=role)
+        await feed(env, "add", channel=ai, topic="AI", min_quality=50)
+        await feed(env, "add", channel=ai, topic="AI Ethics")
+        assert (await feed_list(env)).splitlines() == [
+            f"<#{news}>: all topics · pings <@&{role}>",
+            f"<#{ai}>: AI · quality ≥ 50",
+            f"<#{ai}>: AI Ethics",
+        ]
+
+        one = await feed(env, "remove", channel=ai, topic="AI Ethics")
+        assert one.ephemeral and content(one) == f"Removed 1 subscription(s) from <#{ai}>."
+        assert (await feed_list(env)).splitlines() == [
+            f"<#{news}>: all topics · pings <@&{role}>",
+            f"<#{ai}>: AI · quality ≥ 50",
+        ]
+        nothing = await feed(env, "remove", channel=channels["world"])
+        assert nothing.ephemeral and "has no such subscription" in content(nothing)
+        assert content(await feed(env, "remove", channel=ai)) == (
+            f"Removed 1 subscription(s) from <#{ai}>."
+        )
+        assert subscriptions(env) == [(news, "", role, 0)]
+
+        await publish(env, SEED_ID)  # quality 19: "ai" (≥ 50) was removed anyway
+        await d.wait_for(lambda: len(d.messages(news)) == 1, 5)
+        await quiet(env)
+        assert set(d.all_posts()) == {news}
+
+
+async def test_min_quality_filters_posts(tmp_path: Path) -> None:
+    store_with_seed(tmp_path)  # the seed has quality 19
+    async with news_bot(tmp_path) as env:
+        d, news, ai = env.discord, env.guild.channels["news"], env.guild.channels["ai"]
+        await feed(env, "add", channel=news, min_quality=19)
+        await feed(env, "add", channel=ai, min_quality=20)
+        await publish(env, SEED_ID)
+        await d.wait_for(lambda: len(d.messages(news)) == 1, 5)
+        await quiet(env)
+        assert d.messages(ai) == [] and post_statuses(d, ai) == []
+
+
+# --- only what is published after the subscription -----------------------------------------
+
+
+async def test_a_new_subscription_gets_only_articles_published_after_it(tmp_path: Path) -> None:
+    folder = tmp_path / "store"
+    folder.mkdir()
+    for n in range(6):
+        write_article(folder, f"old_{n}", published=True, topics=["AI"])
+    async with news_bot(tmp_path) as env:
+        d, news, ai = env.discord, env.guild.channels["news"], env.guild.channels["ai"]
+        await feed(env, "add", channel=news)
+        await feed(env, "add", channel=ai, topic="AI")
+        # An edit of an old article is not a publication either.
+        write_article(folder, "old_0", published=True, topics=["AI"], excerpt="Changed.")
+        await quiet(env)
+        assert d.all_posts() == {}
+        assert post_statuses(d, news) == [] and post_statuses(d, ai) == []
+        assert query(env.settings.db_path, "SELECT COUNT(*) FROM outbox") == [(0,)]
+
+        write_article(folder, "fresh", title="Fresh story", published=True, topics=["AI"])
+        await d.wait_for(lambda: len(d.messages(news)) == len(d.messages(ai)) == 1, 5)
+        await quiet(env)
+        for channel in (news, ai):
+            [post] = d.messages(channel)
+            assert post["embeds"][0]["title"] == "Fresh story"
+
+
+async def test_a_first_start_with_news_channel_id_floods_nothing(tmp_path: Path) -> None:
+    folder = tmp_path / "store"
+    folder.mkdir()
+    for n in range(5):
+        write_article(folder, f"old_{n}", published=True)
+    async with StandIn() as d:
+        firehose = d.add_channel("firehose")
+        async with news_bot(tmp_path, stand_in=d, channel_id=firehose) as env:
+            await quiet(env)
+            assert d.all_posts() == {}
+            write_article(folder, "fresh", title="Fresh story", published=True)
+            await d.wait_for(lambda: len(d.messages(firehose)) == 1, 5)
+            assert d.messages(firehose)[0]["embeds"][0]["title"] == "Fresh story"
+            assert set(d.all_posts()) == {firehose}
+
+
+# --- paused channels -----------------------------------------------------------------------
+
+
+async def test_a_forbidden_channel_is_paused_reported_and_resumed_by_feed_add(
+    tmp_path: Path,
+) -> None:
+    folder = store_with_seed(tmp_path)
+    write_article(folder, "second", title="Second story", topics=["AI"])
+    async with news_bot(tmp_path) as env:
+        d, news, ai = env.discord, env.guild.channels["news"], env.guild.channels["ai"]
+        await feed(env, "add", channel=news)
+        await feed(env, "add", channel=ai, topic="AI")
+        d.set_bot_permissions(ai, can_send=False)  # someone changes the channel later
+
+        await publish(env, SEED_ID)
+        await d.wait_for(lambda: len(d.messages(news)) == 1 and post_statuses(d, ai) == [403], 5)
+        await quiet(env)
+        assert post_statuses(d, ai) == [403]  # paused: never retried
+        assert d.messages(ai) == []
+        [(reason,)] = query(
+            env.settings.db_path, "SELECT paused_reason FROM channels WHERE channel_id = ?", (ai,)
+        )
+        assert reason.startswith("missing permission (403")
+        listed = await feed_list(env)
+        assert f"<#{ai}>: AI · **paused**: missing permission" in listed
+        assert "run /feed add to resume" in listed
+        assert "paused" not in listed.splitlines()[0]  # news is fine
+        assert f"<#{ai}>: last post never — **paused**: missing permission" in (
+            await status_channels(env)
+        )
+
+        d.set_bot_permissions(ai, can_send=True)
+        resumed = await feed(env, "add", channel=ai, topic="AI")
+        assert resumed.ephemeral and "will receive" in content(resumed)
+        assert "paused" not in await feed_list(env)
+        assert "paused" not in await status_channels(env)
+
+        await publish(env, "second")
+        await d.wait_for(lambda: len(d.messages(ai)) == 1 and len(d.messages(news)) == 2, 5)
+        assert d.messages(ai)[0]["embeds"][0]["title"] == "Second story"
+        assert post_statuses(d, ai) == [403, 200]
+
+
+async def test_a_deleted_channel_is_paused_and_the_others_still_receive(tmp_path: Path) -> None:
+    store_with_seed(tmp_path)
+    async with news_bot(tmp_path) as env:
+        d, news, ai = env.discord, env.guild.channels["news"], env.guild.channels["ai"]
+        await feed(env, "add", channel=news)
+        await feed(env, "add", channel=ai)
+        d.delete_channel(ai)
+        await publish(env, SEED_ID)
+        await d.wait_for(lambda: len(d.messages(news)) == 1 and post_statuses(d, ai) == [404], 5)
+        await quiet(env)
+        assert post_statuses(d, ai) == [404]
+        assert "**paused**: channel not found" in await status_channels(env)
