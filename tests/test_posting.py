@@ -1,0 +1,366 @@
+"""Automatic posts end to end: what the following channels receive, exactly once.
+
+The real bot and poller on a real SQLite file against the Discord stand-in, with the
+stand-in's faults (429, 5xx, a connection cut after Discord stored the message).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.botenv import NewsEnv, news_bot, start_bot
+from tests.discord_stand_in import InteractionResult, Recorded, StandIn
+from tests.helpers import write_article
+
+MESSAGES = r"^/channels/\d+/messages$"
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def store_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "store"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+def query(db_path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as db:
+        return list(db.execute(sql, params))
+
+
+def requests_to(d: StandIn, method: str, channel_id: int) -> list[Recorded]:
+    prefix = f"/channels/{channel_id}/messages"
+    return [r for r in d.requests if r.method == method and r.path.startswith(prefix)]
+
+
+def content(result: InteractionResult) -> str:
+    return str(result.data.get("content") or "")
+
+
+async def subscribe(env: NewsEnv, channel: str, **options: Any) -> None:
+    result = await env.discord.slash(
+        "feed",
+        {"channel": env.guild.channels[channel], **options},
+        subcommand="add",
+        user_id=env.guild.admin,
+    )
+    assert "will receive" in content(result), result.data
+
+
+async def settled(env: NewsEnv, timeout: float = 10.0) -> None:
+    """Until the outbox has no work left: every post sent, edited or deleted."""
+
+    def idle() -> bool:
+        rows = query(
+            env.settings.db_path,
+            "SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'edit', 'delete')",
+        )
+        return bool(rows[0][0] == 0)
+
+    await env.discord.wait_for(idle, timeout)
+
+
+async def quiet(env: NewsEnv) -> None:
+    """Two poll intervals: anything the bot would still post or retry, it has started."""
+    await asyncio.sleep(env.settings.poll_seconds * 2)
+
+
+def touch_later(path: Path) -> None:
+    """A new mtime the rescan cannot miss, even on a coarse-grained file system."""
+    later = time.time() + 5
+    os.utime(path, (later, later))
+
+
+async def drop_and_wait(env: NewsEnv, name: str, channel: str, **fields: Any) -> dict[str, Any]:
+    """Drop a published article into the store; return its one post in `channel`."""
+    write_article(env.store_dir, name, published=True, **fields)
+    channel_id = env.guild.channels[channel]
+    await env.discord.wait_for(lambda: len(env.discord.messages(channel_id)) == 1, 5)
+    return env.discord.messages(channel_id)[0]
+
+
+# --- arriving files ------------------------------------------------------------------------
+
+
+async def test_a_published_file_dropped_into_the_store_is_posted_within_a_poll(
+    tmp_path: Path,
+) -> None:
+    store_folder(tmp_path)
+    async with news_bot(tmp_path) as env:
+        d, news = env.discord, env.guild.channels["news"]
+        await subscribe(env, "news")
+        write_article(env.store_dir, "dropped", title="Dropped in", published=True)
+        dropped_at = time.monotonic()
+        await d.wait_for(lambda: len(d.messages(news)) == 1, 3)
+        [post] = requests_to(d, "POST", news)
+        assert post.time - dropped_at < 2 * env.settings.poll_seconds + 0.5
+        assert d.messages(news)[0]["embeds"][0]["title"] == "Dropped in"
+        # A draft dropped in is not posted.
+        write_article(env.store_dir, "draft", title="Still a draft")
+        await settled(env)
+        await quiet(env)
+        assert len(d.messages(news)) == 1
+
+
+async def test_editing_a_posted_article_edits_its_post(tmp_path: Path) -> None:
+    store_folder(tmp_path)
+    async with news_bot(tmp_path) as env:
+        d, news = env.discord, env.guild.channels["news"]
+        await subscribe(env, "news")
+        posted = await drop_and_wait(env, "story", "news", excerpt="The first excerpt.")
+        assert posted["embeds"][0]["description"] == "The first excerpt."
+
+        path = write_article(env.store_dir, "story", published=True, excerpt="A fresh excerpt.")
+        touch_later(path)
+        await d.wait_for(lambda: bool(requests_to(d, "PATCH", news)), 5)
+        await settled(env)
+        await quiet(env)
+        [edit] = requests_to(d, "PATCH", news)
+        assert edit.path == f"/channels/{news}/messages/{posted['id']}" and edit.status == 200
+        assert edit.json is not None
+        assert edit.json["embeds"][0]["description"] == "A fresh excerpt."
+        [message] = d.messages(news)
+        assert message["id"] == posted["id"]
+        assert message["embeds"][0]["description"] == "A fresh excerpt."
+        assert message["edited_timestamp"] is not None
+        assert len(requests_to(d, "POST", news)) == 1
+
+
+async def test_unpublish_deletes_the_posts_and_flips_the_file(tmp_path: Path) -> None:
+    store_folder(tmp_path)
+    async with news_bot(tmp_path) as env:
+        d, news, ai = env.discord, env.guild.channels["news"], env.guild.channels["ai"]
+        await subscribe(env, "news")
+        await subscribe(env, "ai")
+        path = env.store_dir / "story.txt"
+        await drop_and_wait(env, "story", "news", title="Going away", topics=["AI"])
+        await d.wait_for(lambda: len(d.messages(ai)) == 1, 5)
+        before = path.read_bytes()
+
+        result = await d.slash("unpublish", {"article": "story"}, user_id=env.guild.moderator)
+        assert result.ephemeral and content(result).startswith("Withdrew **Going away**")
+        await d.wait_for(lambda: d.all_posts() == {}, 5)
+        await settled(env)
+        for channel in (news, ai):
+            [delete] = requests_to(d, "DELETE", channel)
+            assert delete.status == 204
+            assert d.messages(channel) == []
+        assert path.read_bytes() == before.replace(b"published: true", b"published: false")
+        assert query(env.settings.db_path, "SELECT published FROM articles") == [(0,)]
+        # Readers no longer find it.
+        gone = await d.slash("article", {"article": "story"}, user_id=env.guild.reader)
+        assert gone.ephemeral and not gone.data.get("embeds")
+
+        # Published again, it is posted again: a new message under a fresh nonce.
+        old_nonces = {r.json["nonce"] for r in requests_to(d, "POST", news) if r.json}
+        await d.slash("publish", {"article": "story"}, user_id=env.guild.moderator)
+        await d.wait_for(lambda: len(d.messages(news)) == len(d.messages(ai)) == 1, 5)
+        await settled(env)
+        reposts = requests_to(d, "POST", news)[1:]
+        assert [r.status for r in reposts] == [200]
+        assert reposts[0].json is not None and reposts[0].json["nonce"] not in old_nonces
+        assert path.read_bytes() == before
+
+
+# --- mentions ------------------------------------------------------------------------------
+
+
+async def test_a_subscription_role_is_the_only_ping(tmp_path: Path) -> None:
+    store_folder(tmp_path)
+    async with StandIn() as d:
+        other = d.add_role("Someone else")
+        async with news_bot(tmp_path, stand_in=d) as env:
+            role = env.guild.mod_role
+            await subscribe(env, "news", role=role)
+            title = f"@everyone @here <@&{other}> <@{env.guild.reader}> look"
+            post = await drop_and_wait(env, "loud", "news", title=title)
+            [sent] = requests_to(d, "POST", env.guild.channels["news"])
+            assert sent.json is not None
+            assert sent.json["content"] == f"<@&{role}>"
+            assert sent.json["allowed_mentions"] == {"parse": [], "roles": [role]}
+            assert post["content"] == f"<@&{role}>"
+            assert post["mention_roles"] == [str(role)]
+            assert post["mention_everyone"] is False and post["mentions"] == []
+
+
+async def test_an_article_that_tries_to_ping_pings_no_one(tmp_path: Path) -> None:
+    store_folder(tmp_path)
+    async with news_bot(tmp_path) as env:
+        await subscribe(env, "news")
+        title = "Breaking: @everyone and <@&123> must read"
+        post = await drop_and_wait(
+            env, "loud", "news", title=title, excerpt="@here too", provider={"name": "@everyone"}
+        )
+        [sent] = requests_to(env.discord, "POST", env.guild.channels["news"])
+        assert sent.json is not None
+        assert sent.json["allowed_mentions"] == {"parse": []}
+        assert not sent.json.get("content")
+        assert post["mention_everyone"] is False
+        assert post["mention_roles"] == [] and post["mentions"] == []
+        shown = post["embeds"][0]["title"]
+        assert "everyone" in shown and "123" in shown  # kept as text, not a mention
+        assert "@everyone" not in shown and "<@&123>" not in shown
+
+
+# --- the confidential field ----------------------------------------------------------------
+
+
+async def test_secured_never_leaves_the_store(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    secret = "S3CR3T-do-not-leak-9f41c2e7"
+    folder = store_folder(tmp_path)
+    write_article(folder, "classified", title="Classified story", topics=["AI"], secured=secret)
+    path = folder / "classified.txt"
+    async with news_bot(tmp_path) as env:
+        d, news, moderator = env.discord, env.guild.channels["news"], env.guild.moderator
+        await subscribe(env, "news")
+        await d.slash("preview", {"article": "classified"}, user_id=moderator)
+        await d.autocomplete("publish", {"article": "Class"}, "article", user_id=moderator)
+        await d.slash("publish", {"article": "classified"}, user_id=moderator)
+        await d.wait_for(lambda: len(d.messages(news)) == 1, 5)
+        path.write_text(path.read_text().replace("Classified story", "Classified, edited"))
+        touch_later(path)
+        await d.wait_for(lambda: bool(requests_to(d, "PATCH", news)), 5)
+
+        reader = env.guild.reader
+        article = await d.slash("article", {"article": "classified"}, user_id=reader)
+        assert article.data["embeds"][0]["title"] == "Classified, edited"
+        found = await d.slash("search", {"query": "classified"}, user_id=reader)
+        assert found.data.get("embeds")
+        latest = await d.slash("news", {"topic": "AI"}, user_id=reader)
+        assert latest.data.get("embeds")
+        await d.autocomplete("article", {"article": "Class"}, "article", user_id=reader)
+        await d.autocomplete("news", {"topic": "A"}, "topic", user_id=reader)
+        for word in ("S3CR3T", "9f41c2e7"):  # not searchable either (the whole would be echoed)
+            nothing = await d.slash("search", {"query": word}, user_id=reader)
+            assert nothing.ephemeral and "Nothing found" in content(nothing)
+        status = await d.slash("status", user_id=moderator)
+        assert status.data.get("embeds")
+
+        # It is kept: in the file, and in SQLite as is.
+        assert f"secured: {secret}".encode() in path.read_bytes()
+        assert query(env.settings.db_path, "SELECT secured FROM articles") == [(secret,)]
+
+    assert len(d.requests) > 15 and caplog.records
+    for rec in d.requests:
+        assert secret not in json.dumps(rec.json), (rec.method, rec.path)
+        assert secret not in rec.path and secret not in json.dumps(rec.query)
+    assert secret not in json.dumps(d.gateway_log)
+    for line in caplog.records:
+        assert secret not in line.getMessage(), line.name
+    assert secret not in caplog.text
+
+
+# --- exactly once ----------------------------------------------------------------------------
+
+
+async def test_a_restart_reposts_nothing(tmp_path: Path) -> None:
+    store_folder(tmp_path)
+    async with StandIn() as d:
+        async with news_bot(tmp_path, stand_in=d) as env:
+            news = env.guild.channels["news"]
+            await subscribe(env, "news")
+            await drop_and_wait(env, "story", "news")
+            write_article(env.store_dir, "other", published=True)
+            await d.wait_for(lambda: len(d.messages(news)) == 2, 5)
+            await settled(env)
+            settings = env.settings
+        posts_before = len(requests_to(d, "POST", news))
+        async with start_bot(d, settings):
+            await asyncio.sleep(settings.poll_seconds * 3)
+        async with start_bot(d, settings):
+            await asyncio.sleep(settings.poll_seconds * 3)
+        assert len(requests_to(d, "POST", news)) == posts_before == 2
+        assert len(d.messages(news)) == 2
+
+
+async def test_a_restart_resumes_a_delivery_that_was_waiting(tmp_path: Path) -> None:
+    store_folder(tmp_path)
+    async with StandIn() as d:
+        async with news_bot(tmp_path, stand_in=d) as env:
+            news = env.guild.channels["news"]
+            await subscribe(env, "news")
+            d.fail_next("POST", MESSAGES, 503)  # discord.py gives up at once; we retry later
+            write_article(env.store_dir, "story", published=True)
+            await d.wait_for(lambda: [r.status for r in requests_to(d, "POST", news)] == [503], 5)
+            settings = env.settings
+        assert d.messages(news) == []
+        async with start_bot(d, settings):
+            await d.wait_for(lambda: len(d.messages(news)) == 1, 8)
+            await asyncio.sleep(settings.poll_seconds * 2)
+        assert [r.status for r in requests_to(d, "POST", news)] == [503, 200]
+        assert len(d.messages(news)) == 1
+
+
+async def test_a_429_still_gives_one_post(tmp_path: Path) -> None:
+    store_folder(tmp_path)
+    async with news_bot(tmp_path) as env:
+        d, news, ai = env.discord, env.guild.channels["news"], env.guild.channels["ai"]
+        await subscribe(env, "news")
+        await subscribe(env, "ai")
+        d.fail_next("POST", rf"^/channels/{news}/messages$", 429, retry_after=0.3)
+        write_article(env.store_dir, "story", published=True)
+        await d.wait_for(lambda: len(d.messages(news)) == len(d.messages(ai)) == 1, 5)
+        await settled(env)
+        await quiet(env)
+        assert [r.status for r in requests_to(d, "POST", news)] == [429, 200]
+        assert [r.status for r in requests_to(d, "POST", ai)] == [200]
+        assert len(d.messages(news)) == len(d.messages(ai)) == 1
+
+
+async def test_two_500s_still_give_one_post(tmp_path: Path) -> None:
+    store_folder(tmp_path)
+    async with news_bot(tmp_path) as env:
+        d, news, ai = env.discord, env.guild.channels["news"], env.guild.channels["ai"]
+        await subscribe(env, "news")
+        await subscribe(env, "ai")
+        d.fail_next("POST", rf"^/channels/{news}/messages$", 500, times=2)
+        write_article(env.store_dir, "story", published=True)
+        await d.wait_for(lambda: len(d.messages(ai)) == 1, 5)  # not held up by the other
+        await d.wait_for(lambda: len(d.messages(news)) == 1, 10)  # discord.py waits 1 s, 3 s
+        await settled(env)
+        await quiet(env)
+        sent = requests_to(d, "POST", news)
+        assert [r.status for r in sent] == [500, 500, 200]
+        assert len({r.json["nonce"] for r in sent if r.json}) == 1
+        assert [r.status for r in requests_to(d, "POST", ai)] == [200]
+        assert len(d.messages(news)) == len(d.messages(ai)) == 1
+
+
+async def test_a_connection_cut_after_discord_stored_the_post_gives_one_post(
+    tmp_path: Path,
+) -> None:
+    store_folder(tmp_path)
+    async with news_bot(tmp_path) as env:
+        d, news, ai = env.discord, env.guild.channels["news"], env.guild.channels["ai"]
+        await subscribe(env, "news")
+        await subscribe(env, "ai")
+        d.drop_after_commit("POST", rf"^/channels/{news}/messages$")
+        write_article(env.store_dir, "story", published=True)
+        await d.wait_for(lambda: len(d.messages(ai)) == 1, 5)
+        await d.wait_for(lambda: len(requests_to(d, "POST", news)) == 2, 8)  # retried in 2 s
+        await settled(env)
+        await quiet(env)
+        first, retry = requests_to(d, "POST", news)
+        assert first.dropped and not retry.dropped
+        assert first.json is not None and retry.json is not None
+        assert first.json["nonce"] == retry.json["nonce"] and retry.json["enforce_nonce"]
+        [message] = d.messages(news)  # the nonce made Discord return the stored message
+        assert [(m,) for m in [int(message["id"])]] == query(
+            env.settings.db_path,
+            "SELECT message_id FROM outbox WHERE channel_id = ? AND state = 'sent'",
+            (news,),
+        )
+        assert len(d.messages(ai)) == 1
