@@ -402,11 +402,10 @@ class Store:
         started = time.perf_counter()
         folder = store_dir or self.store_dir
         report = SyncReport()
-        current = await asyncio.to_thread(scan_store, folder)
-        known = {
-            row[0]: (row[1], row[2])
-            for row in await self._rows("SELECT name, mtime_ns, size FROM files")
-        }
+        # Listing the folder and reading what we knew overlap: each is half a restart.
+        current, known = await asyncio.gather(
+            asyncio.to_thread(scan_store, folder), self._known_files()
+        )
         report.scanned = len(current)
         todo = sorted(name for name, stat in current.items() if known.get(name) != stat)
         report.unchanged = len(current) - len(todo)
@@ -437,6 +436,10 @@ class Store:
                 (json.dumps(summary),),
             )
         return report
+
+    async def _known_files(self) -> dict[str, tuple[int, int]]:
+        async with self.db.execute("SELECT name, mtime_ns, size FROM files") as cur:
+            return {name: (mtime, size) for name, mtime, size in await cur.fetchall()}
 
     async def _parsed(
         self,
