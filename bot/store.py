@@ -860,7 +860,7 @@ class Store:
         rows = await self._rows(
             f"SELECT a.rowid AS rowid_, {_COLUMNS}, a.visible, a.deleted_at FROM articles a "
             "WHERE a.id = ?",
-            [article_id.strip()],
+            [_article_key(article_id)],
         )
         if not rows or rows[0]["deleted_at"] is not None:
             raise ArticleNotFound(article_id)
@@ -934,7 +934,7 @@ class Store:
     async def _set_published(self, article_id: str, actor: str, published: bool) -> Article:
         rows = await self._rows(
             "SELECT id, file, published, deleted_at, duplicate_of FROM articles WHERE id = ?",
-            [article_id.strip()],
+            [_article_key(article_id)],
         )
         if not rows or rows[0]["deleted_at"] is not None:
             raise ArticleNotFound(article_id)
@@ -1210,6 +1210,15 @@ class Store:
     async def last_sync(self) -> dict[str, Any] | None:
         value = await self._scalar("SELECT value FROM meta WHERE key = 'last_sync'")
         return json.loads(value) if value else None
+
+
+def _article_key(article_id: str) -> str:
+    """An id as typed; one SQLite cannot even hold (a lone surrogate) names no article."""
+    try:
+        article_id.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ArticleNotFound(article_id.encode("utf-8", "replace").decode()) from None
+    return article_id.strip()
 
 
 def _like_escape(text: str) -> str:

@@ -984,3 +984,11 @@ async def test_five_thousand_articles(tmp_path: Path) -> None:
             page = await store.search(word, page=page.page + 1)
         assert sample in found
         assert set(found) <= published_files
+
+
+async def test_an_id_sqlite_cannot_hold_names_no_article(store: Store) -> None:
+    """A lone surrogate (valid JSON from Discord) is an unknown article, not a crash."""
+    with pytest.raises(ArticleNotFound):
+        await store.get("abc\ud800")
+    with pytest.raises(ArticleNotFound):
+        await store.publish("abc\ud800", "tester")
