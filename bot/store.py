@@ -732,11 +732,14 @@ class Store:
         )
 
     async def _outbox_withdraw(self, url: str) -> None:
-        """The story is no longer visible: cancel what was not sent, delete what was."""
-        await self.db.execute("DELETE FROM outbox WHERE url = ? AND state = 'pending'", (url,))
+        """The story is no longer visible: delete what was sent, cancel what was not.
+
+        A pending row is marked too, not dropped: if its send is in flight (another
+        process), the answer records the message id and the next round deletes it.
+        """
         await self.db.execute(
             "UPDATE outbox SET state = 'delete', attempts = 0, next_try_at = 0 "
-            "WHERE url = ? AND state IN ('sent', 'edit')",
+            "WHERE url = ? AND state IN ('pending', 'sent', 'edit')",
             (url,),
         )
 
