@@ -30,12 +30,23 @@ def is_moderator(interaction: discord.Interaction[Any]) -> bool:
     return any(role.id in wanted for role in interaction.user.roles)
 
 
+def actor(interaction: discord.Interaction[Any]) -> str:
+    """Who did it, for the audit trail: name and id."""
+    return f"{interaction.user} ({interaction.user.id})"
+
+
 def moderators_only() -> Callable[[Any], Any]:
     """A real check in code, beside `default_permissions` that only hides the command."""
 
     async def predicate(interaction: discord.Interaction[Any]) -> bool:
         if is_moderator(interaction):
             return True
+        client: NewsBot = interaction.client
+        command = interaction.command.name if interaction.command else "?"
+        article = getattr(interaction.namespace, "article", None) or ""
+        await client.store.audit_refusal(
+            actor(interaction), command, str(article), "not a moderator"
+        )
         raise app_commands.CheckFailure(
             "Only moderators can do this (Manage Messages, or a moderator role)."
         )

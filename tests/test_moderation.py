@@ -115,6 +115,8 @@ async def test_a_reader_cannot_publish_and_nothing_changes(tmp_path: Path) -> No
         assert query(env.settings.db_path, "SELECT COUNT(*) FROM outbox") == [(0,)]
         assert env.discord.all_posts() == {}
         assert channel_posts(env.discord, env.guild.channels["news"]) == []
+        audit = query(env.settings.db_path, "SELECT action, article_id, actor FROM audit")
+        assert audit == [("refused publish", SEED_ID, f"reader ({env.guild.reader})")]
 
 
 async def test_a_reader_is_refused_every_moderator_command(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from discord.ext import commands
 from bot import embeds
 from bot.bot import NewsBot
 from bot.errors import NewsError
-from bot.ui import admins_only, topic_choices
+from bot.ui import actor, admins_only, topic_choices
 
 NEEDED = (
     ("view_channel", "View Channel"),
@@ -66,7 +66,7 @@ class Feeds(
         sub = await self.store.subscribe(
             channel.id,
             topic,
-            actor=f"{interaction.user} ({interaction.user.id})",
+            actor=actor(interaction),
             guild_id=interaction.guild.id,
             role_id=role.id if role else None,
             min_quality=min_quality,

@@ -16,7 +16,7 @@ from bot.articles import Article
 from bot.bot import NewsBot, handle_error
 from bot.errors import NewsError
 from bot.store import Page
-from bot.ui import Pager, article_choices, is_moderator, moderators_only
+from bot.ui import Pager, actor, article_choices, is_moderator, moderators_only
 
 log = logging.getLogger(__name__)
 
@@ -50,12 +50,12 @@ class PublishButton(
         try:
             if not is_moderator(interaction):
                 await bot.store.audit_refusal(
-                    _actor(interaction), "publish", self.article_id, "not a moderator"
+                    actor(interaction), "publish", self.article_id, "not a moderator"
                 )
                 raise app_commands.CheckFailure(
                     "Only moderators can publish (Manage Messages, or a moderator role)."
                 )
-            article = await bot.store.publish(self.article_id, _actor(interaction))
+            article = await bot.store.publish(self.article_id, actor(interaction))
             bot.deliveries_due.set()
             queued = await bot.store.queued_channels(article.url)
             await interaction.response.send_message(
@@ -117,7 +117,7 @@ class ModerationCommands(commands.Cog):
     @app_commands.default_permissions(manage_messages=True)
     @moderators_only()
     async def publish(self, interaction: discord.Interaction[Any], article: str) -> None:
-        published = await self.store.publish(article, _actor(interaction))
+        published = await self.store.publish(article, actor(interaction))
         self.bot.deliveries_due.set()
         queued = await self.store.queued_channels(published.url)
         await interaction.response.send_message(_published_text(published, queued), ephemeral=True)
@@ -128,7 +128,7 @@ class ModerationCommands(commands.Cog):
     @app_commands.default_permissions(manage_messages=True)
     @moderators_only()
     async def unpublish(self, interaction: discord.Interaction[Any], article: str) -> None:
-        withdrawn = await self.store.unpublish(article, _actor(interaction))
+        withdrawn = await self.store.unpublish(article, actor(interaction))
         self.bot.deliveries_due.set()
         await interaction.response.send_message(
             f"Withdrew **{embeds.clean(embeds.shorten(withdrawn.title, 200))}**: hidden from "
@@ -201,10 +201,6 @@ class ModerationCommands(commands.Cog):
         if not is_moderator(interaction):
             return []
         return await article_choices(self.store, current, published=True)
-
-
-def _actor(interaction: discord.Interaction[Any]) -> str:
-    return f"{interaction.user} ({interaction.user.id})"
 
 
 def _published_text(article: Article, queued: int) -> str:
