@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import shutil
+import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +20,8 @@ from typing import Any
 from bot.bot import NewsBot, prepare_store
 from bot.config import Settings
 from bot.store import Store
-from tests.discord_stand_in import Perm, StandIn, running_bot
+from tests.discord_stand_in import InteractionResult, Perm, StandIn, running_bot
+from tests.helpers import SEED_PATH
 
 
 @dataclass
@@ -97,3 +100,49 @@ async def news_bot(
         settings = settings_for(stand_in, store_dir, tmp_path / "news.db", **changes)
         bot, store = await stack.enter_async_context(start_bot(stand_in, settings))
         yield NewsEnv(stand_in, bot, store, store_dir, settings, guild)
+
+
+# --- what the tests read back ------------------------------------------------------------
+
+
+def store_with_seed(tmp_path: Path) -> Path:
+    """The store folder `news_bot` will use, holding a copy of the seed (a draft)."""
+    folder = tmp_path / "store"
+    folder.mkdir(exist_ok=True)
+    shutil.copy2(SEED_PATH, folder / SEED_PATH.name)
+    return folder
+
+
+def query(db_path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Read the bot's SQLite file as an outsider would (read-only, WAL lets us in)."""
+    with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as db:
+        return list(db.execute(sql, params))
+
+
+def content(result: InteractionResult) -> str:
+    return str(result.data.get("content") or "")
+
+
+async def subscribe(env: NewsEnv, channel: str, **options: Any) -> InteractionResult:
+    """`/feed add` as the admin; the answer must confirm it."""
+    result = await env.discord.slash(
+        "feed",
+        {"channel": env.guild.channels[channel], **options},
+        subcommand="add",
+        user_id=env.guild.admin,
+    )
+    assert result.ephemeral and "will receive" in content(result), result.data
+    return result
+
+
+async def settled(env: NewsEnv, timeout: float = 10.0) -> None:
+    """Wait until the outbox has no work left (every post sent, edited or deleted)."""
+
+    def idle() -> bool:
+        rows = query(
+            env.settings.db_path,
+            "SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'edit', 'delete')",
+        )
+        return bool(rows[0][0] == 0)
+
+    await env.discord.wait_for(idle, timeout)

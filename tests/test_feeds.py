@@ -7,28 +7,14 @@ answer, the subscriptions table, and which channel received what.
 from __future__ import annotations
 
 import asyncio
-import shutil
-import sqlite3
 from pathlib import Path
 from typing import Any
 
-from tests.botenv import NewsEnv, news_bot
+from tests.botenv import NewsEnv, content, news_bot, query, store_with_seed
 from tests.discord_stand_in import InteractionResult, StandIn
-from tests.helpers import SEED_ID, SEED_PATH, write_article
+from tests.helpers import SEED_ID, write_article
 
 # --- helpers -------------------------------------------------------------------------------
-
-
-def store_with_seed(tmp_path: Path) -> Path:
-    folder = tmp_path / "store"
-    folder.mkdir(exist_ok=True)
-    shutil.copy2(SEED_PATH, folder / SEED_PATH.name)
-    return folder
-
-
-def query(db_path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as db:
-        return list(db.execute(sql, params))
 
 
 def subscriptions(env: NewsEnv) -> list[tuple[Any, ...]]:
@@ -36,10 +22,6 @@ def subscriptions(env: NewsEnv) -> list[tuple[Any, ...]]:
         env.settings.db_path,
         "SELECT channel_id, topic_name, role_id, min_quality FROM subscriptions ORDER BY 1, 2",
     )
-
-
-def content(result: InteractionResult) -> str:
-    return str(result.data.get("content") or "")
 
 
 def post_statuses(d: StandIn, channel_id: int) -> list[int]:

@@ -7,14 +7,21 @@ the channel, the row in SQLite, the bytes of the article file.
 from __future__ import annotations
 
 import asyncio
-import shutil
-import sqlite3
 from pathlib import Path
 from typing import Any
 
 from bot.cogs.moderation import PUBLISH_PREFIX
-from tests.botenv import NewsEnv, news_bot, start_bot
-from tests.discord_stand_in import InteractionResult, StandIn
+from tests.botenv import (
+    NewsEnv,
+    content,
+    news_bot,
+    query,
+    settled,
+    start_bot,
+    store_with_seed,
+    subscribe,
+)
+from tests.discord_stand_in import StandIn
 from tests.helpers import SEED_ID, SEED_PATH, write_article
 
 SEED_URL = (
@@ -29,20 +36,6 @@ REFUSED = "Only moderators can"
 
 
 # --- helpers -------------------------------------------------------------------------------
-
-
-def store_with_seed(tmp_path: Path) -> Path:
-    """The store folder `news_bot` will use, holding a copy of the seed (a draft)."""
-    folder = tmp_path / "store"
-    folder.mkdir(exist_ok=True)
-    shutil.copy2(SEED_PATH, folder / SEED_PATH.name)
-    return folder
-
-
-def query(db_path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    """Read the bot's SQLite file as an outsider would (read-only, WAL lets us in)."""
-    with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as db:
-        return list(db.execute(sql, params))
 
 
 def published_flag(env: NewsEnv, article_id: str) -> int:
@@ -63,34 +56,6 @@ def channel_posts(d: StandIn, channel_id: int) -> list[dict[str, Any]]:
 
 def buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
     return [c for row in message.get("components") or [] for c in row["components"]]
-
-
-def content(result: InteractionResult) -> str:
-    return str(result.data.get("content") or "")
-
-
-async def subscribe(env: NewsEnv, channel: str, **options: Any) -> InteractionResult:
-    result = await env.discord.slash(
-        "feed",
-        {"channel": env.guild.channels[channel], **options},
-        subcommand="add",
-        user_id=env.guild.admin,
-    )
-    assert result.ephemeral and "will receive" in content(result), result.data
-    return result
-
-
-async def settled(env: NewsEnv, timeout: float = 5.0) -> None:
-    """Wait until the outbox has no work left (every post sent, edited or deleted)."""
-
-    def idle() -> bool:
-        rows = query(
-            env.settings.db_path,
-            "SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'edit', 'delete')",
-        )
-        return bool(rows[0][0] == 0)
-
-    await env.discord.wait_for(idle, timeout)
 
 
 async def one_poll(env: NewsEnv) -> None:

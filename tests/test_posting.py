@@ -10,15 +10,14 @@ import asyncio
 import json
 import logging
 import os
-import sqlite3
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.botenv import NewsEnv, news_bot, start_bot
-from tests.discord_stand_in import InteractionResult, Recorded, StandIn
+from tests.botenv import NewsEnv, content, news_bot, query, settled, start_bot, subscribe
+from tests.discord_stand_in import Recorded, StandIn
 from tests.helpers import write_article
 
 MESSAGES = r"^/channels/\d+/messages$"
@@ -33,41 +32,9 @@ def store_folder(tmp_path: Path) -> Path:
     return folder
 
 
-def query(db_path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as db:
-        return list(db.execute(sql, params))
-
-
 def requests_to(d: StandIn, method: str, channel_id: int) -> list[Recorded]:
     prefix = f"/channels/{channel_id}/messages"
     return [r for r in d.requests if r.method == method and r.path.startswith(prefix)]
-
-
-def content(result: InteractionResult) -> str:
-    return str(result.data.get("content") or "")
-
-
-async def subscribe(env: NewsEnv, channel: str, **options: Any) -> None:
-    result = await env.discord.slash(
-        "feed",
-        {"channel": env.guild.channels[channel], **options},
-        subcommand="add",
-        user_id=env.guild.admin,
-    )
-    assert "will receive" in content(result), result.data
-
-
-async def settled(env: NewsEnv, timeout: float = 10.0) -> None:
-    """Until the outbox has no work left: every post sent, edited or deleted."""
-
-    def idle() -> bool:
-        rows = query(
-            env.settings.db_path,
-            "SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'edit', 'delete')",
-        )
-        return bool(rows[0][0] == 0)
-
-    await env.discord.wait_for(idle, timeout)
 
 
 async def quiet(env: NewsEnv) -> None:
