@@ -105,9 +105,8 @@ class Pager(discord.ui.View):
         page: Page,
         *,
         extras: Callable[[Page], list[discord.ui.Item[Any]]] | None = None,
-        timeout: float | None = None,
     ) -> None:
-        super().__init__(timeout=PAGE_TIMEOUT if timeout is None else timeout)
+        super().__init__(timeout=PAGE_TIMEOUT)  # read now, so a test can shorten it
         self.owner_id = owner_id
         self.fetch = fetch
         self.render = render
