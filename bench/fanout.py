@@ -25,7 +25,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,9 +104,16 @@ async def rig(
     latency: float,
     rate_limits: bool = True,
     poll_seconds: float = 1.0,
+    preload: bool = True,
+    on_started: Callable[[BotProcess], None] | None = None,
 ) -> AsyncIterator[Rig]:
     """Start everything over ``workdir/store`` (already holding the articles) and yield it
-    once the bot is ready; every channel follows every topic."""
+    once the bot is ready; every channel follows every topic.
+
+    ``preload`` loads the store into the database here first, so the bot starts on a
+    loaded database; without it the bot's own first start loads everything and no channel
+    follows anything. ``on_started`` is called as soon as the bot process exists.
+    """
     store_dir, db_path = workdir / "store", workdir / "news.db"
     store_dir.mkdir(exist_ok=True)
     async with StandIn(rate_limits=rate_limits, latency=latency) as discord:
@@ -114,9 +121,10 @@ async def rig(
         moderator = discord.add_member("moderator", permissions=Perm.MANAGE_MESSAGES)
         reader = discord.add_member("reader")
         async with Store.open(db_path, store_dir) as store:
-            await store.sync()
-            for channel in ids:
-                await store.subscribe(channel, None, actor="bench", guild_id=discord.guild_id)
+            if preload:
+                await store.sync()
+                for channel in ids:
+                    await store.subscribe(channel, None, actor="bench", guild_id=discord.guild_id)
         env = bot_env(
             discord.api_base,
             discord.gateway_url,
@@ -127,6 +135,8 @@ async def rig(
         )
         bot = BotProcess(env, workdir / "bot.log")
         await bot.start()
+        if on_started is not None:
+            on_started(bot)
         try:
             await bot.wait_ready(timeout=600)  # a first start loads the store (100,000: minutes)
             yield Rig(discord, bot, store_dir, db_path, ids, moderator, reader)

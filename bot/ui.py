@@ -126,6 +126,13 @@ class Pager(discord.ui.View):
             for item in self.extras(self.page):
                 self.add_item(item)
 
+    def _render(self) -> discord.Embed:
+        """The current page's embed. Afterwards only its position is kept: a live pager
+        (PAGE_TIMEOUT, thousands at once on a busy bot) need not hold its articles."""
+        embed = self.render(self.page)
+        self.page = Page((), self.page.page, self.page.has_next)
+        return embed
+
     @property
     def single_page(self) -> bool:
         return not self.page.has_next and self.page.page == 0
@@ -142,7 +149,7 @@ class Pager(discord.ui.View):
     async def _turn(self, interaction: discord.Interaction[Any], number: int) -> None:
         self.page = await self.fetch(max(number, 0))
         self._update_buttons()
-        await interaction.response.edit_message(embed=self.render(self.page), view=self)
+        await interaction.response.edit_message(embed=self._render(), view=self)
 
     @discord.ui.button(label="Previous", style=discord.ButtonStyle.secondary)
     async def previous(
@@ -171,7 +178,7 @@ class Pager(discord.ui.View):
 
     async def send(self, interaction: discord.Interaction[Any], *, ephemeral: bool = False) -> None:
         """Answer the interaction with the first page; single pages get no buttons."""
-        embed = self.render(self.page)
+        embed = self._render()
         if self.single_page and self.extras is None:
             self.stop()
             await interaction.response.send_message(embed=embed, ephemeral=ephemeral)
