@@ -410,7 +410,16 @@ class Store:
         todo = sorted(name for name, stat in current.items() if known.get(name) != stat)
         report.unchanged = len(current) - len(todo)
         gone = sorted(set(known) - set(current))
-        if gone:
+        if gone and not current:
+            # An empty folder (an unmounted volume, a bad deploy) would withdraw every
+            # article and delete every post: refuse, loudly, and change nothing.
+            message = (
+                f"{folder}: the store folder is empty; not withdrawing its {len(gone)} "
+                "articles. Restore the files (or keep at least one) to change the store."
+            )
+            report.errors.append(message)
+            log.error("%s", message)
+        elif gone:
             await self._withdraw_files(gone, report)
         batches = [todo[i : i + BATCH] for i in range(0, len(todo), BATCH)]
         done = 0

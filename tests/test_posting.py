@@ -79,6 +79,22 @@ async def test_a_published_file_dropped_into_the_store_is_posted_within_a_poll(
         assert len(d.messages(news)) == 1
 
 
+async def test_a_vanished_store_folder_is_logged_and_the_poller_carries_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store_folder(tmp_path)
+    async with news_bot(tmp_path) as env:
+        d, news = env.discord, env.guild.channels["news"]
+        await subscribe(env, "news")
+        moved = tmp_path / "moved-away"
+        env.store_dir.rename(moved)
+        await d.wait_for(lambda: "store rescan failed" in caplog.text, 5)
+        moved.rename(env.store_dir)
+        write_article(env.store_dir, "back", title="Back again", published=True)
+        await d.wait_for(lambda: len(d.messages(news)) == 1, 5)
+        assert d.messages(news)[0]["embeds"][0]["title"] == "Back again"
+
+
 async def test_editing_a_posted_article_edits_its_post(tmp_path: Path) -> None:
     store_folder(tmp_path)
     async with news_bot(tmp_path) as env:

@@ -992,3 +992,18 @@ async def test_an_id_sqlite_cannot_hold_names_no_article(store: Store) -> None:
         await store.get("abc\ud800")
     with pytest.raises(ArticleNotFound):
         await store.publish("abc\ud800", "tester")
+
+
+async def test_an_emptied_store_folder_withdraws_nothing(store: Store, store_dir: Path) -> None:
+    """An unmounted volume must not withdraw every article (and delete every post)."""
+    write_article(store_dir, "live", published=True)
+    await store.sync()
+    for path in store_dir.iterdir():
+        path.unlink()
+    report = await store.sync()
+    assert report.deleted == 0
+    assert "the store folder is empty" in report.errors[0]
+    assert [a.id for a in (await store.latest()).items] == ["live"]
+    write_article(store_dir, "other", published=True)
+    report = await store.sync()
+    assert report.deleted == 2  # with a file back, the missing ones are withdrawn as usual

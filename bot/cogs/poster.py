@@ -78,7 +78,11 @@ class Poster(commands.Cog):
 
     @tasks.loop(seconds=30)
     async def poll(self) -> None:
-        report = await self.store.sync()
+        try:
+            report = await self.store.sync()
+        except Exception:  # a vanished folder, a locked database: try again next interval
+            log.exception("store rescan failed; retrying in %s s", self.bot.settings.poll_seconds)
+            return
         if report.loaded or report.deleted:
             log.info(
                 "store rescan: %d new, %d changed, %d withdrawn, %d bad, %d newly published",
@@ -90,12 +94,6 @@ class Poster(commands.Cog):
             )
         # Always wake: another process (`newsbot publish`) may have queued posts.
         self.bot.deliveries_due.set()
-
-    @poll.error
-    async def _poll_failed(self, error: BaseException) -> None:
-        log.error("store rescan failed; retrying next interval", exc_info=error)
-        await asyncio.sleep(self.bot.settings.poll_seconds)
-        self.poll.restart()
 
     async def _deliver_forever(self) -> None:
         await self.bot.wait_until_ready()
