@@ -79,7 +79,8 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     async with Store.open(settings.db_path, store_dir) as store:
         report = await store.sync(progress=_progress if args.verb == "load" else None)
         if args.verb == "load":
-            _print_report(report, [error for _, error in await store.bad_files()])
+            bad = [error for _, error in await store.bad_files()]
+            _print_report(report, bad + [e for e in report.errors if e not in bad])
             return 0
         from bot.console import Console, run_console
 
