@@ -65,6 +65,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # no traceback reaches a user; LOG_LEVEL=DEBUG shows it
+        log.debug("unexpected error", exc_info=exc)
+        print(f"newsbot: unexpected error: {exc.__class__.__name__}: {exc}", file=sys.stderr)
+        return 1
 
 
 async def dispatch(args: argparse.Namespace, settings: Settings) -> int:

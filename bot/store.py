@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import re
+import sqlite3
 import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
@@ -188,19 +189,37 @@ def article_rows(article: Article, name: str, mtime_ns: int) -> ArticleRows:
         url=article.url,
         published=article.published,
         values=(
-            article.id, name, article.title, article.excerpt, article.url, article.original_url,
-            published_at, article.category, article.type, article.quality, article.heat,
-            article.provider_name, article.provider_domain, TOPIC_SEPARATOR.join(article.topics),
-            int(article.published), article.secured,
+            article.id,
+            name,
+            article.title,
+            article.excerpt,
+            article.url,
+            article.original_url,
+            published_at,
+            article.category,
+            article.type,
+            article.quality,
+            article.heat,
+            article.provider_name,
+            article.provider_domain,
+            TOPIC_SEPARATOR.join(article.topics),
+            int(article.published),
+            article.secured,
             json.dumps(_jsonable(article.extra), ensure_ascii=False) if article.extra else "{}",
-            mtime_ns, _render_hash(article),
+            mtime_ns,
+            _render_hash(article),
         ),
         topics=tuple((topic_key(t), t) for t in article.topics),
         published_at=published_at,
         related=tuple(
             (
-                position, r.title, r.url, r.excerpt, r.provider,
-                int(r.published_at.timestamp()) if r.published_at else None, r.quality,
+                position,
+                r.title,
+                r.url,
+                r.excerpt,
+                r.provider,
+                int(r.published_at.timestamp()) if r.published_at else None,
+                r.quality,
             )
             for position, r in enumerate(article.related)
         ),
@@ -304,8 +323,13 @@ class Store:
     @contextlib.asynccontextmanager
     async def open(cls, db_path: Path, store_dir: Path) -> AsyncIterator[Self]:
         """Open (creating and migrating) the database; closed on exit."""
-        db_path.parent.mkdir(parents=True, exist_ok=True)
-        db = await aiosqlite.connect(db_path, isolation_level=None)
+        try:
+            db_path.parent.mkdir(parents=True, exist_ok=True)
+            db = await aiosqlite.connect(db_path, isolation_level=None)
+        except (OSError, sqlite3.Error) as exc:
+            raise NewsError(
+                f"cannot open the database {db_path} ({exc}); check NEWS_DB_PATH"
+            ) from None
         try:
             db.row_factory = aiosqlite.Row
             await db.execute("PRAGMA journal_mode = WAL")

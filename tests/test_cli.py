@@ -145,3 +145,16 @@ async def test_console_and_store_share_one_implementation(tmp_path: Path) -> Non
         assert "page:0" not in answer
         bad_page = await console.execute("/news page:0")
         assert "not a page number" in bad_page
+
+
+def test_an_unusable_database_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    store_with_seed(tmp_path)
+    (tmp_path / "db-is-a-folder").mkdir()
+    result = newsbot(tmp_path, "load", NEWS_DB_PATH=str(tmp_path / "db-is-a-folder"))
+    assert result.returncode == 1
+    assert "cannot open the database" in result.stderr and "NEWS_DB_PATH" in result.stderr
+    (tmp_path / "not-sqlite.db").write_text("garbage")
+    garbage = newsbot(tmp_path, "news", NEWS_DB_PATH=str(tmp_path / "not-sqlite.db"))
+    assert garbage.returncode == 1
+    assert garbage.stderr.strip().endswith("DatabaseError: file is not a database")
+    assert "Traceback" not in result.stderr + garbage.stderr
