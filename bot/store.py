@@ -46,7 +46,7 @@ logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 PAGE_SIZE = 5
 _TIE_ROOM = 20  # extra ranked rows, so equal scores at a page edge still sort by quality
-BATCH = 500  # files per parse task and per write transaction
+BATCH = 2000  # files per parse task and per write transaction (fewer, larger commits)
 PARALLEL_THRESHOLD = 2000  # below this many files, parsing in a thread beats starting processes
 TOPIC_SEPARATOR = " · "
 _PUBLISHED_LINE = re.compile(rb"^(published[ \t]*:[ \t]*)([^\s#]*)", re.MULTILINE)
@@ -496,7 +496,7 @@ class Store:
         try:
             window: list[tuple[list[str], asyncio.Future[list[ArticleRows | str]]]] = []
             pending = iter(batches)
-            in_flight = 2 * (os.cpu_count() or 1) + 1
+            in_flight = (os.cpu_count() or 1) + 1
             while True:
                 while len(window) < in_flight:
                     names = next(pending, None)
