@@ -1036,13 +1036,6 @@ class Store:
                 (_now(), actor, f"refused {action}", article_id, detail),
             )
 
-    async def audit_log(self, limit: int = 20) -> list[tuple[int, str, str, str, str]]:
-        rows = await self._rows(
-            "SELECT at, actor, action, article_id, detail FROM audit ORDER BY id DESC LIMIT ?",
-            [limit],
-        )
-        return [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
-
     # ------------------------------------------------------------------ topics and commands
 
     async def require_topic(self, typed: str) -> str:
