@@ -29,10 +29,9 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.store import Store
-from tests.discord_stand_in import Perm, Recorded, StandIn
 from tests.helpers import write_article
-from tests.run_bot import BotProcess, bot_env
+from tests.run_bot import BotProcess, bot_env, follow_everything
+from tests.stand_in import Perm, Recorded, StandIn
 
 GLOBAL_LIMIT = 50.0  # Discord's global requests/s
 TARGET_FACTOR = 1.3
@@ -120,14 +119,12 @@ async def rig(
         ids = [discord.add_channel(f"news-{n:04d}") for n in range(channels)]
         moderator = discord.add_member("moderator", permissions=Perm.MANAGE_MESSAGES)
         reader = discord.add_member("reader")
-        async with Store.open(db_path, store_dir) as store:
-            if preload:
-                await store.sync()
-                for channel in ids:
-                    await store.subscribe(channel, None, actor="bench", guild_id=discord.guild_id)
+        if preload:
+            await follow_everything(
+                db_path, store_dir, dict.fromkeys(ids, discord.guild_id), actor="bench"
+            )
         env = bot_env(
-            discord.api_base,
-            discord.gateway_url,
+            discord,
             store_dir,
             db_path,
             DISCORD_GUILD_ID=discord.guild_id,

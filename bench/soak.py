@@ -31,8 +31,8 @@ import psutil
 from bench.corpus import TOPIC_NAMES, write_corpus
 from bench.fanout import Rig, machine, rig
 from bot.ui import PAGE_TIMEOUT
-from tests.discord_stand_in import InteractionNotAnswered
 from tests.helpers import write_article
+from tests.stand_in import InteractionNotAnswered
 
 SEARCHES = ("climate", "election", "bitcoin", "ransomware", "nasa", "tariffs", "earnings")
 APOLOGY = "Sorry, something went wrong"

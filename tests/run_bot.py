@@ -20,6 +20,10 @@ import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the launcher process itself must load only what `newsbot run` loads
+    from tests.stand_in import StandIn
 
 REPO = Path(__file__).resolve().parent.parent
 READY_MARK = "bot.bot: ready:"  # NewsBot.on_ready logs it once the bot is connected
@@ -52,21 +56,21 @@ def main() -> int:
 
 
 def bot_env(
-    api_base: str,
-    gateway_url: str,
+    stand_in: StandIn,
     store_dir: Path,
     db_path: Path,
     **variables: str | int | float | None,
 ) -> dict[str, str]:
-    """The environment of one bot process: this one's, minus any bot settings, plus ours.
+    """The environment of one bot process pointed at `stand_in`: this one's, minus any bot
+    settings, plus ours.
 
     ``variables`` are bot settings by name (``NEWS_POLL_SECONDS=0.5``); None leaves one out.
     """
     env = {k: v for k, v in os.environ.items() if k not in BOT_VARIABLES}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     env |= {
-        "NEWSBOT_TEST_API_BASE": api_base,
-        "NEWSBOT_TEST_GATEWAY": gateway_url,
+        "NEWSBOT_TEST_API_BASE": stand_in.api_base,
+        "NEWSBOT_TEST_GATEWAY": stand_in.gateway_url,
         "DISCORD_TOKEN": "test-token",
         "NEWS_STORE_DIR": str(store_dir),
         "NEWS_DB_PATH": str(db_path),
@@ -74,6 +78,19 @@ def bot_env(
     }
     env |= {k: str(v) for k, v in variables.items() if v is not None}
     return env
+
+
+async def follow_everything(
+    db_path: Path, store_dir: Path, channels: Mapping[int, int], *, actor: str
+) -> None:
+    """Before the bot starts: load the store, then make each channel (id -> guild id)
+    follow every topic, so only what is published afterwards is posted."""
+    from bot.store import Store
+
+    async with Store.open(db_path, store_dir) as store:
+        await store.sync()
+        for channel, guild_id in channels.items():
+            await store.subscribe(channel, None, actor=actor, guild_id=guild_id)
 
 
 class BotProcess:

@@ -19,10 +19,9 @@ from typing import Any
 
 import pytest
 
-from bot.store import Store
-from tests.discord_stand_in import InteractionNotAnswered, Perm, Recorded, StandIn
 from tests.helpers import write_article
-from tests.run_bot import BotProcess, bot_env
+from tests.run_bot import BotProcess, bot_env, follow_everything
+from tests.stand_in import InteractionNotAnswered, Perm, Recorded, StandIn
 
 CHANNELS = 40
 POST = r"^/channels/\d+/messages$"
@@ -94,17 +93,11 @@ async def fanout(tmp_path: Path) -> AsyncIterator[Fanout]:
     async with StandIn(latency=0.15, rate_limits=True) as discord:
         channels = [discord.add_channel(f"news-{n:02d}") for n in range(CHANNELS)]
         moderator = discord.add_member("moderator", permissions=Perm.MANAGE_MESSAGES)
-        async with Store.open(db_path, store_dir) as store:
-            await store.sync()
-            for channel in channels:
-                await store.subscribe(channel, None, actor="test", guild_id=discord.guild_id)
+        await follow_everything(
+            db_path, store_dir, dict.fromkeys(channels, discord.guild_id), actor="test"
+        )
         env = bot_env(
-            discord.api_base,
-            discord.gateway_url,
-            store_dir,
-            db_path,
-            DISCORD_GUILD_ID=discord.guild_id,
-            NEWS_POLL_SECONDS=1,
+            discord, store_dir, db_path, DISCORD_GUILD_ID=discord.guild_id, NEWS_POLL_SECONDS=1
         )
         bot = BotProcess(env, tmp_path / "bot.log")
         await bot.start()

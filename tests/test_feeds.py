@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from tests.botenv import NewsEnv, content, news_bot, query, store_with_seed
-from tests.discord_stand_in import InteractionResult, StandIn
 from tests.helpers import SEED_ID, write_article
+from tests.stand_in import InteractionResult, StandIn
 
 # --- helpers -------------------------------------------------------------------------------
 

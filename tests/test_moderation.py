@@ -21,8 +21,8 @@ from tests.botenv import (
     store_with_seed,
     subscribe,
 )
-from tests.discord_stand_in import StandIn
 from tests.helpers import SEED_ID, SEED_PATH, write_article
+from tests.stand_in import StandIn
 
 SEED_URL = (
     "https://www.govtech.com/artificial-intelligence/how-long-will-the-open-source-ai-boom-last"

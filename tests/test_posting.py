@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from tests.botenv import NewsEnv, content, news_bot, query, settled, start_bot, subscribe
-from tests.discord_stand_in import Recorded, StandIn
 from tests.helpers import write_article
+from tests.stand_in import Recorded, StandIn
 
 MESSAGES = r"^/channels/\d+/messages$"
 

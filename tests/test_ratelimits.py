@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 from tests.botenv import NewsEnv, news_bot
-from tests.discord_stand_in import StandIn
 from tests.helpers import write_article
+from tests.stand_in import StandIn
 
 
 def stories(folder: Path, count: int) -> list[str]:

@@ -17,10 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.store import Store
-from tests.discord_stand_in import Perm, StandIn
 from tests.helpers import write_article
-from tests.run_bot import BotProcess, bot_env
+from tests.run_bot import BotProcess, bot_env, follow_everything
+from tests.stand_in import Perm, StandIn
 
 SHARDS = 2
 OLD_NEWS = "Harbour reopens after the storm"
@@ -46,8 +45,7 @@ class Cluster:
 
     async def start(self, name: str, **variables: str | int | None) -> BotProcess:
         env = bot_env(
-            self.discord.api_base,
-            self.discord.gateway_url,
+            self.discord,
             self.store_dir,
             self.db_path,
             NEWS_POLL_SECONDS=0.5,
@@ -90,11 +88,12 @@ async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
             guild.channels = [discord.add_channel(f"news-{n}", guild_id=guild_id) for n in range(3)]
             guilds[(guild_id >> 22) % SHARDS] = guild
         assert sorted(guilds) == [0, 1]
-        async with Store.open(db_path, store_dir) as store:
-            await store.sync()
-            for guild in guilds.values():
-                for channel in guild.channels:
-                    await store.subscribe(channel, None, actor="test", guild_id=guild.id)
+        await follow_everything(
+            db_path,
+            store_dir,
+            {c: g.id for g in guilds.values() for c in g.channels},
+            actor="test",
+        )
         cluster = Cluster(discord, guilds, store_dir, db_path, tmp_path)
         try:
             yield cluster

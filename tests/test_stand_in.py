@@ -15,7 +15,7 @@ import pytest
 from discord import app_commands
 from discord.ext import commands
 
-from tests.discord_stand_in import StandIn, running_bot
+from tests.stand_in import StandIn, running_bot
 from tests.stand_in.validation import ApiError, validate_message
 
 TOPICS = ["politics", "science", "space", "sports"]
