@@ -530,8 +530,7 @@ class Store:
                 [(now, n) for n in names],
             )
             await db.executemany("DELETE FROM files WHERE name = ?", [(n,) for n in names])
-            urls = await self._urls_of(ids)
-            await self._resolve_duplicates(urls, report)
+            await self._resolve_duplicates({url for _, url, _ in before.values()}, report)
             await self._after_change(before, {}, report)
         report.deleted += len(ids)
 
@@ -661,9 +660,6 @@ class Store:
             ):
                 out[row[0]] = (True, row[1], row[2])
         return out
-
-    async def _urls_of(self, ids: Sequence[str]) -> set[str]:
-        return {url for _, url, _ in (await self._visibility(ids)).values()}
 
     async def _resolve_duplicates(self, urls: set[str], report: SyncReport) -> None:
         """One story, one article: of live files sharing a webUrl, the newest file wins."""
@@ -1013,7 +1009,7 @@ class Store:
         report = SyncReport()
         async with self._transaction() as db:
             before = await self._visibility([article.id])
-            old_urls = await self._urls_of([article.id])
+            old_urls = {url for _, url, _ in before.values()}
             await self._upsert([article_rows(updated, name, st.st_mtime_ns)])
             await db.execute(
                 "INSERT OR REPLACE INTO files (name, mtime_ns, size, error) VALUES (?, ?, ?, NULL)",
