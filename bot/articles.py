@@ -57,6 +57,9 @@ KNOWN_FIELDS = frozenset(
     }
 )
 _FENCE = re.compile(r"^---[ \t]*\r?$", re.MULTILINE)
+# The front matter begins right after the opening "---", on file line 1: its line n,
+# counted from 0 as YAML counts, is file line n + 1.
+_FRONT_LINE_OFFSET = 1
 
 
 class ArticleError(ValueError):
@@ -128,8 +131,8 @@ def article_id_for(filename: str) -> str:
     return stem or filename
 
 
-def split_front_matter(text: str, source: str) -> tuple[str, str, int]:
-    """Return (front matter, body, line number where the front matter starts)."""
+def split_front_matter(text: str, source: str) -> tuple[str, str]:
+    """Return (front matter, body): the text between the opening and the closing fence."""
     if text.startswith("\ufeff"):
         text = text[1:]
     first = _FENCE.match(text)
@@ -140,25 +143,25 @@ def split_front_matter(text: str, source: str) -> tuple[str, str, int]:
     closing = _FENCE.search(text, first.end())
     if closing is None:
         raise ArticleError(source, "no closing '---' line after the front matter")
-    return text[first.end() : closing.start()], text[closing.end() :].lstrip("\r\n"), 2
+    return text[first.end() : closing.start()], text[closing.end() :].lstrip("\r\n")
 
 
-def load_front_matter(front: str, source: str, first_line: int = 2) -> dict[str, Any]:
-    """YAML-load a front-matter block into a mapping, naming the line of any syntax error."""
+def load_front_matter(front: str, source: str) -> dict[str, Any]:
+    """YAML-load a front-matter block into a mapping, naming the file line of any syntax error."""
     try:
         data = yaml.load(front, Loader=_ArticleLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        where = f"line {mark.line + first_line - 1}: " if mark is not None else ""
+        where = f"line {mark.line + _FRONT_LINE_OFFSET}: " if mark is not None else ""
         started = exc.context_mark  # an unclosed quote is noticed lines later: say where it began
         context = ""
         if exc.context and started is not None and mark is not None and started.line != mark.line:
-            context = f" ({exc.context} on line {started.line + first_line - 1})"
+            context = f" ({exc.context} on line {started.line + _FRONT_LINE_OFFSET})"
         raise ArticleError(source, f"{where}YAML error: {exc.problem or exc}{context}") from None
     except yaml.reader.ReaderError as exc:  # a control character; its own text is two lines
         if not isinstance(exc.character, int):
             raise ArticleError(source, f"YAML error: {exc.reason}") from None
-        line = front[: max(front.find(chr(exc.character)), 0)].count("\n") + first_line - 1
+        line = front[: max(front.find(chr(exc.character)), 0)].count("\n") + _FRONT_LINE_OFFSET
         raise ArticleError(
             source,
             f"line {line}: YAML error: unacceptable character #x{exc.character:04x} ({exc.reason})",
@@ -174,8 +177,8 @@ def load_front_matter(front: str, source: str, first_line: int = 2) -> dict[str,
 
 def parse_article(text: str, source: str) -> Article:
     """Parse a store file's text; `source` is its file name (the id is derived from it)."""
-    front, body, first_line = split_front_matter(text, source)
-    data = load_front_matter(front, source, first_line)
+    front, body = split_front_matter(text, source)
+    data = load_front_matter(front, source)
     return article_from_fields(data, source, body)
 
 
