@@ -1,7 +1,8 @@
 """Article files: parse one store file into an `Article`, or say exactly why not.
 
 Pure: no Discord, no SQL. Everything the rest of the bot knows about an article
-comes through `parse_article`, so every rule of the store format lives here.
+comes through `parse_article`, and the one change the bot makes to a file is
+`set_published`, so every rule of the store format lives here.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
-from typing import Any
+from typing import Any, AnyStr
 from urllib.parse import urlsplit
 
 import yaml
@@ -56,7 +57,15 @@ KNOWN_FIELDS = frozenset(
         "secured",
     }
 )
-_FENCE = re.compile(r"^---[ \t]*\r?$", re.MULTILINE)
+# A fence is a line of three dashes (blanks may trail). The one definition, for reading a
+# file's text and for rewriting its bytes (`set_published`).
+_FENCE_LINE = r"^---[ \t]*\r?$"
+_FENCE = re.compile(_FENCE_LINE, re.MULTILINE)
+_FENCE_BYTES = re.compile(_FENCE_LINE.encode("ascii"), re.MULTILINE)
+_BOM = "\ufeff"
+_BOM_BYTES = _BOM.encode("utf-8")
+# A top-level `published:` line (an indented one belongs to a related item) and its value.
+_PUBLISHED_LINE = re.compile(rb"^(published[ \t]*:[ \t]*)([^\s#]*)", re.MULTILINE)
 # The front matter begins right after the opening "---", on file line 1: its line n,
 # counted from 0 as YAML counts, is file line n + 1.
 _FRONT_LINE_OFFSET = 1
@@ -131,19 +140,48 @@ def article_id_for(filename: str) -> str:
     return stem or filename
 
 
+def _front_matter_span(data: AnyStr, fence: re.Pattern[AnyStr]) -> tuple[int, int, int]:
+    """Where the front matter lies in a file's text or bytes (without its BOM).
+
+    The first line must be a fence; the front matter runs to the next fence line. Returns
+    (start, end, after): the front matter is `data[start:end]` and the closing fence ends
+    at `after`. Raises `ValueError` saying which fence is missing.
+    """
+    first = fence.match(data)
+    if first is None:
+        raise ValueError("line 1: no front matter (the file must start with a '---' line)")
+    closing = fence.search(data, first.end())
+    if closing is None:
+        raise ValueError("no closing '---' line after the front matter")
+    return first.end(), closing.start(), closing.end()
+
+
 def split_front_matter(text: str, source: str) -> tuple[str, str]:
     """Return (front matter, body): the text between the opening and the closing fence."""
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    first = _FENCE.match(text)
-    if first is None:
-        raise ArticleError(
-            source, "line 1: no front matter (the file must start with a '---' line)"
-        )
-    closing = _FENCE.search(text, first.end())
-    if closing is None:
-        raise ArticleError(source, "no closing '---' line after the front matter")
-    return text[first.end() : closing.start()], text[closing.end() :].lstrip("\r\n")
+    text = text.removeprefix(_BOM)
+    try:
+        start, end, after = _front_matter_span(text, _FENCE)
+    except ValueError as exc:
+        raise ArticleError(source, str(exc)) from None
+    return text[start:end], text[after:].lstrip("\r\n")
+
+
+def set_published(raw: bytes, published: bool) -> bytes:
+    """The same bytes with the front matter's `published:` value set; no other byte changes.
+
+    Only a top-level `published:` line counts. Without one, a `published: ...` line is added
+    just before the closing fence, ending as the opening fence's line ends (CRLF or LF). A
+    UTF-8 BOM is kept. Raises `ValueError` when there is no front matter or no closing fence.
+    """
+    bom = _BOM_BYTES if raw.startswith(_BOM_BYTES) else b""
+    data = raw[len(bom) :]
+    start, end, _ = _front_matter_span(data, _FENCE_BYTES)
+    value = b"true" if published else b"false"
+    line = _PUBLISHED_LINE.search(data, start, end)
+    if line is not None:
+        return bom + data[: line.start(2)] + value + data[line.end(2) :]
+    newline = b"\r\n" if data[:start].endswith(b"\r") else b"\n"
+    return bom + data[:end] + b"published: " + value + newline + data[end:]
 
 
 def load_front_matter(front: str, source: str) -> dict[str, Any]:

@@ -14,6 +14,8 @@ from bot.articles import (
     is_http_url,
     parse_article,
     parse_article_bytes,
+    set_published,
+    split_front_matter,
     topic_key,
 )
 from tests.helpers import SEED_ID, SEED_NAME, SEED_PATH, article_text
@@ -377,6 +379,107 @@ def test_secured_not_a_string_is_refused_without_echoing_it() -> None:
     message = refusal(with_line("secured: [s3cr3t-value]"))
     assert "secured" in message
     assert "s3cr3t" not in message
+
+
+# ----------------------------------------------------------------- set_published
+
+
+def test_set_published_touches_only_the_top_level_line() -> None:
+    raw = (
+        b"---\ntitle: t\nrelated:\n  - title: r\n    published: false\n"
+        b"published: false  # reviewed\n---\npublished: false\n"
+    )
+    assert set_published(raw, True) == raw.replace(
+        b"published: false  # reviewed", b"published: true  # reviewed"
+    )
+    with pytest.raises(ValueError):
+        set_published(b"no front matter", True)
+
+
+def test_set_published_round_trips_the_seed() -> None:
+    original = SEED_PATH.read_bytes()
+    published = set_published(original, True)
+    assert published == original.replace(b"published: false", b"published: true")
+    assert parse_article_bytes(published, SEED_NAME).published is True
+    assert set_published(published, False) == original
+    assert set_published(original, False) == original
+
+
+def test_set_published_inserts_a_missing_line_before_the_closing_fence() -> None:
+    raw = article_text("noflag", published=None, body="Body text.\n").encode()
+    assert b"published:" not in raw
+    head, fence, tail = raw.rpartition(b"---\nBody text.\n")
+    assert set_published(raw, True) == head + b"published: true\n" + fence + tail
+    assert parse_article_bytes(set_published(raw, False), "noflag.txt").published is False
+
+
+def test_set_published_keeps_crlf_line_endings() -> None:
+    raw = SEED_PATH.read_bytes().replace(b"\n", b"\r\n")
+    after = set_published(raw, True)
+    assert after == raw.replace(b"published: false", b"published: true")
+    assert after.count(b"\n") == after.count(b"\r\n")
+
+
+def test_set_published_inserts_a_crlf_line_in_a_crlf_file() -> None:
+    raw = article_text("crlf", published=None).encode().replace(b"\n", b"\r\n")
+    after = set_published(raw, True)
+    closing = raw.rindex(b"---\r\n")
+    assert after == raw[:closing] + b"published: true\r\n" + raw[closing:]
+    assert after.count(b"\n") == after.count(b"\r\n")
+
+
+def test_set_published_keeps_a_byte_order_mark() -> None:
+    raw = b"\xef\xbb\xbf" + SEED_PATH.read_bytes()
+    after = set_published(raw, True)
+    assert after == raw.replace(b"published: false", b"published: true")
+    assert parse_article_bytes(after, SEED_NAME).published is True
+
+
+def test_set_published_in_an_empty_front_matter() -> None:
+    assert set_published(b"---\n---\nbody\n", True) == b"---\npublished: true\n---\nbody\n"
+
+
+@pytest.mark.parametrize(
+    ("raw", "problem"),
+    [
+        (b"", "no front matter"),
+        (b"title: t\n---\n", "no front matter"),
+        (b"\n---\ntitle: t\n---\n", "no front matter"),
+        (b"---\ntitle: t\npublished: false\n", "no closing '---' line"),
+    ],
+)
+def test_set_published_refuses_a_file_without_front_matter(raw: bytes, problem: str) -> None:
+    with pytest.raises(ValueError, match=problem):
+        set_published(raw, True)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "---\n---\n",
+        "---  \n---\t\n",
+        "---\r\n---\r\n",
+        "\ufeff---\n---\n",
+        "---\ntitle: t\n---",
+        "",
+        "---",
+        "---\n",
+        "----\n---\n",
+        "--- x\n---\n",
+        "x\n---\n---\n",
+        "---\n ---\n",
+        "---\n----\n",
+    ],
+)
+def test_set_published_and_the_parser_agree_on_the_fences(text: str) -> None:
+    """A file the parser can split, set_published can write; one it refuses, set_published too."""
+    try:
+        split_front_matter(text, "a.txt")
+    except ArticleError:
+        with pytest.raises(ValueError):
+            set_published(text.encode(), True)
+    else:
+        assert b"published: true" in set_published(text.encode(), True)
 
 
 # ----------------------------------------------------------------- any input
