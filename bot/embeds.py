@@ -22,10 +22,8 @@ BRAND_COLOUR: discord.Colour = discord.Colour(0x2B6CB0)
 # Discord's limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
 _TITLE_MAX = 256
 _DESCRIPTION_MAX = 4096
-_FIELD_NAME_MAX = 256
 _FIELD_VALUE_MAX = 1024
 _FIELDS_MAX = 25
-_FOOTER_MAX = 2048
 _AUTHOR_MAX = 256
 _EMBED_TOTAL_MAX = 6000
 _LABEL_MAX = 80
