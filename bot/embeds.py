@@ -96,7 +96,7 @@ def clean(text: str) -> str:
 
 def relative_time(when: datetime) -> str:
     """A Discord timestamp that each reader sees as "3 hours ago" in their own locale."""
-    return f"<t:{int(_aware(when).timestamp())}:R>"
+    return discord.utils.format_dt(_aware(when), "R")  # naive is UTC, not the host's time
 
 
 def article_embed(article: Article) -> discord.Embed:
