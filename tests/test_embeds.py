@@ -353,6 +353,7 @@ async def test_embed_to_text_is_readable() -> None:
 
 def test_relative_time_is_a_discord_timestamp() -> None:
     assert relative_time(WHEN) == "<t:1714564800:R>"
+    assert relative_time(WHEN.replace(tzinfo=None)) == "<t:1714564800:R>"  # naive is UTC
     page = results_embed("Latest", [make_article()], page=0, has_next=False)
     assert "2024-05-01 12:00 UTC" in embed_to_text(page)
 
