@@ -39,6 +39,9 @@ def _timestamp_or_text(loader: _Loader, node: yaml.ScalarNode) -> object:
 _ArticleLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_or_text)
 
 ARTICLE_SUFFIXES = (".txt", ".md")
+# How a list of topics is shown on one line ("AI · Open source"), and the parts of any
+# other one-line label built from an article ("provider · title").
+TOPIC_SEPARATOR = " · "
 KNOWN_FIELDS = frozenset(
     {
         "title",

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 import discord
 
-from bot.articles import Article, RelatedLink, is_http_url
+from bot.articles import TOPIC_SEPARATOR, Article, RelatedLink, is_http_url
 
 PAGE_SIZE = 5
 BRAND_COLOUR: discord.Colour = discord.Colour(0x2B6CB0)
@@ -48,7 +48,6 @@ _ELLIPSIS = "…"
 _ZWSP = "\u200b"
 _RELATED_NAME = "Related coverage"
 _RELATED_CONT_NAME = "Related coverage (cont.)"
-_SEPARATOR = " · "
 
 _MENTION = re.compile(r"@(?=everyone|here|[!&]?\d)", re.IGNORECASE)
 _ORDERED_LIST = re.compile(r"^(\s*\d+)\.(?=\s)", re.MULTILINE)
@@ -112,7 +111,8 @@ def article_embed(article: Article) -> discord.Embed:
     if author is not None:
         name, url = author
         embed.set_author(name=name, url=url)
-    footer = shorten(_plain(_SEPARATOR.join(_one_line(t) for t in article.topics)), _FOOTER_BUDGET)
+    topics = TOPIC_SEPARATOR.join(_one_line(t) for t in article.topics)
+    footer = shorten(_plain(topics), _FOOTER_BUDGET)
     if footer:
         embed.set_footer(text=footer)
 
@@ -210,7 +210,7 @@ def embed_to_text(embed: discord.Embed) -> str:
     if embed.timestamp is not None:
         tail.append(embed.timestamp.astimezone(UTC).isoformat())
     if tail:
-        blocks.append(" · ".join(tail))
+        blocks.append(TOPIC_SEPARATOR.join(tail))
     return "\n\n".join(blocks)
 
 
@@ -299,7 +299,7 @@ def _author(article: Article) -> tuple[str, str | None] | None:
 def _related_label(link: RelatedLink) -> str:
     """ "provider · title" of a related item (raw text)."""
     parts = [p for p in (_one_line(link.provider), _one_line(link.title)) if p]
-    return _SEPARATOR.join(parts) or "Related article"
+    return TOPIC_SEPARATOR.join(parts) or "Related article"
 
 
 def _related_line(link: RelatedLink) -> str:
@@ -372,7 +372,8 @@ def _result_entry(article: Article, budget: int) -> str:
     When room is short the excerpt gives way first, then the title, then the link itself.
     """
     provider = _fit(clean(_one_line(article.provider_name)), _RESULT_PROVIDER_MAX)
-    meta = "\n" + _SEPARATOR.join(p for p in (provider, relative_time(article.published_at)) if p)
+    when = relative_time(article.published_at)
+    meta = "\n" + TOPIC_SEPARATOR.join(p for p in (provider, when) if p)
     title = _link_text(clean(_one_line(article.title))) or "Untitled"
     link = _md_link("", article.url)  # "[](target)", or "" when the URL may not be linked
     fixed = len("****") + len(link) + len(meta) + min(len(title), _RESULT_TITLE_KEEP)
