@@ -16,7 +16,6 @@ import discord
 
 from bot.articles import TOPIC_SEPARATOR, Article, RelatedLink, is_http_url
 
-PAGE_SIZE = 5
 BRAND_COLOUR: discord.Colour = discord.Colour(0x2B6CB0)
 
 # Discord's limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
@@ -149,7 +148,10 @@ def article_view(article: Article) -> discord.ui.View:
 def results_embed(
     heading: str, articles: Sequence[Article], *, page: int, has_next: bool, note: str = ""
 ) -> discord.Embed:
-    """One list page (/news, /search, /drafts): up to PAGE_SIZE linked entries.
+    """One list page (/news, /search, /drafts): one linked entry per article given.
+
+    The caller pages (the store's pages are five articles); the entries share the
+    description's 4096 characters, so a page's worth, not a whole result set, is passed.
 
     `heading` is raw text (it may hold the user's query) and is escaped here; `note` is
     the caller's own markdown (only mentions are neutralised: run user text through
@@ -158,17 +160,20 @@ def results_embed(
     embed = discord.Embed(
         title=_fit(clean(_one_line(heading)), _TITLE_MAX) or "Results", colour=BRAND_COLOUR
     )
-    items = list(articles)[:PAGE_SIZE]
     parts: list[str] = []
     note_text = _fit(_neutralise(note.strip()), _NOTE_MAX)
     if note_text:
         parts.append(note_text)
-    for index, article in enumerate(items):
+    for index, article in enumerate(articles):
         used = len("\n\n".join(parts))
-        left = len(items) - index
+        left = len(articles) - index
         budget = (_DESCRIPTION_MAX - used - 2 * left) // left
-        parts.append(_result_entry(article, budget))
-    if not items:
+        entry = _result_entry(article, budget)
+        if len(entry) > budget:  # far more than a page: not even a bare entry fits its share
+            parts.append(f"{_ELLIPSIS}and {left} more")
+            break
+        parts.append(entry)
+    if not articles:
         parts.append("No articles on this page.")
     embed.description = "\n\n".join(parts)
     footer = f"Page {max(page, 0) + 1}"

@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 
 from bot.articles import Article, RelatedLink, is_http_url
 from bot.embeds import (
-    PAGE_SIZE,
     article_embed,
     article_view,
     clean,
@@ -275,13 +274,13 @@ def test_a_paren_in_a_url_cannot_break_the_markdown_link() -> None:
 # --- results / topics ---------------------------------------------------------------------
 
 
-def test_results_embed_lists_a_page() -> None:
-    articles = [make_article(id=f"a{i}", title=f"Story {i}") for i in range(PAGE_SIZE + 2)]
+def test_results_embed_lists_every_article_it_is_given() -> None:
+    articles = [make_article(id=f"a{i}", title=f"Story {i}") for i in range(7)]
     embed = results_embed("Latest in AI", articles, page=1, has_next=True, note="Did you mean AI?")
     assert embed.title == "Latest in AI"
     description = embed.description or ""
     assert description.startswith("Did you mean AI?\n\n")
-    assert description.count("**[Story") == PAGE_SIZE
+    assert description.count("**[Story") == 7
     assert "**[Story 0](https://example.com/news/open-models)**" in description
     assert f"The Example · {relative_time(WHEN)}" in description
     assert "A short excerpt about open models." in description
@@ -306,6 +305,14 @@ def test_results_embed_with_five_worst_case_articles_fits() -> None:
     embed = results_embed("H" * 300, [worst] * 5, page=0, has_next=True, note="n " * 2000)
     assert_embed_fits(embed)
     assert (embed.description or "").count("](https://example.com/uuu") == 5
+
+
+def test_results_embed_given_far_more_than_a_page_still_fits() -> None:
+    worst = make_article(title="T_" * 300, provider_name="P_" * 200, excerpt="e " * 300)
+    for count in (40, 1000):
+        embed = results_embed("H" * 300, [worst] * count, page=0, has_next=True, note="n " * 2000)
+        assert_embed_fits(embed)
+        assert (embed.description or "").endswith(" more")
 
 
 def test_topics_embed_with_500_topics_fits() -> None:
@@ -404,7 +411,7 @@ _articles = st.builds(
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(article=_articles, others=st.lists(_articles, max_size=PAGE_SIZE - 1))
+@given(article=_articles, others=st.lists(_articles, max_size=4))  # a page is five articles
 def test_any_valid_article_renders_within_every_limit(
     article: Article, others: list[Article]
 ) -> None:
