@@ -13,6 +13,7 @@ from dotenv import dotenv_values
 from bot.errors import ConfigError
 
 _LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+DEFAULT_POLL_SECONDS = 30.0  # how often the store folder is rescanned (NEWS_POLL_SECONDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +26,7 @@ class Settings:
     channel_id: int | None = None
     guild_id: int | None = None
     moderator_role_ids: frozenset[int] = frozenset()
-    poll_seconds: float = 30.0
+    poll_seconds: float = DEFAULT_POLL_SECONDS
     shard_count: int | None = None
     shard_ids: tuple[int, ...] | None = None
     delivery: bool | None = None
@@ -65,7 +66,7 @@ class Settings:
             channel_id=_optional_int(env, "NEWS_CHANNEL_ID", minimum=1),
             guild_id=_optional_int(env, "DISCORD_GUILD_ID", minimum=1),
             moderator_role_ids=frozenset(_id_list(env, "MODERATOR_ROLE_IDS", minimum=1) or ()),
-            poll_seconds=_seconds(env, "NEWS_POLL_SECONDS", 30.0),
+            poll_seconds=_seconds(env, "NEWS_POLL_SECONDS", DEFAULT_POLL_SECONDS),
             shard_count=shard_count,
             shard_ids=shard_ids,
             delivery=_optional_bool(env, "DELIVERY"),

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Settings
+from bot.config import DEFAULT_POLL_SECONDS, Settings
 from bot.errors import ConfigError
 
 TOKEN = "MTIzNDU2Nzg5MDEyMzQ1Njc4.Gabcde.s3cr3t-t0ken-value"
@@ -37,7 +37,7 @@ def test_defaults(workdir: Path) -> None:
     assert settings.channel_id is None
     assert settings.guild_id is None
     assert settings.moderator_role_ids == frozenset()
-    assert settings.poll_seconds == 30.0
+    assert settings.poll_seconds == DEFAULT_POLL_SECONDS == 30.0
     assert settings.shard_count is None
     assert settings.shard_ids is None
     assert settings.delivery is None
@@ -79,6 +79,10 @@ def test_every_variable_is_parsed(workdir: Path) -> None:
     assert settings.runs_delivery is True
     assert settings.log_level == "DEBUG"
     assert settings.log_level_number == logging.DEBUG
+
+
+def test_the_dataclass_and_the_environment_share_one_poll_default(workdir: Path) -> None:
+    assert Settings().poll_seconds == Settings.from_env({}, dotenv_path=None).poll_seconds
 
 
 def test_empty_values_count_as_unset(workdir: Path) -> None:
