@@ -47,15 +47,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.verb is None:
         parser.print_help()
         return 2
+    folder: Path | None = getattr(args, "dir", None)  # `check DIR`, `load DIR`
     try:
-        settings = Settings.from_env()
+        settings = Settings.from_env(require_store=folder is None)  # DIR is checked where used
         logging.basicConfig(
             level=settings.log_level_number,
             format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
             stream=sys.stderr,
         )
         if args.verb == "check":
-            return check(args.dir or settings.store_dir)
+            return check(folder or settings.store_dir)
         return asyncio.run(dispatch(args, settings))
     except ConfigError as exc:
         print(f"newsbot: {exc}", file=sys.stderr)

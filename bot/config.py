@@ -38,8 +38,13 @@ class Settings:
         environ: Mapping[str, str] | None = None,
         *,
         dotenv_path: str | os.PathLike[str] | None = ".env",
+        require_store: bool = True,
     ) -> Settings:
-        """Read `.env` (if present) under the real environment, which wins; validate everything."""
+        """Read `.env` (if present) under the real environment, which wins; validate everything.
+
+        `require_store=False` is for a command given its own store folder (`check DIR`,
+        `load DIR`): NEWS_STORE_DIR is still read, but the folder it names need not exist.
+        """
         values: dict[str, str] = {}
         if dotenv_path is not None and Path(dotenv_path).is_file():
             values.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
@@ -57,7 +62,7 @@ class Settings:
         if level not in _LEVELS:
             raise ConfigError(f"LOG_LEVEL: must be one of {', '.join(_LEVELS)}, got {level!r}")
         store_dir = Path(env.get("NEWS_STORE_DIR", "seeds"))
-        if not store_dir.is_dir():
+        if require_store and not store_dir.is_dir():
             raise ConfigError(f"NEWS_STORE_DIR: {str(store_dir)!r} is not a folder")
         return cls(
             token=env.get("DISCORD_TOKEN"),

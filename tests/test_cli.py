@@ -56,6 +56,22 @@ def test_check_passes_a_good_store_and_names_each_bad_file(tmp_path: Path) -> No
     assert "Traceback" not in bad.stdout + bad.stderr
 
 
+def test_check_and_load_a_named_folder_from_anywhere(tmp_path: Path) -> None:
+    """`check DIR` and `load DIR` need no ./seeds where they run, nor a NEWS_STORE_DIR."""
+    folder = store_with_seed(tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    checked = newsbot(elsewhere, "check", str(folder), NEWS_STORE_DIR="")
+    assert checked.returncode == 0, checked.stderr
+    assert f"checked 2 files in {folder}: 2 good, 0 bad" in checked.stdout
+    loaded = newsbot(elsewhere, "load", str(folder))  # NEWS_STORE_DIR names a missing folder
+    assert loaded.returncode == 0, loaded.stderr
+    assert "2 files: 2 new" in loaded.stdout
+    missing = newsbot(elsewhere, "check", str(elsewhere / "nowhere"))
+    assert missing.returncode == 2
+    assert missing.stderr.strip() == f"newsbot: {elsewhere / 'nowhere'}: not a folder"
+
+
 def test_load_reports_counts_and_errors(tmp_path: Path) -> None:
     folder = store_with_seed(tmp_path)
     (folder / "broken.txt").write_bytes(b"---\ntitle: \xff\n---\n")

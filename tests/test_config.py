@@ -143,6 +143,17 @@ def test_default_store_folder_missing(tmp_path: Path, monkeypatch: pytest.Monkey
     assert refused({}).startswith("NEWS_STORE_DIR: ")
 
 
+def test_a_command_with_its_own_store_folder_needs_no_other(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no ./seeds here
+    assert Settings.from_env({}, dotenv_path=None, require_store=False).store_dir == Path("seeds")
+    named = Settings.from_env({"NEWS_STORE_DIR": "nowhere"}, dotenv_path=None, require_store=False)
+    assert named.store_dir == Path("nowhere")
+    with pytest.raises(ConfigError):  # everything else is still validated
+        Settings.from_env({"NEWS_CHANNEL_ID": "x"}, dotenv_path=None, require_store=False)
+
+
 def test_shard_ids_without_shard_count(workdir: Path) -> None:
     message = refused({"SHARD_IDS": "0,1"})
     assert message.startswith("SHARD_IDS: ")
