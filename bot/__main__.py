@@ -55,6 +55,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
             stream=sys.stderr,
         )
+        # aiosqlite logs every statement with its parameters at DEBUG, the confidential `secured`
+        # field among them: its logger stays at INFO whatever LOG_LEVEL says.
+        logging.getLogger("aiosqlite").setLevel(logging.INFO)
         if args.verb == "check":
             return check(folder or settings.store_dir)
         return asyncio.run(dispatch(args, settings))

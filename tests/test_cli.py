@@ -64,9 +64,11 @@ def test_check_and_load_a_named_folder_from_anywhere(tmp_path: Path) -> None:
     checked = newsbot(elsewhere, "check", str(folder), NEWS_STORE_DIR="")
     assert checked.returncode == 0, checked.stderr
     assert f"checked 2 files in {folder}: 2 good, 0 bad" in checked.stdout
-    loaded = newsbot(elsewhere, "load", str(folder))  # NEWS_STORE_DIR names a missing folder
+    loaded = newsbot(elsewhere, "load", str(folder), LOG_LEVEL="DEBUG")  # NEWS_STORE_DIR: missing
     assert loaded.returncode == 0, loaded.stderr
     assert "2 files: 2 new" in loaded.stdout
+    secured = SEED_PATH.read_text("utf-8").split('secured: "')[1][:40]
+    assert secured not in loaded.stdout + loaded.stderr  # not even in aiosqlite's DEBUG log
     missing = newsbot(elsewhere, "check", str(elsewhere / "nowhere"))
     assert missing.returncode == 2
     assert missing.stderr.strip() == f"newsbot: {elsewhere / 'nowhere'}: not a folder"
