@@ -2,7 +2,7 @@
 
     python -m bench.fanout [--channels 1000] [--repeat 3] [--latency 0.1]
 
-The bot is the real `newsbot run` in a subprocess (tests/run_bot.py points it at the
+The bot is the real `newsbot run` in a subprocess (tests/support/run_bot.py points it at the
 stand-in); the stand-in runs in this process with Discord's rate limits (5 posts per 5 s
 per channel, 50 requests/s globally, 429 past them) and answers every request after
 ``--latency`` seconds, like a network round trip. Each run publishes a fresh story with
@@ -29,9 +29,9 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.helpers import write_article
-from tests.run_bot import BotProcess, bot_env, follow_everything
-from tests.stand_in import Perm, Recorded, StandIn
+from tests.support.helpers import write_article
+from tests.support.run_bot import BotProcess, bot_env, follow_everything
+from tests.support.stand_in import Perm, Recorded, StandIn
 
 GLOBAL_LIMIT = 50.0  # Discord's global requests/s
 TARGET_FACTOR = 1.3

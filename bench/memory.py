@@ -2,7 +2,7 @@
 
     python -m bench.memory [--count 100000] [--interactions 500] [--poll 5]
 
-Generates COUNT articles (bench/corpus.py), then runs the real `newsbot run` in a
+Generates COUNT articles (tests/support/corpus.py), then runs the real `newsbot run` in a
 subprocess against the stand-in twice over the same database:
 
 1. cold: the bot's first start loads every file itself (parse workers in child
@@ -28,10 +28,10 @@ from pathlib import Path
 
 import psutil
 
-from bench.corpus import write_corpus
 from bench.fanout import machine, rig
 from bench.soak import Load
-from tests.run_bot import BotProcess
+from tests.support.corpus import write_corpus
+from tests.support.run_bot import BotProcess
 
 MB = 1024 * 1024
 TARGET_MB = 200

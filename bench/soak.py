@@ -3,7 +3,7 @@
     python -m bench.soak [--minutes 10] [--rate 20] [--every 2] [--channels 20]
 
 The bot is `newsbot run` in a subprocess against the stand-in (in this process, Discord's
-rate limits on). It starts on a generated store (bench/corpus.py); every ``--every``
+rate limits on). It starts on a generated store (tests/support/corpus.py); every ``--every``
 seconds a new published article lands in the store folder, and ``--rate`` interactions per
 second arrive (/news, /news topic, /search, /topics). Prints the bot's RSS over time
 (after warm-up vs at the end: target no growth beyond 10%), interaction latency (p50,
@@ -28,11 +28,11 @@ from typing import Any
 
 import psutil
 
-from bench.corpus import TOPIC_NAMES, write_corpus
 from bench.fanout import Rig, machine, rig
 from bot.ui import PAGE_TIMEOUT
-from tests.helpers import write_article
-from tests.stand_in import InteractionNotAnswered
+from tests.support.corpus import TOPIC_NAMES, write_corpus
+from tests.support.helpers import write_article
+from tests.support.stand_in import InteractionNotAnswered
 
 SEARCHES = ("climate", "election", "bitcoin", "ransomware", "nasa", "tariffs", "earnings")
 APOLOGY = "Sorry, something went wrong"

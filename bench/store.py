@@ -2,7 +2,7 @@
 
     python -m bench.store [--count 100000] [--queries 1000] [--keep DIR]
 
-Generates COUNT articles with bench/corpus.py into a temp folder and prints, in one run:
+Generates COUNT articles with tests/support/corpus.py into a temp folder and prints, in one run:
 cold full load (time, files/s, peak RSS), the parse step alone over the same files
 (so load/parse shows what SQLite adds), a restart with nothing changed, a re-sync
 with one changed file, and p50/p99 of latest(topic) and search (common and rare words).
@@ -31,9 +31,9 @@ from typing import Any
 
 import yaml
 
-from bench.corpus import write_corpus
 from bot.articles import split_front_matter
 from bot.store import Store
+from tests.support.corpus import write_corpus
 
 
 def _parse_only(paths: Sequence[str]) -> int:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.store import Store
-from tests.helpers import SEED_NAME, SEED_PATH, write_article
+from tests.support.helpers import SEED_NAME, SEED_PATH, write_article
 
 
 @pytest.fixture
@@ -36,5 +36,5 @@ async def store(db_path: Path, store_dir: Path) -> AsyncIterator[Store]:
 
 @pytest.fixture
 def make_article_file() -> Callable[..., Path]:
-    """`make_article_file(folder, name, **fields)`: see `tests.helpers.write_article`."""
+    """`make_article_file(folder, name, **fields)`: see `tests.support.helpers.write_article`."""
     return write_article

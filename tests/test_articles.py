@@ -18,7 +18,7 @@ from bot.articles import (
     split_front_matter,
     topic_key,
 )
-from tests.helpers import SEED_ID, SEED_NAME, SEED_PATH, article_text
+from tests.support.helpers import SEED_ID, SEED_NAME, SEED_PATH, article_text
 
 GOOD = (
     "---\n"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bot.console import Console
 from bot.store import Store
-from tests.helpers import SEED_ID, SEED_PATH, write_article
+from tests.support.helpers import SEED_ID, SEED_PATH, write_article
 
 
 def newsbot(

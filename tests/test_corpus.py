@@ -1,4 +1,4 @@
-"""bench.corpus: deterministic, parseable, and realistically skewed.
+"""tests.support.corpus: deterministic, parseable, and realistically skewed.
 
 Benchmarks and load tests trust these properties; if they drift, the figures
 stop being comparable between runs and machines.
@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from bench.corpus import TOPIC_NAMES, main, make_article, write_corpus
+from tests.support.corpus import TOPIC_NAMES, main, make_article, write_corpus
 
 NAME_RE = re.compile(r"^(\d{3,})_([0-9a-f]{16})\.txt$")
 TOP_KEYS = [

@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import write_article
-from tests.run_bot import BotProcess, bot_env, follow_everything
-from tests.stand_in import InteractionNotAnswered, Perm, Recorded, StandIn
+from tests.support.helpers import write_article
+from tests.support.run_bot import BotProcess, bot_env, follow_everything
+from tests.support.stand_in import InteractionNotAnswered, Perm, Recorded, StandIn
 
 CHANNELS = 40
 POST = r"^/channels/\d+/messages$"

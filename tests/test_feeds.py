@@ -10,9 +10,9 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from tests.botenv import NewsEnv, content, news_bot, query, store_with_seed
-from tests.helpers import SEED_ID, write_article
-from tests.stand_in import InteractionResult, StandIn
+from tests.support.botenv import NewsEnv, content, news_bot, query, store_with_seed
+from tests.support.helpers import SEED_ID, write_article
+from tests.support.stand_in import InteractionResult, StandIn
 
 # --- helpers -------------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.cogs.moderation import PUBLISH_PREFIX
-from tests.botenv import (
+from tests.support.botenv import (
     NewsEnv,
     content,
     news_bot,
@@ -21,8 +21,8 @@ from tests.botenv import (
     store_with_seed,
     subscribe,
 )
-from tests.helpers import SEED_ID, SEED_PATH, write_article
-from tests.stand_in import StandIn
+from tests.support.helpers import SEED_ID, SEED_PATH, write_article
+from tests.support.stand_in import StandIn
 
 SEED_URL = (
     "https://www.govtech.com/artificial-intelligence/how-long-will-the-open-source-ai-boom-last"

@@ -9,9 +9,9 @@ import pytest
 
 import bot.ui
 from bot.bot import APOLOGY
-from tests.botenv import news_bot, settings_for, start_bot
-from tests.helpers import write_article
-from tests.stand_in import StandIn
+from tests.support.botenv import news_bot, settings_for, start_bot
+from tests.support.helpers import write_article
+from tests.support.stand_in import StandIn
 
 EXPECTED_COMMANDS = {
     "news",

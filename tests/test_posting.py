@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from tests.botenv import NewsEnv, content, news_bot, query, settled, start_bot, subscribe
-from tests.helpers import write_article
-from tests.stand_in import Recorded, StandIn
+from tests.support.botenv import NewsEnv, content, news_bot, query, settled, start_bot, subscribe
+from tests.support.helpers import write_article
+from tests.support.stand_in import Recorded, StandIn
 
 MESSAGES = r"^/channels/\d+/messages$"
 

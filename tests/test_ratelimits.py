@@ -11,9 +11,9 @@ import asyncio
 import time
 from pathlib import Path
 
-from tests.botenv import NewsEnv, news_bot
-from tests.helpers import write_article
-from tests.stand_in import StandIn
+from tests.support.botenv import NewsEnv, news_bot
+from tests.support.helpers import write_article
+from tests.support.stand_in import StandIn
 
 
 def stories(folder: Path, count: int) -> list[str]:

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import write_article
-from tests.run_bot import BotProcess, bot_env, follow_everything
-from tests.stand_in import Perm, StandIn
+from tests.support.helpers import write_article
+from tests.support.run_bot import BotProcess, bot_env, follow_everything
+from tests.support.stand_in import Perm, StandIn
 
 SHARDS = 2
 OLD_NEWS = "Harbour reopens after the storm"

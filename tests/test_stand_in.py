@@ -15,8 +15,8 @@ import pytest
 from discord import app_commands
 from discord.ext import commands
 
-from tests.stand_in import StandIn, running_bot
-from tests.stand_in.validation import ApiError, validate_message
+from tests.support.stand_in import StandIn, running_bot
+from tests.support.stand_in.validation import ApiError, validate_message
 
 TOPICS = ["politics", "science", "space", "sports"]
 MESSAGES = r"^/channels/\d+/messages$"

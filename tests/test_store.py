@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from bot.articles import parse_article_bytes
 from bot.errors import ArticleNotFound, PublishError
 from bot.store import MIGRATIONS, PAGE_SIZE, Store, fts_query, rewrite_published
-from tests.helpers import SEED_ID, SEED_NAME, SEED_PATH, write_article
+from tests.support.helpers import SEED_ID, SEED_NAME, SEED_PATH, write_article
 
 # ----------------------------------------------------------------- helpers
 
@@ -918,7 +918,7 @@ async def test_reopening_does_not_migrate_again(
 
 def _corpus_writer() -> Callable[..., Any] | None:
     try:
-        from bench.corpus import write_corpus
+        from tests.support.corpus import write_corpus
     except ImportError:  # pragma: no cover - the generator is not in this checkout
         return None
     return write_corpus

@@ -20,8 +20,8 @@ from typing import Any
 from bot.bot import NewsBot, prepare_store
 from bot.config import Settings
 from bot.store import Store
-from tests.helpers import SEED_PATH
-from tests.stand_in import InteractionResult, Perm, StandIn, running_bot
+from tests.support.helpers import SEED_PATH
+from tests.support.stand_in import InteractionResult, Perm, StandIn, running_bot
 
 
 @dataclass

@@ -22,7 +22,7 @@ number of worker processes never changes the output.
 
 Usage::
 
-    python -m bench.corpus OUTDIR --count N [--seed S] [--drafts-fraction F] [-j N] [-q]
+    python -m tests.support.corpus OUTDIR --count N [--seed S] [--drafts-fraction F] [-j N] [-q]
 """
 
 from __future__ import annotations
@@ -970,9 +970,9 @@ def write_corpus(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command line: ``python -m bench.corpus OUTDIR --count N [options]``."""
+    """Command line: ``python -m tests.support.corpus OUTDIR --count N [options]``."""
     ap = argparse.ArgumentParser(
-        prog="python -m bench.corpus",
+        prog="python -m tests.support.corpus",
         description="Write N synthetic article files (YAML front matter, same schema and "
         "formatting as the real store) into OUTDIR. Same seed -> byte-identical output.",
     )

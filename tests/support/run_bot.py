@@ -1,6 +1,6 @@
 """Run the real `newsbot run` in a subprocess against the Discord stand-in.
 
-As a program (``python -m tests.run_bot``) this is the launcher: it points discord.py's
+As a program (``python -m tests.support.run_bot``) this is the launcher: it points discord.py's
 REST base and gateway URL at the stand-in (NEWSBOT_TEST_API_BASE, NEWSBOT_TEST_GATEWAY)
 and then calls ``bot.__main__.main(["run"])`` -- the shipped code path, configured by the
 same environment variables as in production (DISCORD_TOKEN, NEWS_STORE_DIR, ...).
@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the launcher process itself must load only what `newsbot run` loads
-    from tests.stand_in import StandIn
+    from tests.support.stand_in import StandIn
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 READY_MARK = "bot.bot: ready:"  # NewsBot.on_ready logs it once the bot is connected
 BOT_VARIABLES = (
     "DISCORD_TOKEN",
@@ -126,7 +126,7 @@ class BotProcess:
             self.proc = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
-                "tests.run_bot",
+                "tests.support.run_bot",
                 env=self.env,
                 cwd=self.log_path.parent,
                 stdin=asyncio.subprocess.DEVNULL,

@@ -11,7 +11,7 @@ import yaml
 
 SEED_NAME = "000_b1e94322d9932e65.txt"
 SEED_ID = "000_b1e94322d9932e65"
-SEED_PATH = Path(__file__).resolve().parent.parent / "seeds" / SEED_NAME
+SEED_PATH = Path(__file__).resolve().parents[2] / "seeds" / SEED_NAME
 
 
 def article_text(name: str = "article", *, body: str = "", **fields: Any) -> str:

@@ -1,0 +1,7 @@
+"""Test infrastructure shared by the tests and the benchmarks.
+
+The Discord stand-in (``stand_in``), the article-corpus generator (``corpus``), the
+``newsbot run`` subprocess launcher (``run_bot``), the in-process bot environment
+(``botenv``) and small file helpers (``helpers``). ``tests/test_*.py`` and ``bench/``
+both import from here; neither imports the other.
+"""
