@@ -41,7 +41,7 @@ def _parse_only(paths: Sequence[str]) -> int:
     for path in paths:
         with open(path, "rb") as handle:
             text = handle.read().decode("utf-8")
-        front, _, _ = split_front_matter(text, path)
+        front, _ = split_front_matter(text, path)
         yaml.load(front, Loader=yaml.CSafeLoader)
     return len(paths)
 
