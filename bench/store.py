@@ -62,7 +62,7 @@ def _rss_mb(usage: int) -> float:
 
 async def _load(db: Path, folder: Path) -> dict[str, float]:
     async with Store.open(db, folder) as store:
-        report = await store.sync()
+        report = await store.folder.sync()
     return {
         "seconds": report.seconds,
         "files": report.loaded,
@@ -111,18 +111,19 @@ async def queries(db: Path, folder: Path, count: int) -> dict[str, tuple[float, 
     rng = random.Random(7)
     common, rare = vocabulary(db)
     async with Store.open(db, folder) as store:
-        topics = await store.topics()
+        topics = await store.articles.topics()
         names = [n for n, _ in topics]
         weights = [c for _, c in topics]
         picked_topics = rng.choices(names, weights, k=count)
         words = [t for t, _ in common]
         picked_common = rng.choices(words, [n for _, n in common], k=count)
         picked_rare = [rng.choice(rare) for _ in range(count)]
-        await store.latest(names[0])  # warm the page cache once
+        articles = store.articles
+        await articles.latest(names[0])  # warm the page cache once
         return {
-            "latest(topic)": await timed([partial(store.latest, t) for t in picked_topics]),
-            "search common word": await timed([partial(store.search, w) for w in picked_common]),
-            "search rare word": await timed([partial(store.search, w) for w in picked_rare]),
+            "latest(topic)": await timed([partial(articles.latest, t) for t in picked_topics]),
+            "search common word": await timed([partial(articles.search, w) for w in picked_common]),
+            "search rare word": await timed([partial(articles.search, w) for w in picked_rare]),
         }
 
 
@@ -130,14 +131,14 @@ async def resync_times(db: Path, folder: Path) -> tuple[float, float]:
     """(restart with nothing changed, re-sync after one changed file), in seconds."""
     async with Store.open(db, folder) as store:
         started = time.perf_counter()
-        report = await store.sync()
+        report = await store.folder.sync()
         restart = time.perf_counter() - started
         assert report.loaded == 0, report
         victim = min(folder.iterdir())
         text = victim.read_text("utf-8").replace('excerpt: "', 'excerpt: "Updated. ', 1)
         victim.write_text(text, "utf-8")
         started = time.perf_counter()
-        report = await store.sync()
+        report = await store.folder.sync()
         changed = time.perf_counter() - started
         assert report.changed == 1, report
     return restart, changed

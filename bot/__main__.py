@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bot.articles import ARTICLE_SUFFIXES, FAST_YAML, ArticleError, parse_article_bytes
 from bot.config import Settings
-from bot.errors import ConfigError, NewsError
+from bot.errors import ConfigError, DatabaseUnavailable, NewsError, NothingFound
 from bot.store import Store, SyncReport
 
 log = logging.getLogger("bot")
@@ -55,15 +55,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
             stream=sys.stderr,
         )
-        # aiosqlite logs every statement with its parameters at DEBUG, the confidential `secured`
-        # field among them: its logger stays at INFO whatever LOG_LEVEL says.
-        logging.getLogger("aiosqlite").setLevel(logging.INFO)
         if args.verb == "check":
             return check(folder or settings.store_dir)
         return asyncio.run(dispatch(args, settings))
     except ConfigError as exc:
         print(f"newsbot: {exc}", file=sys.stderr)
         return 2
+    except DatabaseUnavailable as exc:
+        print(f"newsbot: {exc}; check NEWS_DB_PATH", file=sys.stderr)
+        return 1
     except NewsError as exc:
         print(f"newsbot: {exc}", file=sys.stderr)
         return 1
@@ -85,12 +85,12 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if not store_dir.is_dir():
         raise ConfigError(f"{store_dir}: not a folder")
     async with Store.open(settings.db_path, store_dir) as store:
-        report = await store.sync(progress=_progress if args.verb == "load" else None)
+        report = await store.folder.sync(progress=_progress if args.verb == "load" else None)
         if args.verb == "load":
-            bad = [error for _, error in await store.bad_files()]
+            bad = [error for _, error in await store.articles.bad_files()]
             _print_report(report, bad + [e for e in report.errors if e not in bad])
             return 0
-        from bot.console import Console, run_console
+        from bot.console import Console, error_text, run_console
 
         if args.verb in ("run", "console"):
             if args.verb == "run":
@@ -108,8 +108,13 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
             "search": getattr(args, "query", []),
             "news": getattr(args, "topic", []),
         }[args.verb]
-        console = Console(store, sys.stdout, actor="cli")
-        print(await console.handlers[args.verb](words, {}))
+        try:
+            print(await Console(store, sys.stdout, actor="cli").command(args.verb, words, {}))
+        except NothingFound as exc:  # an answer, not a failure
+            print(error_text(exc))
+        except NewsError as exc:
+            print(f"newsbot: {error_text(exc)}", file=sys.stderr)
+            return 1
         return 0
 
 

@@ -12,6 +12,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot import answers
 from bot.config import Settings
 from bot.errors import ConfigError, NewsError
 from bot.store import Store
@@ -20,6 +21,7 @@ log = logging.getLogger(__name__)
 
 EXTENSIONS = ("bot.cogs.news", "bot.cogs.moderation", "bot.cogs.feeds", "bot.cogs.poster")
 GLOBAL_TARGET = 0
+SYNC_DIGEST_KEY = "command_sync:{target}"  # meta key: the definitions last synced there
 APOLOGY = "Sorry, something went wrong on our side. The error was logged; please try again."
 
 
@@ -36,7 +38,7 @@ class NewsTree(app_commands.CommandTree[Any]):
 async def handle_error(interaction: discord.Interaction[Any], error: Exception) -> None:
     """The one error handler, in order: domain errors, check failures, anything else."""
     if isinstance(error, NewsError):
-        text = str(error)
+        text = answers.error_text(error)
     elif isinstance(error, app_commands.CheckFailure):
         text = str(error) or "You are not allowed to use this command."
         log.info("refused %s for user %s: %s", _what(interaction), interaction.user.id, text)
@@ -70,8 +72,9 @@ class NewsBot(commands.Bot):
         )
         self.settings = settings
         self.store = store
-        # Set whenever new outbox work may exist; the delivery loop waits on it.
+        # Set when this process queues outbox work; the delivery loop waits on it.
         self.deliveries_due = asyncio.Event()
+        store.outbox.on_work = self.deliveries_due.set
 
     async def on_ready(self) -> None:
         """One line operators (and the process tests) can wait for; again after a reconnect."""
@@ -96,11 +99,12 @@ class NewsBot(commands.Bot):
         target = guild.id if guild is not None else GLOBAL_TARGET
         definitions = [cmd.to_dict(self.tree) for cmd in self.tree.get_commands(guild=guild)]
         digest = hashlib.sha256(json.dumps(definitions, sort_keys=True).encode()).hexdigest()
-        if await self.store.command_digest(target) == digest:
+        key = SYNC_DIGEST_KEY.format(target=target)
+        if await self.store.meta.get(key) == digest:
             log.info("slash commands unchanged since the last sync; not syncing")
             return False
         synced = await self.tree.sync(guild=guild)
-        await self.store.save_command_digest(target, digest)
+        await self.store.meta.set(key, digest)
         where = f"guild {target}" if guild is not None else "all guilds (global)"
         log.info("synced %d slash commands to %s", len(synced), where)
         return True
@@ -138,7 +142,7 @@ async def prepare_store(settings: Settings, store: Store) -> None:
 
     The load comes first, so a first start on a full store floods nothing.
     """
-    report = await store.sync()
+    report = await store.folder.sync()
     log.info(
         "store loaded: %d files, %d new, %d changed, %d bad",
         report.scanned,
@@ -147,7 +151,7 @@ async def prepare_store(settings: Settings, store: Store) -> None:
         len(report.errors),
     )
     if settings.channel_id is not None:
-        await store.subscribe(settings.channel_id, None, actor="NEWS_CHANNEL_ID", replace=False)
+        await store.feeds.subscribe(settings.channel_id, "", actor="NEWS_CHANNEL_ID", replace=False)
 
 
 async def run_bot(settings: Settings) -> None:

@@ -1,7 +1,8 @@
 """The offline console: the bot's commands against the same store, printed as text.
 
-It calls the same store queries and the same `embeds` functions as the cogs, so what
-it prints is what the bot would post. Reads a terminal or piped input, one command a line.
+An adapter over `desk`, like the cogs, worded by the same `answers` and `embeds`, so
+what it prints is what the bot would answer or post. Reads a terminal or piped input,
+one command a line.
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import TextIO
 
-from bot import embeds
+from bot import answers, desk, embeds
 from bot.articles import Article
 from bot.errors import NewsError
-from bot.store import Page, Store
+from bot.store import Store
 
 HELP = """Commands (the same as the bot's slash commands):
   /news [topic] [page:N]             latest published articles
@@ -57,14 +58,17 @@ class Console:
         if not line or line.startswith("#"):
             return ""
         name, _, rest = line.lstrip("/").partition(" ")
-        handler = self.handlers.get(name.lower())
-        if handler is None:
+        if name.lower() not in self.handlers:
             return f"Unknown command {line.split()[0]!r}. Type /help for the list."
         words, options = _split(rest)
         try:
-            return await handler(words, options)
+            return await self.command(name.lower(), words, options)
         except NewsError as exc:
-            return str(exc)
+            return error_text(exc)
+
+    async def command(self, name: str, words: list[str], options: dict[str, str]) -> str:
+        """One command's answer; a domain error is raised (see `error_text`)."""
+        return await self.handlers[name](words, options)
 
     async def run(self, source: TextIO) -> None:
         """Read commands until end of input or /quit."""
@@ -85,68 +89,48 @@ class Console:
 
     async def _news(self, words: list[str], options: dict[str, str]) -> str:
         topic = " ".join(words) or options.get("topic")
-        name = await self.store.require_topic(topic) if topic else None
-        page = await self.store.latest(name, _page(options))
-        heading = f"Latest in {name}" if name else "Latest news"
-        return _list(heading, page, "No published articles yet.")
+        return _listing(await desk.latest(self.store, topic, _page(options)))
 
     async def _search(self, words: list[str], options: dict[str, str]) -> str:
         query = " ".join(words)
         if not query:
-            raise NewsError('Usage: /search words or "a phrase" [topic:NAME]')
-        topic = options.get("topic")
-        name = await self.store.require_topic(topic) if topic else None
-        page = await self.store.search(query, name, _page(options))
-        return _list(f"Search: {query}", page, f"Nothing found for “{query}”.")
+            raise Usage('Usage: /search words or "a phrase" [topic:NAME]')
+        return _listing(
+            await desk.search(self.store, query, options.get("topic"), _page(options))
+        )
 
     async def _topics(self, words: list[str], options: dict[str, str]) -> str:
-        topics = await self.store.topics()
-        if not topics:
-            return "No published articles yet, so no topics."
-        return embeds.embed_to_text(embeds.topics_embed(topics))
+        return embeds.embed_to_text(embeds.topics_embed(await desk.topics(self.store)))
 
     async def _article(self, words: list[str], options: dict[str, str]) -> str:
-        return _post(await self.store.get(_one_id(words, "article")))
+        return _post(await desk.article(self.store, _one_id(words, "article")))
 
     async def _drafts(self, words: list[str], options: dict[str, str]) -> str:
-        page = await self.store.drafts(_page(options))
-        lines = [_list("Drafts awaiting review", page, "No drafts awaiting review.")]
-        if page.items:
-            lines.append("Publish one with /publish ID: " + ", ".join(a.id for a in page.items))
-        return "\n".join(lines)
+        listing = await desk.drafts(self.store, _page(options))
+        ids = ", ".join(a.id for a in listing.page.items)
+        return _listing(listing) + (f"\nPublish one with /publish ID: {ids}" if ids else "")
 
     async def _preview(self, words: list[str], options: dict[str, str]) -> str:
-        article = await self.store.get(_one_id(words, "preview"), include_hidden=True)
+        article = await desk.preview(self.store, _one_id(words, "preview"))
         return "Preview (not posted):\n" + _post(article)
 
     async def _publish(self, words: list[str], options: dict[str, str]) -> str:
-        article = await self.store.publish(_one_id(words, "publish"), self.actor)
-        queued = await self.store.queued_channels(article.url)
-        where = (
-            f"It is queued for {queued} channel(s); the running bot posts it."
-            if queued
-            else "No channel follows it yet."
-        )
-        return f"Published {article.id}. {where}\nThe post:\n" + _post(article)
+        outcome = await desk.publish(self.store, _one_id(words, "publish"), self.actor)
+        return f"{_text(answers.published_text(outcome))}\nThe post:\n{_post(outcome.article)}"
 
     async def _unpublish(self, words: list[str], options: dict[str, str]) -> str:
-        article = await self.store.unpublish(_one_id(words, "unpublish"), self.actor)
-        return f"Withdrew {article.id}: hidden from readers; the running bot deletes its posts."
+        article = await desk.unpublish(self.store, _one_id(words, "unpublish"), self.actor)
+        return _text(answers.withdrawn_text(article))
 
     async def _status(self, words: list[str], options: dict[str, str]) -> str:
-        articles, published, drafts = await self.store.counts()
-        lines = [f"Articles: {articles} ({published} published, {drafts} drafts)"]
-        last = await self.store.last_sync()
-        if last:
-            lines.append(
-                f"Last load: {last['at']}, {last['scanned']} files, {last['errors']} errors"
-            )
-        bad = await self.store.bad_files()
-        lines.extend(f"  bad file: {error}" for _, error in bad[:20])
-        return "\n".join(lines)
+        return embeds.embed_to_text(answers.status_embed(await desk.status(self.store)))
 
     async def _help(self, words: list[str], options: dict[str, str]) -> str:
         return HELP
+
+
+class Usage(NewsError):
+    """A console command typed wrong; the message says how to type it."""
 
 
 def _split(rest: str) -> tuple[list[str], dict[str, str]]:
@@ -169,23 +153,33 @@ def _split(rest: str) -> tuple[list[str], dict[str, str]]:
 def _page(options: dict[str, str]) -> int:
     raw = options.get("page", "1")
     if not raw.isdigit() or int(raw) < 1:
-        raise NewsError(f"page:{raw} is not a page number (1, 2, ...).")
+        raise Usage(f"page:{raw} is not a page number (1, 2, ...).")
     return int(raw) - 1
 
 
 def _one_id(words: list[str], command: str) -> str:
     if len(words) != 1:
-        raise NewsError(f"Usage: /{command} ARTICLE_ID")
+        raise Usage(f"Usage: /{command} ARTICLE_ID")
     return words[0]
 
 
-def _list(heading: str, page: Page, empty: str) -> str:
+def _listing(listing: desk.Listing) -> str:
+    page = listing.page
     if not page.items:
-        return empty if page.page == 0 else f"No page {page.page + 1}."
-    embed = embeds.results_embed(heading, page.items, page=page.page, has_next=page.has_next)
-    text = embeds.embed_to_text(embed)
+        return f"No page {page.page + 1}."
+    text = embeds.embed_to_text(answers.listing_embed(listing))
     ids = "\n".join(f"  id: {a.id}" for a in page.items)
     return f"{text}\nArticle ids (for /article):\n{ids}"
+
+
+def error_text(error: NewsError) -> str:
+    """What the console says about a domain error: the bot's own words, as text."""
+    return str(error) if isinstance(error, Usage) else _text(answers.error_text(error))
+
+
+def _text(markdown: str) -> str:
+    """An answer's Markdown as the console prints it."""
+    return embeds.markdown_to_text(markdown)
 
 
 def _post(article: Article) -> str:

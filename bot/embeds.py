@@ -61,6 +61,7 @@ _TEXT_LINK = re.compile(r"(?<!\\)\[((?:\\.|[^\\\]])*)\]\(([^)\s]+)\)")
 _TEXT_BOLD = re.compile(r"(?<!\\)\*\*")
 _TEXT_ESCAPE = re.compile(r"\\([^A-Za-z0-9\s])")
 _TEXT_TIMESTAMP = re.compile(r"<t:(-?\d+)(?::[tTdDfFR])?>")
+_TEXT_CHANNEL = re.compile(r"<#(\d+)>")
 
 
 def shorten(text: str, limit: int) -> str:
@@ -199,7 +200,7 @@ def topics_embed(topics: Sequence[tuple[str, int]]) -> discord.Embed:
 def embed_to_text(embed: discord.Embed) -> str:
     """The embed as plain text for the offline console: links as "text <url>", no escapes."""
     blocks: list[str] = []
-    head = [_unmarkdown(embed.title)] if embed.title else []
+    head = [markdown_to_text(embed.title)] if embed.title else []
     if embed.url:
         head.append(embed.url)
     if embed.author.name:
@@ -208,9 +209,10 @@ def embed_to_text(embed: discord.Embed) -> str:
     if head:
         blocks.append("\n".join(head))
     if embed.description:
-        blocks.append(_unmarkdown(embed.description))
+        blocks.append(markdown_to_text(embed.description))
     for field in embed.fields:
-        blocks.append(f"{_unmarkdown(field.name or '')}:\n{_unmarkdown(field.value or '')}")
+        name, value = markdown_to_text(field.name or ""), markdown_to_text(field.value or "")
+        blocks.append(f"{name}:\n{value}")
     tail = [_unplain(embed.footer.text)] if embed.footer.text else []
     if embed.timestamp is not None:
         tail.append(embed.timestamp.astimezone(UTC).isoformat())
@@ -392,12 +394,14 @@ def _result_entry(article: Article, budget: int) -> str:
     return f"**{_fit(title, min(_RESULT_TITLE_MAX, room))}**{rest}"  # a URL too long for the page
 
 
-def _unmarkdown(text: str) -> str:
-    """Markdown we produced, back to readable text: links, bold, escapes, timestamps."""
+def markdown_to_text(text: str) -> str:
+    """Markdown we produced, back to readable text: links, bold, escapes, timestamps,
+    channel mentions (for the console)."""
     text = _TEXT_LINK.sub(lambda m: f"{m.group(1)} <{m.group(2)}>", text)
     text = _TEXT_BOLD.sub("", text)
     text = _TEXT_ESCAPE.sub(r"\1", text)
     text = _TEXT_TIMESTAMP.sub(_timestamp_text, text)
+    text = _TEXT_CHANNEL.sub(r"#\1", text)
     return _unplain(text)
 
 

@@ -1,23 +1,89 @@
-"""Domain errors whose message is safe to show a user as is."""
+"""Domain errors: what went wrong, as data. Their wording lives with the renderers
+(`embeds.error_text` for Discord and the console), so the store never speaks Markdown."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class NewsError(Exception):
-    """An expected failure; `str(error)` is the short answer a user or operator sees."""
+    """An expected failure that a user or operator is told about, never a traceback."""
+
+
+class ConfigError(NewsError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+class DatabaseUnavailable(NewsError):
+    """The database cannot be opened or used."""
+
+    def __init__(self, where: str, reason: str) -> None:
+        super().__init__(f"cannot open the database {where} ({reason})")
+        self.where = where
+        self.reason = reason
 
 
 class ArticleNotFound(NewsError):
     """No article with that id is known (or it is hidden from the asker)."""
 
     def __init__(self, article_id: str) -> None:
-        super().__init__(f"No article with id `{article_id}`.")
+        super().__init__(f"no article with id {article_id!r}")
         self.article_id = article_id
+
+
+class UnknownTopic(NewsError):
+    """No article has this topic; `suggestions` are close known topics (display names)."""
+
+    def __init__(self, typed: str, suggestions: Sequence[str] = ()) -> None:
+        super().__init__(f"unknown topic {typed!r}")
+        self.typed = typed
+        self.suggestions = tuple(suggestions)
 
 
 class PublishError(NewsError):
     """A publish or unpublish that could not be done; nothing was changed."""
 
+    def __init__(self, article_id: str, publish: bool) -> None:
+        super().__init__(f"cannot {'publish' if publish else 'unpublish'} {article_id!r}")
+        self.article_id = article_id
+        self.publish = publish
 
-class ConfigError(NewsError):
-    """A setting is missing or malformed; the message names the variable."""
+
+class AlreadyDone(PublishError):
+    """The article is already in the state asked for (published, or a draft)."""
+
+
+class ServedByDuplicate(PublishError):
+    """Another file with the same webUrl serves this story; act on that one."""
+
+    def __init__(self, article_id: str, publish: bool, served_by: str) -> None:
+        super().__init__(article_id, publish)
+        self.served_by = served_by
+
+
+class FileInvalid(PublishError):
+    """The article's file does not parse now; `reason` is the parser's message."""
+
+    def __init__(self, article_id: str, publish: bool, reason: str) -> None:
+        super().__init__(article_id, publish)
+        self.reason = reason
+
+
+class FileNotWritable(PublishError):
+    """The article's file could not be rewritten; nothing was changed."""
+
+    def __init__(self, article_id: str, publish: bool, file: str, reason: str) -> None:
+        super().__init__(article_id, publish)
+        self.file = file
+        self.reason = reason
+
+
+
+class NothingFound(NewsError):
+    """A list with nothing in it: `what` names the list (latest, search, drafts, topics...)."""
+
+    def __init__(self, what: str, query: str = "", topic: str | None = None) -> None:
+        super().__init__(f"nothing found ({what})")
+        self.what = what
+        self.query = query
+        self.topic = topic

@@ -30,7 +30,7 @@ def db_path(tmp_path: Path) -> Path:
 async def store(db_path: Path, store_dir: Path) -> AsyncIterator[Store]:
     """An open Store on a real SQLite file, already synced with `store_dir`."""
     async with Store.open(db_path, store_dir) as opened:
-        await opened.sync()
+        await opened.folder.sync()
         yield opened
 
 

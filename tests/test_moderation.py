@@ -10,7 +10,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from bot.cogs.moderation import PUBLISH_PREFIX
+from bot.ui import PUBLISH_PREFIX
 from tests.support.botenv import (
     NewsEnv,
     content,
@@ -280,7 +280,7 @@ async def test_drafts_lists_drafts_with_buttons_that_publish_even_after_a_restar
                 "Second draft",
                 SEED_TITLE,
             ]
-            assert (await store.get(SEED_ID)).published
+            assert (await store.articles.get(SEED_ID)).published
             assert len(channel_posts(d, news)) == 2
 
 

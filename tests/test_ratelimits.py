@@ -36,7 +36,7 @@ def stories(folder: Path, count: int) -> list[str]:
 async def follow_everything(env: NewsEnv) -> list[int]:
     channels = list(env.guild.channels.values())
     for channel in channels:
-        await env.store.subscribe(channel, None, actor="test", guild_id=env.discord.guild_id)
+        await env.store.feeds.subscribe(channel, "", actor="test", guild_id=env.discord.guild_id)
     return channels
 
 

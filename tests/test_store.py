@@ -1,7 +1,12 @@
-"""The article store in SQLite (PRODUCT §1, §2): sync, reading, search, publishing."""
+"""The article store in SQLite (PRODUCT §1, §2): sync, reading, search, publishing.
+
+The store's own tests: where a fact is only in the schema (`secured`, `duplicate_of`,
+kept history, the tables), they read the database with plain SQL, as an operator would.
+"""
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import re
@@ -16,9 +21,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.articles import parse_article_bytes
-from bot.errors import ArticleNotFound, PublishError
-from bot.store import MIGRATIONS, PAGE_SIZE, Store, fts_query, rewrite_published
+from bot.articles import ArticleError, parse_article_bytes
+from bot.errors import (
+    AlreadyDone,
+    ArticleNotFound,
+    FileInvalid,
+    FileNotWritable,
+    ServedByDuplicate,
+)
+from bot.store import PAGE_SIZE, Counts, DeliveryState, Store
+from bot.store.sqlite import MIGRATIONS, fts_query
 from tests.support.helpers import SEED_ID, SEED_NAME, SEED_PATH, write_article
 
 # ----------------------------------------------------------------- helpers
@@ -75,12 +87,13 @@ def swap_unseen(path: Path, old: bytes, new: bytes) -> None:
 
 
 async def test_seed_loads_as_a_draft(store: Store, db_path: Path) -> None:
-    assert await store.counts() == (1, 0, 1)
-    assert ids(await store.drafts()) == [SEED_ID]
-    assert (await store.latest()).items == ()
+    assert await store.articles.counts() == Counts(articles=1, published=0, drafts=1)
+    assert ids(await store.articles.drafts()) == [SEED_ID]
+    assert (await store.articles.latest()).items == ()
     with pytest.raises(ArticleNotFound):
-        await store.get(SEED_ID)
-    draft = await store.get(SEED_ID, include_hidden=True)
+        await store.articles.get(SEED_ID)
+    draft = await store.articles.get(SEED_ID, include_hidden=True)
+    assert draft.published is False
     assert draft.title == "How Long Will the Open-Source AI Boom Last?"
     assert draft.published_at == datetime(2023, 5, 12, 13, 24, tzinfo=UTC)
     assert draft.topics == ("AI", "AI Ethics")
@@ -88,9 +101,8 @@ async def test_seed_loads_as_a_draft(store: Store, db_path: Path) -> None:
         ("MIT Technology Review", "The open-source AI b"),
         ("VentureBeat", "Open source AI conti"),
     ]
-    row = row_of(db_path, SEED_ID)
+    row = row_of(db_path, SEED_ID)  # where the row points: the operator's view
     assert row["file"] == SEED_NAME
-    assert row["published"] == 0
     assert row["deleted_at"] is None
 
 
@@ -99,15 +111,15 @@ async def test_secured_is_stored_as_is_but_never_read_back_or_searched(
 ) -> None:
     secured = row_of(db_path, SEED_ID)["secured"]
     assert secured.startswith("zdjAJ/nC3FH0MzP8") and secured.endswith("nbDY8ZfuMsAqi2BDSM2DhA==")
-    await store.publish(SEED_ID, "mod")
-    article = await store.get(SEED_ID)
+    await store.publishing.publish(SEED_ID, "mod")
+    article = await store.articles.get(SEED_ID)
     assert article.secured is None
-    assert (await store.search("zdjAJ")).items == ()
-    assert (await store.search("nbDY8ZfuMsAqi2BDSM2DhA")).items == ()
+    assert (await store.articles.search("zdjAJ")).items == ()
+    assert (await store.articles.search("nbDY8ZfuMsAqi2BDSM2DhA")).items == ()
 
 
 async def test_last_sync_is_recorded(store: Store) -> None:
-    last = await store.last_sync()
+    last = await store.articles.last_sync()
     assert last is not None
     assert (last["scanned"], last["loaded"], last["errors"]) == (1, 1, 0)
 
@@ -119,39 +131,39 @@ async def test_sync_counts_and_reads_only_what_changed(db_path: Path, store_dir:
     for n in range(5):
         write_article(store_dir, f"a{n}", published=True)
     async with Store.open(db_path, store_dir) as store:
-        first = await store.sync()
+        first = await store.folder.sync()
         counts = (first.scanned, first.new, first.changed, first.deleted, first.unchanged)
         assert counts == (6, 6, 0, 0, 0)
         assert first.errors == []
 
         # same size and mtime but new bytes: a sync that re-read it would serve "Title of X0"
         swap_unseen(store_dir / "a0.txt", b"Title of a0", b"Title of X0")
-        again = await store.sync()
+        again = await store.folder.sync()
         assert (again.new, again.changed, again.deleted, again.unchanged) == (0, 0, 0, 6)
-        assert (await store.get("a0")).title == "Title of a0"
+        assert (await store.articles.get("a0")).title == "Title of a0"
 
         write_article(store_dir, "a1", title="A changed title", published=True)
         touch_later(store_dir / "a1.txt")
         (store_dir / "a2.txt").unlink()
         write_article(store_dir, "a9", published=True)
         swap_unseen(store_dir / "a3.txt", b"Title of a3", b"Title of X3")
-        report = await store.sync()
+        report = await store.folder.sync()
         assert (report.new, report.changed, report.deleted, report.unchanged) == (1, 1, 1, 4)
         assert report.loaded == 2
-        assert (await store.get("a1")).title == "A changed title"
-        assert (await store.get("a9")).title == "Title of a9"
-        assert (await store.get("a3")).title == "Title of a3"
-        assert (await store.get("a0")).title == "Title of a0"
+        assert (await store.articles.get("a1")).title == "A changed title"
+        assert (await store.articles.get("a9")).title == "Title of a9"
+        assert (await store.articles.get("a3")).title == "Title of a3"
+        assert (await store.articles.get("a0")).title == "Title of a0"
 
 
 async def test_same_size_rewrite_with_new_mtime_is_reread(store: Store, store_dir: Path) -> None:
     path = write_article(store_dir, "same", title="Title AAAA", published=True)
-    await store.sync()
+    await store.folder.sync()
     path.write_text(path.read_text().replace("Title AAAA", "Title BBBB"))
     touch_later(path)
-    report = await store.sync()
+    report = await store.folder.sync()
     assert report.changed == 1
-    assert (await store.get("same")).title == "Title BBBB"
+    assert (await store.articles.get("same")).title == "Title BBBB"
 
 
 async def test_only_article_suffixes_and_no_hidden_files(store: Store, store_dir: Path) -> None:
@@ -159,9 +171,9 @@ async def test_only_article_suffixes_and_no_hidden_files(store: Store, store_dir
     (store_dir / "notes.json").write_text("{}")
     (store_dir / ".partial.txt").write_text("---\ntitle: half")
     (store_dir / "sub.txt").mkdir()
-    report = await store.sync()
+    report = await store.folder.sync()
     assert (report.new, report.errors) == (1, [])
-    assert ids(await store.latest()) == ["kept"]
+    assert ids(await store.articles.latest()) == ["kept"]
 
 
 # ----------------------------------------------------------------- bad files
@@ -197,56 +209,54 @@ async def test_a_bad_file_is_reported_and_never_stops_the_load(
     (store_dir / "bad.txt").write_bytes(BAD_FILES[kind])
     write_article(store_dir, "good", published=True)
     async with Store.open(db_path, store_dir) as store:
-        report = await store.sync()
+        report = await store.folder.sync()
         assert report.new == 2  # the seed and the good file
         assert len(report.errors) == 1
         assert report.errors[0].startswith("bad.txt: ")
-        assert ids(await store.latest()) == ["good"]
+        assert ids(await store.articles.latest()) == ["good"]
         with pytest.raises(ArticleNotFound):
-            await store.get("bad", include_hidden=True)
-        assert await store.bad_files() == [("bad.txt", report.errors[0])]
-    assert rows(db_path, "SELECT name, error FROM files WHERE error IS NOT NULL") == [
-        ("bad.txt", report.errors[0])
-    ]
+            await store.articles.get("bad", include_hidden=True)
+        assert await store.articles.bad_files() == [("bad.txt", report.errors[0])]
+    async with Store.open(db_path, store_dir) as reopened:  # kept on disk, not in memory
+        assert await reopened.articles.bad_files() == [("bad.txt", report.errors[0])]
 
 
 async def test_a_bad_update_keeps_the_last_good_version_served(
-    store: Store, store_dir: Path, db_path: Path
+    store: Store, store_dir: Path
 ) -> None:
     path = write_article(store_dir, "story", title="Good title", published=True)
-    await store.sync()
+    await store.folder.sync()
     good_bytes = path.read_bytes()
 
     rewrite(path, "---\ntitle: Broken\nwebUrl: [unclosed\n---\n")
-    report = await store.sync()
+    report = await store.folder.sync()
     assert len(report.errors) == 1
     assert report.errors[0].startswith("story.txt: ")
     assert "line" in report.errors[0]
-    assert (await store.get("story")).title == "Good title"
-    assert ids(await store.latest()) == ["story"]
-    assert [name for name, _ in await store.bad_files()] == ["story.txt"]
-    assert row_of(db_path, "story")["title"] == "Good title"
+    assert (await store.articles.get("story")).title == "Good title"
+    assert ids(await store.articles.latest()) == ["story"]
+    assert [name for name, _ in await store.articles.bad_files()] == ["story.txt"]
 
     # still bad, untouched: not read again, still listed
-    again = await store.sync()
+    again = await store.folder.sync()
     assert (again.changed, again.errors) == (0, [])
-    assert [name for name, _ in await store.bad_files()] == ["story.txt"]
+    assert [name for name, _ in await store.articles.bad_files()] == ["story.txt"]
 
     path.write_bytes(good_bytes.replace(b"Good title", b"Fixed title"))
     touch_later(path, 20)
-    fixed = await store.sync()
+    fixed = await store.folder.sync()
     assert (fixed.changed, fixed.errors) == (1, [])
-    assert (await store.get("story")).title == "Fixed title"
-    assert await store.bad_files() == []
+    assert (await store.articles.get("story")).title == "Fixed title"
+    assert await store.articles.bad_files() == []
 
 
 async def test_two_files_for_one_id_is_an_error_not_a_merge(store: Store, store_dir: Path) -> None:
     write_article(store_dir, "twin.md", title="From md", published=True)
     write_article(store_dir, "twin.txt", title="From txt", published=True)
-    report = await store.sync()
+    report = await store.folder.sync()
     assert len(report.errors) == 1
     assert "same article id" in report.errors[0]
-    assert [a.id for a in (await store.latest()).items] == ["twin"]
+    assert [a.id for a in (await store.articles.latest()).items] == ["twin"]
 
 
 # ----------------------------------------------------------------- deletion
@@ -257,33 +267,33 @@ async def test_a_deleted_file_withdraws_its_article_and_keeps_history(
 ) -> None:
     path = write_article(store_dir, "gone", topics=["Vanishing"], published=True)
     write_article(store_dir, "stays", published=True, publishedDateTime=when(1))
-    await store.sync()
-    assert ids(await store.latest()) == ["gone", "stays"]
+    await store.folder.sync()
+    assert ids(await store.articles.latest()) == ["gone", "stays"]
     saved = path.read_bytes()
 
     path.unlink()
-    report = await store.sync()
+    report = await store.folder.sync()
     assert (report.deleted, report.unchanged) == (1, 2)
     with pytest.raises(ArticleNotFound):
-        await store.get("gone")
+        await store.articles.get("gone")
     with pytest.raises(ArticleNotFound):
-        await store.get("gone", include_hidden=True)
-    assert ids(await store.latest()) == ["stays"]
-    assert (await store.search("gone")).items == ()
-    assert "Vanishing" not in dict(await store.topics())
-    assert await store.counts() == (2, 1, 1)
+        await store.articles.get("gone", include_hidden=True)
+    assert ids(await store.articles.latest()) == ["stays"]
+    assert (await store.articles.search("gone")).items == ()
+    assert "Vanishing" not in dict(await store.articles.topics())
+    assert await store.articles.counts() == Counts(articles=2, published=1, drafts=1)
     row = row_of(db_path, "gone")
     assert row["deleted_at"] is not None
     assert row["title"] == "Title of gone"
     with pytest.raises(ArticleNotFound):
-        await store.publish("gone", "mod")
+        await store.publishing.publish("gone", "mod")
 
     path.write_bytes(saved)
-    back = await store.sync()
+    back = await store.folder.sync()
     assert back.new == 1
     assert back.published == ["gone"]
-    assert (await store.get("gone")).title == "Title of gone"
-    assert ids(await store.latest()) == ["gone", "stays"]
+    assert (await store.articles.get("gone")).title == "Title of gone"
+    assert ids(await store.articles.latest()) == ["gone", "stays"]
     assert row_of(db_path, "gone")["deleted_at"] is None
 
 
@@ -295,21 +305,21 @@ async def test_topics_count_only_published_articles(store: Store, store_dir: Pat
     write_article(store_dir, "p2", topics=["ai "], published=True)
     write_article(store_dir, "p3", topics=["Ai", "open  source"], published=True)
     write_article(store_dir, "d1", topics=["AI", "Only Drafts"], published=False)
-    await store.sync()
+    await store.folder.sync()
     # the seed (a draft) wrote "AI" first; drafts count for nothing
-    assert await store.topics() == [("AI", 3), ("Open Source", 2)]
-    assert await store.topic_name("open source ") == "Open Source"
-    assert await store.topic_name("nothing like it") is None
-    assert await store.match_topics("sour") == [("Open Source", 2)]
-    assert await store.match_topics("a") == [("AI", 3)]
+    assert await store.articles.topics() == [("AI", 3), ("Open Source", 2)]
+    assert await store.articles.topic_name("open source ") == "Open Source"
+    assert await store.articles.topic_name("nothing like it") is None
+    assert await store.articles.match_topics("sour") == [("Open Source", 2)]
+    assert await store.articles.match_topics("a") == [("AI", 3)]
 
 
 async def test_topics_follow_publishing(store: Store) -> None:
-    assert await store.topics() == []
-    await store.publish(SEED_ID, "mod")
-    assert await store.topics() == [("AI", 1), ("AI Ethics", 1)]
-    await store.unpublish(SEED_ID, "mod")
-    assert await store.topics() == []
+    assert await store.articles.topics() == []
+    await store.publishing.publish(SEED_ID, "mod")
+    assert await store.articles.topics() == [("AI", 1), ("AI Ethics", 1)]
+    await store.publishing.unpublish(SEED_ID, "mod")
+    assert await store.articles.topics() == []
 
 
 async def test_latest_newest_first_only_published_five_a_page(
@@ -318,19 +328,19 @@ async def test_latest_newest_first_only_published_five_a_page(
     for day in range(1, 13):
         write_article(store_dir, f"pub{day:02}", publishedDateTime=when(day), published=True)
     write_article(store_dir, "draft_newest", publishedDateTime=when(28), published=False)
-    await store.sync()
+    await store.folder.sync()
     assert PAGE_SIZE == 5
 
-    first = await store.latest()
+    first = await store.articles.latest()
     assert ids(first) == ["pub12", "pub11", "pub10", "pub09", "pub08"]
     assert first.has_next
-    second = await store.latest(page=1)
+    second = await store.articles.latest(page=1)
     assert ids(second) == ["pub07", "pub06", "pub05", "pub04", "pub03"]
     assert second.has_next
-    last = await store.latest(page=2)
+    last = await store.articles.latest(page=2)
     assert ids(last) == ["pub02", "pub01"]
     assert not last.has_next
-    assert (await store.latest(page=3)).items == ()
+    assert (await store.articles.latest(page=3)).items == ()
     assert all(a.published for p in (first, second, last) for a in p.items)
     assert first.items[0].published_at == datetime(2024, 1, 12, 12, tzinfo=UTC)
 
@@ -338,8 +348,8 @@ async def test_latest_newest_first_only_published_five_a_page(
 async def test_latest_exactly_one_page_has_no_next(store: Store, store_dir: Path) -> None:
     for day in range(1, 6):
         write_article(store_dir, f"p{day}", publishedDateTime=when(day), published=True)
-    await store.sync()
-    page = await store.latest()
+    await store.folder.sync()
+    page = await store.articles.latest()
     assert len(page.items) == 5
     assert not page.has_next
 
@@ -349,11 +359,11 @@ async def test_latest_topic_filter_with_any_spelling(store: Store, store_dir: Pa
     write_article(store_dir, "ai2", topics=["ai "], publishedDateTime=when(2), published=True)
     write_article(store_dir, "other", topics=["Climate"], published=True)
     write_article(store_dir, "aidraft", topics=["AI"], published=False)
-    await store.sync()
+    await store.folder.sync()
     for spelling in ("AI", "ai", "Ai", " aI  "):
-        assert ids(await store.latest(spelling)) == ["ai2", "ai1"]
-    assert ids(await store.latest("climate")) == ["other"]
-    assert (await store.latest("Unknown Topic")).items == ()
+        assert ids(await store.articles.latest(spelling)) == ["ai2", "ai1"]
+    assert ids(await store.articles.latest("climate")) == ["other"]
+    assert (await store.articles.latest("Unknown Topic")).items == ()
 
 
 async def test_drafts_newest_first_without_published_or_deleted(
@@ -363,22 +373,26 @@ async def test_drafts_newest_first_without_published_or_deleted(
     write_article(store_dir, "d_new", publishedDateTime=when(9))
     write_article(store_dir, "gone", publishedDateTime=when(5))
     write_article(store_dir, "pub", publishedDateTime=when(7), published=True)
-    await store.sync()
+    await store.folder.sync()
     (store_dir / "gone.txt").unlink()
-    await store.sync()
-    assert ids(await store.drafts()) == ["d_new", "d_old", SEED_ID]
+    await store.folder.sync()
+    assert ids(await store.articles.drafts()) == ["d_new", "d_old", SEED_ID]
 
 
 async def test_match_titles_separates_published_and_drafts(store: Store, store_dir: Path) -> None:
     write_article(store_dir, "pub", title="Quantum widgets arrive", published=True)
     write_article(store_dir, "dr", title="Quantum gadgets delayed", published=False)
-    await store.sync()
-    assert await store.match_titles("quant", published=True) == [("Quantum widgets arrive", "pub")]
-    assert await store.match_titles("Quantum gad", published=False) == [
+    await store.folder.sync()
+    assert await store.articles.match_titles("quant", published=True) == [
+        ("Quantum widgets arrive", "pub")
+    ]
+    assert await store.articles.match_titles("Quantum gad", published=False) == [
         ("Quantum gadgets delayed", "dr")
     ]
-    assert await store.match_titles("widgets", published=False) == []
-    assert await store.match_titles('") *', published=True) == [("Quantum widgets arrive", "pub")]
+    assert await store.articles.match_titles("widgets", published=False) == []
+    assert await store.articles.match_titles('") *', published=True) == [
+        ("Quantum widgets arrive", "pub")
+    ]
 
 
 # ----------------------------------------------------------------- search
@@ -423,35 +437,35 @@ async def searchable(store: Store, store_dir: Path) -> Store:
         topics=["Economy"],
         published=True,
     )
-    await store.sync()
+    await store.folder.sync()
     return store
 
 
 async def test_search_ranks_a_title_hit_above_an_excerpt_hit(searchable: Store) -> None:
-    page = await searchable.search("zebrafish")
+    page = await searchable.articles.search("zebrafish")
     assert ids(page) == ["in_title", "in_excerpt"]
     assert not page.has_next
 
 
 async def test_search_respects_the_topic_filter(searchable: Store) -> None:
-    assert ids(await searchable.search("zebrafish", topic="health")) == ["in_excerpt"]
-    assert ids(await searchable.search("zebrafish", topic="SCIENCE ")) == ["in_title"]
-    assert ids(await searchable.search("zebrafish", topic="Economy")) == []
+    assert ids(await searchable.articles.search("zebrafish", topic="health")) == ["in_excerpt"]
+    assert ids(await searchable.articles.search("zebrafish", topic="SCIENCE ")) == ["in_title"]
+    assert ids(await searchable.articles.search("zebrafish", topic="Economy")) == []
 
 
 async def test_search_never_shows_drafts(searchable: Store) -> None:
     for query in ("zebrafish", "Zebrafish zebrafish", "zebra*"):
-        assert "draft" not in ids(await searchable.search(query))
+        assert "draft" not in ids(await searchable.articles.search(query))
 
 
 async def test_search_covers_provider_and_topics_and_prefixes(searchable: Store) -> None:
-    assert ids(await searchable.search("quokka")) == ["by_provider"]
-    assert ids(await searchable.search("economy")) == ["by_provider"]
-    assert ids(await searchable.search("zebra*")) == ["in_title", "in_excerpt"]
-    assert ids(await searchable.search("zebra")) == []
-    assert ids(await searchable.search("ZEBRAFISH hearts")) == ["in_title"]
-    assert ids(await searchable.search('"regrow their"')) == ["in_title"]
-    assert ids(await searchable.search('"their regrow"')) == []
+    assert ids(await searchable.articles.search("quokka")) == ["by_provider"]
+    assert ids(await searchable.articles.search("economy")) == ["by_provider"]
+    assert ids(await searchable.articles.search("zebra*")) == ["in_title", "in_excerpt"]
+    assert ids(await searchable.articles.search("zebra")) == []
+    assert ids(await searchable.articles.search("ZEBRAFISH hearts")) == ["in_title"]
+    assert ids(await searchable.articles.search('"regrow their"')) == ["in_title"]
+    assert ids(await searchable.articles.search('"their regrow"')) == []
 
 
 HOSTILE = [
@@ -494,13 +508,13 @@ HOSTILE = [
 
 @pytest.mark.parametrize("query", HOSTILE, ids=range(len(HOSTILE)))
 async def test_hostile_search_strings_are_answered(searchable: Store, query: str) -> None:
-    page = await searchable.search(query)
+    page = await searchable.articles.search(query)
     assert "draft" not in ids(page)
-    assert isinstance(await searchable.search(query, topic=query), type(page))
-    await searchable.match_titles(query, published=True)
-    await searchable.match_titles(query, published=False)
-    await searchable.latest(topic=query)
-    await searchable.match_topics(query)
+    assert isinstance(await searchable.articles.search(query, topic=query), type(page))
+    await searchable.articles.match_titles(query, published=True)
+    await searchable.articles.match_titles(query, published=False)
+    await searchable.articles.latest(topic=query)
+    await searchable.articles.match_topics(query)
 
 
 @pytest.mark.parametrize(
@@ -527,7 +541,7 @@ async def test_hostile_search_strings_are_answered(searchable: Store, query: str
 async def test_a_hostile_string_with_a_real_word_still_finds_it(
     searchable: Store, query: str
 ) -> None:
-    assert ids(await searchable.search(query)) == ["in_title", "in_excerpt"]
+    assert ids(await searchable.articles.search(query)) == ["in_title", "in_excerpt"]
 
 
 def test_fts_query_quotes_every_term() -> None:
@@ -567,72 +581,73 @@ def test_any_text_is_a_valid_fts5_query(fts_table: sqlite3.Connection, text: str
 # ----------------------------------------------------------------- publishing
 
 
-async def test_publish_flips_only_the_published_line(
-    store: Store, store_dir: Path, db_path: Path
-) -> None:
+async def test_publish_flips_only_the_published_line(store: Store, store_dir: Path) -> None:
     path = store_dir / SEED_NAME
     original = path.read_bytes()
     assert original.count(b"published: false") == 1
     path.chmod(0o640)
 
-    article = await store.publish(SEED_ID, "moderator#42")
+    article = await store.publishing.publish(SEED_ID, "moderator#42")
 
     assert article.published is True
     after = path.read_bytes()
     assert after == original.replace(b"published: false", b"published: true")
     assert stat.S_IMODE(path.stat().st_mode) == 0o640
     assert [f.name for f in store_dir.iterdir()] == [SEED_NAME]  # no temp file left
-    assert ids(await store.latest()) == [SEED_ID]
-    assert (await store.get(SEED_ID)).published is True
-    assert row_of(db_path, SEED_ID)["published"] == 1
-    assert await store.counts() == (1, 1, 0)
-    audit = rows(db_path, "SELECT actor, action, article_id, at FROM audit")
-    assert [a[:3] for a in audit] == [("moderator#42", "publish", SEED_ID)]
-    assert abs(audit[0][3] - datetime.now(UTC).timestamp()) < 60
+    assert ids(await store.articles.latest()) == [SEED_ID]
+    assert (await store.articles.get(SEED_ID)).published is True
+    assert await store.articles.counts() == Counts(articles=1, published=1, drafts=0)
+    audit = await store.publishing.audit_trail()
+    assert [(e.actor, e.action, e.article_id) for e in audit] == [
+        ("moderator#42", "publish", SEED_ID)
+    ]
+    assert abs(audit[0].at - datetime.now(UTC).timestamp()) < 60
 
     # the write-back is already known: the next sync reads nothing and announces nothing
-    report = await store.sync()
+    report = await store.folder.sync()
     assert (report.changed, report.unchanged, report.published) == (0, 1, [])
 
 
-async def test_unpublish_reverses_publish(store: Store, store_dir: Path, db_path: Path) -> None:
+async def test_unpublish_reverses_publish(store: Store, store_dir: Path) -> None:
     path = store_dir / SEED_NAME
     original = path.read_bytes()
-    await store.publish(SEED_ID, "mod-a")
-    article = await store.unpublish(SEED_ID, "mod-b")
+    await store.publishing.publish(SEED_ID, "mod-a")
+    article = await store.publishing.unpublish(SEED_ID, "mod-b")
     assert article.published is False
     assert path.read_bytes() == original
-    assert (await store.latest()).items == ()
-    assert ids(await store.drafts()) == [SEED_ID]
-    assert row_of(db_path, SEED_ID)["published"] == 0
-    assert rows(db_path, "SELECT actor, action, article_id FROM audit ORDER BY id") == [
-        ("mod-a", "publish", SEED_ID),
+    assert (await store.articles.latest()).items == ()
+    assert ids(await store.articles.drafts()) == [SEED_ID]
+    assert (await store.articles.get(SEED_ID, include_hidden=True)).published is False
+    audit = await store.publishing.audit_trail()  # newest first
+    assert [(e.actor, e.action, e.article_id) for e in audit] == [
         ("mod-b", "unpublish", SEED_ID),
+        ("mod-a", "publish", SEED_ID),
     ]
 
 
-async def test_publish_unknown_id(store: Store, db_path: Path) -> None:
+async def test_publish_unknown_id(store: Store) -> None:
     with pytest.raises(ArticleNotFound) as caught:
-        await store.publish("no_such_article", "mod")
-    assert "no_such_article" in str(caught.value)
-    with pytest.raises(ArticleNotFound):
-        await store.unpublish("no_such_article", "mod")
-    assert rows(db_path, "SELECT * FROM audit") == []
+        await store.publishing.publish("no_such_article", "mod")
+    assert caught.value.article_id == "no_such_article"
+    with pytest.raises(ArticleNotFound) as again:
+        await store.publishing.unpublish("no_such_article", "mod")
+    assert again.value.article_id == "no_such_article"
+    assert await store.publishing.audit_trail() == []
 
 
 async def test_publish_twice_and_unpublish_a_draft_are_refused(
-    store: Store, store_dir: Path, db_path: Path
+    store: Store, store_dir: Path
 ) -> None:
-    with pytest.raises(PublishError) as draft:
-        await store.unpublish(SEED_ID, "mod")
-    assert "draft" in str(draft.value)
-    await store.publish(SEED_ID, "mod")
+    with pytest.raises(AlreadyDone) as draft:  # already a draft
+        await store.publishing.unpublish(SEED_ID, "mod")
+    assert (draft.value.article_id, draft.value.publish) == (SEED_ID, False)
+    await store.publishing.publish(SEED_ID, "mod")
     published_bytes = (store_dir / SEED_NAME).read_bytes()
-    with pytest.raises(PublishError) as twice:
-        await store.publish(SEED_ID, "mod")
-    assert "already published" in str(twice.value)
+    with pytest.raises(AlreadyDone) as twice:  # already published
+        await store.publishing.publish(SEED_ID, "mod")
+    assert (twice.value.article_id, twice.value.publish) == (SEED_ID, True)
     assert (store_dir / SEED_NAME).read_bytes() == published_bytes
-    assert len(rows(db_path, "SELECT * FROM audit")) == 1
+    assert len(await store.publishing.audit_trail()) == 1
 
 
 def _db_state(db_path: Path) -> list[tuple[Any, ...]]:
@@ -646,13 +661,13 @@ async def test_publish_when_the_file_is_gone_changes_nothing(
 ) -> None:
     (store_dir / SEED_NAME).unlink()
     before = _db_state(db_path)
-    with pytest.raises(PublishError) as caught:
-        await store.publish(SEED_ID, "mod")
-    assert SEED_ID in str(caught.value)
-    assert "Nothing was changed" in str(caught.value)
+    with pytest.raises(FileNotWritable) as caught:  # "nothing was changed"
+        await store.publishing.publish(SEED_ID, "mod")
+    assert (caught.value.article_id, caught.value.publish) == (SEED_ID, True)
+    assert (caught.value.file, caught.value.reason) == (SEED_NAME, os.strerror(errno.ENOENT))
     assert _db_state(db_path) == before
     assert list(store_dir.iterdir()) == []
-    assert ids(await store.drafts()) == [SEED_ID]
+    assert ids(await store.articles.drafts()) == [SEED_ID]
 
 
 async def test_publish_when_the_file_became_a_folder_changes_nothing(
@@ -661,8 +676,9 @@ async def test_publish_when_the_file_became_a_folder_changes_nothing(
     (store_dir / SEED_NAME).unlink()
     (store_dir / SEED_NAME).mkdir()
     before = _db_state(db_path)
-    with pytest.raises(PublishError):
-        await store.publish(SEED_ID, "mod")
+    with pytest.raises(FileNotWritable) as caught:
+        await store.publishing.publish(SEED_ID, "mod")
+    assert (caught.value.article_id, caught.value.file) == (SEED_ID, SEED_NAME)
     assert _db_state(db_path) == before
     assert (store_dir / SEED_NAME).is_dir()
 
@@ -678,14 +694,15 @@ async def test_publish_when_the_write_fails_changes_nothing(
         raise PermissionError(13, "Permission denied")
 
     monkeypatch.setattr(os, "replace", refuse)
-    with pytest.raises(PublishError) as caught:
-        await store.publish(SEED_ID, "mod")
+    with pytest.raises(FileNotWritable) as caught:
+        await store.publishing.publish(SEED_ID, "mod")
     monkeypatch.undo()
-    assert "Permission denied" in str(caught.value)
+    assert (caught.value.article_id, caught.value.publish) == (SEED_ID, True)
+    assert (caught.value.file, caught.value.reason) == (SEED_NAME, "Permission denied")
     assert path.read_bytes() == original
     assert [f.name for f in store_dir.iterdir()] == [SEED_NAME]  # temp file cleaned up
     assert _db_state(db_path) == before
-    assert (await store.latest()).items == ()
+    assert (await store.articles.latest()).items == ()
 
 
 async def test_publish_when_the_file_went_bad_changes_nothing(
@@ -694,10 +711,13 @@ async def test_publish_when_the_file_went_bad_changes_nothing(
     path = store_dir / SEED_NAME
     broken = b"---\ntitle: [\n---\n"
     path.write_bytes(broken)
+    with pytest.raises(ArticleError) as parsing:
+        parse_article_bytes(broken, SEED_NAME)
     before = _db_state(db_path)
-    with pytest.raises(PublishError) as caught:
-        await store.publish(SEED_ID, "mod")
-    assert "not valid" in str(caught.value)
+    with pytest.raises(FileInvalid) as caught:  # the file is not valid now
+        await store.publishing.publish(SEED_ID, "mod")
+    assert (caught.value.article_id, caught.value.publish) == (SEED_ID, True)
+    assert caught.value.reason == parsing.value.problem
     assert path.read_bytes() == broken
     assert _db_state(db_path) == before
 
@@ -706,22 +726,22 @@ async def test_publish_inserts_a_missing_published_line(store: Store, store_dir:
     path = write_article(store_dir, "noflag", published=None, body="Body text.\n")
     original = path.read_bytes()
     assert b"published:" not in original
-    await store.sync()
-    assert ids(await store.drafts())[0] == "noflag"
+    await store.folder.sync()
+    assert ids(await store.articles.drafts())[0] == "noflag"
 
-    await store.publish("noflag", "mod")
+    await store.publishing.publish("noflag", "mod")
     after = path.read_bytes()
     head, sep, tail = original.rpartition(b"---\nBody text.\n")
     assert after == head + b"published: true\n" + sep + tail
-    assert "noflag" in ids(await store.latest())
+    assert "noflag" in ids(await store.articles.latest())
 
 
 async def test_publish_keeps_crlf_line_endings(store: Store, store_dir: Path) -> None:
     path = store_dir / "crlf.txt"
     text = (SEED_PATH.read_bytes()).replace(b"\n", b"\r\n")
     path.write_bytes(text)
-    await store.sync()
-    await store.publish("crlf", "mod")
+    await store.folder.sync()
+    await store.publishing.publish("crlf", "mod")
     after = path.read_bytes()
     assert after == text.replace(b"published: false", b"published: true")
     assert after.count(b"\n") == after.count(b"\r\n")
@@ -733,8 +753,8 @@ async def test_publish_inserts_a_crlf_published_line_in_a_crlf_file(
     path = write_article(store_dir, "crlf2", published=None)
     original = path.read_bytes().replace(b"\n", b"\r\n")
     path.write_bytes(original)
-    await store.sync()
-    await store.publish("crlf2", "mod")
+    await store.folder.sync()
+    await store.publishing.publish("crlf2", "mod")
     after = path.read_bytes()
     closing = original.rindex(b"---\r\n")
     assert after == original[:closing] + b"published: true\r\n" + original[closing:]
@@ -745,30 +765,18 @@ async def test_publish_keeps_a_byte_order_mark(store: Store, store_dir: Path) ->
     path = store_dir / "bom.txt"
     original = b"\xef\xbb\xbf" + SEED_PATH.read_bytes()
     path.write_bytes(original)
-    await store.sync()
-    await store.publish("bom", "mod")
+    await store.folder.sync()
+    await store.publishing.publish("bom", "mod")
     assert path.read_bytes() == original.replace(b"published: false", b"published: true")
 
 
-def test_rewrite_published_touches_only_the_top_level_line() -> None:
-    raw = (
-        b"---\ntitle: t\nrelated:\n  - title: r\n    published: false\n"
-        b"published: false  # reviewed\n---\npublished: false\n"
-    )
-    assert rewrite_published(raw, True) == raw.replace(
-        b"published: false  # reviewed", b"published: true  # reviewed"
-    )
-    with pytest.raises(ValueError):
-        rewrite_published(b"no front matter", True)
-
-
 async def test_publish_then_edit_by_the_pipeline(store: Store, store_dir: Path) -> None:
-    await store.publish(SEED_ID, "mod")
+    await store.publishing.publish(SEED_ID, "mod")
     path = store_dir / SEED_NAME
     rewrite(path, path.read_text(encoding="utf-8").replace("How Long", "How Much Longer"))
-    report = await store.sync()
+    report = await store.folder.sync()
     assert (report.changed, report.published) == (1, [])
-    assert (await store.get(SEED_ID)).title.startswith("How Much Longer")
+    assert (await store.articles.get(SEED_ID)).title.startswith("How Much Longer")
 
 
 # ----------------------------------------------------------------- arriving published
@@ -777,9 +785,9 @@ async def test_publish_then_edit_by_the_pipeline(store: Store, store_dir: Path) 
 async def test_a_file_arriving_published_is_reported(store: Store, store_dir: Path) -> None:
     write_article(store_dir, "fresh", published=True)
     write_article(store_dir, "draft", published=False)
-    report = await store.sync()
+    report = await store.folder.sync()
     assert report.published == ["fresh"]
-    assert ids(await store.latest()) == ["fresh"]
+    assert ids(await store.articles.latest()) == ["fresh"]
 
 
 async def test_a_draft_changed_to_published_by_the_pipeline_is_reported(
@@ -787,9 +795,9 @@ async def test_a_draft_changed_to_published_by_the_pipeline_is_reported(
 ) -> None:
     path = store_dir / SEED_NAME
     rewrite(path, path.read_text(encoding="utf-8").replace("published: false", "published: true"))
-    report = await store.sync()
+    report = await store.folder.sync()
     assert report.published == [SEED_ID]
-    assert ids(await store.latest()) == [SEED_ID]
+    assert ids(await store.articles.latest()) == [SEED_ID]
 
 
 # ----------------------------------------------------------------- one story, one article
@@ -804,21 +812,23 @@ async def test_duplicate_web_url_serves_the_newer_file(
     os.utime(older, (1_700_000_000, 1_700_000_000))
     os.utime(newer, (1_700_000_100, 1_700_000_100))
 
-    report = await store.sync()
-    assert ids(await store.latest()) == ["a_newer"]
+    report = await store.folder.sync()
+    assert ids(await store.articles.latest()) == ["a_newer"]
     assert report.published == ["a_newer"]
     assert any("z_older" in w and "same webUrl" in w and "a_newer" in w for w in report.warnings)
     assert row_of(db_path, "z_older")["duplicate_of"] == "a_newer"
-    assert ids(await store.search("older")) == []
+    assert ids(await store.articles.search("older")) == []
     with pytest.raises(ArticleNotFound):
-        await store.get("z_older")
-    with pytest.raises(PublishError):
-        await store.unpublish("z_older", "mod")
+        await store.articles.get("z_older")
+    with pytest.raises(ServedByDuplicate) as caught:
+        await store.publishing.unpublish("z_older", "mod")
+    assert (caught.value.article_id, caught.value.publish) == ("z_older", False)
+    assert caught.value.served_by == "a_newer"
 
     newer.unlink()
-    again = await store.sync()
-    assert ids(await store.latest()) == ["z_older"]
-    assert (await store.get("z_older")).title == "Older"
+    again = await store.folder.sync()
+    assert ids(await store.articles.latest()) == ["z_older"]
+    assert (await store.articles.get("z_older")).title == "Older"
     assert row_of(db_path, "z_older")["duplicate_of"] is None
     assert again.published == []  # the same story, already announced: its post is edited
 
@@ -829,58 +839,54 @@ async def test_duplicate_web_url_newer_edit_takes_over(store: Store, store_dir: 
     second = write_article(store_dir, "second", title="Second", webUrl=url, published=True)
     os.utime(first, (1_700_000_100, 1_700_000_100))
     os.utime(second, (1_700_000_000, 1_700_000_000))
-    await store.sync()
-    assert ids(await store.latest()) == ["first"]
+    await store.folder.sync()
+    assert ids(await store.articles.latest()) == ["first"]
     second.write_text(second.read_text().replace("Second", "Second, updated"))
     os.utime(second, (1_700_000_200, 1_700_000_200))
-    report = await store.sync()
-    assert ids(await store.latest()) == ["second"]
+    report = await store.folder.sync()
+    assert ids(await store.articles.latest()) == ["second"]
     assert report.published == []  # the same story, still one post
-    assert (await store.get("second")).title == "Second, updated"
-
-
-def _subscribe_all(db_path: Path, channel_id: int) -> None:
-    conn = sqlite3.connect(db_path)
-    with conn:
-        conn.execute(
-            "INSERT INTO subscriptions (channel_id, topic_key, created_at) VALUES (?, '', 0)",
-            (channel_id,),
-        )
-    conn.close()
+    assert (await store.articles.get("second")).title == "Second, updated"
 
 
 async def test_another_file_for_a_posted_story_posts_nothing_new(
-    store: Store, store_dir: Path, db_path: Path
+    store: Store, store_dir: Path
 ) -> None:
     url = "https://example.com/posted-story"
-    _subscribe_all(db_path, 1)
+    await store.feeds.subscribe(1, "", actor="tester")
     served = write_article(store_dir, "served", webUrl=url, published=True)
     os.utime(served, (1_700_000_100, 1_700_000_100))
-    assert (await store.sync()).published == ["served"]
-    assert rows(db_path, "SELECT channel_id, state FROM outbox") == [(1, "pending")]
-    conn = sqlite3.connect(db_path)
-    with conn:
-        conn.execute("UPDATE outbox SET state = 'sent', message_id = 99")
-    conn.close()
-    _subscribe_all(db_path, 2)  # follows from now on: the story came before
+    assert (await store.folder.sync()).published == ["served"]
+    assert await store.outbox.posts(url) == {1: (DeliveryState.PENDING, None)}
+    [pending] = await store.outbox.due()
+    assert (pending.channel_id, pending.article_id, pending.state) == (
+        1,
+        "served",
+        DeliveryState.PENDING,
+    )
+    await store.outbox.done(pending, 99)  # Discord answered: message 99
+    await store.feeds.subscribe(2, "", actor="tester")  # from now on: the story came before
 
     older = write_article(store_dir, "older_copy", webUrl=url, published=True)
     os.utime(older, (1_700_000_000, 1_700_000_000))
-    arrived = await store.sync()
+    arrived = await store.folder.sync()
     assert arrived.published == []
     older.unlink()
-    removed = await store.sync()
+    removed = await store.folder.sync()
     assert removed.published == []
-    assert ids(await store.latest()) == ["served"]
-    assert rows(db_path, "SELECT channel_id, state, message_id FROM outbox") == [(1, "sent", 99)]
+    assert ids(await store.articles.latest()) == ["served"]
+    assert await store.outbox.posts(url) == {1: (DeliveryState.SENT, 99)}
+    assert await store.outbox.due() == []
 
     newer = write_article(store_dir, "newer_copy", title="Updated", webUrl=url, published=True)
     os.utime(newer, (1_700_000_200, 1_700_000_200))
-    took_over = await store.sync()
+    took_over = await store.folder.sync()
     assert took_over.published == []
-    assert ids(await store.latest()) == ["newer_copy"]
-    assert rows(db_path, "SELECT channel_id, article_id, state, message_id FROM outbox") == [
-        (1, "newer_copy", "edit", 99)  # edited in place, never reposted
+    assert ids(await store.articles.latest()) == ["newer_copy"]
+    assert await store.outbox.posts(url) == {1: (DeliveryState.EDIT, 99)}
+    due = await store.outbox.due()
+    assert [(d.channel_id, d.article_id, d.state, d.message_id) for d in due] == [
+        (1, "newer_copy", DeliveryState.EDIT, 99)  # edited in place, never reposted
     ]
 
 
@@ -899,18 +905,20 @@ async def test_reopening_does_not_migrate_again(
 ) -> None:
     caplog.set_level(logging.INFO, logger="bot.store")
     async with Store.open(db_path, store_dir) as first:
-        await first.sync()
-        await first.publish(SEED_ID, "mod")
-    assert sum("migrated" in r.getMessage() for r in caplog.records) == 1
+        await first.folder.sync()
+        await first.publishing.publish(SEED_ID, "mod")
+    # a fresh database takes each migration once, in order
+    assert sum("migrated" in r.getMessage() for r in caplog.records) == len(MIGRATIONS)
     caplog.clear()
 
     async with Store.open(db_path, store_dir) as second:
-        assert ids(await second.latest()) == [SEED_ID]
-        report = await second.sync()
+        assert ids(await second.articles.latest()) == [SEED_ID]
+        report = await second.folder.sync()
         assert (report.unchanged, report.loaded) == (1, 0)
+        audit = await second.publishing.audit_trail()
+        assert [(e.actor, e.action) for e in audit] == [("mod", "publish")]
     assert not any("migrated" in r.getMessage() for r in caplog.records)
     assert rows(db_path, "PRAGMA user_version") == [(len(MIGRATIONS),)]
-    assert rows(db_path, "SELECT actor, action FROM audit") == [("mod", "publish")]
 
 
 # ----------------------------------------------------------------- 5,000 articles
@@ -944,23 +952,25 @@ async def test_five_thousand_articles(tmp_path: Path) -> None:
     assert len(published_files) + len(draft_files) == 5000
 
     async with Store.open(db_path, folder) as store:
-        report = await store.sync()
+        report = await store.folder.sync()
         assert report.errors == []
         assert (report.scanned, report.loaded, report.new) == (5000, 5000, 5000)
-        live, published, drafts = await store.counts()
+        counts = await store.articles.counts()
         # a story in two files is served once: the losers are neither published nor drafts
         losers = {
             r[0] for r in rows(db_path, "SELECT id FROM articles WHERE duplicate_of IS NOT NULL")
         }
-        assert live == 5000
-        assert published == len(published_files - losers)
-        assert drafts == len(draft_files - losers)
+        assert counts == Counts(
+            articles=5000,
+            published=len(published_files - losers),
+            drafts=len(draft_files - losers),
+        )
         assert sorted(report.published) == sorted(published_files - losers)
         assert rows(db_path, "SELECT COUNT(*) FROM articles WHERE published = 1") == [
             (len(published_files),)
         ]
 
-        again = await store.sync()
+        again = await store.folder.sync()
         assert (again.unchanged, again.loaded, again.deleted) == (5000, 0, 0)
         assert (again.errors, again.published) == ([], [])
 
@@ -975,13 +985,13 @@ async def test_five_thousand_articles(tmp_path: Path) -> None:
         sample = next(i for i in candidates if words.findall(_title(raw[i])))
         word = min(set(words.findall(_title(raw[sample]).casefold())), key=lambda w: (df[w], w))
         found: list[str] = []
-        page = await store.search(word)
+        page = await store.articles.search(word)
         while True:
             found += ids(page)
             assert all(a.published for a in page.items)
             if not page.has_next or len(found) > 500:
                 break
-            page = await store.search(word, page=page.page + 1)
+            page = await store.articles.search(word, page=page.page + 1)
         assert sample in found
         assert set(found) <= published_files
 
@@ -989,21 +999,21 @@ async def test_five_thousand_articles(tmp_path: Path) -> None:
 async def test_an_id_sqlite_cannot_hold_names_no_article(store: Store) -> None:
     """A lone surrogate (valid JSON from Discord) is an unknown article, not a crash."""
     with pytest.raises(ArticleNotFound):
-        await store.get("abc\ud800")
+        await store.articles.get("abc\ud800")
     with pytest.raises(ArticleNotFound):
-        await store.publish("abc\ud800", "tester")
+        await store.publishing.publish("abc\ud800", "tester")
 
 
 async def test_an_emptied_store_folder_withdraws_nothing(store: Store, store_dir: Path) -> None:
     """An unmounted volume must not withdraw every article (and delete every post)."""
     write_article(store_dir, "live", published=True)
-    await store.sync()
+    await store.folder.sync()
     for path in store_dir.iterdir():
         path.unlink()
-    report = await store.sync()
+    report = await store.folder.sync()
     assert report.deleted == 0
     assert "the store folder is empty" in report.errors[0]
-    assert [a.id for a in (await store.latest()).items] == ["live"]
+    assert [a.id for a in (await store.articles.latest()).items] == ["live"]
     write_article(store_dir, "other", published=True)
-    report = await store.sync()
+    report = await store.folder.sync()
     assert report.deleted == 2  # with a file back, the missing ones are withdrawn as usual

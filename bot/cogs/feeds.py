@@ -8,10 +8,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import embeds
+from bot import answers, desk
 from bot.bot import NewsBot
 from bot.errors import NewsError
-from bot.ui import actor, admins_only, topic_choices
+from bot.ui import actor, admin_command, topic_choices
 
 NEEDED = (
     ("view_channel", "View Channel"),
@@ -26,8 +26,7 @@ def missing_permissions(channel: discord.abc.GuildChannel, me: discord.Member) -
     return [label for attr, label in NEEDED if not getattr(perms, attr)]
 
 
-@app_commands.guild_only()
-@app_commands.default_permissions(manage_guild=True)
+@admin_command()
 class Feeds(
     commands.GroupCog, group_name="feed", group_description="Which channels get new articles"
 ):
@@ -45,7 +44,6 @@ class Feeds(
         role="A role to ping with each post (default: no ping)",
         min_quality="Only articles at or above this quality, 0-100 (default 0)",
     )
-    @admins_only()
     async def add(
         self,
         interaction: discord.Interaction[Any],
@@ -54,7 +52,7 @@ class Feeds(
         role: discord.Role | None = None,
         min_quality: app_commands.Range[int, 0, 100] = 0,
     ) -> None:
-        assert interaction.guild is not None  # guild_only
+        assert interaction.guild is not None  # admin_command is guild only
         missing = missing_permissions(channel, interaction.guild.me)
         if missing:
             raise NewsError(
@@ -63,7 +61,8 @@ class Feeds(
             )
         if role is not None and (role.is_default() or role.managed):
             raise NewsError("Pick a normal role to ping (not @everyone or a bot's own role).")
-        sub = await self.store.subscribe(
+        sub = await desk.follow(
+            self.store,
             channel.id,
             topic,
             actor=actor(interaction),
@@ -71,59 +70,31 @@ class Feeds(
             role_id=role.id if role else None,
             min_quality=min_quality,
         )
-        what = "articles on every topic"
-        if sub.topic:
-            what = f"articles about **{embeds.clean(sub.topic)}**"
-        extra = f" with quality ≥ {min_quality}" if min_quality else ""
-        ping = f", pinging {role.mention}" if role else ""
         await interaction.response.send_message(
-            f"{channel.mention} will receive new {what}{extra}{ping}, from now on.", ephemeral=True
+            answers.followed_text(channel.mention, sub, role.mention if role else None),
+            ephemeral=True,
         )
 
     @app_commands.command(name="remove", description="Stop posting articles in a channel")
     @app_commands.describe(
         channel="The channel to stop", topic="Only this topic's subscription (default: all)"
     )
-    @admins_only()
     async def remove(
         self,
         interaction: discord.Interaction[Any],
         channel: discord.TextChannel,
         topic: str | None = None,
     ) -> None:
-        removed = await self.store.unsubscribe(channel.id, topic)
-        if not removed:
-            raise NewsError(f"{channel.mention} has no such subscription. See /feed list.")
+        removed = await desk.unfollow(self.store, channel.id, topic)
         await interaction.response.send_message(
             f"Removed {removed} subscription(s) from {channel.mention}.", ephemeral=True
         )
 
     @app_commands.command(name="list", description="This server's feed subscriptions")
-    @admins_only()
     async def list_feeds(self, interaction: discord.Interaction[Any]) -> None:
         assert interaction.guild is not None
-        subs = await self.store.subscriptions(guild_id=interaction.guild.id)
-        if not subs:
-            raise NewsError("No channel here follows any topic yet. Add one with /feed add.")
-        lines: list[str] = []
-        for sub in subs:
-            topic = embeds.clean(sub.topic) if sub.topic else "all topics"
-            parts = [f"<#{sub.channel_id}>: {topic}"]
-            if sub.min_quality:
-                parts.append(f"quality ≥ {sub.min_quality}")
-            if sub.role_id:
-                parts.append(f"pings <@&{sub.role_id}>")
-            if sub.paused_reason:
-                parts.append(
-                    f"**paused**: {embeds.clean(sub.paused_reason)} (run /feed add to resume)"
-                )
-            lines.append(" · ".join(parts))
-        embed = discord.Embed(
-            title="Feeds",
-            description=embeds.shorten("\n".join(lines), 4096),
-            colour=embeds.BRAND_COLOUR,
-        )
-        await interaction.response.send_message(embed=embed, ephemeral=True)
+        subs = await desk.feeds(self.store, interaction.guild.id)
+        await interaction.response.send_message(embed=answers.feeds_embed(subs), ephemeral=True)
 
     @add.autocomplete("topic")
     @remove.autocomplete("topic")

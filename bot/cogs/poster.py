@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import time
 from collections import defaultdict
@@ -21,7 +22,7 @@ from discord.ext import commands, tasks
 from bot import embeds
 from bot.bot import NewsBot
 from bot.errors import ArticleNotFound
-from bot.store import Delivery
+from bot.store import Delivery, DeliveryState
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,13 @@ GLOBAL_RATE = 45.0  # requests/s: under Discord's 50/s global limit, so 429s sta
 MAX_BACKOFF = 300.0
 UNKNOWN_CHANNEL = 10003
 UNKNOWN_MESSAGE = 10008
+NONCE_MAX = 25  # Discord's limit on a message nonce
+
+
+def nonce_for(delivery: Delivery) -> str:
+    """Same (story, channel, generation), same nonce: Discord drops the repeat."""
+    key = f"{delivery.url}|{delivery.channel_id}|{delivery.generation}"
+    return hashlib.sha256(key.encode()).hexdigest()[:NONCE_MAX]
 
 
 class Pace:
@@ -55,7 +63,11 @@ def backoff(attempts: int) -> float:
 
 
 class Poster(commands.Cog):
-    """Rescans the store every NEWS_POLL_SECONDS and delivers due outbox rows."""
+    """Rescans the store every NEWS_POLL_SECONDS and delivers due outbox rows.
+
+    The store wakes the delivery loop (`bot.deliveries_due`) when this process queues
+    work; work queued by another process (`newsbot publish`) is found within a poll.
+    """
 
     def __init__(self, bot: NewsBot) -> None:
         self.bot = bot
@@ -76,10 +88,10 @@ class Poster(commands.Cog):
             with contextlib.suppress(asyncio.CancelledError):
                 await self.deliverer
 
-    @tasks.loop(seconds=30)
+    @tasks.loop()  # the interval is NEWS_POLL_SECONDS, set in cog_load
     async def poll(self) -> None:
         try:
-            report = await self.store.sync()
+            report = await self.store.folder.sync()
         except Exception:  # a vanished folder, a locked database: try again next interval
             log.exception("store rescan failed; retrying in %s s", self.bot.settings.poll_seconds)
             return
@@ -92,8 +104,6 @@ class Poster(commands.Cog):
                 len(report.errors),
                 len(report.published),
             )
-        # Always wake: another process (`newsbot publish`) may have queued posts.
-        self.bot.deliveries_due.set()
 
     async def _deliver_forever(self) -> None:
         await self.bot.wait_until_ready()
@@ -107,14 +117,17 @@ class Poster(commands.Cog):
                 await asyncio.sleep(5)
             if worked:
                 continue
-            next_at = await self.store.next_delivery_at()
-            timeout = max(1.0, next_at - time.time()) if next_at is not None else None
+            # Wake for the next retry, and at least once a poll for work other processes queued.
+            timeout = self.bot.settings.poll_seconds
+            next_at = await self.store.outbox.next_due_at()
+            if next_at is not None:
+                timeout = min(timeout, max(1.0, next_at - time.time()))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.bot.deliveries_due.wait(), timeout)
 
     async def deliver_due(self) -> bool:
         """One round: every channel's due rows, channels concurrently, each channel in order."""
-        due = await self.store.due_deliveries()
+        due = await self.store.outbox.due()
         if not due:
             return False
         by_channel: dict[int, list[Delivery]] = defaultdict(list)
@@ -136,30 +149,30 @@ class Poster(commands.Cog):
         channel = self.bot.get_partial_messageable(delivery.channel_id)
         try:
             await self.pace.wait()
-            if delivery.state == "delete":
+            if delivery.state == DeliveryState.DELETE:
                 if delivery.message_id is not None:
                     await channel.get_partial_message(delivery.message_id).delete()
-                await self.store.delivery_done(delivery, None)
+                await self.store.outbox.done(delivery, None)
                 return True
-            article = await self.store.get(delivery.article_id, include_hidden=True)
+            article = await self.store.articles.get(delivery.article_id, include_hidden=True)
             embed = embeds.article_embed(article)
             view = embeds.article_view(article)
-            if delivery.state == "edit" and delivery.message_id is not None:
+            if delivery.state == DeliveryState.EDIT and delivery.message_id is not None:
                 await channel.get_partial_message(delivery.message_id).edit(embed=embed, view=view)
-                await self.store.delivery_done(delivery, delivery.message_id)
+                await self.store.outbox.done(delivery, delivery.message_id)
                 return True
             message = await channel.send(
                 content=f"<@&{delivery.role_id}>" if delivery.role_id else None,
                 embed=embed,
                 view=view,
-                nonce=delivery.nonce,
+                nonce=nonce_for(delivery),
                 allowed_mentions=_mentions(delivery.role_id),
             )
-            await self.store.delivery_done(delivery, message.id)
+            await self.store.outbox.done(delivery, message.id)
             log.info("posted %s to channel %s", delivery.article_id, delivery.channel_id)
             return True
         except ArticleNotFound:
-            await self.store.delivery_lost(delivery)
+            await self.store.outbox.lost(delivery)
             return True
         except (discord.Forbidden, discord.NotFound) as exc:
             return await self._refused(delivery, exc)
@@ -168,7 +181,7 @@ class Poster(commands.Cog):
                 await self._retry(delivery, f"Discord {exc.status}: {exc.text}")
                 return False
             log.error("Discord refused %s in %s: %s", delivery.state, delivery.channel_id, exc)
-            await self.store.delivery_lost(delivery)
+            await self.store.outbox.lost(delivery)
             return True
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             await self._retry(delivery, f"connection error: {exc!r}")
@@ -176,16 +189,17 @@ class Poster(commands.Cog):
 
     async def _refused(self, delivery: Delivery, exc: discord.HTTPException) -> bool:
         if isinstance(exc, discord.NotFound) and exc.code == UNKNOWN_MESSAGE:
-            await self.store.delivery_lost(delivery)  # someone deleted the post by hand
+            await self.store.outbox.lost(delivery)  # someone deleted the post by hand
             return True
         if isinstance(exc, discord.NotFound) or exc.code == UNKNOWN_CHANNEL:
             reason = "channel not found (deleted, or the bot was removed)"
         else:
             reason = f"missing permission (403: {exc.text or 'Forbidden'})"
-        if delivery.state == "delete":
-            await self.store.delivery_lost(delivery)
+        if delivery.state == DeliveryState.DELETE:
+            await self.store.outbox.lost(delivery)
             return True
-        await self.store.pause_channel(delivery.channel_id, reason)
+        await self.store.outbox.pause_channel(delivery.channel_id, reason)
+        log.warning("channel %s paused: %s", delivery.channel_id, reason)
         return True
 
     async def _retry(self, delivery: Delivery, error: str) -> None:
@@ -198,7 +212,7 @@ class Poster(commands.Cog):
             error,
             delay,
         )
-        await self.store.delivery_retry(delivery, error, delay)
+        await self.store.outbox.retry(delivery, error, delay)
 
 
 def _mentions(role_id: int | None) -> discord.AllowedMentions:

@@ -88,9 +88,9 @@ async def follow_everything(
     from bot.store import Store
 
     async with Store.open(db_path, store_dir) as store:
-        await store.sync()
+        await store.folder.sync()
         for channel, guild_id in channels.items():
-            await store.subscribe(channel, None, actor=actor, guild_id=guild_id)
+            await store.feeds.subscribe(channel, "", actor=actor, guild_id=guild_id)
 
 
 class BotProcess:

@@ -1,0 +1,200 @@
+"""The words of every answer: errors, outcomes, status and feed lists.
+
+Data from `desk` in, Discord Markdown (or an embed) out. The console prints the very
+same answers through `embeds.embed_to_text` / `embeds.text_of`, so the bot and the
+console always say the same thing.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import discord
+
+from bot import embeds
+from bot.articles import Article
+from bot.desk import Listing, ListKind, PublishOutcome, Status
+from bot.errors import (
+    AlreadyDone,
+    ArticleNotFound,
+    FileInvalid,
+    FileNotWritable,
+    NewsError,
+    NothingFound,
+    PublishError,
+    ServedByDuplicate,
+    UnknownTopic,
+)
+from bot.store import Subscription
+
+_EMPTY = {
+    ListKind.LATEST: "No published articles yet. Check back soon.",
+    ListKind.DRAFTS: "No drafts awaiting review.",
+    ListKind.TOPICS: "No published articles yet, so no topics.",
+    "subscriptions": "No channel here follows any topic yet. Add one with /feed add.",
+}
+_SHOWN_QUERY_MAX = 80
+_SHOWN_TITLE_MAX = 200
+
+
+def error_text(error: NewsError) -> str:
+    """What a user is told about an expected failure (Markdown; inert user text)."""
+    match error:
+        case ArticleNotFound():
+            return f"No article with id `{_code(error.article_id)}`."
+        case UnknownTopic():
+            typed = embeds.clean(error.typed)
+            hint = ""
+            if error.suggestions:
+                names = ", ".join(f"**{embeds.clean(s)}**" for s in error.suggestions)
+                hint = f" Did you mean {names}?"
+            return f"No articles with the topic “{typed}”.{hint} Try /topics."
+        case NothingFound():
+            return _nothing_found(error)
+        case PublishError():
+            return _publish_error(error)
+    return str(error)
+
+
+def _nothing_found(error: NothingFound) -> str:
+    if error.what == ListKind.SEARCH:
+        shown = embeds.clean(embeds.shorten(error.query, _SHOWN_QUERY_MAX))
+        return f"Nothing found for “{shown}”. Try fewer or other words."
+    if error.what == "subscription":
+        return f"<#{error.query}> has no such subscription. See /feed list."
+    return _EMPTY.get(error.what, "Nothing found.")
+
+
+def _publish_error(error: PublishError) -> str:
+    verb = "publish" if error.publish else "unpublish"
+    article = f"`{_code(error.article_id)}`"
+    match error:
+        case AlreadyDone():
+            state = "already published" if error.publish else "not published (it is a draft)"
+            return f"{article} is {state}."
+        case ServedByDuplicate():
+            return (
+                f"{article} has the same webUrl as `{_code(error.served_by)}`, which is served "
+                f"instead; {verb} that one."
+            )
+        case FileInvalid():
+            reason = embeds.clean(embeds.shorten(error.reason, 300))
+            return f"Cannot {verb} {article}: the file is not valid now ({reason})."
+        case FileNotWritable():
+            return (
+                f"Cannot {verb} {article}: the file {embeds.clean(error.file)} could not be "
+                f"written ({embeds.clean(error.reason)}). Nothing was changed."
+            )
+    return f"Cannot {verb} {article}."
+
+
+def listing_heading(listing: Listing) -> str:
+    """Raw text (it may hold the user's query): `embeds.results_embed` escapes it."""
+    if listing.kind == ListKind.SEARCH:
+        shown = embeds.shorten(listing.query, _SHOWN_QUERY_MAX)
+        return f"Search: {shown}" + (f" in {listing.topic}" if listing.topic else "")
+    if listing.kind == ListKind.DRAFTS:
+        return "Drafts awaiting review"
+    return f"Latest in {listing.topic}" if listing.topic else "Latest news"
+
+
+def listing_embed(listing: Listing) -> discord.Embed:
+    page = listing.page
+    return embeds.results_embed(
+        listing_heading(listing), page.items, page=page.page, has_next=page.has_next
+    )
+
+
+def published_text(outcome: PublishOutcome) -> str:
+    title = _title(outcome.article)
+    queued = outcome.queued
+    where = f"posting it to {queued} channel(s)" if queued else "no channel follows it yet"
+    return f"Published **{title}**: {where}."
+
+
+def withdrawn_text(article: Article) -> str:
+    return (
+        f"Withdrew **{_title(article)}**: hidden from readers; its posts are being deleted. "
+        "It is a draft again."
+    )
+
+
+def preview_text(article: Article) -> str:
+    state = "published" if article.published else "a draft"
+    return f"Preview of `{article.id}` ({state}); this is exactly what a post will look like:"
+
+
+def followed_text(channel_mention: str, sub: Subscription, role_mention: str | None) -> str:
+    what = "articles on every topic"
+    if sub.topic:
+        what = f"articles about **{embeds.clean(sub.topic)}**"
+    extra = f" with quality ≥ {sub.min_quality}" if sub.min_quality else ""
+    ping = f", pinging {role_mention}" if role_mention else ""
+    return f"{channel_mention} will receive new {what}{extra}{ping}, from now on."
+
+
+def feeds_embed(subs: list[Subscription]) -> discord.Embed:
+    lines: list[str] = []
+    for sub in subs:
+        topic = embeds.clean(sub.topic) if sub.topic else "all topics"
+        parts = [f"<#{sub.channel_id}>: {topic}"]
+        if sub.min_quality:
+            parts.append(f"quality ≥ {sub.min_quality}")
+        if sub.role_id:
+            parts.append(f"pings <@&{sub.role_id}>")
+        if sub.paused_reason:
+            parts.append(f"**paused**: {embeds.clean(sub.paused_reason)} (run /feed add to resume)")
+        lines.append(" · ".join(parts))
+    return discord.Embed(
+        title="Feeds",
+        description=embeds.shorten("\n".join(lines), 4096),
+        colour=embeds.BRAND_COLOUR,
+    )
+
+
+def status_embed(status: Status) -> discord.Embed:
+    counts, queue = status.counts, status.queue
+    embed = discord.Embed(title="newsbot status", colour=embeds.BRAND_COLOUR)
+    embed.add_field(
+        name="Articles",
+        value=f"{counts.articles} ({counts.published} published, {counts.drafts} drafts)",
+    )
+    embed.add_field(name="Delivery queue", value=f"{queue.waiting} waiting, {queue.failed} failed")
+    last, bad = status.last_sync, status.bad_files
+    if last:
+        when = datetime.fromisoformat(last["at"]).astimezone(UTC)
+        embed.add_field(
+            name="Last store load",
+            # The files bad now: an unchanged bad file is not re-read, so each rescan's
+            # own error count drops to 0 while the file is still broken.
+            value=f"{embeds.relative_time(when)}: {last['scanned']} files, "
+            f"{last['loaded']} read, {len(bad)} bad",
+            inline=False,
+        )
+    if bad:
+        lines = [embeds.clean(embeds.shorten(error, 180)) for _, error in bad[:5]]
+        more = f"\n…and {len(bad) - 5} more" if len(bad) > 5 else ""
+        embed.add_field(name="Bad files", value="\n".join(lines) + more, inline=False)
+    lines = []
+    for channel in queue.channels[:15]:
+        latest = f" ({channel.last_article})" if channel.last_article else ""
+        posted = (
+            embeds.relative_time(datetime.fromtimestamp(channel.last_post_at, UTC))
+            if channel.last_post_at
+            else "never"
+        )
+        paused = channel.paused_reason
+        state = f" — **paused**: {embeds.clean(paused)}" if paused else ""
+        lines.append(f"<#{channel.channel_id}>: last post {posted}{latest}{state}")
+    if lines:
+        embed.add_field(name="Channels", value=embeds.shorten("\n".join(lines), 1024), inline=False)
+    return embed
+
+
+def _title(article: Article) -> str:
+    return embeds.clean(embeds.shorten(article.title, _SHOWN_TITLE_MAX))
+
+
+def _code(text: str) -> str:
+    """Text inside a `code span` cannot be escaped: a backtick would end it."""
+    return text.replace("`", "ˋ")

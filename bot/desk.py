@@ -1,0 +1,147 @@
+"""What each command does, once: plain async functions over a Store that return data.
+
+The cogs and the offline console are thin adapters over these, so the two can never
+disagree. No Discord, no SQL, no wording: errors are raised as data (`bot.errors`),
+results come back as dataclasses, and `bot.answers` / `bot.embeds` word them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from bot.articles import Article
+from bot.errors import NothingFound
+from bot.store import Counts, Page, QueueHealth, Store, Subscription
+
+
+class ListKind(StrEnum):
+    LATEST = "latest"
+    SEARCH = "search"
+    DRAFTS = "drafts"
+    TOPICS = "topics"
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """One page of a list answer, with what was asked (to word its heading)."""
+
+    kind: ListKind
+    page: Page
+    topic: str | None = None  # the topic's display name
+    query: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PublishOutcome:
+    article: Article
+    queued: int  # channels the post is queued for
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    counts: Counts
+    queue: QueueHealth
+    last_sync: dict[str, Any] | None
+    bad_files: list[tuple[str, str]]  # files bad now: an unchanged bad file is not re-read
+
+
+async def latest(store: Store, topic: str | None = None, page: int = 0) -> Listing:
+    name = await store.articles.require_topic(topic) if topic else None
+    found = await store.articles.latest(name, page)
+    return _listed(Listing(ListKind.LATEST, found, name))
+
+
+async def search(store: Store, query: str, topic: str | None = None, page: int = 0) -> Listing:
+    name = await store.articles.require_topic(topic) if topic else None
+    found = await store.articles.search(query, name, page)
+    return _listed(Listing(ListKind.SEARCH, found, name, " ".join(query.split())))
+
+
+async def drafts(store: Store, page: int = 0) -> Listing:
+    return _listed(Listing(ListKind.DRAFTS, await store.articles.drafts(page)))
+
+
+async def topics(store: Store) -> list[tuple[str, int]]:
+    found = await store.articles.topics()
+    if not found:
+        raise NothingFound(ListKind.TOPICS)
+    return found
+
+
+async def article(store: Store, article_id: str) -> Article:
+    """A published article, as readers may see it."""
+    return await store.articles.get(article_id)
+
+
+async def preview(store: Store, article_id: str) -> Article:
+    """Any live article, draft or not: what its post will look like."""
+    return await store.articles.get(article_id, include_hidden=True)
+
+
+async def publish(store: Store, article_id: str, actor: str) -> PublishOutcome:
+    published = await store.publishing.publish(article_id, actor)
+    return PublishOutcome(published, await store.outbox.queued_channels(published.url))
+
+
+async def unpublish(store: Store, article_id: str, actor: str) -> Article:
+    return await store.publishing.unpublish(article_id, actor)
+
+
+async def refuse(store: Store, actor: str, action: str, article_id: str, why: str) -> None:
+    """A refused moderator action changes nothing but the audit trail."""
+    await store.publishing.audit_refusal(actor, action, article_id, why)
+
+
+async def status(store: Store) -> Status:
+    return Status(
+        counts=await store.articles.counts(),
+        queue=await store.outbox.health(),
+        last_sync=await store.articles.last_sync(),
+        bad_files=await store.articles.bad_files(),
+    )
+
+
+async def follow(
+    store: Store,
+    channel_id: int,
+    topic: str | None,
+    *,
+    actor: str,
+    guild_id: int,
+    role_id: int | None = None,
+    min_quality: int = 0,
+) -> Subscription:
+    """Subscribe a channel (to a known topic, or all) from now on; resumes it if paused."""
+    name = await store.articles.require_topic(topic) if topic else ""
+    return await store.feeds.subscribe(
+        channel_id,
+        name,
+        actor=actor,
+        guild_id=guild_id,
+        role_id=role_id,
+        min_quality=min_quality,
+    )
+
+
+async def unfollow(store: Store, channel_id: int, topic: str | None) -> int:
+    """Remove a channel's subscriptions (one topic, or all); how many were removed."""
+    removed = await store.feeds.unsubscribe(channel_id, topic)
+    if not removed:
+        raise NothingFound("subscription")
+    return removed
+
+
+async def feeds(store: Store, guild_id: int) -> list[Subscription]:
+    found = await store.feeds.subscriptions(guild_id=guild_id)
+    if not found:
+        raise NothingFound("subscriptions")
+    return found
+
+
+def _listed(listing: Listing) -> Listing:
+    """A first page with nothing on it is an answer of its own ("nothing found")."""
+    if not listing.page.items and listing.page.page == 0:
+        raise NothingFound(listing.kind, listing.query, listing.topic)
+    return listing

@@ -1,0 +1,85 @@
+"""The seam between the store's ideas and a database backend.
+
+The idea modules (sync, queries, publishing, outbox, feeds) speak SQL through this
+small protocol only, never through a driver: a backend (`sqlite.py`, later PostgreSQL)
+supplies the connection, transactions, placeholders and the full-text search dialect.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence, Sized
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Protocol
+
+CHUNK = 500  # ids per `IN (...)` list: well under every backend's bound-parameter limit
+
+
+class Row(Protocol):
+    """A result row, addressed by column name or position."""
+
+    def __getitem__(self, key: int | str, /) -> Any: ...
+
+
+class Database(Protocol):
+    """One backend's connection: reads, one write transaction at a time, and its dialect."""
+
+    generation: int
+    """Bumped on every commit in this process: caches keyed by it never serve stale data."""
+
+    async def fetch(self, sql: str, params: Iterable[Any] = ()) -> list[Row]: ...
+
+    async def fetch_tuples(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
+        """Plain tuples: for the few reads of 100,000 rows."""
+        ...
+
+    async def fetchval(self, sql: str, params: Iterable[Any] = ()) -> Any: ...
+
+    async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
+        """Run one statement; returns the number of rows it changed."""
+        ...
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None: ...
+
+    def transaction(self) -> AbstractAsyncContextManager[None]:
+        """One write transaction; serialised in this process and across processes."""
+        ...
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Call `callback` once the current transaction has committed (e.g. wake the poster)."""
+        ...
+
+    def bulk_load(self) -> AbstractAsyncContextManager[None]:
+        """Around a load of thousands of files: the backend may defer index upkeep."""
+        ...
+
+    async def search_ranked(
+        self, query: str, topic_key: str | None, limit: int
+    ) -> list[tuple[int, float]] | None:
+        """(row id, rank) of visible articles matching `query`, best (lowest rank) first, a few
+        more than `limit` so ties at the edge can be broken; None when the text has no
+        searchable term. Any text is a valid query: the backend escapes it."""
+        ...
+
+    async def title_prefix_ids(self, words: Sequence[str], limit: int) -> list[int] | None:
+        """Row ids of visible articles whose title has every word as a prefix (autocomplete);
+        None when no word is searchable."""
+        ...
+
+
+def marks(items: Sized) -> str:
+    """`?, ?, ?` for an `IN (...)` list."""
+    return ", ".join("?" * len(items))
+
+
+def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+async def in_chunks(
+    db: Database, sql: str, items: Sequence[Any], params: Sequence[Any] = ()
+) -> AsyncIterator[Row]:
+    """Rows of `sql` (with one `{marks}` placeholder for the list) over `items`, 500 at a time."""
+    for chunk in chunks(items):
+        for row in await db.fetch(sql.format(marks=marks(chunk)), [*chunk, *params]):
+            yield row

@@ -1,0 +1,109 @@
+"""Subscriptions: which channels follow which topics, and whether a channel is paused."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.articles import topic_key
+from bot.store.database import Database
+from bot.store.outbox import now
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    channel_id: int
+    topic: str  # display name, "" = every topic
+    role_id: int | None
+    min_quality: int
+    guild_id: int | None
+    paused_reason: str | None
+
+
+class Feeds:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def subscribe(
+        self,
+        channel_id: int,
+        topic: str,
+        *,
+        actor: str,
+        guild_id: int | None = None,
+        role_id: int | None = None,
+        min_quality: int = 0,
+        replace: bool = True,
+    ) -> Subscription:
+        """Follow a topic (its display name; "" = all) in a channel from now on.
+
+        `replace` also resumes a paused channel; without it an existing subscription wins.
+        """
+        conflict = (
+            "DO UPDATE SET guild_id = excluded.guild_id, topic_name = excluded.topic_name, "
+            "role_id = excluded.role_id, min_quality = excluded.min_quality, "
+            "created_at = excluded.created_at, created_by = excluded.created_by"
+            if replace
+            else "DO NOTHING"
+        )
+        async with self.db.transaction():
+            await self.db.execute(
+                "INSERT INTO subscriptions (channel_id, topic_key, guild_id, topic_name, role_id, "
+                "min_quality, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                f"ON CONFLICT (channel_id, topic_key) {conflict}",
+                (channel_id, topic_key(topic), guild_id, topic, role_id, min_quality, now(), actor),
+            )
+            if replace:
+                await self.db.execute(
+                    "UPDATE channels SET paused_reason = NULL, paused_at = NULL "
+                    "WHERE channel_id = ?",
+                    (channel_id,),
+                )
+        subs = await self.subscriptions(channel_id=channel_id)
+        return next(s for s in subs if topic_key(s.topic) == topic_key(topic))
+
+    async def unsubscribe(self, channel_id: int, topic: str | None) -> int:
+        """Stop following; without a topic, every subscription of the channel. Returns how many."""
+        async with self.db.transaction():
+            if topic is None:
+                return await self.db.execute(
+                    "DELETE FROM subscriptions WHERE channel_id = ?", (channel_id,)
+                )
+            return await self.db.execute(
+                "DELETE FROM subscriptions WHERE channel_id = ? AND topic_key = ?",
+                (channel_id, topic_key(topic)),
+            )
+
+    async def subscriptions(
+        self, *, guild_id: int | None = None, channel_id: int | None = None
+    ) -> list[Subscription]:
+        """Subscriptions of a guild or a channel (or all), with each channel's pause reason."""
+        where, params = "1 = 1", []
+        if guild_id is not None:
+            where, params = "s.guild_id = ?", [guild_id]
+        if channel_id is not None:
+            where, params = "s.channel_id = ?", [channel_id]
+        rows = await self.db.fetch(
+            "SELECT s.channel_id, s.topic_name, s.role_id, s.min_quality, s.guild_id, "
+            "c.paused_reason FROM subscriptions s "
+            "LEFT JOIN channels c ON c.channel_id = s.channel_id "
+            f"WHERE {where} ORDER BY s.channel_id, s.topic_name",
+            params,
+        )
+        return [
+            Subscription(
+                channel_id=r["channel_id"],
+                topic=r["topic_name"],
+                role_id=r["role_id"],
+                min_quality=r["min_quality"],
+                guild_id=r["guild_id"],
+                paused_reason=r["paused_reason"],
+            )
+            for r in rows
+        ]
+
+    async def paused_reason(self, channel_id: int) -> str | None:
+        """Why a channel is paused (Forbidden, Not Found), or None."""
+        value = await self.db.fetchval(
+            "SELECT paused_reason FROM channels WHERE channel_id = ?", [channel_id]
+        )
+        return str(value) if value is not None else None

@@ -1,0 +1,257 @@
+"""The delivery queue (outbox): one row per (story, channel), written in the same
+transaction as the state change that causes it, settled only after Discord answered.
+
+States: PENDING -> SENT -> (EDIT -> SENT)* -> DELETE -> DELETED; FAILED when a channel
+refuses or the message is gone. The poster builds each send's nonce from a row's
+(url, channel, generation): a repost after a withdrawal bumps the generation.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, fields
+from enum import StrEnum
+
+from bot.store.database import Database, Row
+
+
+class DeliveryState(StrEnum):
+    PENDING = "pending"  # to send
+    SENT = "sent"  # Discord answered with the message id
+    EDIT = "edit"  # sent, and its article changed: to edit in place
+    DELETE = "delete"  # the story was withdrawn: to delete (or, if never sent, to drop)
+    DELETED = "deleted"
+    FAILED = "failed"  # the channel refused, or the message is gone
+
+
+WORK = (DeliveryState.PENDING, DeliveryState.EDIT, DeliveryState.DELETE)
+_WORK_SQL = ", ".join(f"'{s}'" for s in WORK)
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One outbox row due for work: a post to send, edit or delete."""
+
+    id: int
+    url: str
+    article_id: str
+    channel_id: int
+    role_id: int | None
+    state: DeliveryState
+    message_id: int | None
+    attempts: int
+    generation: int
+
+    @classmethod
+    def from_row(cls, row: Row) -> Delivery:
+        values = {f.name: row[f.name] for f in fields(cls)}
+        values["state"] = DeliveryState(values["state"])
+        return cls(**values)
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelHealth:
+    channel_id: int
+    last_post_at: int | None
+    last_article: str | None
+    paused_reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class QueueHealth:
+    waiting: int
+    failed: int
+    channels: tuple[ChannelHealth, ...]
+
+
+def now() -> int:
+    return int(time.time())
+
+
+class Outbox:
+    """Queue writes (called inside the caller's transaction) and the deliverer's side."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.on_work: Callable[[], None] = lambda: None  # the poster wakes on it
+
+    # ------------------------------------------------------------------ queueing
+
+    async def enqueue(self, stories: Sequence[tuple[str, str]]) -> None:
+        """One pending row per following channel; posts already made are edited instead.
+
+        `stories` are (webUrl, article id) pairs that just became visible.
+        """
+        if not stories or not await self.db.fetchval("SELECT EXISTS (SELECT 1 FROM subscriptions)"):
+            return
+        S = DeliveryState
+        await self.db.executemany(
+            f"""INSERT INTO outbox (url, article_id, channel_id, role_id, created_at)
+               SELECT ?, a.id, s.channel_id, MAX(s.role_id), ?
+               FROM articles a JOIN subscriptions s
+                 ON (s.topic_key = '' OR s.topic_key IN
+                        (SELECT topic_key FROM article_topics WHERE article_rowid = a.rowid))
+                AND s.min_quality <= a.quality
+               LEFT JOIN channels c ON c.channel_id = s.channel_id
+               WHERE a.id = ? AND c.paused_reason IS NULL
+               GROUP BY s.channel_id
+               ON CONFLICT (url, channel_id) DO UPDATE SET
+                   article_id = excluded.article_id,
+                   state = CASE WHEN outbox.state IN ('{S.SENT}', '{S.EDIT}', '{S.DELETE}')
+                                THEN '{S.EDIT}' ELSE '{S.PENDING}' END,
+                   generation = outbox.generation + (CASE WHEN outbox.state IN
+                                ('{S.DELETED}', '{S.FAILED}') THEN 1 ELSE 0 END),
+                   message_id = CASE WHEN outbox.state IN ('{S.DELETED}', '{S.FAILED}')
+                                THEN NULL ELSE outbox.message_id END,
+                   attempts = 0, next_try_at = 0, last_error = NULL""",
+            [(url, now(), article_id) for url, article_id in stories],
+        )
+        self.db.after_commit(self.on_work)
+
+    async def edit(self, url: str, article_id: str, content_changed: bool) -> None:
+        """Another file (or a new version) now serves the story; sent posts are edited."""
+        changed = await self.db.execute(
+            f"UPDATE outbox SET article_id = ?, state = CASE WHEN state = '{DeliveryState.SENT}' "
+            f"AND ? THEN '{DeliveryState.EDIT}' ELSE state END WHERE url = ?",
+            (article_id, int(content_changed), url),
+        )
+        if changed and content_changed:
+            self.db.after_commit(self.on_work)
+
+    async def withdraw(self, url: str) -> None:
+        """The story is no longer visible: delete what was sent, cancel what was not.
+
+        A pending row is marked too, not dropped: if its send is in flight, the answer
+        records the message id and the next round deletes it.
+        """
+        S = DeliveryState
+        changed = await self.db.execute(
+            f"UPDATE outbox SET state = '{S.DELETE}', attempts = 0, next_try_at = 0 "
+            f"WHERE url = ? AND state IN ('{S.PENDING}', '{S.SENT}', '{S.EDIT}')",
+            (url,),
+        )
+        if changed:
+            self.db.after_commit(self.on_work)
+
+    # ------------------------------------------------------------------ delivering
+
+    async def due(self, limit: int = 200) -> list[Delivery]:
+        """Work that is due: oldest article first, then channel, paused channels skipped."""
+        rows = await self.db.fetch(
+            f"""SELECT o.id, o.url, o.article_id, o.channel_id, o.role_id, o.state,
+                      o.message_id, o.attempts, o.generation
+               FROM outbox o
+               JOIN articles a ON a.id = o.article_id
+               LEFT JOIN channels c ON c.channel_id = o.channel_id
+               WHERE o.state IN ({_WORK_SQL}) AND o.next_try_at <= ?
+                 AND (c.paused_reason IS NULL OR o.state = '{DeliveryState.DELETE}')
+               ORDER BY a.published_at, o.id
+               LIMIT ?""",
+            [now(), limit],
+        )
+        return [Delivery.from_row(r) for r in rows]
+
+    async def next_due_at(self) -> int | None:
+        """When the earliest waiting retry falls due (unix seconds), if any."""
+        value = await self.db.fetchval(
+            f"SELECT MIN(next_try_at) FROM outbox WHERE state IN ({_WORK_SQL})"
+        )
+        return int(value) if value is not None else None
+
+    async def done(self, delivery: Delivery, message_id: int | None) -> None:
+        """Discord answered: record the message (or its deletion). Only now is a row done."""
+        S = DeliveryState
+        async with self.db.transaction():
+            if delivery.state == S.DELETE:
+                await self.db.execute(
+                    f"UPDATE outbox SET state = '{S.DELETED}', message_id = NULL, "
+                    f"last_error = NULL WHERE id = ? AND state = '{S.DELETE}'",
+                    (delivery.id,),
+                )
+                return
+            # Only the state we acted on is settled: an edit or a withdrawal queued while
+            # this request was in flight stays queued, now with the message id to act on.
+            await self.db.execute(
+                f"UPDATE outbox SET state = CASE WHEN state = ? THEN '{S.SENT}' ELSE state END, "
+                "message_id = ?, sent_at = COALESCE(sent_at, ?), attempts = 0, "
+                "last_error = NULL WHERE id = ?",
+                (delivery.state, message_id, now(), delivery.id),
+            )
+            await self.db.execute(
+                "INSERT INTO channels (channel_id, last_post_at, last_article) VALUES (?, ?, ?) "
+                "ON CONFLICT (channel_id) DO UPDATE SET last_post_at = excluded.last_post_at, "
+                "last_article = excluded.last_article",
+                (delivery.channel_id, now(), delivery.article_id),
+            )
+
+    async def retry(self, delivery: Delivery, error: str, delay: float) -> None:
+        """A transient failure: try again after `delay` seconds."""
+        async with self.db.transaction():
+            await self.db.execute(
+                "UPDATE outbox SET attempts = attempts + 1, next_try_at = ?, last_error = ? "
+                "WHERE id = ?",
+                (now() + max(1, round(delay)), error[:500], delivery.id),
+            )
+
+    async def lost(self, delivery: Delivery) -> None:
+        """The message to edit or delete is gone: nothing left to do for this row."""
+        S = DeliveryState
+        async with self.db.transaction():
+            await self.db.execute(
+                "UPDATE outbox SET state = ?, last_error = 'message no longer exists' WHERE id = ?",
+                (S.DELETED if delivery.state == S.DELETE else S.FAILED, delivery.id),
+            )
+
+    async def pause_channel(self, channel_id: int, reason: str) -> None:
+        """Forbidden or gone: stop sending there (never retry a 403) until a feed resumes it."""
+        S = DeliveryState
+        async with self.db.transaction():
+            await self.db.execute(
+                "INSERT INTO channels (channel_id, paused_reason, paused_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (channel_id) DO UPDATE SET paused_reason = excluded.paused_reason, "
+                "paused_at = excluded.paused_at",
+                (channel_id, reason, now()),
+            )
+            await self.db.execute(
+                f"UPDATE outbox SET state = '{S.FAILED}', last_error = ? "
+                f"WHERE channel_id = ? AND state IN ('{S.PENDING}', '{S.EDIT}')",
+                (reason, channel_id),
+            )
+
+    # ------------------------------------------------------------------ reporting
+
+    async def queued_channels(self, url: str) -> int:
+        """How many channels have a post of this story waiting to be sent."""
+        value = await self.db.fetchval(
+            "SELECT COUNT(*) FROM outbox WHERE url = ? AND state = ?",
+            [url, DeliveryState.PENDING],
+        )
+        return int(value or 0)
+
+    async def posts(self, url: str) -> dict[int, tuple[DeliveryState, int | None]]:
+        """channel -> (state, message id) of one story's posts: what operators ask."""
+        rows = await self.db.fetch(
+            "SELECT channel_id, state, message_id FROM outbox WHERE url = ? ORDER BY channel_id",
+            [url],
+        )
+        return {r[0]: (DeliveryState(r[1]), r[2]) for r in rows}
+
+    async def health(self) -> QueueHealth:
+        """Rows waiting and failed, and per channel its last post and pause reason."""
+        counts = await self.db.fetch(
+            f"SELECT COALESCE(SUM(state IN ({_WORK_SQL})), 0), "
+            f"COALESCE(SUM(state = '{DeliveryState.FAILED}'), 0) FROM outbox"
+        )
+        channels = await self.db.fetch(
+            """SELECT ch.channel_id, c.last_post_at, c.last_article, c.paused_reason
+               FROM (SELECT DISTINCT channel_id FROM subscriptions
+                     UNION SELECT channel_id FROM channels) ch
+               LEFT JOIN channels c ON c.channel_id = ch.channel_id
+               ORDER BY ch.channel_id"""
+        )
+        return QueueHealth(
+            waiting=counts[0][0],
+            failed=counts[0][1],
+            channels=tuple(ChannelHealth(r[0], r[1], r[2], r[3]) for r in channels),
+        )

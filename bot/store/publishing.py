@@ -1,0 +1,136 @@
+"""Publishing and withdrawing: the file's `published:` flips first, then the index
+follows, with an audit row in the same transaction. Refusals are audited too."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.articles import Article, ArticleError, parse_article_bytes, set_published
+from bot.errors import AlreadyDone, ArticleNotFound, FileInvalid, FileNotWritable, ServedByDuplicate
+from bot.store.database import Database
+from bot.store.index import ArticleIndex, Changes
+from bot.store.outbox import now
+from bot.store.queries import article_key
+from bot.store.records import article_rows
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    at: int
+    actor: str
+    action: str  # publish | unpublish | refused <action>
+    article_id: str
+    detail: str
+
+
+class Publishing:
+    def __init__(self, db: Database, index: ArticleIndex, store_dir: Path) -> None:
+        self.db = db
+        self.index = index
+        self.store_dir = store_dir
+
+    async def publish(self, article_id: str, actor: str) -> Article:
+        """Publish a draft: the file's `published:` flips to true, then the index follows."""
+        return await self._set_published(article_id, actor, True)
+
+    async def unpublish(self, article_id: str, actor: str) -> Article:
+        """Withdraw a published article: hidden from readers, its posts deleted."""
+        return await self._set_published(article_id, actor, False)
+
+    async def audit_refusal(self, actor: str, action: str, article_id: str, detail: str) -> None:
+        """Record a refused moderation attempt in the audit trail."""
+        async with self.db.transaction():
+            await self._audit(actor, f"refused {action}", article_id, detail)
+
+    async def audit_trail(self, limit: int = 100) -> list[AuditEntry]:
+        """The newest audit entries first."""
+        rows = await self.db.fetch(
+            "SELECT at, actor, action, article_id, detail FROM audit ORDER BY id DESC LIMIT ?",
+            [limit],
+        )
+        return [
+            AuditEntry(
+                at=r["at"],
+                actor=r["actor"],
+                action=r["action"],
+                article_id=r["article_id"],
+                detail=r["detail"],
+            )
+            for r in rows
+        ]
+
+    async def _set_published(self, article_id: str, actor: str, published: bool) -> Article:
+        rows = await self.db.fetch(
+            "SELECT id, file, published, deleted_at, duplicate_of FROM articles WHERE id = ?",
+            [article_key(article_id)],
+        )
+        if not rows or rows[0]["deleted_at"] is not None:
+            raise ArticleNotFound(article_id)
+        row = rows[0]
+        if row["duplicate_of"] is not None:
+            raise ServedByDuplicate(row["id"], published, row["duplicate_of"])
+        if bool(row["published"]) == published:
+            raise AlreadyDone(row["id"], published)
+        name = row["file"]
+        updated, mtime_ns, size = await self._rewrite(row["id"], name, published)
+        changes = Changes()
+        async with self.db.transaction():
+            before = await self.index.visibility([updated.id])
+            await self.index.write([article_rows(updated, name, mtime_ns)])
+            await self.index.record_files([(name, mtime_ns, size, None)])
+            await self.index.settle(before, {updated.id: updated.url}, changes)
+            await self._audit(actor, "publish" if published else "unpublish", updated.id, "")
+        log.info("%s %s %s", actor, "published" if published else "unpublished", updated.id)
+        return updated
+
+    async def _rewrite(
+        self, article_id: str, name: str, published: bool
+    ) -> tuple[Article, int, int]:
+        """Flip the file's flag on disk; the article as now written, its mtime and size."""
+        path = self.store_dir / name
+        try:
+            raw = await asyncio.to_thread(path.read_bytes)
+            parse_article_bytes(raw, name)
+            new_raw = set_published(raw, published)
+            updated = parse_article_bytes(new_raw, name)
+            if updated.published != published:
+                raise ValueError("the published flag could not be located")
+            await asyncio.to_thread(write_atomically, path, new_raw)
+            st = await asyncio.to_thread(path.stat)
+        except ArticleError as exc:
+            raise FileInvalid(article_id, published, exc.problem) from None
+        except (OSError, ValueError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise FileNotWritable(article_id, published, name, reason) from None
+        return updated, st.st_mtime_ns, st.st_size
+
+    async def _audit(self, actor: str, action: str, article_id: str, detail: str) -> None:
+        await self.db.execute(
+            "INSERT INTO audit (at, actor, action, article_id, detail) VALUES (?, ?, ?, ?, ?)",
+            (now(), actor, action, article_id, detail),
+        )
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Replace a file's content in one step: readers see the old or the new file, never half."""
+    mode = path.stat().st_mode & 0o7777
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

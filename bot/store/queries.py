@@ -1,0 +1,220 @@
+"""What readers and moderators ask: latest, search, drafts, topics, one article, counts."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from bot.articles import Article, topic_key
+from bot.errors import ArticleNotFound, UnknownTopic
+from bot.store.database import Database, Row, in_chunks
+from bot.store.records import READ_COLUMNS, article_from_row, related_from_row
+
+PAGE_SIZE = 5
+DRAFT = "a.published = 0 AND a.deleted_at IS NULL AND a.duplicate_of IS NULL"
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of a list answer; `page` is 0-based."""
+
+    items: tuple[Article, ...]
+    page: int
+    has_next: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    articles: int  # live files
+    published: int
+    drafts: int
+
+
+class Queries:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._topics: tuple[int, list[tuple[str, str, int]]] | None = None  # (generation, rows)
+
+    async def latest(self, topic: str | None = None, page: int = 0) -> Page:
+        """Published articles, newest first, optionally of one topic."""
+        if topic:
+            return await self._page(
+                f"SELECT {READ_COLUMNS} FROM article_topics t "
+                "JOIN articles a ON a.rowid = t.article_rowid "
+                "WHERE t.topic_key = ? AND a.visible = 1 ORDER BY t.published_at DESC, a.id",
+                [topic_key(topic)],
+                page,
+            )
+        return await self._page(
+            f"SELECT {READ_COLUMNS} FROM articles a WHERE a.visible = 1 "
+            "ORDER BY a.published_at DESC, a.id",
+            [],
+            page,
+        )
+
+    async def search(self, query: str, topic: str | None = None, page: int = 0) -> Page:
+        """Ranked full-text search over published articles; any text is a valid query.
+
+        Text relevance first, then quality, then recency.
+        """
+        page = max(page, 0)
+        wanted = (page + 1) * PAGE_SIZE + 1  # this page and one more row: is there a next?
+        ranked = await self.db.search_ranked(query, topic_key(topic) if topic else None, wanted)
+        if not ranked:
+            return Page((), page, False)
+        rank = dict(ranked)
+        rows = [
+            row
+            async for row in in_chunks(
+                self.db,
+                f"SELECT {READ_COLUMNS}, a.rowid AS rowid_ FROM articles a "
+                "WHERE a.rowid IN ({marks}) AND a.visible = 1",
+                list(rank),
+            )
+        ]
+        rows.sort(key=lambda r: (rank[r["rowid_"]], -r["quality"], -r["published_at"]))
+        return _page_of(rows[page * PAGE_SIZE : wanted], page)
+
+    async def drafts(self, page: int = 0) -> Page:
+        """Drafts awaiting review, newest first."""
+        return await self._page(
+            f"SELECT {READ_COLUMNS} FROM articles a WHERE {DRAFT} "
+            "ORDER BY a.published_at DESC, a.id",
+            [],
+            page,
+        )
+
+    async def get(self, article_id: str, *, include_hidden: bool = False) -> Article:
+        """One article with its related links; hidden ones only for moderators and posts."""
+        rows = await self.db.fetch(
+            f"SELECT a.rowid AS rowid_, {READ_COLUMNS}, a.visible, a.deleted_at FROM articles a "
+            "WHERE a.id = ?",
+            [article_key(article_id)],
+        )
+        if not rows or rows[0]["deleted_at"] is not None:
+            raise ArticleNotFound(article_id)
+        row = rows[0]
+        if not row["visible"] and not include_hidden:
+            raise ArticleNotFound(article_id)
+        related = await self.db.fetch(
+            "SELECT * FROM related WHERE article_rowid = ? ORDER BY position", [row["rowid_"]]
+        )
+        return article_from_row(row, tuple(related_from_row(r) for r in related))
+
+    async def topics(self) -> list[tuple[str, int]]:
+        """Known topics with their published-article counts, most articles first."""
+        return [(name, count) for _, name, count in await self._topic_counts()]
+
+    async def topic_name(self, topic: str) -> str | None:
+        """The display name of a known topic (any spelling), or None."""
+        name = await self.db.fetchval("SELECT name FROM topics WHERE key = ?", [topic_key(topic)])
+        return str(name) if name is not None else None
+
+    async def require_topic(self, typed: str) -> str:
+        """The display name of a known topic, or `UnknownTopic` with close ones."""
+        name = await self.topic_name(typed)
+        if name is not None:
+            return name
+        known = {key: shown for key, shown, _ in await self._topic_counts()}
+        close = difflib.get_close_matches(topic_key(typed), list(known), n=3, cutoff=0.6)
+        raise UnknownTopic(" ".join(typed.split())[:100], [known[k] for k in close])
+
+    async def match_topics(self, typed: str, limit: int = 25) -> list[tuple[str, int]]:
+        """Topics whose name contains what was typed (any case or spacing), most articles
+        first, those that start with it before the rest (for autocomplete)."""
+        key = topic_key(typed)
+        counts = await self._topic_counts()
+        starts = [(n, c) for k, n, c in counts if k.startswith(key)]
+        inside = [(n, c) for k, n, c in counts if key in k and not k.startswith(key)]
+        return (starts + inside)[:limit]
+
+    async def match_titles(
+        self, typed: str, *, published: bool, limit: int = 25
+    ) -> list[tuple[str, str]]:
+        """(title, id) of published articles or drafts whose title matches what was typed.
+
+        Autocomplete must answer in milliseconds: published titles come from the search
+        index (a bounded candidate set, newest first); drafts, which are few, from a scan.
+        """
+        words = [w for w in typed.split() if any(ch.isalnum() for ch in w)]
+        candidates = await self.db.title_prefix_ids(words, 500) if published else None
+        if candidates is not None:
+            rows = [
+                row
+                async for row in in_chunks(
+                    self.db,
+                    "SELECT a.title, a.id, a.published_at FROM articles a "
+                    "WHERE a.rowid IN ({marks}) AND a.visible = 1",
+                    candidates,
+                )
+            ]
+            rows.sort(key=lambda r: -r["published_at"])
+            return [(r["title"], r["id"]) for r in rows[:limit]]
+        state = "a.visible = 1" if published else DRAFT
+        like = "".join(" AND a.title LIKE ? ESCAPE '\\'" for _ in words)
+        found = await self.db.fetch(
+            f"SELECT a.title, a.id FROM articles a WHERE {state}{like} "
+            "ORDER BY a.published_at DESC LIMIT ?",
+            [*(f"%{_like_escape(w)}%" for w in words), limit],
+        )
+        return [(r["title"], r["id"]) for r in found]
+
+    async def counts(self) -> Counts:
+        rows = await self.db.fetch(
+            "SELECT COUNT(*), COALESCE(SUM(visible), 0), "
+            f"COALESCE(SUM({DRAFT.replace('a.', '')}), 0) FROM articles WHERE deleted_at IS NULL"
+        )
+        return Counts(articles=rows[0][0], published=rows[0][1], drafts=rows[0][2])
+
+    async def bad_files(self) -> list[tuple[str, str]]:
+        """(file name, error) of every file that is bad now."""
+        rows = await self.db.fetch(
+            "SELECT name, error FROM files WHERE error IS NOT NULL ORDER BY name"
+        )
+        return [(r[0], r[1]) for r in rows]
+
+    async def last_sync(self) -> dict[str, Any] | None:
+        """The summary of the last store scan (see FolderSync.sync)."""
+        value = await self.db.fetchval("SELECT value FROM meta WHERE key = 'last_sync'")
+        return json.loads(value) if value else None
+
+    async def _topic_counts(self) -> list[tuple[str, str, int]]:
+        """(key, name, published count), cached until the next write."""
+        if self._topics is None or self._topics[0] != self.db.generation:
+            generation = self.db.generation
+            rows = await self.db.fetch(
+                """SELECT t.key, t.name, COUNT(a.rowid) AS n
+                   FROM topics t
+                   JOIN article_topics at ON at.topic_key = t.key
+                   JOIN articles a ON a.rowid = at.article_rowid AND a.visible = 1
+                   GROUP BY t.key ORDER BY n DESC, t.name"""
+            )
+            self._topics = (generation, [(r[0], r[1], r[2]) for r in rows])
+        return self._topics[1]
+
+    async def _page(self, sql: str, params: list[Any], page: int) -> Page:
+        page = max(page, 0)
+        rows = await self.db.fetch(
+            f"{sql} LIMIT ? OFFSET ?", [*params, PAGE_SIZE + 1, page * PAGE_SIZE]
+        )
+        return _page_of(rows, page)
+
+
+def _page_of(rows: list[Row], page: int) -> Page:
+    """A page from up to PAGE_SIZE + 1 rows (the extra one only says there is a next)."""
+    return Page(tuple(article_from_row(r) for r in rows[:PAGE_SIZE]), page, len(rows) > PAGE_SIZE)
+
+
+def article_key(article_id: str) -> str:
+    """An id as typed; one the database cannot even hold (a lone surrogate) names no article."""
+    try:
+        article_id.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ArticleNotFound(article_id.encode("utf-8", "replace").decode()) from None
+    return article_id.strip()
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

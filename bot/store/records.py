@@ -1,0 +1,157 @@
+"""Articles <-> the rows the index stores. Pure: no connection, picklable for parse workers."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.articles import TOPIC_SEPARATOR, Article, RelatedLink, topic_key
+from bot.store.database import Row
+
+ARTICLE_COLUMNS = (
+    "id",
+    "file",
+    "title",
+    "excerpt",
+    "url",
+    "original_url",
+    "published_at",
+    "category",
+    "type",
+    "quality",
+    "heat",
+    "provider_name",
+    "provider_domain",
+    "topics",
+    "published",
+    "secured",
+    "extra",
+    "file_mtime_ns",
+    "render_hash",
+)
+# What a read selects: everything but `secured`, which never leaves the database.
+READ_COLUMNS = ", ".join(f"a.{c}" for c in ARTICLE_COLUMNS if c != "secured")
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleRows:
+    """An article flattened into the rows the index stores.
+
+    Built in the parse workers, so a big load spends the main process only on SQL.
+    """
+
+    id: str
+    url: str
+    published: bool
+    values: tuple[Any, ...]  # ARTICLE_COLUMNS, in order
+    topics: tuple[tuple[str, str], ...]  # (key, name as written)
+    published_at: int
+    related: tuple[tuple[Any, ...], ...]  # the columns of `related`, after article_rowid
+    warnings: tuple[str, ...]
+
+
+def article_rows(article: Article, name: str, mtime_ns: int) -> ArticleRows:
+    published_at = int(article.published_at.timestamp())
+    return ArticleRows(
+        id=article.id,
+        url=article.url,
+        published=article.published,
+        values=(
+            article.id,
+            name,
+            article.title,
+            article.excerpt,
+            article.url,
+            article.original_url,
+            published_at,
+            article.category,
+            article.type,
+            article.quality,
+            article.heat,
+            article.provider_name,
+            article.provider_domain,
+            TOPIC_SEPARATOR.join(article.topics),
+            int(article.published),
+            article.secured,
+            json.dumps(_jsonable(article.extra), ensure_ascii=False) if article.extra else "{}",
+            mtime_ns,
+            render_hash(article),
+        ),
+        topics=tuple((topic_key(t), t) for t in article.topics),
+        published_at=published_at,
+        related=tuple(
+            (
+                position,
+                r.title,
+                r.url,
+                r.excerpt,
+                r.provider,
+                int(r.published_at.timestamp()) if r.published_at else None,
+                r.quality,
+            )
+            for position, r in enumerate(article.related)
+        ),
+        warnings=article.warnings,
+    )
+
+
+def render_hash(article: Article) -> str:
+    """Changes exactly when what a post shows changes, so only real edits are re-sent."""
+    parts: list[object] = [
+        article.title,
+        article.excerpt,
+        article.url,
+        article.provider_name,
+        article.provider_domain,
+        article.published_at.isoformat(),
+        article.topics,
+        [(r.title, r.url, r.provider) for r in article.related],
+    ]
+    return hashlib.sha256(json.dumps(parts, ensure_ascii=False).encode()).hexdigest()[:16]
+
+
+def article_from_row(row: Row, related: tuple[RelatedLink, ...] = ()) -> Article:
+    """An `Article` from a row of READ_COLUMNS (never with `secured`)."""
+    return Article(
+        id=row["id"],
+        title=row["title"],
+        url=row["url"],
+        published_at=datetime.fromtimestamp(row["published_at"], UTC),
+        excerpt=row["excerpt"],
+        original_url=row["original_url"],
+        category=row["category"],
+        type=row["type"],
+        quality=row["quality"],
+        heat=row["heat"],
+        published=bool(row["published"]),
+        provider_name=row["provider_name"],
+        provider_domain=row["provider_domain"],
+        topics=tuple(t for t in row["topics"].split(TOPIC_SEPARATOR) if t),
+        related=related,
+        extra=json.loads(row["extra"]),
+    )
+
+
+def related_from_row(row: Row) -> RelatedLink:
+    published_at = row["published_at"]
+    return RelatedLink(
+        title=row["title"],
+        url=row["url"],
+        excerpt=row["excerpt"],
+        provider=row["provider"],
+        published_at=datetime.fromtimestamp(published_at, UTC) if published_at else None,
+        quality=row["quality"],
+    )
+
+
+def _jsonable(value: object) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)

@@ -1,0 +1,215 @@
+"""The SQLite backend: one file, WAL, forward migrations, FTS5 search.
+
+The embedded default: nothing to install. Everything SQLite-specific (pragmas,
+`user_version` migrations, FTS5 and its triggers) lives here, behind `Database`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import re
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from bot.errors import DatabaseUnavailable
+from bot.store.database import Row
+
+log = logging.getLogger(__name__)
+
+# Schema version N is MIGRATIONS[N - 1] applied over version N - 1; never edit a shipped one.
+MIGRATIONS: tuple[str, ...] = (
+    resources.files("bot.store").joinpath("sqlite_schema.sql").read_text("utf-8"),
+    # 2: the slash-command sync digest moved to `meta` (key 'command_sync:<target>').
+    "DROP TABLE command_sync;",
+)
+# bm25 weights of the FTS columns: title > excerpt > topics > provider.
+_BM25 = "bm25(articles_fts, 10.0, 4.0, 2.0, 3.0)"
+_TIE_ROOM = 20  # extra ranked rows, so equal scores at a page edge still sort by quality
+
+
+class SQLiteDatabase:
+    """One aiosqlite connection; writes serialised here, and by `BEGIN IMMEDIATE` elsewhere."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self.conn = conn
+        self.generation = 0
+        self._write_lock = asyncio.Lock()
+        self._after_commit: list[Callable[[], None]] = []
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def open(cls, path: Path) -> AsyncIterator[SQLiteDatabase]:
+        """Open (creating and migrating) the database file; closed on exit."""
+        # aiosqlite logs every statement with its parameters at DEBUG, the confidential
+        # `secured` field among them: its logger stays at INFO whatever LOG_LEVEL says.
+        logging.getLogger("aiosqlite").setLevel(logging.INFO)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = await aiosqlite.connect(path, isolation_level=None)
+        except (OSError, sqlite3.Error) as exc:
+            raise DatabaseUnavailable(str(path), str(exc)) from None
+        try:
+            conn.row_factory = aiosqlite.Row
+            await conn.execute("PRAGMA journal_mode = WAL")
+            await conn.execute("PRAGMA synchronous = NORMAL")
+            await conn.execute("PRAGMA foreign_keys = ON")
+            await conn.execute("PRAGMA busy_timeout = 10000")
+            db = cls(conn)
+            await db.migrate()
+            yield db
+        finally:
+            await conn.close()
+
+    async def migrate(self) -> None:
+        version = int(await self.fetchval("PRAGMA user_version") or 0)
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            await self.conn.executescript(
+                f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;"
+            )
+            log.info("database migrated to schema version %d", number)
+        await self._restore_fts()
+
+    # ------------------------------------------------------------------ Database
+
+    async def fetch(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
+        async with self.conn.execute(sql, tuple(params)) as cur:
+            return list(await cur.fetchall())
+
+    async def fetch_tuples(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
+        async with self.conn.execute(sql, tuple(params)) as cur:
+            cur.row_factory = None
+            return [tuple(r) for r in await cur.fetchall()]
+
+    async def fetchval(self, sql: str, params: Iterable[Any] = ()) -> Any:
+        rows = await self.fetch(sql, params)
+        return rows[0][0] if rows else None
+
+    async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
+        async with self.conn.execute(sql, tuple(params)) as cur:
+            return cur.rowcount
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        await self.conn.executemany(sql, rows)
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
+        async with self._write_lock:
+            await self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self._after_commit.clear()
+                await self.conn.execute("ROLLBACK")
+                raise
+            await self.conn.execute("COMMIT")
+            self.generation += 1
+            callbacks, self._after_commit = self._after_commit, []
+        for callback in callbacks:
+            callback()
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        if callback not in self._after_commit:
+            self._after_commit.append(callback)
+
+    @contextlib.asynccontextmanager
+    async def bulk_load(self) -> AsyncIterator[None]:
+        """Drop the FTS triggers, then refill the index once at the end.
+
+        One refill is several times cheaper than a trigger per row. The trigger SQL is
+        saved in `meta` in the same transaction, so a crash mid-load is healed at next open.
+        """
+        async with self.transaction():
+            triggers = await self.fetch(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+                "AND name LIKE 'articles_fts_%'"
+            )
+            if triggers:
+                await self.execute(
+                    "INSERT INTO meta (key, value) VALUES ('fts_triggers', ?) "
+                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    (json.dumps([row[1] for row in triggers]),),
+                )
+            for row in triggers:
+                await self.execute(f'DROP TRIGGER "{row[0]}"')
+        try:
+            yield
+        finally:
+            await self._restore_fts()
+
+    async def _restore_fts(self) -> None:
+        """Recreate FTS triggers saved by `bulk_load` and refill the index (visible rows)."""
+        saved = await self.fetchval("SELECT value FROM meta WHERE key = 'fts_triggers'")
+        if saved is None:
+            return
+        async with self.transaction():
+            for sql in json.loads(saved):
+                await self.execute(sql)
+            await self.execute("INSERT INTO articles_fts (articles_fts) VALUES ('delete-all')")
+            await self.execute(
+                "INSERT INTO articles_fts (rowid, title, excerpt, provider_name, topics) "
+                "SELECT rowid, title, excerpt, provider_name, topics FROM articles "
+                "WHERE visible = 1"
+            )
+            await self.execute("DELETE FROM meta WHERE key = 'fts_triggers'")
+
+    async def search_ranked(
+        self, query: str, topic_key: str | None, limit: int
+    ) -> list[tuple[int, float]] | None:
+        """bm25 ranks inside FTS5 alone (the index holds only visible articles); the caller
+        reads only the best rows for the quality/recency tie-breakers. Joining every match
+        first made common words several times slower."""
+        match = fts_query(query)
+        if match is None:
+            return None
+        params: list[Any] = [match]
+        topic_filter = ""
+        if topic_key is not None:
+            topic_filter = (
+                "AND rowid IN (SELECT article_rowid FROM article_topics WHERE topic_key = ?)"
+            )
+            params.append(topic_key)
+        params.append(limit + _TIE_ROOM)
+        rows = await self.fetch_tuples(
+            f"SELECT rowid, {_BM25} AS score FROM articles_fts "
+            f"WHERE articles_fts MATCH ? {topic_filter} ORDER BY score LIMIT ?",
+            params,
+        )
+        return [(r[0], r[1]) for r in rows]
+
+    async def title_prefix_ids(self, words: Sequence[str], limit: int) -> list[int] | None:
+        match = fts_query(" ".join(w + "*" for w in words))
+        if match is None:
+            return None
+        rows = await self.fetch_tuples(
+            "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? ORDER BY rowid DESC LIMIT ?",
+            ["{title}: (" + match + ")", limit],
+        )
+        return [r[0] for r in rows]
+
+
+def fts_query(text: str) -> str | None:
+    """Turn any user text into a safe FTS5 query: words and "quoted phrases", each quoted.
+
+    A trailing `*` on a word keeps its prefix meaning; every other character is
+    data. Terms without a letter or digit are dropped (they match nothing).
+    """
+    terms: list[str] = []
+    # FTS5 ends a quoted string at NUL ("unterminated string"); a lone surrogate cannot be bound
+    text = text.replace("\x00", " ").encode("utf-8", "replace").decode("utf-8")
+    for phrase, word in re.findall(r'"([^"]*)"|(\S+)', text):
+        raw = phrase or word
+        prefix = bool(word) and len(word) > 1 and word.endswith("*")
+        if prefix:
+            raw = raw.rstrip("*")
+        if not any(ch.isalnum() for ch in raw):
+            continue
+        terms.append('"' + raw.replace('"', '""') + '"' + ("*" if prefix else ""))
+    return " ".join(terms) if terms else None
