@@ -20,7 +20,6 @@ import argparse
 import asyncio
 import contextlib
 import os
-import sqlite3
 import sys
 import tempfile
 import time
@@ -30,6 +29,7 @@ import psutil
 
 from bench.fanout import machine, rig
 from bench.soak import Load
+from bot.store import Store
 from tests.support.corpus import write_corpus
 from tests.support.run_bot import BotProcess
 
@@ -114,8 +114,8 @@ async def measure(args: argparse.Namespace, workdir: Path) -> int:
         await asyncio.sleep(args.poll * 3 + 1)
         after_rescans = rss(r.bot)
         peak = max(at_ready, after_commands, after_rescans)
-        with contextlib.closing(sqlite3.connect(r.db_path)) as db:
-            articles = db.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
+        async with Store.open(r.db_path, r.store_dir) as store:  # a reader beside the bot
+            articles = (await store.articles.counts()).articles
         db_mb = sum(p.stat().st_size for p in workdir.glob("news.db*")) / MB
 
     answered = len(load.latencies)

@@ -29,7 +29,6 @@ from typing import Any
 import psutil
 
 from bench.fanout import Rig, machine, rig
-from bot.ui import PAGE_TIMEOUT
 from tests.support.corpus import TOPIC_NAMES, write_corpus
 from tests.support.helpers import write_article
 from tests.support.stand_in import InteractionNotAnswered
@@ -161,10 +160,6 @@ async def soak(args: argparse.Namespace, workdir: Path) -> int:
     at_warm = next(rss for t, rss in samples if t >= warm)
     at_ready = samples[0][1]
     growth = (rss_end - at_warm) / at_warm
-    # Open pages live PAGE_TIMEOUT: memory rises until the first ones expire, then should
-    # stay flat. After that horizon, growth means a leak.
-    horizon = PAGE_TIMEOUT + 60
-    steady = next((rss for t, rss in samples if t >= horizon), None)
     mb = 1024 * 1024
     print(
         "RSS (MB) over time: "
@@ -178,14 +173,6 @@ async def soak(args: argparse.Namespace, workdir: Path) -> int:
         f"{rss_end / mb:.0f} MB at the end, peak {max(s for _, s in samples) / mb:.0f} MB: "
         f"growth warm-up -> end {growth * 100:+.1f}% (target <= +10%)"
     )
-    if steady is not None:
-        print(
-            f"RSS once the first open pages expire ({horizon:.0f} s, PAGE_TIMEOUT "
-            f"{PAGE_TIMEOUT:.0f} s): {steady / mb:.0f} MB -> {rss_end / mb:.0f} MB at the end: "
-            f"{(rss_end - steady) / steady * 100:+.1f}%"
-        )
-    else:
-        print(f"(run at least {horizon / 60 + 1:.0f} min to see RSS after open pages expire)")
     print(
         f"interactions: {fired} fired ({fired / (args.minutes * 60):.1f}/s; "
         f"{dict(load.by_command)}), {len(load.latencies)} answered, {load.unanswered} "
@@ -203,9 +190,6 @@ async def soak(args: argparse.Namespace, workdir: Path) -> int:
         f"delivery and answers {'MET' if delivered else 'NOT MET'}",
         f"RSS warm-up -> end {'MET' if growth <= 0.10 else 'NOT MET'}",
     ]
-    if steady is not None:
-        flat = (rss_end - steady) / steady <= 0.10
-        verdicts.append(f"RSS after the page horizon {'MET' if flat else 'NOT MET'}")
     print("targets: " + "; ".join(verdicts))
     return 0 if delivered and growth <= 0.10 else 1
 

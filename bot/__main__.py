@@ -11,7 +11,13 @@ from pathlib import Path
 
 from bot.articles import ARTICLE_SUFFIXES, FAST_YAML, ArticleError, parse_article_bytes
 from bot.config import Settings
-from bot.errors import ConfigError, DatabaseUnavailable, NewsError, NothingFound
+from bot.errors import (
+    ConfigError,
+    DatabaseDamaged,
+    DatabaseUnavailable,
+    NewsError,
+    NothingFound,
+)
 from bot.store import Store, SyncReport
 
 log = logging.getLogger("bot")
@@ -63,6 +69,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except DatabaseUnavailable as exc:
         print(f"newsbot: {exc}; check NEWS_DB_PATH", file=sys.stderr)
+        return 1
+    except DatabaseDamaged as exc:
+        print(
+            f"newsbot: {exc}. The article files are the source of truth: move the file away, "
+            f"then run `newsbot load` to rebuild it (subscriptions and the post log are lost).",
+            file=sys.stderr,
+        )
         return 1
     except NewsError as exc:
         print(f"newsbot: {exc}", file=sys.stderr)

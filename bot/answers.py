@@ -17,6 +17,7 @@ from bot.desk import Listing, ListKind, PublishOutcome, Status
 from bot.errors import (
     AlreadyDone,
     ArticleNotFound,
+    FileChanged,
     FileInvalid,
     FileNotWritable,
     NewsError,
@@ -76,6 +77,11 @@ def _publish_error(error: PublishError) -> str:
             return (
                 f"{article} has the same webUrl as `{_code(error.served_by)}`, which is served "
                 f"instead; {verb} that one."
+            )
+        case FileChanged():
+            return (
+                f"{article} changed since it was read (or since your preview), so nothing was "
+                "written. Look at it again with /preview, then publish what you reviewed."
             )
         case FileInvalid():
             reason = embeds.clean(embeds.shorten(error.reason, 300))

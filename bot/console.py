@@ -111,8 +111,8 @@ class Console:
         return _listing(listing) + (f"\nPublish one with /publish ID: {ids}" if ids else "")
 
     async def _preview(self, words: list[str], options: dict[str, str]) -> str:
-        article = await desk.preview(self.store, _one_id(words, "preview"))
-        return "Preview (not posted):\n" + _post(article)
+        shown = await desk.preview(self.store, _one_id(words, "preview"))
+        return "Preview (not posted):\n" + _post(shown.article)
 
     async def _publish(self, words: list[str], options: dict[str, str]) -> str:
         outcome = await desk.publish(self.store, _one_id(words, "publish"), self.actor)

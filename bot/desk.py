@@ -34,6 +34,12 @@ class Listing:
 
 
 @dataclass(frozen=True, slots=True)
+class Preview:
+    article: Article
+    version: str  # what its Publish button publishes, and nothing newer
+
+
+@dataclass(frozen=True, slots=True)
 class PublishOutcome:
     article: Article
     queued: int  # channels the post is queued for
@@ -75,13 +81,17 @@ async def article(store: Store, article_id: str) -> Article:
     return await store.articles.get(article_id)
 
 
-async def preview(store: Store, article_id: str) -> Article:
-    """Any live article, draft or not: what its post will look like."""
-    return await store.articles.get(article_id, include_hidden=True)
+async def preview(store: Store, article_id: str) -> Preview:
+    """Any live article, draft or not: what its post will look like, and its version."""
+    article = await store.articles.get(article_id, include_hidden=True)
+    return Preview(article, await store.articles.version(article.id))
 
 
-async def publish(store: Store, article_id: str, actor: str) -> PublishOutcome:
-    published = await store.publishing.publish(article_id, actor)
+async def publish(
+    store: Store, article_id: str, actor: str, *, version: str | None = None
+) -> PublishOutcome:
+    """Publish a draft; with `version`, only if it is still the version that was shown."""
+    published = await store.publishing.publish(article_id, actor, version=version)
     return PublishOutcome(published, await store.outbox.queued_channels(published.url))
 
 

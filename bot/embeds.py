@@ -50,7 +50,8 @@ _RELATED_CONT_NAME = "Related coverage (cont.)"
 
 _MENTION = re.compile(r"@(?=everyone|here|[!&]?\d)", re.IGNORECASE)
 _ORDERED_LIST = re.compile(r"^(\s*\d+)\.(?=\s)", re.MULTILINE)
-_UNESCAPED_BRACKET = re.compile(r"(?<!\\)((?:\\\\)*)([\[\]])")
+_UNESCAPED_LINK_CHAR = re.compile(r"(?<!\\)((?:\\\\)*)([\[\]()])")
+_SLACK = 4  # raw characters read per character shown: whitespace runs collapse
 _MANY_NEWLINES = re.compile(r"\n{3,}")
 _HOST = re.compile(
     r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$", re.IGNORECASE
@@ -89,8 +90,25 @@ def clean(text: str) -> str:
     The one place article text is escaped, so every caller measures the final string.
     """
     escaped = discord.utils.escape_markdown(text)
+    # escape_markdown escapes one masked link per run of text: "[a](x) [b](y)" kept the
+    # second live. Every bracket and parenthesis left bare is escaped, so none can link.
+    escaped = _UNESCAPED_LINK_CHAR.sub(r"\1\\\2", escaped)
     escaped = _ORDERED_LIST.sub(r"\1\\.", escaped)  # "1. foo" would render as a list
     return _neutralise(escaped)
+
+
+def _inert(text: str, limit: int, *, multiline: bool = False) -> str:
+    """Untrusted text made inert within `limit`: cut to budget first, then escaped, so a
+    huge excerpt costs no more than a short one."""
+    raw = _bounded(text, limit)
+    flat = _multiline(raw) if multiline else _one_line(raw)
+    return _fit(clean(shorten(flat, limit)), limit)
+
+
+def _bounded(text: str, limit: int) -> str:
+    """At most what `limit` shown characters can need (whitespace collapses), marked cut."""
+    cap = max(limit, 0) * _SLACK
+    return text if len(text) <= cap else text[:cap] + _ELLIPSIS
 
 
 def relative_time(when: datetime) -> str:
@@ -100,7 +118,7 @@ def relative_time(when: datetime) -> str:
 
 def article_embed(article: Article) -> discord.Embed:
     """The post and the /article view: the article with its related coverage, within 6000 chars."""
-    title = _fit(clean(_one_line(article.title)), _TITLE_MAX) or "Untitled"
+    title = _inert(article.title, _TITLE_MAX) or "Untitled"
     embed = discord.Embed(
         title=title,
         url=article.url if _linkable(article.url, _EMBED_URL_MAX) else None,
@@ -120,8 +138,8 @@ def article_embed(article: Article) -> discord.Embed:
     room = _EMBED_TOTAL_MAX - len(embed)
     wanted = _fields_cost(_pack(lines)) if lines else 0
     reserve = min(wanted, _RELATED_RESERVE)
-    excerpt = _multiline(article.excerpt)
-    description = _fit(clean(excerpt), min(_DESCRIPTION_MAX, room - reserve))
+    room = min(_DESCRIPTION_MAX, room - reserve)
+    description = _inert(article.excerpt, room, multiline=True)
     if description:
         embed.description = description
     for name, value in _fit_lines(lines, _EMBED_TOTAL_MAX - len(embed), _FIELDS_MAX):
@@ -129,14 +147,15 @@ def article_embed(article: Article) -> discord.Embed:
     return embed
 
 
-def article_view(article: Article) -> discord.ui.View:
-    """Link buttons: read the article, then each related item; never more than 25 (5 rows of 5)."""
+def article_view(article: Article, *, room_for: int = 0) -> discord.ui.View:
+    """Link buttons: read the article, then each related item; never more than 25 (5 rows
+    of 5), less `room_for` buttons the caller adds (e.g. Publish)."""
     view = discord.ui.View(timeout=None)
     buttons: list[discord.ui.Button[discord.ui.View]] = []
     if _linkable(article.url, _BUTTON_URL_MAX):
         buttons.append(_link_button("Read the article", article.url))
     for link in article.related:
-        if len(buttons) >= _BUTTONS_MAX:
+        if len(buttons) >= _BUTTONS_MAX - room_for:
             break
         if _linkable(link.url, _BUTTON_URL_MAX):
             label = _plain(_one_line(_related_label(link)))
@@ -159,7 +178,7 @@ def results_embed(
     `clean` first). `page` is 0-based, as `store.Page.page`; the footer shows it 1-based.
     """
     embed = discord.Embed(
-        title=_fit(clean(_one_line(heading)), _TITLE_MAX) or "Results", colour=BRAND_COLOUR
+        title=_inert(heading, _TITLE_MAX) or "Results", colour=BRAND_COLOUR
     )
     parts: list[str] = []
     note_text = _fit(_neutralise(note.strip()), _NOTE_MAX)
@@ -188,7 +207,7 @@ def topics_embed(topics: Sequence[tuple[str, int]]) -> discord.Embed:
     """Known topics with their article counts, most articles first."""
     ordered = sorted(topics, key=lambda item: (-item[1], _one_line(item[0]).casefold()))
     lines = [
-        f"{_fit(clean(_one_line(name)), _TOPIC_NAME_MAX) or '(unnamed)'} — {count}"
+        f"{_inert(name, _TOPIC_NAME_MAX) or '(unnamed)'} — {count}"
         for name, count in ordered
     ]
     kept = _fit_list(lines, _DESCRIPTION_MAX)
@@ -273,11 +292,6 @@ def _fit(escaped: str, limit: int) -> str:
     return result
 
 
-def _link_text(escaped: str) -> str:
-    """Escape brackets left bare by `clean`, so a title cannot close a masked link early."""
-    return _UNESCAPED_BRACKET.sub(r"\1\\\2", escaped)
-
-
 def _linkable(url: str | None, max_len: int) -> bool:
     """Only http(s) URLs are linked, and only when Discord will accept their length."""
     return url is not None and is_http_url(url) and len(url) <= max_len
@@ -297,7 +311,7 @@ def _author(article: Article) -> tuple[str, str | None] | None:
     """Provider name (or its domain) for the author line, linked to the domain when it is a host."""
     domain = article.provider_domain.strip().rstrip(".")
     url = f"https://{domain}" if _HOST.match(domain) else None
-    name = _one_line(article.provider_name) or (domain if url else "")
+    name = _one_line(_bounded(article.provider_name, _AUTHOR_MAX)) or (domain if url else "")
     if not name:
         return None
     return shorten(_plain(name), _AUTHOR_MAX), url
@@ -305,13 +319,14 @@ def _author(article: Article) -> tuple[str, str | None] | None:
 
 def _related_label(link: RelatedLink) -> str:
     """ "provider · title" of a related item (raw text)."""
-    parts = [p for p in (_one_line(link.provider), _one_line(link.title)) if p]
+    parts = [_one_line(_bounded(p, _RELATED_TEXT_MAX)) for p in (link.provider, link.title)]
+    parts = [p for p in parts if p]
     return TOPIC_SEPARATOR.join(parts) or "Related article"
 
 
 def _related_line(link: RelatedLink) -> str:
     """One line of the "Related coverage" field: a masked link, or text for a non-http URL."""
-    text = _fit(_link_text(clean(_related_label(link))), _RELATED_TEXT_MAX)
+    text = _inert(_related_label(link), _RELATED_TEXT_MAX)
     return _md_link(text, link.url)
 
 
@@ -378,14 +393,14 @@ def _result_entry(article: Article, budget: int) -> str:
 
     When room is short the excerpt gives way first, then the title, then the link itself.
     """
-    provider = _fit(clean(_one_line(article.provider_name)), _RESULT_PROVIDER_MAX)
+    provider = _inert(article.provider_name, _RESULT_PROVIDER_MAX)
     when = relative_time(article.published_at)
     meta = "\n" + TOPIC_SEPARATOR.join(p for p in (provider, when) if p)
-    title = _link_text(clean(_one_line(article.title))) or "Untitled"
+    title = _inert(article.title, _RESULT_TITLE_MAX) or "Untitled"
     link = _md_link("", article.url)  # "[](target)", or "" when the URL may not be linked
     fixed = len("****") + len(link) + len(meta) + min(len(title), _RESULT_TITLE_KEEP)
     excerpt_room = min(_RESULT_EXCERPT_MAX, budget - fixed - 1)
-    excerpt = _fit(clean(_one_line(article.excerpt)), excerpt_room) if excerpt_room >= 20 else ""
+    excerpt = _inert(article.excerpt, excerpt_room) if excerpt_room >= 20 else ""
     rest = meta + (f"\n{excerpt}" if excerpt else "")
     room = budget - len(rest) - len("****")
     if link and room - len(link) >= _MIN_LINKED_TITLE:

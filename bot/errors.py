@@ -23,6 +23,15 @@ class DatabaseUnavailable(NewsError):
         self.reason = reason
 
 
+class DatabaseDamaged(NewsError):
+    """The database file is corrupt; it is rebuilt from the store, the source of truth."""
+
+    def __init__(self, where: str, detail: str) -> None:
+        super().__init__(f"the database {where} is damaged ({detail})")
+        self.where = where
+        self.detail = detail
+
+
 class ArticleNotFound(NewsError):
     """No article with that id is known (or it is hidden from the asker)."""
 
@@ -67,6 +76,11 @@ class FileInvalid(PublishError):
     def __init__(self, article_id: str, publish: bool, reason: str) -> None:
         super().__init__(article_id, publish)
         self.reason = reason
+
+
+class FileChanged(PublishError):
+    """The file changed since it was read (or since the preview a button was made from):
+    nothing was written, so no one publishes what no one reviewed."""
 
 
 class FileNotWritable(PublishError):

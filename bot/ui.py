@@ -3,9 +3,13 @@ buttons alike), autocomplete choices, the page turner and the Publish button."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
 import re
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import discord
@@ -13,15 +17,15 @@ from discord import app_commands
 
 from bot import answers, desk, embeds
 from bot.bot import NewsBot, handle_error
-from bot.desk import Listing
+from bot.desk import Listing, ListKind
 from bot.store import Store
 
 log = logging.getLogger(__name__)
 
-PAGE_TIMEOUT = 300.0
+PAGE_LIFETIME = 24 * 3600  # seconds a list answer's page buttons keep working
+PAGE_PREFIX = "newsbot:page:"
 PUBLISH_PREFIX = "newsbot:publish:"
 CUSTOM_ID_MAX = 100
-FetchListing = Callable[[int], Awaitable[Listing]]
 Command = TypeVar("Command")
 
 
@@ -134,83 +138,125 @@ async def article_choices(
 
 class PublishButton(
     discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=re.compile(re.escape(PUBLISH_PREFIX) + r"(?P<id>.+)"),
+    # An id is a file name, so it holds no "/": the version, when present, is unambiguous.
+    template=re.compile(re.escape(PUBLISH_PREFIX) + r"(?:(?P<version>[0-9a-f]+)/)?(?P<id>.+)"),
 ):
-    """A Publish button per draft; the custom_id holds the article id, so it survives restarts."""
+    """A Publish button; its custom_id holds the article id (and, from a preview, the
+    version shown), so it survives restarts and publishes nothing newer than was seen."""
 
-    def __init__(self, article_id: str) -> None:
+    def __init__(self, article_id: str, version: str | None = None) -> None:
         self.article_id = article_id
+        self.version = version
         super().__init__(
             discord.ui.Button(
                 label=embeds.shorten(f"Publish {article_id}", 80),
                 style=discord.ButtonStyle.success,
-                custom_id=PUBLISH_PREFIX + article_id,
+                custom_id=_publish_id(article_id, version),
             )
         )
 
     @staticmethod
-    def fits(article_id: str) -> bool:
-        return len(PUBLISH_PREFIX) + len(article_id) <= CUSTOM_ID_MAX
+    def fits(article_id: str, version: str | None = None) -> bool:
+        return len(_publish_id(article_id, version)) <= CUSTOM_ID_MAX
 
     @classmethod
     async def from_custom_id(
         cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str]
     ) -> PublishButton:
-        return cls(match["id"])
+        return cls(match["id"], match["version"])
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         """The same path as /publish: check, publish, answer."""
         bot: NewsBot = interaction.client
         try:
             await ensure_moderator(interaction, "publish", self.article_id, "publish")
-            outcome = await desk.publish(bot.store, self.article_id, actor(interaction))
-            await interaction.response.send_message(
-                answers.published_text(outcome), ephemeral=True
+            outcome = await desk.publish(
+                bot.store, self.article_id, actor(interaction), version=self.version
             )
+            await interaction.response.send_message(answers.published_text(outcome), ephemeral=True)
         except Exception as exc:
             await handle_error(interaction, exc)
 
 
-class Pager(discord.ui.View):
-    """Previous/Next over a list answer: only the invoker may turn pages; expires, then disables."""
+def _publish_id(article_id: str, version: str | None) -> str:
+    return PUBLISH_PREFIX + (f"{version}/" if version else "") + article_id
 
-    def __init__(
-        self,
-        owner_id: int,
-        fetch: FetchListing,
-        listing: Listing,
-        *,
-        extras: Callable[[Listing], list[discord.ui.Item[Any]]] | None = None,
-    ) -> None:
-        super().__init__(timeout=PAGE_TIMEOUT)  # read now, so a test can shorten it
-        self.owner_id = owner_id
-        self.fetch = fetch
-        self.extras = extras
-        self.number = 0
-        self.has_next = False
-        self.interaction: discord.Interaction[Any] | None = None
-        self._first: discord.Embed | None = self._show(listing)
 
-    def _show(self, listing: Listing) -> discord.Embed:
-        """Set the buttons for this page and render it. Only its position is kept: a live
-        pager (PAGE_TIMEOUT, thousands at once on a busy bot) need not hold its articles."""
-        self.number, self.has_next = listing.page.page, listing.page.has_next
-        self.previous.disabled = self.number == 0
-        self.next.disabled = not self.has_next
-        if self.extras is not None:  # the page's own buttons (e.g. Publish per draft)
-            for item in self.children:
-                if item not in (self.previous, self.next):
-                    self.remove_item(item)
-            for item in self.extras(listing):
-                self.add_item(item)
-        return answers.listing_embed(listing)
+@dataclass(frozen=True, slots=True)
+class PageTarget:
+    """A page of a list answer, as a page button's custom_id holds it."""
 
-    @property
-    def single_page(self) -> bool:
-        return not self.has_next and self.number == 0
+    kind: ListKind
+    owner: int  # the user who asked: only they may turn the pages
+    page: int
+    made: int  # unix seconds: the buttons work for PAGE_LIFETIME
+    request: str  # [query, topic] as JSON, or "#key" of one saved in the store (too long)
+
+    def custom_id(self) -> str:
+        made = base36(self.made)
+        return f"{PAGE_PREFIX}{self.kind}:{self.owner}:{self.page}:{made}:{self.request}"
+
+    @classmethod
+    def parse(cls, match: re.Match[str]) -> PageTarget | None:
+        try:
+            kind = ListKind(match["kind"])
+        except ValueError:
+            return None
+        made = int(match["made"], 36)
+        return cls(kind, int(match["owner"]), int(match["page"]), made, match["request"])
+
+    async def fetch(self, store: Store) -> Listing:
+        saved = await store.meta.recall(self.request[1:]) if self.request[:1] == "#" else None
+        query, topic = json.loads(saved or self.request)
+        if self.kind == ListKind.SEARCH:
+            return await desk.search(store, query, topic or None, self.page)
+        if self.kind == ListKind.DRAFTS:
+            return await desk.drafts(store, self.page)
+        return await desk.latest(store, topic or None, self.page)
+
+
+def base36(number: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while True:
+        number, digit = divmod(number, 36)
+        out = digits[digit] + out
+        if not number:
+            return out
+
+
+class PageButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=re.compile(
+        re.escape(PAGE_PREFIX)
+        + r"(?P<kind>[a-z]+):(?P<owner>\d+):(?P<page>\d+):(?P<made>[0-9a-z]+):(?P<request>.*)"
+    ),
+):
+    """Previous or Next over a list answer. All it needs is in its custom_id (what was
+    asked, by whom, which page, when), so it works across restarts, for PAGE_LIFETIME,
+    and costs no memory while idle. Only the invoker may press it."""
+
+    def __init__(self, label: str, target: PageTarget | None, *, disabled: bool = False) -> None:
+        self.target = target
+        style = discord.ButtonStyle.primary if label == "Next" else discord.ButtonStyle.secondary
+        super().__init__(
+            discord.ui.Button(
+                label=label,
+                style=style,
+                custom_id=target.custom_id() if target else f"{PAGE_PREFIX}gone",
+                disabled=disabled,
+            )
+        )
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> PageButton:
+        label = item.label if isinstance(item, discord.ui.Button) and item.label else "Next"
+        return cls(label, PageTarget.parse(match))
 
     async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
-        if interaction.user.id == self.owner_id:
+        if self.target is not None and interaction.user.id == self.target.owner:
             return True
         await interaction.response.send_message(
             "Only the person who asked can turn these pages; run the command yourself.",
@@ -218,45 +264,64 @@ class Pager(discord.ui.View):
         )
         return False
 
-    async def _turn(self, interaction: discord.Interaction[Any], number: int) -> None:
-        embed = self._show(await self.fetch(max(number, 0)))
-        await interaction.response.edit_message(embed=embed, view=self)
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        bot: NewsBot = interaction.client
+        target = self.target
+        assert target is not None  # interaction_check refuses a button without one
+        try:
+            if time.time() - target.made > PAGE_LIFETIME:
+                await interaction.response.send_message(
+                    "These buttons have expired; run the command again.", ephemeral=True
+                )
+                return
+            if target.kind == ListKind.DRAFTS:
+                await ensure_moderator(interaction, "drafts", "", "see drafts")
+            listing = await target.fetch(bot.store)
+            embed, view = await listing_answer(bot.store, listing, target.owner, made=target.made)
+            await interaction.response.edit_message(embed=embed, view=view)
+        except Exception as exc:
+            await handle_error(interaction, exc)
 
-    @discord.ui.button(label="Previous", style=discord.ButtonStyle.secondary)
-    async def previous(
-        self, interaction: discord.Interaction[Any], _: discord.ui.Button[Pager]
-    ) -> None:
-        await self._turn(interaction, self.number - 1)
 
-    @discord.ui.button(label="Next", style=discord.ButtonStyle.primary)
-    async def next(
-        self, interaction: discord.Interaction[Any], _: discord.ui.Button[Pager]
-    ) -> None:
-        await self._turn(interaction, self.number + 1)
+async def listing_answer(
+    store: Store, listing: Listing, owner: int, *, made: int | None = None
+) -> tuple[discord.Embed, discord.ui.View | None]:
+    """A list page's embed, with page buttons when there is more than one page (and a
+    Publish button per draft). The view is stopped: no memory is kept for it; the buttons
+    are dispatched by their custom_id (see `setup` in the cogs)."""
+    view = discord.ui.View(timeout=None)
+    number, has_next = listing.page.page, listing.page.has_next
+    if number > 0 or has_next:
+        request = json.dumps([listing.query, listing.topic or ""], ensure_ascii=False)
+        made = int(time.time()) if made is None else made
+        target = PageTarget(listing.kind, owner, 0, made, request)
+        if len(dataclasses.replace(target, page=number + 1).custom_id()) > CUSTOM_ID_MAX:
+            target = dataclasses.replace(target, request="#" + await store.meta.remember(request))
+        view.add_item(
+            PageButton(
+                "Previous",
+                dataclasses.replace(target, page=max(number - 1, 0)),
+                disabled=number == 0,
+            )
+        )
+        view.add_item(
+            PageButton("Next", dataclasses.replace(target, page=number + 1), disabled=not has_next)
+        )
+    if listing.kind == ListKind.DRAFTS:
+        for article in listing.page.items:
+            if PublishButton.fits(article.id):
+                view.add_item(PublishButton(article.id))
+    view.stop()
+    return answers.listing_embed(listing), (view if view.children else None)
 
-    async def on_timeout(self) -> None:
-        self.previous.disabled = self.next.disabled = True
-        if self.interaction is not None:
-            try:
-                await self.interaction.edit_original_response(view=self)
-            except discord.HTTPException:
-                log.debug("could not disable expired page buttons")
 
-    async def on_error(
-        self, interaction: discord.Interaction[Any], error: Exception, item: discord.ui.Item[Any]
-    ) -> None:
-        await handle_error(interaction, error)
-
-    async def send(self, interaction: discord.Interaction[Any], *, ephemeral: bool = False) -> None:
-        """Answer the interaction with the first page; single pages get no buttons."""
-        embed = self._first
-        self._first = None
-        assert embed is not None, "a pager answers its interaction once"
-        if self.single_page and self.extras is None:
-            self.stop()
-            await interaction.response.send_message(embed=embed, ephemeral=ephemeral)
-            return
-        if self.single_page:
-            self.remove_item(self.previous).remove_item(self.next)
-        self.interaction = interaction
-        await interaction.response.send_message(embed=embed, view=self, ephemeral=ephemeral)
+async def send_listing(
+    interaction: discord.Interaction[Any], listing: Listing, *, ephemeral: bool = False
+) -> None:
+    """Answer a command with the first page of a list."""
+    bot: NewsBot = interaction.client
+    embed, view = await listing_answer(bot.store, listing, interaction.user.id)
+    if view is None:
+        await interaction.response.send_message(embed=embed, ephemeral=ephemeral)
+    else:
+        await interaction.response.send_message(embed=embed, view=view, ephemeral=ephemeral)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import sqlite3
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from bot.store import DeliveryState, Store
 from tests.support.helpers import write_article
 from tests.support.run_bot import BotProcess, bot_env, follow_everything
 from tests.support.stand_in import InteractionNotAnswered, Perm, Recorded, StandIn
@@ -32,7 +32,7 @@ TITLE = "Flood barriers hold as the river peaks"
 class Fanout:
     discord: StandIn
     bot: BotProcess
-    db_path: Path
+    store: Store  # the bot's database, opened read-side here (WAL lets both in)
     channels: list[int]
     moderator: int
 
@@ -48,14 +48,13 @@ class Fanout:
         """Channels that currently show a post."""
         return sum(1 for c in self.channels if self.discord.messages(c))
 
-    def unsettled(self) -> int:
-        """Outbox rows not yet marked sent (the bot's own record of work left)."""
-        with contextlib.closing(sqlite3.connect(self.db_path, timeout=10)) as db:
-            row = db.execute(
-                "SELECT COUNT(*) FROM outbox WHERE state != 'sent'",
-            ).fetchone()
-            total = db.execute("SELECT COUNT(*) FROM outbox").fetchone()
-        return int(row[0]) + (CHANNELS - int(total[0]))
+    async def unsettled(self) -> int:
+        """Channels whose post the outbox (the bot's own record of work left) does not
+        show as sent: rows in any other state, and rows not written yet."""
+        counts = await self.store.outbox.state_counts()
+        total = sum(counts.values())
+        sent = counts.get(DeliveryState.SENT, 0)
+        return (total - sent) + (CHANNELS - total)
 
     def publish(self) -> asyncio.Task[Any]:
         """/publish as the moderator; the answer may never come if the bot is killed first."""
@@ -74,7 +73,11 @@ class Fanout:
         await asyncio.sleep(0.4)  # requests still inside the stand-in's latency land now
         await self.bot.start()
         await self.bot.wait_ready()
-        await self.discord.wait_for(lambda: self.unsettled() == 0, timeout=40)
+
+        async def settled() -> bool:
+            return await self.unsettled() == 0
+
+        await self.discord.wait_for(settled, timeout=40)
 
     def assert_exactly_once(self) -> None:
         """What the channels show: the story, once each, as its embed."""
@@ -100,14 +103,15 @@ async def fanout(tmp_path: Path) -> AsyncIterator[Fanout]:
             discord, store_dir, db_path, DISCORD_GUILD_ID=discord.guild_id, NEWS_POLL_SECONDS=1
         )
         bot = BotProcess(env, tmp_path / "bot.log")
-        await bot.start()
-        try:
-            await bot.wait_ready()
-            yield Fanout(discord, bot, db_path, channels, moderator)
-        finally:
-            bot.kill()
-            with contextlib.suppress(Exception):
-                await bot.wait_exit()
+        async with Store.open(db_path, store_dir) as store:
+            await bot.start()
+            try:
+                await bot.wait_ready()
+                yield Fanout(discord, bot, store, channels, moderator)
+            finally:
+                bot.kill()
+                with contextlib.suppress(Exception):
+                    await bot.wait_exit()
 
 
 def nonce(post: Recorded) -> str:

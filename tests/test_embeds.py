@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,6 +11,7 @@ import discord
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import bot.embeds as embeds_module
 from bot.articles import Article, RelatedLink, is_http_url
 from bot.embeds import (
     article_embed,
@@ -180,7 +182,7 @@ def test_markdown_and_mentions_in_title_and_excerpt_stay_text() -> None:
     assert embed.title is not None and embed.description is not None
     assert r"\*\*Breaking\*\* \_news\_" in embed.title
     assert f"@{ZWSP}everyone" in embed.title and f"<@{ZWSP}&1>" in embed.title
-    assert r"\[this](https://evil.example)" in embed.description
+    assert r"\[this\]\(https://evil.example\)" in embed.description
     assert r"\~\~gone\~\~" in embed.description
     assert f"@{ZWSP}here" in embed.description
     assert embed.fields[0].value == f"[X · @{ZWSP}everyone look \\]](https://ok.example/r)"
@@ -429,3 +431,38 @@ def test_any_valid_article_renders_within_every_limit(
         if not is_http_url(link.url):
             assert f"]({link.url}" not in wire
             assert f"] {link.url}" not in view_to_text(view)
+
+
+# A masked link anywhere in article text: "[text](url)" must reach Discord with its
+# brackets escaped, so it renders as text and never links.
+_LIVE_LINK = re.compile(r"(?<!\\)\[[^\]]*(?<!\\)\]\((?!\S*\\\))")
+
+
+def test_every_masked_link_in_article_text_stays_text() -> None:
+    two = (
+        "[Read the full story on govtech.com](https://www.govtech.com/a) and then "
+        "[Read the full story on govtech.com](https://evil.example/phish)"
+    )
+    article = make_article(title=two, excerpt=two, provider_name="[P](https://evil.example)")
+    embed = article_embed(article)
+    page = results_embed(two, [article], page=0, has_next=False)
+    for text in (embed.title, embed.description, page.title, page.description):
+        assert text is not None
+        assert not _LIVE_LINK.search(text.replace(f"]({article.url})", "")), text
+
+
+def test_text_is_cut_to_its_budget_before_it_is_escaped(monkeypatch: Any) -> None:
+    """A 5 MB excerpt is escaped only as far as it can be shown."""
+    seen: list[int] = []
+    real_clean = embeds_module.clean
+
+    def measured(text: str) -> str:
+        seen.append(len(text))
+        return real_clean(text)
+
+    monkeypatch.setattr(embeds_module, "clean", measured)
+    huge = make_article(title="t " * 1_000_000, excerpt="[x](y) " * 800_000)
+    embed = article_embed(huge)
+    results_embed("Latest", [huge], page=0, has_next=False)
+    assert seen and max(seen) <= 4096
+    assert embed.description is not None and embed.description.endswith("…")

@@ -1,7 +1,7 @@
 """/feed add|remove|list end to end, and what a subscription means for the channel.
 
 The real bot, a real SQLite file, the Discord stand-in: each test checks the admin's
-answer, the subscriptions table, and which channel received what.
+answer, the subscriptions the store holds, and which channel received what.
 """
 
 from __future__ import annotations
@@ -10,18 +10,19 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from tests.support.botenv import NewsEnv, content, news_bot, query, store_with_seed
+from tests.support.botenv import NewsEnv, content, news_bot, store_with_seed
 from tests.support.helpers import SEED_ID, write_article
 from tests.support.stand_in import InteractionResult, StandIn
 
 # --- helpers -------------------------------------------------------------------------------
 
 
-def subscriptions(env: NewsEnv) -> list[tuple[Any, ...]]:
-    return query(
-        env.settings.db_path,
-        "SELECT channel_id, topic_name, role_id, min_quality FROM subscriptions ORDER BY 1, 2",
-    )
+async def subscriptions(env: NewsEnv) -> list[tuple[int, str, int | None, int]]:
+    """(channel, topic, role, min quality) of every subscription, by channel then topic."""
+    return [
+        (s.channel_id, s.topic, s.role_id, s.min_quality)
+        for s in await env.store.feeds.subscriptions()
+    ]
 
 
 def post_statuses(d: StandIn, channel_id: int) -> list[int]:
@@ -86,7 +87,7 @@ async def test_feed_add_answers_privately_and_stores_the_subscription(tmp_path: 
             f"pinging <@&{role}>, from now on."
         )
         assert topical.data["allowed_mentions"] == {"parse": []}  # the answer pings no one
-        assert subscriptions(env) == [(news, "", None, 0), (ai, "AI", role, 5)]
+        assert await subscriptions(env) == [(news, "", None, 0), (ai, "AI", role, 5)]
 
 
 async def test_feed_add_topic_autocompletes_and_an_unknown_topic_suggests(tmp_path: Path) -> None:
@@ -105,7 +106,7 @@ async def test_feed_add_topic_autocompletes_and_an_unknown_topic_suggests(tmp_pa
         assert choices[0]["name"] == "AI (1)"
         wrong = await feed(env, "add", channel=env.guild.channels["ai"], topic="AI Ethic")
         assert wrong.ephemeral and "Did you mean **AI Ethics**" in content(wrong)
-        assert subscriptions(env) == []
+        assert await subscriptions(env) == []
 
 
 async def test_feed_add_names_a_missing_embed_links_permission(tmp_path: Path) -> None:
@@ -120,7 +121,7 @@ async def test_feed_add_names_a_missing_embed_links_permission(tmp_path: Path) -
         assert "Send Messages" not in text
         mute = await feed(env, "add", channel=no_send)
         assert mute.ephemeral and "Send Messages" in content(mute)
-        assert subscriptions(env) == []
+        assert await subscriptions(env) == []
         assert "No channel here follows" in await feed_list(env)
 
 
@@ -130,7 +131,7 @@ async def test_feed_add_refuses_everyone_as_the_ping_role(tmp_path: Path) -> Non
         everyone = env.discord.guild_id  # @everyone's id is the guild's
         result = await feed(env, "add", channel=env.guild.channels["news"], role=everyone)
         assert result.ephemeral and "Pick a normal role" in content(result)
-        assert subscriptions(env) == []
+        assert await subscriptions(env) == []
 
 
 async def test_only_admins_manage_feeds(tmp_path: Path) -> None:
@@ -148,7 +149,7 @@ async def test_only_admins_manage_feeds(tmp_path: Path) -> None:
                 assert result.type == 4 and result.ephemeral
                 assert content(result) == "Only server admins (Manage Server) can manage feeds."
                 assert not result.data.get("embeds")
-        assert subscriptions(env) == [(news, "", None, 0)]
+        assert await subscriptions(env) == [(news, "", None, 0)]
         await publish(env, SEED_ID)
         await env.discord.wait_for(lambda: set(env.discord.all_posts()) == {news}, 5)
 
@@ -182,7 +183,7 @@ async def test_feed_list_and_remove(tmp_path: Path) -> None:
         assert content(await feed(env, "remove", channel=ai)) == (
             f"Removed 1 subscription(s) from <#{ai}>."
         )
-        assert subscriptions(env) == [(news, "", role, 0)]
+        assert await subscriptions(env) == [(news, "", role, 0)]
 
         await publish(env, SEED_ID)  # quality 19: "ai" (≥ 50) was removed anyway
         await d.wait_for(lambda: len(d.messages(news)) == 1, 5)
@@ -219,7 +220,7 @@ async def test_a_new_subscription_gets_only_articles_published_after_it(tmp_path
         await quiet(env)
         assert d.all_posts() == {}
         assert post_statuses(d, news) == [] and post_statuses(d, ai) == []
-        assert query(env.settings.db_path, "SELECT COUNT(*) FROM outbox") == [(0,)]
+        assert await env.store.outbox.state_counts() == {}
 
         write_article(folder, "fresh", title="Fresh story", published=True, topics=["AI"])
         await d.wait_for(lambda: len(d.messages(news)) == len(d.messages(ai)) == 1, 5)
@@ -264,10 +265,8 @@ async def test_a_forbidden_channel_is_paused_reported_and_resumed_by_feed_add(
         await quiet(env)
         assert post_statuses(d, ai) == [403]  # paused: never retried
         assert d.messages(ai) == []
-        [(reason,)] = query(
-            env.settings.db_path, "SELECT paused_reason FROM channels WHERE channel_id = ?", (ai,)
-        )
-        assert reason.startswith("missing permission (403")
+        reason = await env.store.feeds.paused_reason(ai)
+        assert reason is not None and reason.startswith("missing permission (403")
         listed = await feed_list(env)
         assert f"<#{ai}>: AI · **paused**: missing permission" in listed
         assert "run /feed add to resume" in listed

@@ -1,7 +1,7 @@
 """Moderators end to end: the real bot on a real SQLite file against the Discord stand-in.
 
 Each test asserts what a person would see: the answer Discord received, the post in
-the channel, the row in SQLite, the bytes of the article file.
+the channel, what the store says (read through its API), the bytes of the article file.
 """
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+from bot.store import DeliveryState
 from bot.ui import PUBLISH_PREFIX
 from tests.support.botenv import (
     NewsEnv,
     content,
     news_bot,
-    query,
     settled,
     start_bot,
     store_with_seed,
@@ -38,11 +38,15 @@ REFUSED = "Only moderators can"
 # --- helpers -------------------------------------------------------------------------------
 
 
-def published_flag(env: NewsEnv, article_id: str) -> int:
-    [(flag,)] = query(
-        env.settings.db_path, "SELECT published FROM articles WHERE id = ?", (article_id,)
-    )
-    return int(flag)
+async def published_flag(env: NewsEnv, article_id: str) -> bool:
+    """The article's `published:` flag as the index holds it (drafts included)."""
+    return (await env.store.articles.get(article_id, include_hidden=True)).published
+
+
+async def audit(env: NewsEnv) -> list[tuple[str, str, str]]:
+    """(action, article id, actor) of every audit entry, oldest first."""
+    trail = await env.store.publishing.audit_trail()
+    return [(e.action, e.article_id, e.actor) for e in reversed(trail)]
 
 
 def channel_posts(d: StandIn, channel_id: int) -> list[dict[str, Any]]:
@@ -76,12 +80,11 @@ async def test_a_reader_cannot_publish_and_nothing_changes(tmp_path: Path) -> No
         assert REFUSED in content(result)
         await one_poll(env)
         assert (folder / SEED_PATH.name).read_bytes() == original
-        assert published_flag(env, SEED_ID) == 0
-        assert query(env.settings.db_path, "SELECT COUNT(*) FROM outbox") == [(0,)]
+        assert await published_flag(env, SEED_ID) is False
+        assert await env.store.outbox.state_counts() == {}
         assert env.discord.all_posts() == {}
         assert channel_posts(env.discord, env.guild.channels["news"]) == []
-        audit = query(env.settings.db_path, "SELECT action, article_id, actor FROM audit")
-        assert audit == [("refused publish", SEED_ID, f"reader ({env.guild.reader})")]
+        assert await audit(env) == [("refused publish", SEED_ID, f"reader ({env.guild.reader})")]
 
 
 async def test_a_reader_is_refused_every_moderator_command(tmp_path: Path) -> None:
@@ -102,7 +105,7 @@ async def test_a_reader_is_refused_every_moderator_command(tmp_path: Path) -> No
             assert not result.data.get("embeds"), name
         await one_poll(env)
         assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
-        assert published_flag(env, "live") == 1
+        assert await published_flag(env, "live") is True
         assert env.discord.all_posts() == {}
 
 
@@ -123,10 +126,9 @@ async def test_a_reader_pressing_a_publish_button_changes_nothing(tmp_path: Path
         assert "Only moderators can publish" in content(pressed)
         await one_poll(env)
         assert (folder / SEED_PATH.name).read_bytes() == original
-        assert published_flag(env, SEED_ID) == 0
+        assert await published_flag(env, SEED_ID) is False
         assert env.discord.all_posts() == {}
-        audit = query(env.settings.db_path, "SELECT action, article_id, actor FROM audit")
-        assert audit == [("refused publish", SEED_ID, f"reader ({env.guild.reader})")]
+        assert await audit(env) == [("refused publish", SEED_ID, f"reader ({env.guild.reader})")]
 
 
 async def test_a_moderator_role_makes_a_member_a_moderator(tmp_path: Path) -> None:
@@ -146,7 +148,7 @@ async def test_a_moderator_role_makes_a_member_a_moderator(tmp_path: Path) -> No
             result = await d.slash("publish", {"article": SEED_ID}, user_id=editor)
             assert result.ephemeral and content(result).startswith("Published **How Long")
             await d.wait_for(lambda: len(d.messages(env.guild.channels["news"])) == 1, 5)
-            assert published_flag(env, SEED_ID) == 1
+            assert await published_flag(env, SEED_ID) is True
 
 
 # --- publishing ----------------------------------------------------------------------------
@@ -194,12 +196,13 @@ async def test_publishing_the_seed_posts_once_to_every_following_channel(tmp_pat
         new = (folder / SEED_PATH.name).read_bytes()
         assert new != original
         assert original.replace(b"published: false", b"published: true") == new
-        assert published_flag(env, SEED_ID) == 1
-        states = query(env.settings.db_path, "SELECT channel_id, state FROM outbox ORDER BY 1")
-        assert states == [(channels["news"], "sent"), (channels["ai"], "sent")]
-        assert query(env.settings.db_path, "SELECT actor, action, article_id FROM audit") == [
-            (f"moderator ({env.guild.moderator})", "publish", SEED_ID)
-        ]
+        assert await published_flag(env, SEED_ID) is True
+        sent = DeliveryState.SENT
+        assert await env.store.outbox.posts(SEED_URL) == {
+            c: (sent, int(d.messages(c)[0]["id"])) for c in following
+        }
+        assert await env.store.outbox.state_counts() == {sent: 2}  # no other row anywhere
+        assert await audit(env) == [("publish", SEED_ID, f"moderator ({env.guild.moderator})")]
 
 
 async def test_publishing_twice_says_so_and_posts_nothing_more(tmp_path: Path) -> None:
@@ -307,14 +310,19 @@ async def test_preview_shows_exactly_the_post_to_come(tmp_path: Path) -> None:
         assert content(preview).startswith(f"Preview of `{SEED_ID}` (a draft)")
         # Previewing changes nothing.
         assert (folder / SEED_PATH.name).read_bytes() == original
-        assert published_flag(env, SEED_ID) == 0
+        assert await published_flag(env, SEED_ID) is False
         assert d.all_posts() == {}
 
         await d.slash("publish", {"article": SEED_ID}, user_id=env.guild.moderator)
         await d.wait_for(lambda: len(d.messages(news)) == 1, 5)
         [post] = d.messages(news)
         assert preview.data["embeds"] == post["embeds"]
-        assert preview.data["components"] == post["components"]
+        # The same link buttons, plus a Publish button bound to the version shown.
+        *links, publish = buttons(preview.data)
+        assert links == buttons(post)
+        assert publish["label"] == f"Publish {SEED_ID}"
+        assert publish["custom_id"].startswith(PUBLISH_PREFIX)
+        assert publish["custom_id"].endswith(f"/{SEED_ID}")
 
 
 async def test_status_shows_counts_queue_and_channels(tmp_path: Path) -> None:

@@ -115,34 +115,74 @@ async def test_news_shows_only_published_newest_first_with_pages(tmp_path: Path)
         )
         assert turned.type == 7  # the same message, updated
         assert titles(turned.data["embeds"][0]) == [f"Published story {d}" for d in (7, 6, 5, 4, 3)]
+        buttons = {b["label"]: b for r in turned.data["components"] for b in r["components"]}
+        assert not buttons["Previous"].get("disabled")
         last = await env.discord.click(
             buttons["Next"]["custom_id"], message=message, user_id=env.guild.reader
         )
         assert titles(last.data["embeds"][0]) == ["Published story 2", "Published story 1"]
         last_buttons = {b["label"]: b for r in last.data["components"] for b in r["components"]}
         assert last_buttons["Next"]["disabled"]
+        back = await env.discord.click(
+            last_buttons["Previous"]["custom_id"], message=message, user_id=env.guild.reader
+        )
+        assert titles(back.data["embeds"][0]) == [f"Published story {d}" for d in (7, 6, 5, 4, 3)]
 
 
-async def test_pages_expire_and_a_429_on_that_follow_up_is_retried(
+async def test_page_buttons_work_after_a_restart_for_a_day_then_expire(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ai_store(tmp_path / "store")
-    monkeypatch.setattr(bot.ui, "PAGE_TIMEOUT", 0.5)
+    async with StandIn() as d:
+        async with news_bot(tmp_path, stand_in=d) as env:
+            first = await d.slash("news", {"topic": "ai"}, user_id=env.guild.reader)
+            search = await d.slash("search", {"query": "published story"}, user_id=env.guild.reader)
+            settings, reader = env.settings, env.guild.reader
+        assert first.message is not None and search.message is not None
+        # A fresh process: nothing in memory, the buttons' custom_ids carry everything.
+        async with start_bot(d, settings):
+            [nxt] = [
+                b for r in first.data["components"] for b in r["components"] if b["label"] == "Next"
+            ]
+            turned = await d.click(nxt["custom_id"], message=first.message, user_id=reader)
+            assert turned.type == 7
+            assert titles(turned.data["embeds"][0]) == [
+                f"Published story {d}" for d in (7, 6, 5, 4, 3)
+            ]
+            [nxt] = [
+                b
+                for r in search.data["components"]
+                for b in r["components"]
+                if b["label"] == "Next"
+            ]
+            turned = await d.click(nxt["custom_id"], message=search.message, user_id=reader)
+            assert turned.type == 7 and len(titles(turned.data["embeds"][0])) == 5
+
+            # A day later they expire, and say so.
+            monkeypatch.setattr(bot.ui, "PAGE_LIFETIME", -1)
+            [nxt] = [
+                b
+                for r in turned.data["components"]
+                for b in r["components"]
+                if b["label"] == "Next"
+            ]
+            old = await d.click(nxt["custom_id"], message=search.message, user_id=reader)
+            assert old.ephemeral and "expired" in old.data["content"]
+
+
+async def test_a_search_too_long_for_a_button_still_pages(tmp_path: Path) -> None:
+    ai_store(tmp_path / "store")
+    query = " ".join(["story"] * 30)  # 179 characters: more than a custom_id can hold
     async with news_bot(tmp_path) as env:
-        env.discord.fail_next("PATCH", r"^/webhooks/\d+/[^/]+/messages/@original$", 429)
-        result = await env.discord.slash("news", {}, user_id=env.guild.reader)
-
-        def disabled() -> bool:
-            rows = (result.original or {}).get("components", [])
-            return bool(rows) and all(b.get("disabled") for r in rows for b in r["components"])
-
-        await env.discord.wait_for(disabled, timeout=8)
-        patches = [
-            r
-            for r in env.discord.requests
-            if r.method == "PATCH" and r.path.endswith("/messages/@original")
-        ]
-        assert [r.status for r in patches] == [429, 200]
+        d = env.discord
+        first = await d.slash("search", {"query": query}, user_id=env.guild.reader)
+        assert first.message is not None
+        buttons = [b for r in first.data["components"] for b in r["components"]]
+        assert all(len(b["custom_id"]) <= 100 for b in buttons)
+        [nxt] = [b for b in buttons if b["label"] == "Next"]
+        turned = await d.click(nxt["custom_id"], message=first.message, user_id=env.guild.reader)
+        assert turned.type == 7 and len(titles(turned.data["embeds"][0])) == 5
+        assert turned.data["embeds"][0]["footer"]["text"].startswith("Page 2")
 
 
 async def test_hostile_searches_answer_without_error(tmp_path: Path) -> None:

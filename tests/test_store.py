@@ -25,6 +25,7 @@ from bot.articles import ArticleError, parse_article_bytes
 from bot.errors import (
     AlreadyDone,
     ArticleNotFound,
+    FileChanged,
     FileInvalid,
     FileNotWritable,
     ServedByDuplicate,
@@ -676,9 +677,9 @@ async def test_publish_when_the_file_became_a_folder_changes_nothing(
     (store_dir / SEED_NAME).unlink()
     (store_dir / SEED_NAME).mkdir()
     before = _db_state(db_path)
-    with pytest.raises(FileNotWritable) as caught:
+    with pytest.raises(FileChanged) as caught:  # not what the index read: nothing is written
         await store.publishing.publish(SEED_ID, "mod")
-    assert (caught.value.article_id, caught.value.file) == (SEED_ID, SEED_NAME)
+    assert (caught.value.article_id, caught.value.publish) == (SEED_ID, True)
     assert _db_state(db_path) == before
     assert (store_dir / SEED_NAME).is_dir()
 
@@ -713,6 +714,12 @@ async def test_publish_when_the_file_went_bad_changes_nothing(
     path.write_bytes(broken)
     with pytest.raises(ArticleError) as parsing:
         parse_article_bytes(broken, SEED_NAME)
+    before = _db_state(db_path)
+    with pytest.raises(FileChanged):  # changed since the index read it: nobody reviewed it
+        await store.publishing.publish(SEED_ID, "mod")
+    assert path.read_bytes() == broken
+    assert _db_state(db_path) == before
+    await store.folder.sync()  # read now: a bad file, the last good version still served
     before = _db_state(db_path)
     with pytest.raises(FileInvalid) as caught:  # the file is not valid now
         await store.publishing.publish(SEED_ID, "mod")
@@ -939,7 +946,7 @@ def _title(raw: bytes) -> str:
 async def test_five_thousand_articles(tmp_path: Path) -> None:
     write_corpus = _corpus_writer()
     if write_corpus is None:
-        pytest.skip("bench/corpus.py is not available")
+        pytest.skip("tests/support/corpus.py is not available")
     folder = tmp_path / "corpus"
     db_path = tmp_path / "big.db"
     write_corpus(folder, 5000, seed=7, drafts_fraction=0.3, jobs=2)

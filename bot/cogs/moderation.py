@@ -12,12 +12,12 @@ from discord.ext import commands
 from bot import answers, desk, embeds
 from bot.bot import NewsBot
 from bot.ui import (
-    Pager,
     PublishButton,
     actor,
     article_choices,
     is_moderator,
     moderator_command,
+    send_listing,
 )
 
 
@@ -31,26 +31,22 @@ class ModerationCommands(commands.Cog):
     @app_commands.command(name="drafts", description="Drafts awaiting review, newest first")
     @moderator_command()
     async def drafts(self, interaction: discord.Interaction[Any]) -> None:
-        listing = await desk.drafts(self.store)
-
-        async def fetch(page: int) -> desk.Listing:
-            return await desk.drafts(self.store, page)
-
-        def buttons(shown: desk.Listing) -> list[discord.ui.Item[Any]]:
-            return [PublishButton(a.id) for a in shown.page.items if PublishButton.fits(a.id)]
-
-        pager = Pager(interaction.user.id, fetch, listing, extras=buttons)
-        await pager.send(interaction, ephemeral=True)
+        await send_listing(interaction, await desk.drafts(self.store), ephemeral=True)
 
     @app_commands.command(name="preview", description="How an article's post will look")
     @app_commands.describe(article="The draft to preview (start typing its title)")
     @moderator_command()
     async def preview(self, interaction: discord.Interaction[Any], article: str) -> None:
-        found = await desk.preview(self.store, article)
+        shown = await desk.preview(self.store, article)
+        publishable = not shown.article.published
+        publishable = publishable and PublishButton.fits(shown.article.id, shown.version)
+        view = embeds.article_view(shown.article, room_for=int(publishable))
+        if publishable:
+            view.add_item(PublishButton(shown.article.id, shown.version))
         await interaction.response.send_message(
-            answers.preview_text(found),
-            embed=embeds.article_embed(found),
-            view=embeds.article_view(found),
+            answers.preview_text(shown.article),
+            embed=embeds.article_embed(shown.article),
+            view=view,
             ephemeral=True,
         )
 

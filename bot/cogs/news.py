@@ -10,7 +10,7 @@ from discord.ext import commands
 
 from bot import desk, embeds
 from bot.bot import NewsBot
-from bot.ui import Pager, article_choices, topic_choices
+from bot.ui import PageButton, article_choices, send_listing, topic_choices
 
 
 class News(commands.Cog):
@@ -23,13 +23,7 @@ class News(commands.Cog):
     @app_commands.command(name="news", description="Latest published articles, newest first")
     @app_commands.describe(topic="Only articles about this topic (autocompletes)")
     async def news(self, interaction: discord.Interaction[Any], topic: str | None = None) -> None:
-        listing = await desk.latest(self.store, topic)
-        name = listing.topic  # resolved once: later pages need no topic lookup
-
-        async def fetch(page: int) -> desk.Listing:
-            return await desk.latest(self.store, name, page)
-
-        await Pager(interaction.user.id, fetch, listing).send(interaction)
+        await send_listing(interaction, await desk.latest(self.store, topic))
 
     @app_commands.command(name="search", description="Search published articles")
     @app_commands.describe(
@@ -42,13 +36,7 @@ class News(commands.Cog):
         query: app_commands.Range[str, 1, 200],
         topic: str | None = None,
     ) -> None:
-        listing = await desk.search(self.store, query, topic)
-        name = listing.topic
-
-        async def fetch(page: int) -> desk.Listing:
-            return await desk.search(self.store, query, name, page)
-
-        await Pager(interaction.user.id, fetch, listing).send(interaction)
+        await send_listing(interaction, await desk.search(self.store, query, topic))
 
     @app_commands.command(name="topics", description="Topics with their number of articles")
     async def topics(self, interaction: discord.Interaction[Any]) -> None:
@@ -78,4 +66,5 @@ class News(commands.Cog):
 
 
 async def setup(bot: NewsBot) -> None:
+    bot.add_dynamic_items(PageButton)
     await bot.add_cog(News(bot))

@@ -105,13 +105,14 @@ class ArticleIndex:
         await self._queue_posts(before, written, urls, changes)
 
     async def _resolve_duplicates(self, urls: set[str], changes: Changes) -> None:
-        """One story, one article: of live files sharing a webUrl, the newest file wins."""
+        """One story, one article: of live files sharing a webUrl, the newest *published* file
+        wins (the newest draft only while none is published): a draft never hides a story."""
         winner_of: dict[str, str] = {}
         updates: list[tuple[str | None, str]] = []
         async for row in in_chunks(
             self.db,
             "SELECT id, url, duplicate_of FROM articles WHERE url IN ({marks}) "
-            "AND deleted_at IS NULL ORDER BY url, file_mtime_ns DESC, id DESC",
+            "AND deleted_at IS NULL ORDER BY url, published DESC, file_mtime_ns DESC, id DESC",
             sorted(urls),
         ):
             winner = winner_of.setdefault(row["url"], row["id"])
@@ -119,9 +120,7 @@ class ArticleIndex:
             if wanted != row["duplicate_of"]:
                 updates.append((wanted, row["id"]))
                 if wanted is not None:
-                    message = (
-                        f"{row['id']}: same webUrl as {wanted}; serving {wanted} (the newer file)"
-                    )
+                    message = f"{row['id']}: same webUrl as {wanted}; serving {wanted}"
                     changes.warnings.append(message)
                     log.warning("%s", message)
         if updates:

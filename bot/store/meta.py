@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import time
+
 from bot.store.database import Database
+
+SAVED_FOR = 2 * 24 * 3600  # seconds a remembered value is kept (page buttons live a day)
 
 
 class Meta:
@@ -20,3 +25,20 @@ class Meta:
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (key, value),
             )
+
+    async def remember(self, value: str) -> str:
+        """Keep a value too long for a button's custom_id; a short key finds it again."""
+        key = hashlib.sha256(value.encode()).hexdigest()[:16]
+        now = int(time.time())
+        async with self.db.transaction():
+            await self.db.execute("DELETE FROM remembered WHERE saved_at < ?", (now - SAVED_FOR,))
+            await self.db.execute(
+                "INSERT INTO remembered (key, value, saved_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET saved_at = excluded.saved_at",
+                (key, value, now),
+            )
+        return key
+
+    async def recall(self, key: str) -> str | None:
+        value = await self.db.fetchval("SELECT value FROM remembered WHERE key = ?", [key])
+        return str(value) if value is not None else None

@@ -237,6 +237,12 @@ class Outbox:
         )
         return {r[0]: (DeliveryState(r[1]), r[2]) for r in rows}
 
+    async def state_counts(self) -> dict[DeliveryState, int]:
+        """How many rows are in each state, over every story and channel; states with no
+        row are left out, so an empty outbox is `{}`. What operators and tests ask."""
+        rows = await self.db.fetch("SELECT state, COUNT(*) FROM outbox GROUP BY state")
+        return {DeliveryState(r[0]): int(r[1]) for r in rows}
+
     async def health(self) -> QueueHealth:
         """Rows waiting and failed, and per channel its last post and pause reason."""
         counts = await self.db.fetch(

@@ -12,7 +12,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.articles import Article, ArticleError, parse_article_bytes, set_published
-from bot.errors import AlreadyDone, ArticleNotFound, FileInvalid, FileNotWritable, ServedByDuplicate
+from bot.errors import (
+    AlreadyDone,
+    ArticleNotFound,
+    FileChanged,
+    FileInvalid,
+    FileNotWritable,
+    ServedByDuplicate,
+)
 from bot.store.database import Database
 from bot.store.index import ArticleIndex, Changes
 from bot.store.outbox import now
@@ -37,13 +44,17 @@ class Publishing:
         self.index = index
         self.store_dir = store_dir
 
-    async def publish(self, article_id: str, actor: str) -> Article:
-        """Publish a draft: the file's `published:` flips to true, then the index follows."""
-        return await self._set_published(article_id, actor, True)
+    async def publish(self, article_id: str, actor: str, *, version: str | None = None) -> Article:
+        """Publish a draft: the file's `published:` flips to true, then the index follows.
+
+        With `version` (from `Queries.version`, e.g. what a preview showed), the article
+        must still be exactly that version.
+        """
+        return await self._set_published(article_id, actor, True, version)
 
     async def unpublish(self, article_id: str, actor: str) -> Article:
         """Withdraw a published article: hidden from readers, its posts deleted."""
-        return await self._set_published(article_id, actor, False)
+        return await self._set_published(article_id, actor, False, None)
 
     async def audit_refusal(self, actor: str, action: str, article_id: str, detail: str) -> None:
         """Record a refused moderation attempt in the audit trail."""
@@ -67,9 +78,13 @@ class Publishing:
             for r in rows
         ]
 
-    async def _set_published(self, article_id: str, actor: str, published: bool) -> Article:
+    async def _set_published(
+        self, article_id: str, actor: str, published: bool, version: str | None
+    ) -> Article:
         rows = await self.db.fetch(
-            "SELECT id, file, published, deleted_at, duplicate_of FROM articles WHERE id = ?",
+            "SELECT a.id, a.file, a.published, a.deleted_at, a.duplicate_of, a.render_hash, "
+            "f.mtime_ns, f.size FROM articles a LEFT JOIN files f ON f.name = a.file "
+            "WHERE a.id = ?",
             [article_key(article_id)],
         )
         if not rows or rows[0]["deleted_at"] is not None:
@@ -79,8 +94,11 @@ class Publishing:
             raise ServedByDuplicate(row["id"], published, row["duplicate_of"])
         if bool(row["published"]) == published:
             raise AlreadyDone(row["id"], published)
+        if version is not None and not (version and row["render_hash"].startswith(version)):
+            raise FileChanged(row["id"], published)
         name = row["file"]
-        updated, mtime_ns, size = await self._rewrite(row["id"], name, published)
+        read = (row["mtime_ns"], row["size"])
+        updated, mtime_ns, size = await self._rewrite(row["id"], name, read, published)
         changes = Changes()
         async with self.db.transaction():
             before = await self.index.visibility([updated.id])
@@ -92,18 +110,25 @@ class Publishing:
         return updated
 
     async def _rewrite(
-        self, article_id: str, name: str, published: bool
+        self, article_id: str, name: str, read: tuple[int, int], published: bool
     ) -> tuple[Article, int, int]:
-        """Flip the file's flag on disk; the article as now written, its mtime and size."""
+        """Flip the file's flag on disk, only if the file is still what the index read.
+
+        Returns the article as now written, its mtime and its size.
+        """
         path = self.store_dir / name
         try:
+            st = await asyncio.to_thread(path.stat)
+            if (st.st_mtime_ns, st.st_size) != read:
+                raise FileChanged(article_id, published)
             raw = await asyncio.to_thread(path.read_bytes)
-            parse_article_bytes(raw, name)
+            parse_article_bytes(raw, name)  # the file as it is must be valid: name its line
             new_raw = set_published(raw, published)
             updated = parse_article_bytes(new_raw, name)
             if updated.published != published:
                 raise ValueError("the published flag could not be located")
-            await asyncio.to_thread(write_atomically, path, new_raw)
+            if not await asyncio.to_thread(replace_if_unchanged, path, raw, new_raw):
+                raise FileChanged(article_id, published)
             st = await asyncio.to_thread(path.stat)
         except ArticleError as exc:
             raise FileInvalid(article_id, published, exc.problem) from None
@@ -119,8 +144,14 @@ class Publishing:
         )
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Replace a file's content in one step: readers see the old or the new file, never half."""
+def replace_if_unchanged(path: Path, expected: bytes, data: bytes) -> bool:
+    """Replace a file's content in one step (readers see the old or the new file, never
+    half), only if it still holds `expected`: an editor's write that landed since we read
+    it is never overwritten. False (and nothing written) when the file changed.
+
+    The check and the rename are not one atomic step; the window between them is the
+    time of one small read.
+    """
     mode = path.stat().st_mode & 0o7777
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -129,8 +160,12 @@ def write_atomically(path: Path, data: bytes) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, mode)
+        if path.read_bytes() != expected:
+            os.unlink(tmp)
+            return False
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+    return True

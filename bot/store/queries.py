@@ -13,6 +13,7 @@ from bot.store.database import Database, Row, in_chunks
 from bot.store.records import READ_COLUMNS, article_from_row, related_from_row
 
 PAGE_SIZE = 5
+VERSION_LENGTH = 12  # hex digits of an article version: short enough for a button's custom_id
 DRAFT = "a.published = 0 AND a.deleted_at IS NULL AND a.duplicate_of IS NULL"
 
 
@@ -102,6 +103,17 @@ class Queries:
             "SELECT * FROM related WHERE article_rowid = ? ORDER BY position", [row["rowid_"]]
         )
         return article_from_row(row, tuple(related_from_row(r) for r in related))
+
+    async def version(self, article_id: str) -> str:
+        """A short token that changes whenever what the article's post shows changes: a
+        Publish button made from a preview carries it, so it publishes only that version."""
+        value = await self.db.fetchval(
+            "SELECT render_hash FROM articles WHERE id = ? AND deleted_at IS NULL",
+            [article_key(article_id)],
+        )
+        if value is None:
+            raise ArticleNotFound(article_id)
+        return str(value)[:VERSION_LENGTH]
 
     async def topics(self) -> list[tuple[str, int]]:
         """Known topics with their published-article counts, most articles first."""

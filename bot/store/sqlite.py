@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import re
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
@@ -19,7 +20,7 @@ from typing import Any
 
 import aiosqlite
 
-from bot.errors import DatabaseUnavailable
+from bot.errors import DatabaseDamaged, DatabaseUnavailable
 from bot.store.database import Row
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,26 @@ MIGRATIONS: tuple[str, ...] = (
     resources.files("bot.store").joinpath("sqlite_schema.sql").read_text("utf-8"),
     # 2: the slash-command sync digest moved to `meta` (key 'command_sync:<target>').
     "DROP TABLE command_sync;",
+    # 3: article_topics' columns in its primary key's order. SQLite 3.40's quick_check
+    # reports a false "NULL value" for a WITHOUT ROWID table whose columns are not.
+    """CREATE TABLE article_topics_v3 (
+        topic_key     TEXT NOT NULL,
+        published_at  INTEGER NOT NULL,      -- copied so "latest in topic" walks one index
+        article_rowid INTEGER NOT NULL REFERENCES articles (rowid) ON DELETE CASCADE,
+        PRIMARY KEY (topic_key, published_at, article_rowid)
+    ) WITHOUT ROWID;
+    INSERT INTO article_topics_v3 (topic_key, published_at, article_rowid)
+        SELECT topic_key, published_at, article_rowid FROM article_topics;
+    DROP TABLE article_topics;
+    ALTER TABLE article_topics_v3 RENAME TO article_topics;
+    CREATE INDEX article_topics_article ON article_topics (article_rowid);""",
+    # 4: values remembered for a while under a short key (e.g. a long search behind a
+    # page button, whose custom_id holds at most 100 characters).
+    """CREATE TABLE remembered (
+        key      TEXT PRIMARY KEY,
+        value    TEXT NOT NULL,
+        saved_at INTEGER NOT NULL
+    ) WITHOUT ROWID;""",
 )
 # bm25 weights of the FTS columns: title > excerpt > topics > provider.
 _BM25 = "bm25(articles_fts, 10.0, 4.0, 2.0, 3.0)"
@@ -47,34 +68,50 @@ class SQLiteDatabase:
     @classmethod
     @contextlib.asynccontextmanager
     async def open(cls, path: Path) -> AsyncIterator[SQLiteDatabase]:
-        """Open (creating and migrating) the database file; closed on exit."""
+        """Open (creating and migrating) the database file; closed on exit.
+
+        It holds the confidential `secured` field: created 0600 in a 0700 folder.
+        """
         # aiosqlite logs every statement with its parameters at DEBUG, the confidential
         # `secured` field among them: its logger stays at INFO whatever LOG_LEVEL says.
         logging.getLogger("aiosqlite").setLevel(logging.INFO)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            _create_private(path)
             conn = await aiosqlite.connect(path, isolation_level=None)
         except (OSError, sqlite3.Error) as exc:
             raise DatabaseUnavailable(str(path), str(exc)) from None
         try:
             conn.row_factory = aiosqlite.Row
+            # First, so a second process starting at the same moment waits instead of failing.
+            await conn.execute("PRAGMA busy_timeout = 10000")
             await conn.execute("PRAGMA journal_mode = WAL")
             await conn.execute("PRAGMA synchronous = NORMAL")
             await conn.execute("PRAGMA foreign_keys = ON")
-            await conn.execute("PRAGMA busy_timeout = 10000")
             db = cls(conn)
+            await db.check_integrity(path)
             await db.migrate()
             yield db
         finally:
             await conn.close()
 
+    async def check_integrity(self, path: Path) -> None:
+        """A damaged file must not start and serve half an index: stop, and say how to rebuild."""
+        found = [str(r[0]) for r in await self.fetch("PRAGMA quick_check(3)")]
+        if found != ["ok"]:
+            lines = [line.strip() for text in found for line in text.splitlines()]
+            problems = [line for line in lines if line and not line.startswith("***")]
+            raise DatabaseDamaged(str(path), "; ".join(problems[:3]))
+
     async def migrate(self) -> None:
-        version = int(await self.fetchval("PRAGMA user_version") or 0)
-        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-            await self.conn.executescript(
-                f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;"
-            )
-            log.info("database migrated to schema version %d", number)
+        """Apply the missing migrations in one write transaction, reading the version inside it:
+        two processes starting on a fresh file migrate it once, the second one waiting."""
+        async with self.transaction():
+            version = int(await self.fetchval("PRAGMA user_version") or 0)
+            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+                for statement in _statements(script):
+                    await self.execute(statement)
+                await self.execute(f"PRAGMA user_version = {number}")
+                log.info("database migrated to schema version %d", number)
         await self._restore_fts()
 
     # ------------------------------------------------------------------ Database
@@ -193,6 +230,33 @@ class SQLiteDatabase:
             ["{title}: (" + match + ")", limit],
         )
         return [r[0] for r in rows]
+
+
+def _create_private(path: Path) -> None:
+    """The database folder 0700 and file 0600 when we create them; an existing file that
+    others may read is tightened (SQLite gives its -wal and -shm files the same mode)."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        if os.fstat(fd).st_mode & 0o077:
+            os.fchmod(fd, 0o600)
+            log.warning("%s was readable by others; made it private (0600)", path)
+    finally:
+        os.close(fd)
+
+
+def _statements(script: str) -> list[str]:
+    """A script's statements, one by one: `executescript` would commit the transaction."""
+    statements: list[str] = []
+    current = ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            statements.append(current.strip())
+            current = ""
+    if current.strip():  # a trailing comment
+        statements.append(current.strip())
+    return statements
 
 
 def fts_query(text: str) -> str | None:

@@ -209,31 +209,48 @@ class FolderSync:
         known: dict[str, FileStat],
         report: SyncReport,
     ) -> None:
-        """Write one parsed batch in one transaction."""
-        good: list[tuple[str, ArticleRows]] = []
-        file_rows: list[tuple[str, int, int, str | None]] = []
-        for name, result in zip(names, results, strict=True):
-            mtime, size = current[name]
-            if isinstance(result, str):
-                report.errors.append(result)
-                log.warning("skipped %s", result)
-                file_rows.append((name, mtime, size, result))
-                continue
-            good.append((name, result))
-            report.warnings.extend(result.warnings)
-            file_rows.append((name, mtime, size, None))
-            if name in known:
-                report.changed += 1
-            else:
-                report.new += 1
+        """Write one parsed batch in one transaction.
+
+        A file whose index entry changed since the scan began (a /publish rewrote it
+        meanwhile) is left out: this read is older than what the index holds now.
+        """
         changes = Changes()
         async with self.db.transaction():
+            stale = await self._changed_since(names, known)
+            good: list[tuple[str, ArticleRows]] = []
+            file_rows: list[tuple[str, int, int, str | None]] = []
+            for name, result in zip(names, results, strict=True):
+                if name in stale:
+                    continue
+                mtime, size = current[name]
+                if isinstance(result, str):
+                    report.errors.append(result)
+                    log.warning("skipped %s", result)
+                    file_rows.append((name, mtime, size, result))
+                    continue
+                good.append((name, result))
+                report.warnings.extend(result.warnings)
+                file_rows.append((name, mtime, size, None))
+                if name in known:
+                    report.changed += 1
+                else:
+                    report.new += 1
             good = await self._drop_id_clashes(good, file_rows, report)
             before = await self.index.visibility([a.id for _, a in good], {a.url for _, a in good})
             await self.index.write([a for _, a in good])
             await self.index.record_files(file_rows)
             await self.index.settle(before, {a.id: a.url for _, a in good}, changes)
         report.take(changes)
+
+    async def _changed_since(self, names: list[str], known: dict[str, FileStat]) -> set[str]:
+        """Of `names`, those whose recorded stat is no longer what the scan started from."""
+        now_known = {
+            row[0]: (row[1], row[2])
+            async for row in in_chunks(
+                self.db, "SELECT name, mtime_ns, size FROM files WHERE name IN ({marks})", names
+            )
+        }
+        return {name for name in names if now_known.get(name) != known.get(name)}
 
     async def _drop_id_clashes(
         self,

@@ -4,6 +4,9 @@
 the stand-in with a guild (channels, a reader, a moderator, an admin), Settings
 pointing at both, and the bot started through `running_bot` (which only points
 discord.py's API base and gateway URL at the stand-in).
+
+Tests read the bot's state back through `env.store`, the store's own API (the one the
+bot uses), never with SQL: the schema stays the store's business.
 """
 
 from __future__ import annotations
@@ -11,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import shutil
-import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -113,12 +115,6 @@ def store_with_seed(tmp_path: Path) -> Path:
     return folder
 
 
-def query(db_path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    """Read the bot's SQLite file as an outsider would (read-only, WAL lets us in)."""
-    with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as db:
-        return list(db.execute(sql, params))
-
-
 def content(result: InteractionResult) -> str:
     return str(result.data.get("content") or "")
 
@@ -138,11 +134,7 @@ async def subscribe(env: NewsEnv, channel: str, **options: Any) -> InteractionRe
 async def settled(env: NewsEnv, timeout: float = 10.0) -> None:
     """Wait until the outbox has no work left (every post sent, edited or deleted)."""
 
-    def idle() -> bool:
-        rows = query(
-            env.settings.db_path,
-            "SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'edit', 'delete')",
-        )
-        return bool(rows[0][0] == 0)
+    async def idle() -> bool:
+        return (await env.store.outbox.health()).waiting == 0
 
     await env.discord.wait_for(idle, timeout)

@@ -14,11 +14,12 @@ from __future__ import annotations
 import asyncio
 import copy
 import http
+import inspect
 import json
 import re
 import secrets
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import aiohttp
@@ -69,6 +70,12 @@ def _find_component(components: Sequence[Any], custom_id: str) -> dict[str, Any]
             if found is not None:
                 return found
     return None
+
+
+async def _holds(predicate: Callable[[], bool | Awaitable[bool]]) -> bool:
+    """A `wait_for` condition's value: async ones (e.g. a read through the store) awaited."""
+    value = predicate()
+    return bool(await value) if inspect.isawaitable(value) else bool(value)
 
 
 class StandIn(RestRoutes):
@@ -262,10 +269,12 @@ class StandIn(RestRoutes):
         """Registered application commands: global when ``guild_id`` is None."""
         return copy.deepcopy(self._commands.get(guild_id, []))
 
-    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 10) -> None:
-        """Poll ``predicate`` until it holds; TimeoutError after ``timeout`` seconds."""
+    async def wait_for(
+        self, predicate: Callable[[], bool | Awaitable[bool]], timeout: float = 10
+    ) -> None:
+        """Poll ``predicate`` (plain or async) until it holds; TimeoutError after ``timeout`` s."""
         deadline = time.monotonic() + timeout
-        while not predicate():
+        while not await _holds(predicate):
             if time.monotonic() >= deadline:
                 raise TimeoutError(f"condition not met within {timeout} s")
             await asyncio.sleep(0.02)
