@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import re
 from collections.abc import Awaitable, Callable
@@ -208,3 +209,23 @@ Params = dict[str, str]  # path parameters of a matched route
 Files = list[dict[str, Any]]  # metadata of uploaded files
 Reply = tuple[int, Any]  # status and JSON body (None: no body)
 Handler = Callable[[Recorded, Params, Files], Awaitable[Reply]]
+
+
+@dataclass
+class Hold:
+    """A queued ``hold_answer``: the request is applied, then its answer waits for release.
+
+    Models a request in flight: Discord has done it, the bot has not heard back yet.
+    """
+
+    method: str
+    pattern: re.Pattern[str]
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+    taken: bool = False
+
+    def matches(self, method: str, path: str) -> bool:
+        return not self.taken and self.method == method and self.pattern.search(path) is not None
+
+    def release(self) -> None:
+        self.released.set()

@@ -31,6 +31,7 @@ from .records import (
     Fault,
     Files,
     Handler,
+    Hold,
     InteractionNotAnswered,
     InteractionRecord,
     InteractionResult,
@@ -112,6 +113,7 @@ class StandIn(RestRoutes):
         self._by_token: dict[str, InteractionRecord] = {}
         self._faults: list[Fault] = []
         self._drops: list[Fault] = []
+        self._holds: list[Hold] = []
         self._limiter = RateLimiter()
         self._runner: web.AppRunner | None = None
         # Called with each REST request as it arrives, before the latency and before it is
@@ -300,6 +302,12 @@ class StandIn(RestRoutes):
         """Apply the next ``times`` matching requests, then cut the connection unanswered."""
         self._drops.append(Fault(method.upper(), re.compile(path_regex), times))
 
+    def hold_answer(self, method: str, path_regex: str) -> Hold:
+        """Apply the next matching request, then keep its answer until ``release()``."""
+        hold = Hold(method.upper(), re.compile(path_regex))
+        self._holds.append(hold)
+        return hold
+
     async def drop_gateway(self, *, code: int = 4000) -> int:
         """Close every gateway connection as an outage would; returns how many were closed.
 
@@ -411,6 +419,11 @@ class StandIn(RestRoutes):
             if self.latency:
                 await asyncio.sleep(self.latency)
             status, answer, headers = await self._answer(request, rec, files)
+            hold = next((h for h in self._holds if h.matches(method, path)), None)
+            if hold is not None and status < 300:
+                hold.taken = True
+                hold.arrived.set()
+                await hold.released.wait()
         finally:
             self._touch(path, -1)
         rec.status, rec.answer_headers = status, dict(headers)
