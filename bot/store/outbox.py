@@ -1,5 +1,5 @@
 """The delivery queue (outbox): one row per (story, channel), written in the same
-transaction as the state change that causes it, settled only after Discord answered.
+transaction as the state change that causes it, settled only once the send was answered.
 
 States: PENDING -> SENT -> (EDIT -> SENT)* -> DELETE -> DELETED; FAILED when a channel
 refuses or the message is gone. The poster builds each send's nonce from a row's
@@ -18,7 +18,7 @@ from bot.store.database import Database, Row
 
 class DeliveryState(StrEnum):
     PENDING = "pending"  # to send
-    SENT = "sent"  # Discord answered with the message id
+    SENT = "sent"  # the send was answered with the message id
     EDIT = "edit"  # sent, and its article changed: to edit in place
     DELETE = "delete"  # the story was withdrawn: to delete (or, if never sent, to drop)
     DELETED = "deleted"
@@ -160,7 +160,7 @@ class Outbox:
         return int(value) if value is not None else None
 
     async def done(self, delivery: Delivery, message_id: int | None) -> None:
-        """Discord answered: record the message (or its deletion). Only now is a row done."""
+        """The send was answered: record the message (or its deletion). Only now is a row done."""
         S = DeliveryState
         async with self.db.transaction():
             if delivery.state == S.DELETE:
@@ -204,7 +204,7 @@ class Outbox:
             )
 
     async def pause_channel(self, channel_id: int, reason: str) -> None:
-        """Forbidden or gone: stop sending there (never retry a 403) until a feed resumes it."""
+        """Refused or gone: stop sending there (never retry a refusal) until it is followed anew."""
         S = DeliveryState
         async with self.db.transaction():
             await self.db.execute(
