@@ -18,7 +18,7 @@ from bot.errors import (
     NewsError,
     NothingFound,
 )
-from bot.store import Store, SyncReport
+from bot.store import SyncReport, open_store
 
 log = logging.getLogger("bot")
 
@@ -68,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"newsbot: {exc}", file=sys.stderr)
         return 2
     except DatabaseUnavailable as exc:
-        print(f"newsbot: {exc}; check NEWS_DB_PATH", file=sys.stderr)
+        print(f"newsbot: {exc}; check {exc.variable}", file=sys.stderr)
         return 1
     except DatabaseDamaged as exc:
         print(
@@ -97,7 +97,7 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     store_dir = getattr(args, "dir", None) or settings.store_dir
     if not store_dir.is_dir():
         raise ConfigError(f"{store_dir}: not a folder")
-    async with Store.open(settings.db_path, store_dir) as store:
+    async with open_store(settings, store_dir) as store:
         report = await store.folder.sync(progress=_progress if args.verb == "load" else None)
         if args.verb == "load":
             bad = [error for _, error in await store.articles.bad_files()]

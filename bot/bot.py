@@ -15,7 +15,7 @@ from discord.ext import commands
 from bot import answers
 from bot.config import Settings
 from bot.errors import ConfigError, NewsError
-from bot.store import Store
+from bot.store import Store, open_store
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +156,7 @@ async def prepare_store(settings: Settings, store: Store) -> None:
 
 async def run_bot(settings: Settings) -> None:
     """Open the store, load it, then run the bot until stopped; everything closed on exit."""
-    async with Store.open(settings.db_path, settings.store_dir) as store:
+    async with open_store(settings) as store:
         await prepare_store(settings, store)
         async with make_bot(settings, store) as bot:
             try:

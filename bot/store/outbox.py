@@ -25,6 +25,7 @@ class DeliveryState(StrEnum):
     FAILED = "failed"  # the channel refused, or the message is gone
 
 
+WORK_TOPIC = "work"  # what a transaction that queued outbox work notifies
 WORK = (DeliveryState.PENDING, DeliveryState.EDIT, DeliveryState.DELETE)
 _WORK_SQL = ", ".join(f"'{s}'" for s in WORK)
 
@@ -75,6 +76,13 @@ class Outbox:
     def __init__(self, db: Database) -> None:
         self.db = db
         self.on_work: Callable[[], None] = lambda: None  # the poster wakes on it
+        # Work queued by another process (PostgreSQL's NOTIFY) wakes this one's poster too.
+        db.listen(WORK_TOPIC, lambda: self.on_work())
+
+    def _wake(self) -> None:
+        """After commit: this process's poster, and every other process's."""
+        self.db.after_commit(self.on_work)
+        self.db.notify(WORK_TOPIC)
 
     # ------------------------------------------------------------------ queueing
 
@@ -88,14 +96,14 @@ class Outbox:
         S = DeliveryState
         await self.db.executemany(
             f"""INSERT INTO outbox (url, article_id, channel_id, role_id, created_at)
-               SELECT ?, a.id, s.channel_id, MAX(s.role_id), ?
+               SELECT CAST(? AS TEXT), a.id, s.channel_id, MAX(s.role_id), CAST(? AS BIGINT)
                FROM articles a JOIN subscriptions s
                  ON (s.topic_key = '' OR s.topic_key IN
                         (SELECT topic_key FROM article_topics WHERE article_rowid = a.rowid))
                 AND s.min_quality <= a.quality
                LEFT JOIN channels c ON c.channel_id = s.channel_id
                WHERE a.id = ? AND c.paused_reason IS NULL
-               GROUP BY s.channel_id
+               GROUP BY s.channel_id, a.id
                ON CONFLICT (url, channel_id) DO UPDATE SET
                    article_id = excluded.article_id,
                    state = CASE WHEN outbox.state IN ('{S.SENT}', '{S.EDIT}', '{S.DELETE}')
@@ -107,17 +115,17 @@ class Outbox:
                    attempts = 0, next_try_at = 0, last_error = NULL""",
             [(url, now(), article_id) for url, article_id in stories],
         )
-        self.db.after_commit(self.on_work)
+        self._wake()
 
     async def edit(self, url: str, article_id: str, content_changed: bool) -> None:
         """Another file (or a new version) now serves the story; sent posts are edited."""
         changed = await self.db.execute(
             f"UPDATE outbox SET article_id = ?, state = CASE WHEN state = '{DeliveryState.SENT}' "
-            f"AND ? THEN '{DeliveryState.EDIT}' ELSE state END WHERE url = ?",
+            f"AND ? = 1 THEN '{DeliveryState.EDIT}' ELSE state END WHERE url = ?",
             (article_id, int(content_changed), url),
         )
         if changed and content_changed:
-            self.db.after_commit(self.on_work)
+            self._wake()
 
     async def withdraw(self, url: str) -> None:
         """The story is no longer visible: delete what was sent, cancel what was not.
@@ -132,7 +140,7 @@ class Outbox:
             (url,),
         )
         if changed:
-            self.db.after_commit(self.on_work)
+            self._wake()
 
     # ------------------------------------------------------------------ delivering
 
@@ -246,8 +254,9 @@ class Outbox:
     async def health(self) -> QueueHealth:
         """Rows waiting and failed, and per channel its last post and pause reason."""
         counts = await self.db.fetch(
-            f"SELECT COALESCE(SUM(state IN ({_WORK_SQL})), 0), "
-            f"COALESCE(SUM(state = '{DeliveryState.FAILED}'), 0) FROM outbox"
+            f"SELECT COALESCE(SUM(CASE WHEN state IN ({_WORK_SQL}) THEN 1 ELSE 0 END), 0), "
+            f"COALESCE(SUM(CASE WHEN state = '{DeliveryState.FAILED}' THEN 1 ELSE 0 END), 0) "
+            "FROM outbox"
         )
         channels = await self.db.fetch(
             """SELECT ch.channel_id, c.last_post_at, c.last_article, c.paused_reason

@@ -13,6 +13,7 @@ import logging
 import os
 import re
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from importlib import resources
 from pathlib import Path
@@ -58,6 +59,8 @@ _TIE_ROOM = 20  # extra ranked rows, so equal scores at a page edge still sort b
 
 class SQLiteDatabase:
     """One aiosqlite connection; writes serialised here, and by `BEGIN IMMEDIATE` elsewhere."""
+
+    kind = "sqlite"
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self.conn = conn
@@ -155,6 +158,15 @@ class SQLiteDatabase:
     def after_commit(self, callback: Callable[[], None]) -> None:
         if callback not in self._after_commit:
             self._after_commit.append(callback)
+
+    def notify(self, topic: str) -> None:
+        """Other processes on this file find work by polling: nothing to send."""
+
+    def listen(self, topic: str, callback: Callable[[], None]) -> None:
+        """No other process notifies over a SQLite file."""
+
+    async def clock(self) -> float:
+        return time.time()
 
     @contextlib.asynccontextmanager
     async def bulk_load(self) -> AsyncIterator[None]:
