@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from bot.store import Store
+from tests.support import botenv
 from tests.support.helpers import SEED_NAME, SEED_PATH, write_article
 from tests.support.postgres import PostgresServer, server_binaries, throwaway_server
 
@@ -67,6 +68,15 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
         return tmp_path / "data" / "news.db"
     url: str = request.getfixturevalue("pg_url")
     return url
+
+
+@pytest.fixture(params=BACKENDS)
+def both_backends(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """For an end-to-end module run on both backends (`pytestmark = pytest.mark.usefixtures
+    ("both_backends")`): the bots `tests.support.botenv` starts use this backend."""
+    if request.param == "postgresql":
+        monkeypatch.setattr(botenv, "DATABASE_URL", request.getfixturevalue("pg_url"))
+    return str(request.param)
 
 
 @pytest.fixture
