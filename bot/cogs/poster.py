@@ -21,8 +21,8 @@ from discord.ext import commands, tasks
 
 from bot import embeds
 from bot.bot import NewsBot
-from bot.errors import ArticleNotFound
-from bot.store import Delivery, DeliveryState
+from bot.errors import ArticleNotFound, DeskUnavailable
+from bot.store import Delivery, DeliveryState, LeaseLost, Role
 
 log = logging.getLogger(__name__)
 
@@ -90,8 +90,13 @@ class Poster(commands.Cog):
 
     @tasks.loop()  # the interval is NEWS_POLL_SECONDS, set in cog_load
     async def poll(self) -> None:
+        if not self.store.leases.holds(Role.SCANNER):
+            return  # another process scans the store folder
         try:
             report = await self.store.folder.sync()
+        except DeskUnavailable as exc:
+            log.warning("store rescan postponed: %s", exc)
+            return
         except Exception:  # a vanished folder, a locked database: try again next interval
             log.exception("store rescan failed; retrying in %s s", self.bot.settings.poll_seconds)
             return
@@ -108,9 +113,14 @@ class Poster(commands.Cog):
     async def _deliver_forever(self) -> None:
         await self.bot.wait_until_ready()
         while not self.bot.is_closed():
+            await self.store.leases.wait_for(Role.DELIVERER)
             self.bot.deliveries_due.clear()
             try:
                 worked = await self.deliver_due()
+            except DeskUnavailable as exc:
+                log.warning("delivery paused: %s; retrying shortly", exc)
+                worked = False
+                await asyncio.sleep(5)
             except Exception:
                 log.exception("delivery round failed; retrying shortly")
                 worked = False
@@ -138,8 +148,11 @@ class Poster(commands.Cog):
         async def channel_worker(rows: list[Delivery]) -> None:
             async with gate:
                 for row in rows:
-                    if not await self.deliver(row):
-                        break  # keep article order: the rest waits for this one
+                    try:
+                        if not await self.deliver(row):
+                            break  # keep article order: the rest waits for this one
+                    except LeaseLost:
+                        return  # another process delivers now: its write was refused
 
         await asyncio.gather(*(channel_worker(rows) for rows in by_channel.values()))
         return True
@@ -148,13 +161,19 @@ class Poster(commands.Cog):
         """Send, edit or delete one post. True when the row is settled (done or given up)."""
         channel = self.bot.get_partial_messageable(delivery.channel_id)
         try:
+            deleting = delivery.state == DeliveryState.DELETE
+            if not deleting:
+                article = await self.store.articles.get(delivery.article_id, include_hidden=True)
             await self.pace.wait()
-            if delivery.state == DeliveryState.DELETE:
+            # Checked last before the request: a process frozen and resumed, whose lease may
+            # be another's by now, sends nothing more.
+            if not self.store.leases.holds(Role.DELIVERER):
+                return False
+            if deleting:
                 if delivery.message_id is not None:
                     await channel.get_partial_message(delivery.message_id).delete()
                 await self.store.outbox.done(delivery, None)
                 return True
-            article = await self.store.articles.get(delivery.article_id, include_hidden=True)
             embed = embeds.article_embed(article)
             view = embeds.article_view(article)
             if delivery.state == DeliveryState.EDIT and delivery.message_id is not None:

@@ -27,6 +27,7 @@ from bot.config import Settings
 from bot.store.database import Database
 from bot.store.feeds import Feeds, Subscription
 from bot.store.index import ArticleIndex
+from bot.store.leases import LeaseLost, Leases, Role
 from bot.store.meta import Meta
 from bot.store.outbox import Delivery, DeliveryState, Outbox, QueueHealth
 from bot.store.publishing import AuditEntry, Publishing
@@ -40,8 +41,10 @@ __all__ = [
     "Counts",
     "Delivery",
     "DeliveryState",
+    "LeaseLost",
     "Page",
     "QueueHealth",
+    "Role",
     "Store",
     "Subscription",
     "SyncReport",
@@ -62,6 +65,8 @@ class Store:
         self.publishing = Publishing(db, index, store_dir)
         self.feeds = Feeds(db)
         self.meta = Meta(db)
+        self.leases = Leases(db)
+        self.outbox.fence = lambda: self.leases.fence(Role.DELIVERER)
 
     @classmethod
     @contextlib.asynccontextmanager

@@ -9,7 +9,7 @@ refuses or the message is gone. The poster builds each send's nonce from a row's
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, fields
 from enum import StrEnum
 
@@ -70,12 +70,19 @@ def now() -> int:
     return int(time.time())
 
 
+async def _unfenced() -> None:
+    """One host (SQLite): the deliverer is fixed by configuration, nothing to check."""
+
+
 class Outbox:
     """Queue writes (called inside the caller's transaction) and the deliverer's side."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
         self.on_work: Callable[[], None] = lambda: None  # the poster wakes on it
+        # Called first in every deliverer write's transaction: raises (leases.LeaseLost) when
+        # this process no longer holds the deliverer's lease, so the write is refused.
+        self.fence: Callable[[], Awaitable[None]] = _unfenced
         # Work queued by another process (PostgreSQL's NOTIFY) wakes this one's poster too.
         db.listen(WORK_TOPIC, lambda: self.on_work())
 
@@ -171,6 +178,7 @@ class Outbox:
         """The send was answered: record the message (or its deletion). Only now is a row done."""
         S = DeliveryState
         async with self.db.transaction():
+            await self.fence()
             if delivery.state == S.DELETE:
                 await self.db.execute(
                     f"UPDATE outbox SET state = '{S.DELETED}', message_id = NULL, "
@@ -196,6 +204,7 @@ class Outbox:
     async def retry(self, delivery: Delivery, error: str, delay: float) -> None:
         """A transient failure: try again after `delay` seconds."""
         async with self.db.transaction():
+            await self.fence()
             await self.db.execute(
                 "UPDATE outbox SET attempts = attempts + 1, next_try_at = ?, last_error = ? "
                 "WHERE id = ?",
@@ -206,6 +215,7 @@ class Outbox:
         """The message to edit or delete is gone: nothing left to do for this row."""
         S = DeliveryState
         async with self.db.transaction():
+            await self.fence()
             await self.db.execute(
                 "UPDATE outbox SET state = ?, last_error = 'message no longer exists' WHERE id = ?",
                 (S.DELETED if delivery.state == S.DELETE else S.FAILED, delivery.id),
@@ -215,6 +225,7 @@ class Outbox:
         """Refused or gone: stop sending there (never retry a refusal) until it is followed anew."""
         S = DeliveryState
         async with self.db.transaction():
+            await self.fence()
             await self.db.execute(
                 "INSERT INTO channels (channel_id, paused_reason, paused_at) VALUES (?, ?, ?) "
                 "ON CONFLICT (channel_id) DO UPDATE SET paused_reason = excluded.paused_reason, "

@@ -37,6 +37,7 @@ MIGRATE_LOCK = 0x6E657773_0001  # advisory lock keys ("news" + n)
 WRITE_LOCK = 0x6E657773_0002
 CHANNEL = "newsbot"  # the NOTIFY channel every process listens on
 CONNECT_TIMEOUT = 2.0  # seconds: a command must still be answered within Discord's 3 s
+CLOSE_TIMEOUT = 5.0  # seconds to let busy connections finish at exit
 READ_DELAYS = (0.1, 0.4)  # a read that lost its connection is tried again after these
 _TIE_ROOM = 20
 _WEIGHTS = "'{0.2, 0.3, 0.4, 1.0}'"  # ts_rank's D (provider), C (topics), B (excerpt), A (title)
@@ -111,7 +112,11 @@ class PostgresDatabase:
                 db._listen_task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await db._listen_task
-            await pool.close()
+            try:
+                await asyncio.wait_for(pool.close(), CLOSE_TIMEOUT)
+            except TimeoutError:
+                log.warning("database connections still busy at exit; closing them")
+                pool.terminate()
 
     async def migrate(self) -> None:
         """Apply the missing migrations in one transaction under an advisory lock: two
@@ -287,10 +292,12 @@ class PostgresDatabase:
             await conn.execute("BEGIN")
             await conn.execute("SELECT pg_advisory_xact_lock($1)", WRITE_LOCK)
             return tx
-        except LOST as exc:
+        except BaseException as exc:  # cancelled too: a connection is never left checked out
             if conn is not None:
                 await self._release(conn)
-            raise DeskUnavailable(_reason(exc)) from None
+            if isinstance(exc, LOST):
+                raise DeskUnavailable(_reason(exc)) from None
+            raise
 
     async def _commit(self, tx: _Transaction) -> None:
         try:

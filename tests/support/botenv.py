@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.bot import NewsBot, prepare_store
+from bot.bot import NewsBot, serving
 from bot.config import Settings
 from bot.store import Store, open_store
 from tests.support.helpers import SEED_PATH
@@ -82,8 +82,7 @@ async def start_bot(
     stand_in: StandIn, settings: Settings, **options: Any
 ) -> AsyncIterator[tuple[NewsBot, Store]]:
     """Open the store, load it, start the real bot against the stand-in; all closed on exit."""
-    async with open_store(settings) as store:
-        await prepare_store(settings, store)
+    async with open_store(settings) as store, serving(settings, store):
         bot = NewsBot(settings, store, guild_ready_timeout=0.1, **options)
         async with running_bot(bot, stand_in):
             yield bot, store
