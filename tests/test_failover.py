@@ -24,7 +24,7 @@ from bot.store.leases import LEASE_SECONDS
 from tests.support.helpers import write_article
 from tests.support.postgres import PASSWORD
 from tests.support.run_bot import BotProcess, bot_env, follow_everything
-from tests.support.stand_in import Recorded, StandIn
+from tests.support.stand_in import Perm, Recorded, StandIn
 
 CHANNELS = 40
 TITLE = "Storm surge expected along the coast"
@@ -203,3 +203,58 @@ def first_holder(process: BotProcess) -> str:
     marker = "lease holder "
     line = next(line for line in process.log().splitlines() if marker in line)
     return line.split(marker, 1)[1].strip()
+
+
+async def test_a_publish_answered_by_a_process_without_the_store_folder(
+    tmp_path: Path, pg_url: str
+) -> None:
+    store_dir = tmp_path / "store"
+    store_dir.mkdir()
+    write_article(store_dir, "strike", title="Rail strike called off", published=False)
+    async with StandIn() as discord:
+        here = (discord.guild_id >> 22) % 2  # the shard of the guild the scanner serves
+        guild = discord.add_guild("Other host's guild", shard=(1 - here, 2))
+        moderator = discord.add_member("mod", permissions=Perm.MANAGE_MESSAGES, guild_id=guild)
+        channel = discord.add_channel("news", guild_id=guild)
+        await follow_everything(pg_url, store_dir, {channel: guild}, actor="test")
+        processes = []
+        for name, shard, folder in (("a", here, store_dir), ("b", 1 - here, tmp_path / "none")):
+            env = bot_env(
+                discord,
+                folder,
+                tmp_path / "unused.db",
+                NEWS_DATABASE_URL=pg_url,
+                NEWS_POLL_SECONDS=1,
+                SHARD_COUNT=2,
+                SHARD_IDS=shard,
+            )
+            processes.append(BotProcess(env, tmp_path / name / "bot.log"))
+        try:
+            for process in processes:
+                await process.start()
+                await process.wait_ready()
+            folderless = processes[1]
+            assert "competing for deliverer as lease holder" in folderless.log()
+
+            asked = time.monotonic()
+            result = await discord.slash(
+                "publish", {"article": "strike"}, user_id=moderator, guild_id=guild
+            )
+            assert result.shard == (1 - here, 2)  # the process without the folder answered
+            assert result.deferred and time.monotonic() - asked < 3
+            [answer] = result.followups
+            assert answer["content"].startswith("Published **Rail strike called off**")
+            assert b"published: true" in (store_dir / "strike.txt").read_bytes()
+            await discord.wait_for(lambda: bool(discord.messages(channel)), timeout=15)
+
+            again = await discord.slash(
+                "publish", {"article": "strike"}, user_id=moderator, guild_id=guild
+            )
+            assert "is already published" in again.followups[0]["content"]
+            assert "Traceback" not in folderless.log()
+        finally:
+            for process in processes:
+                process.kill()
+            for process in processes:
+                with contextlib.suppress(Exception):
+                    await process.wait_exit()

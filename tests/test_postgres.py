@@ -210,3 +210,40 @@ async def test_another_process_write_is_seen_at_once(pg_url: str, store_dir: Pat
 def test_database_unavailable_names_its_variable() -> None:
     error = DatabaseUnavailable("postgresql://u:***@h/db", "refused", "NEWS_DATABASE_URL")
     assert error.variable == "NEWS_DATABASE_URL"
+
+
+async def test_a_publish_asked_elsewhere_is_applied_by_the_scanner(
+    pg_url: str, store_dir: Path
+) -> None:
+    from bot.errors import AlreadyDone, ArticleNotFound
+    from bot.store import Role
+
+    seed = "000_b1e94322d9932e65"
+    async with Store.open(pg_url, store_dir) as scanner, Store.open(pg_url, store_dir) as other:
+        async with scanner.leases.holding({Role.SCANNER}), other.leases.holding(()):
+            await scanner.folder.sync()
+            assert other.publishing.forwards() and not scanner.publishing.forwards()
+
+            async def serve() -> None:
+                while True:
+                    await scanner.requests.asked.wait()
+                    scanner.requests.asked.clear()
+                    await scanner.requests.serve(scanner.publishing.apply_here)
+
+            server = asyncio.create_task(serve())
+            try:
+                article = await other.publishing.publish(seed, "mod@elsewhere")
+                assert article.published and article.id == seed
+                with pytest.raises(AlreadyDone):
+                    await other.publishing.publish(seed, "mod@elsewhere")
+                with pytest.raises(ArticleNotFound):
+                    await other.publishing.unpublish("nope", "mod@elsewhere")
+            finally:
+                server.cancel()
+            audit = await other.publishing.audit_trail()
+            assert [(e.actor, e.action) for e in audit] == [("mod@elsewhere", "publish")]
+        # nobody serves: the moderator hears the desk is unavailable, and nothing happens later
+        async with other.leases.holding(()):
+            with pytest.raises(DeskUnavailable):
+                await other.publishing.unpublish(seed, "mod@elsewhere")
+        assert (await scanner.requests.serve(scanner.publishing.apply_here)) == 0

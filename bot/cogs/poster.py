@@ -73,20 +73,36 @@ class Poster(commands.Cog):
         self.bot = bot
         self.store = bot.store
         self.pace = Pace(GLOBAL_RATE)
-        self.deliverer: asyncio.Task[None] | None = None
+        self.loops: list[asyncio.Task[None]] = []
 
     async def cog_load(self) -> None:
         self.poll.change_interval(seconds=self.bot.settings.poll_seconds)
         self.poll.start()
         if self.bot.settings.runs_delivery:
-            self.deliverer = asyncio.create_task(self._deliver_forever(), name="deliveries")
+            self.loops.append(asyncio.create_task(self._deliver_forever(), name="deliveries"))
+        if self.store.leases.elected:  # other hosts' /publish, applied by the scanner
+            self.loops.append(asyncio.create_task(self._serve_requests(), name="requests"))
 
     async def cog_unload(self) -> None:
         self.poll.cancel()
-        if self.deliverer is not None:
-            self.deliverer.cancel()
+        for loop in self.loops:
+            loop.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self.deliverer
+                await loop
+
+    async def _serve_requests(self) -> None:
+        """While this process is the scanner: apply /publish asked on other processes."""
+        requests = self.store.requests
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(requests.asked.wait(), 1.0)  # NOTIFY, or a poll
+            requests.asked.clear()
+            if not self.store.leases.holds(Role.SCANNER):
+                continue
+            try:
+                await requests.serve(self.store.publishing.apply_here)
+            except Exception as exc:
+                log.warning("publish requests postponed: %s", exc)
 
     @tasks.loop()  # the interval is NEWS_POLL_SECONDS, set in cog_load
     async def poll(self) -> None:

@@ -32,6 +32,7 @@ from bot.store.meta import Meta
 from bot.store.outbox import Delivery, DeliveryState, Outbox, QueueHealth
 from bot.store.publishing import AuditEntry, Publishing
 from bot.store.queries import PAGE_SIZE, Counts, Page, Queries
+from bot.store.requests import PublishRequests
 from bot.store.sqlite import SQLiteDatabase
 from bot.store.sync import FolderSync, SyncReport
 
@@ -67,6 +68,10 @@ class Store:
         self.meta = Meta(db)
         self.leases = Leases(db)
         self.outbox.fence = lambda: self.leases.fence(Role.DELIVERER)
+        self.requests = PublishRequests(
+            db, self.leases, lambda article_id: self.articles.get(article_id, include_hidden=True)
+        )
+        self.publishing.requests = self.requests
 
     @classmethod
     @contextlib.asynccontextmanager

@@ -64,6 +64,7 @@ class Leases:
         self.elected = db.kind == "postgresql"
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._wanted: set[Role] = set()
+        self.competing = False  # inside `holding()`: a bot process, not a one-off command
         self._held: dict[Role, _Held] = {}
         self._gained = {role: asyncio.Event() for role in Role}
 
@@ -91,6 +92,7 @@ class Leases:
             return
         wanted = ", ".join(sorted(self._wanted)) or "no role"
         log.info("competing for %s as lease holder %s", wanted, self.holder)
+        self.competing = True
         for role in sorted(self._wanted):
             with contextlib.suppress(Exception):
                 await self._try(role)
@@ -98,6 +100,7 @@ class Leases:
         try:
             yield
         finally:
+            self.competing = False
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
