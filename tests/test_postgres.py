@@ -247,3 +247,29 @@ async def test_a_publish_asked_elsewhere_is_applied_by_the_scanner(
             with pytest.raises(DeskUnavailable):
                 await other.publishing.unpublish(seed, "mod@elsewhere")
         assert (await scanner.requests.serve(scanner.publishing.apply_here)) == 0
+
+
+async def test_a_process_frozen_inside_a_transaction_blocks_the_others_briefly(
+    pg_url: str, store_dir: Path
+) -> None:
+    """Writes are serialised by one lock; a holder that stops (SIGSTOP) inside a transaction
+    is cut off by the server, so the others, a standby taking a lease among them, go on."""
+    from bot.store.postgres import IDLE_IN_TRANSACTION_MS
+
+    async with Store.open(pg_url, store_dir) as frozen, Store.open(pg_url, store_dir) as other:
+
+        async def stall_inside_a_transaction() -> None:
+            async with frozen.db.transaction():
+                await frozen.db.execute("INSERT INTO meta (key, value) VALUES ('x', 'y')")
+                await asyncio.sleep(IDLE_IN_TRANSACTION_MS / 1000 + 3)  # "frozen"
+
+        stalled = asyncio.create_task(stall_inside_a_transaction())
+        await asyncio.sleep(0.3)
+        started = time.monotonic()
+        await other.meta.set("k", "v")  # waits for the lock, then gets it
+        waited = time.monotonic() - started
+        assert waited < IDLE_IN_TRANSACTION_MS / 1000 + 2
+        with pytest.raises(DeskUnavailable):
+            await stalled  # its session was ended: its write never happened
+        assert await other.meta.get("x") is None
+        assert await frozen.meta.get("k") == "v"  # and the frozen one works again

@@ -37,6 +37,7 @@ MIGRATE_LOCK = 0x6E657773_0001  # advisory lock keys ("news" + n)
 WRITE_LOCK = 0x6E657773_0002
 CHANNEL = "newsbot"  # the NOTIFY channel every process listens on
 CONNECT_TIMEOUT = 2.0  # seconds: a command must still be answered within Discord's 3 s
+IDLE_IN_TRANSACTION_MS = 8000  # under the lease's 12 s, so a frozen holder never blocks it
 CLOSE_TIMEOUT = 5.0  # seconds to let busy connections finish at exit
 READ_DELAYS = (0.1, 0.4)  # a read that lost its connection is tried again after these
 _TIE_ROOM = 20
@@ -96,7 +97,14 @@ class PostgresDatabase:
                 min_size=1,
                 max_size=pool_size,
                 timeout=CONNECT_TIMEOUT,
-                server_settings={"jit": "off", "application_name": "newsbot"},
+                server_settings={
+                    "jit": "off",
+                    "application_name": "newsbot",
+                    # A process frozen inside a transaction (SIGSTOP, a stalled VM) must not
+                    # hold the write lock for ever: the server ends its session, and the
+                    # others, a standby taking over a lease among them, go on.
+                    "idle_in_transaction_session_timeout": str(IDLE_IN_TRANSACTION_MS),
+                },
             )
         except (*LOST, asyncpg.PostgresError, ValueError) as exc:
             raise DatabaseUnavailable(label, _reason(exc), "NEWS_DATABASE_URL") from None
