@@ -273,3 +273,26 @@ async def test_a_process_frozen_inside_a_transaction_blocks_the_others_briefly(
             await stalled  # its session was ended: its write never happened
         assert await other.meta.get("x") is None
         assert await frozen.meta.get("k") == "v"  # and the frozen one works again
+
+
+def test_postgresql_settings(tmp_path: Path) -> None:
+    url = "postgresql://bot@db/news"
+    settings = Settings.from_env(
+        {"NEWS_DATABASE_URL": url, "NEWS_DB_POOL_SIZE": "4", "SHARD_COUNT": "2", "SHARD_IDS": "1"},
+        dotenv_path=None,
+        require_store=False,
+    )
+    assert settings.pool_size == 4
+    assert settings.runs_delivery  # every process competes for the deliverer's lease
+    assert not Settings.from_env(
+        {"NEWS_DATABASE_URL": url, "DELIVERY": "0"}, dotenv_path=None, require_store=False
+    ).runs_delivery
+    # a host without the store folder still starts: it never scans
+    missing = Settings.from_env(
+        {"NEWS_DATABASE_URL": url, "NEWS_STORE_DIR": str(tmp_path / "absent")}, dotenv_path=None
+    )
+    assert not missing.store_dir.is_dir()
+    from bot.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="NEWS_DB_POOL_SIZE"):
+        Settings.from_env({"NEWS_DB_POOL_SIZE": "0"}, dotenv_path=None, require_store=False)
