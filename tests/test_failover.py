@@ -258,3 +258,17 @@ async def test_a_publish_answered_by_a_process_without_the_store_folder(
             for process in processes:
                 with contextlib.suppress(Exception):
                     await process.wait_exit()
+
+
+async def test_a_clean_shutdown_hands_the_roles_over_at_once(cluster: Cluster) -> None:
+    first = await cluster.start("a")
+    second = await cluster.start("b")
+    stopped_at = time.monotonic()
+    await first.stop()  # Ctrl-C: the leases are released, not left to expire
+    assert "released the deliverer lease" in first.log()
+    await second.wait_for_log("took the deliverer lease (epoch 2)", timeout=5)
+    await second.wait_for_log("took the scanner lease (epoch 2)", timeout=5)
+    assert time.monotonic() - stopped_at < LEASE_SECONDS
+    cluster.publish_file()
+    await cluster.all_posted(timeout=30)
+    cluster.assert_exactly_once()

@@ -296,3 +296,27 @@ def test_postgresql_settings(tmp_path: Path) -> None:
 
     with pytest.raises(ConfigError, match="NEWS_DB_POOL_SIZE"):
         Settings.from_env({"NEWS_DB_POOL_SIZE": "0"}, dotenv_path=None, require_store=False)
+
+
+async def test_commands_answer_briefly_unavailable_while_the_database_is_away(
+    tmp_path: Path, pg_server: PostgresServer, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.support import botenv
+
+    monkeypatch.setattr(botenv, "DATABASE_URL", pg_url)
+    name = pg_url.rsplit("/", 1)[1]
+    botenv.store_with_seed(tmp_path)
+    async with botenv.news_bot(tmp_path) as env:
+        reader = env.guild.reader
+        await pg_server.admin(f"ALTER DATABASE {name} ALLOW_CONNECTIONS false")
+        await pg_server.admin(
+            f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+        )
+        away = await env.discord.slash("news", user_id=reader)
+        assert away.ephemeral
+        assert botenv.content(away) == (
+            "The news desk is briefly unavailable. Please try again in a minute."
+        )
+        await pg_server.admin(f"ALTER DATABASE {name} ALLOW_CONNECTIONS true")
+        back = await env.discord.slash("drafts", user_id=env.guild.moderator)
+        assert back.data.get("embeds"), back.data
