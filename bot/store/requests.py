@@ -39,6 +39,7 @@ ASKED = "publish-asked"  # notified when a request is queued: the scanner applie
 ANSWERED = "publish-answered"  # notified when an outcome is written: the asker answers
 WAIT_SECONDS = 2.5  # for the scanner to pick a request up (a moderator sees it within 3 s)
 APPLY_SECONDS = 30.0  # for a picked-up request's outcome (a slow disk, a big file)
+KEPT_SECONDS = 3600.0  # answered requests are kept this long (for operators), then dropped
 _ERRORS: dict[str, type[NewsError]] = {
     cls.__name__: cls
     for cls in (
@@ -103,6 +104,11 @@ class PublishRequests:
     async def serve(self, apply: Apply) -> int:
         """The scanner: apply every pending request, oldest first; how many were applied."""
         served = 0
+        async with self.db.transaction():  # answered long ago, or left by a scanner that died
+            await self.db.execute(
+                "DELETE FROM publish_requests WHERE created_at < ? AND state <> 'pending'",
+                [time.time() - KEPT_SECONDS],
+            )
         while True:
             async with self.db.transaction():
                 rows = await self.db.fetch(
