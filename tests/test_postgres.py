@@ -320,3 +320,17 @@ async def test_commands_answer_briefly_unavailable_while_the_database_is_away(
         await pg_server.admin(f"ALTER DATABASE {name} ALLOW_CONNECTIONS true")
         back = await env.discord.slash("drafts", user_id=env.guild.moderator)
         assert back.data.get("embeds"), back.data
+
+
+async def test_only_transactions_that_wrote_tell_the_other_processes(
+    pg_url: str, store_dir: Path
+) -> None:
+    async with Store.open(pg_url, store_dir) as first, Store.open(pg_url, store_dir) as second:
+        await asyncio.sleep(0.3)  # the listener is connected
+        before = second.db.generation
+        async with first.db.transaction():  # a standby's look at a lease: reads only
+            await first.db.fetch("SELECT holder FROM leases")
+        await first.meta.set("k", "v")
+        await first.meta.set("k", "v")  # the same value is still a write
+        await asyncio.sleep(0.5)
+        assert second.db.generation == before + 2

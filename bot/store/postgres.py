@@ -67,6 +67,7 @@ class _Transaction:
     conn: Any  # asyncpg.Connection
     callbacks: list[Callable[[], None]] = field(default_factory=list)
     topics: set[str] = field(default_factory=set)
+    wrote: bool = False  # some statement changed a row: the other processes are told
 
 
 _CURRENT: ContextVar[_Transaction | None] = ContextVar("newsbot_pg_transaction", default=None)
@@ -156,14 +157,18 @@ class PostgresDatabase:
 
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
         args = _params(params)
-        status = await self._run(lambda conn: conn.execute(dollars(sql), *args))
-        last = str(status).rsplit(" ", 1)[-1]
-        return int(last) if last.isdigit() else 0
+        status = str(await self._run(lambda conn: conn.execute(dollars(sql), *args)))
+        last = status.rsplit(" ", 1)[-1]
+        changed = int(last) if last.isdigit() else 0
+        # "UPDATE 3", "INSERT 0 1" changed rows; "CREATE INDEX" changed the schema
+        self._wrote(not last.isdigit() or (changed > 0 and not status.startswith("SELECT")))
+        return changed
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         batch = [_params(row) for row in rows]
         if batch:
             await self._run(lambda conn: conn.executemany(dollars(sql), batch))
+            self._wrote(True)
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
@@ -187,6 +192,11 @@ class PostgresDatabase:
         self.generation += 1
         for callback in tx.callbacks:
             callback()
+
+    def _wrote(self, changed: bool) -> None:
+        tx = _CURRENT.get()
+        if changed and tx is not None and tx.db is self:
+            tx.wrote = True
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         tx = _CURRENT.get()
@@ -309,8 +319,9 @@ class PostgresDatabase:
 
     async def _commit(self, tx: _Transaction) -> None:
         try:
-            payload = " ".join([self.token, *sorted(tx.topics)])
-            await tx.conn.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
+            if tx.wrote or tx.topics:  # a read-only transaction (a standby's try) says nothing
+                payload = " ".join([self.token, *sorted(tx.topics)])
+                await tx.conn.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
             await tx.conn.execute("COMMIT")
         except LOST as exc:
             raise DeskUnavailable(_reason(exc)) from None
