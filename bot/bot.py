@@ -19,7 +19,13 @@ from bot.store import Store
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("bot.cogs.news", "bot.cogs.moderation", "bot.cogs.feeds", "bot.cogs.poster")
+EXTENSIONS = (
+    "bot.cogs.news",
+    "bot.cogs.moderation",
+    "bot.cogs.feeds",
+    "bot.cogs.poster",
+    "bot.cogs.watcher",
+)
 GLOBAL_TARGET = 0
 SYNC_DIGEST_KEY = "command_sync:{target}"  # meta key: the definitions last synced there
 SYNCED_GUILDS_KEY = "command_sync:guilds"  # meta key: the guilds last given commands

@@ -11,8 +11,9 @@ import contextlib
 import json
 import logging
 import os
+import stat
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -75,6 +76,24 @@ def scan_store(store_dir: Path) -> dict[str, FileStat]:
     return found
 
 
+def is_article_name(name: str) -> bool:
+    """A store file's name: an article suffix, not hidden (temporary files are)."""
+    return name.endswith(ARTICLE_SUFFIXES) and not name.startswith(".")
+
+
+def stat_files(store_dir: Path, names: Sequence[str]) -> dict[str, FileStat]:
+    """`scan_store` for a few named files: those that exist, as the scan would list them."""
+    found: dict[str, FileStat] = {}
+    for name in names:
+        try:
+            st = os.stat(store_dir / name)
+        except OSError:
+            continue
+        if not stat.S_ISDIR(st.st_mode):
+            found[name] = (st.st_mtime_ns, st.st_size)
+    return found
+
+
 def read_file(path: str, mtime_ns: int) -> ArticleRows | str:
     """Read and parse one file; any failure comes back as its message (picklable)."""
     name = os.path.basename(path)
@@ -99,16 +118,40 @@ class FolderSync:
         self.store_dir = store_dir
 
     async def sync(self, progress: Callable[[int, int], None] | None = None) -> SyncReport:
-        """Bring the index in line with the store folder, reading only new or changed files."""
+        """Bring the index in line with the whole store folder, reading only new or changed
+        files: the start-up load, and the safety-net rescan every NEWS_POLL_SECONDS."""
         started = time.perf_counter()
-        report = SyncReport()
         current = await asyncio.to_thread(scan_store, self.store_dir)
-        known = await self._known_files()
-        report.scanned = len(current)
+        report = await self._bring_in_line(current, await self._known_files(), progress)
+        report.seconds = time.perf_counter() - started
+        await self._save_summary(report)
+        return report
+
+    async def sync_files(self, names: Iterable[str]) -> SyncReport:
+        """Bring in line only these files (named by file-system events): a one-file change
+        costs one stat, not a scan of the whole folder."""
+        started = time.perf_counter()
+        wanted = sorted({n for n in names if is_article_name(n)})
+        current = await asyncio.to_thread(stat_files, self.store_dir, wanted)
+        known = await self._known_files(wanted)
+        report = await self._bring_in_line(current, known, None, only=wanted)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    async def _bring_in_line(
+        self,
+        current: dict[str, FileStat],
+        known: dict[str, FileStat],
+        progress: Callable[[int, int], None] | None,
+        *,
+        only: list[str] | None = None,
+    ) -> SyncReport:
+        """Withdraw the files gone, read and apply the new or changed ones."""
+        report = SyncReport(scanned=len(current))
         todo = sorted(name for name, stat in current.items() if known.get(name) != stat)
         report.unchanged = len(current) - len(todo)
         gone = sorted(set(known) - set(current))
-        if gone and not current:
+        if gone and not current and only is None:
             # An empty folder (an unmounted volume, a bad deploy) would withdraw every
             # article and delete every post: refuse, loudly, and change nothing.
             message = (
@@ -128,8 +171,6 @@ class FolderSync:
                 done += len(names)
                 if progress is not None:
                     progress(done, len(todo))
-        report.seconds = time.perf_counter() - started
-        await self._save_summary(report)
         return report
 
     async def _save_summary(self, report: SyncReport) -> None:
@@ -148,9 +189,17 @@ class FolderSync:
                 (json.dumps(summary),),
             )
 
-    async def _known_files(self) -> dict[str, FileStat]:
-        rows = await self.db.fetch_tuples("SELECT name, mtime_ns, size FROM files")
-        return {name: (mtime, size) for name, mtime, size in rows}
+    async def _known_files(self, names: list[str] | None = None) -> dict[str, FileStat]:
+        """What the index last read: every file, or only `names`."""
+        if names is None:
+            rows = await self.db.fetch_tuples("SELECT name, mtime_ns, size FROM files")
+            return {name: (mtime, size) for name, mtime, size in rows}
+        return {
+            row[0]: (row[1], row[2])
+            async for row in in_chunks(
+                self.db, "SELECT name, mtime_ns, size FROM files WHERE name IN ({marks})", names
+            )
+        }
 
     async def _parsed(
         self, batches: list[list[str]], current: dict[str, FileStat]
