@@ -325,11 +325,14 @@ def test_quality_beyond_sqlite_integer_is_refused() -> None:
     assert "quality" in refusal(with_line("quality: 99999999999999999999999"))
 
 
-def test_related_quality_beyond_sqlite_integer_counts_as_zero() -> None:
+def test_related_quality_beyond_sqlite_integer_refuses_the_file() -> None:
+    """PRODUCT §9: a number outside 64-bit integers, anywhere, makes the file bad."""
     text = with_line(
         "related:\n  - title: R\n    webUrl: https://r.example/\n    quality: 99999999999999999999"
     )
-    assert [r.quality for r in parse_article(text, "a.txt").related] == [0]
+    assert refusal(text) == (
+        "bad.txt: line 8: quality: 99999999999999999999 is outside 64-bit integers"
+    )
 
 
 def test_heat_text() -> None:
