@@ -20,7 +20,8 @@ from datetime import UTC, datetime
 from multiprocessing import get_context
 from pathlib import Path
 
-from bot.articles import ARTICLE_SUFFIXES, ArticleError, parse_article_bytes
+from bot.articles import ARTICLE_SUFFIXES, read_article
+from bot.frontmatter import ArticleError, printable_name
 from bot.store.database import Database, in_chunks
 from bot.store.index import ArticleIndex, Changes
 from bot.store.outbox import now
@@ -60,6 +61,11 @@ class SyncReport:
 def scan_store(store_dir: Path) -> dict[str, FileStat]:
     """Every article file in the store folder: name -> (mtime_ns, size).
 
+    Every entry with an article suffix counts (sub-folders and hidden files aside), a
+    FIFO, a device, a dangling or outside link too: the reader makes each a bad file,
+    named, rather than letting it vanish in silence. A name that is not UTF-8 (it could
+    not be stored) is listed by its printable form; the reader refuses that name.
+
     The hot loop of every rescan (100,000 entries for a big store): kept to one
     stat call and no per-entry context manager.
     """
@@ -67,11 +73,16 @@ def scan_store(store_dir: Path) -> dict[str, FileStat]:
     with os.scandir(store_dir) as entries:
         for entry in entries:
             name = entry.name
-            if name.endswith(ARTICLE_SUFFIXES) and name[0] != "." and entry.is_file():
+            if is_article_name(name) and not entry.is_dir():
                 try:
                     st = entry.stat()
-                except OSError:  # removed while we looked
-                    continue
+                except OSError:  # a dangling link, or removed while we looked
+                    try:
+                        st = entry.stat(follow_symlinks=False)
+                    except OSError:
+                        continue
+                if not name.isprintable() and _undecodable(name):
+                    name = printable_name(name)
                 found[name] = (st.st_mtime_ns, st.st_size)
     return found
 
@@ -82,29 +93,45 @@ def is_article_name(name: str) -> bool:
 
 
 def stat_files(store_dir: Path, names: Sequence[str]) -> dict[str, FileStat]:
-    """`scan_store` for a few named files: those that exist, as the scan would list them."""
+    """`scan_store` for a few named files: those that exist, listed as the scan lists them
+    (a dangling link too: the reader makes it a bad file)."""
     found: dict[str, FileStat] = {}
     for name in names:
+        path = store_dir / name
         try:
-            st = os.stat(store_dir / name)
+            st = os.stat(path)
         except OSError:
-            continue
+            try:
+                st = os.lstat(path)
+            except OSError:
+                continue
         if not stat.S_ISDIR(st.st_mode):
             found[name] = (st.st_mtime_ns, st.st_size)
     return found
 
 
-def read_file(path: str, mtime_ns: int) -> ArticleRows | str:
-    """Read and parse one file; any failure comes back as its message (picklable)."""
-    name = os.path.basename(path)
+def _undecodable(name: str) -> bool:
     try:
-        with open(path, "rb") as handle:
-            raw = handle.read()
-        return article_rows(parse_article_bytes(raw, name), name, mtime_ns)
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def read_file(path: str, mtime_ns: int = 0) -> ArticleRows | str:
+    """Read one store file into its rows, or its one-line error message (picklable).
+
+    The per-file read of the sync and of `newsbot check`: whatever the file holds, any
+    exception is this file's error, never the load's.
+    """
+    store_dir, name = os.path.split(path)
+    try:
+        return article_rows(read_article(store_dir, name), name, mtime_ns)
     except ArticleError as exc:
         return str(exc)
-    except OSError as exc:
-        return f"{name}: cannot read ({exc.strerror or exc})"
+    except Exception as exc:
+        log.debug("reading %s failed", printable_name(name), exc_info=True)
+        return str(ArticleError(name, f"could not be read ({exc.__class__.__name__})"))
 
 
 def _read_batch(files: Sequence[tuple[str, int]]) -> list[ArticleRows | str]:
