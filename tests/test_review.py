@@ -16,6 +16,7 @@ import pytest
 
 import bot.store.publishing
 import bot.store.sync
+from bot.articles import read_store_bytes
 from bot.errors import FileChanged, ServedByDuplicate
 from bot.store import DeliveryState, Store
 from bot.ui import PUBLISH_PREFIX
@@ -84,7 +85,7 @@ async def test_an_editors_write_during_publish_is_never_overwritten(
 ) -> None:
     path = store_dir / f"{SEED_ID}.txt"
     editors_version = path.read_bytes().replace(b"excerpt:", b"excerpt: NEW", 1)
-    real_read = bot.store.publishing.read_store_bytes
+    real_read = read_store_bytes
     reads = 0
 
     def read_then_edit(folder: Any, name: str) -> bytes:
