@@ -31,7 +31,7 @@ from typing import Any
 
 import yaml
 
-from bot.articles import split_front_matter
+from bot.frontmatter import split_front_matter
 from bot.store import Store
 from tests.support.corpus import write_corpus
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.articles import ARTICLE_SUFFIXES, FAST_YAML, ArticleError, parse_article_bytes
 from bot.config import Settings, redact
 from bot.errors import (
     ConfigError,
@@ -19,8 +19,10 @@ from bot.errors import (
     NewsError,
     NothingFound,
 )
+from bot.frontmatter import FAST_YAML
 from bot.store import Store, SyncReport, is_database_url, open_store
 from bot.store.migrate import copy_state
+from bot.store.sync import read_file, scan_store
 
 log = logging.getLogger("bot")
 
@@ -161,23 +163,19 @@ async def migrate_db(settings: Settings, url: str) -> int:
 
 
 def check(store_dir: Path) -> int:
-    """Validate every article file without touching the database."""
+    """Validate every article file without touching the database: the files the sync
+    lists, read by the sync's own reader, so `check` and `load` never disagree."""
     if not store_dir.is_dir():
         raise ConfigError(f"{store_dir}: not a folder")
-    files = sorted(p for p in store_dir.iterdir() if p.name.endswith(ARTICLE_SUFFIXES))
+    files = scan_store(store_dir)
     bad = 0
-    for path in files:
-        try:
-            article = parse_article_bytes(path.read_bytes(), path.name)
-        except ArticleError as exc:
+    for name in sorted(files):
+        result = read_file(os.path.join(store_dir, name), files[name][0])
+        if isinstance(result, str):
             bad += 1
-            print(f"error: {exc}")
+            print(f"error: {result}")
             continue
-        except OSError as exc:
-            bad += 1
-            print(f"error: {path.name}: cannot read ({exc.strerror})")
-            continue
-        for warning in article.warnings:
+        for warning in result.warnings:
             print(f"warning: {warning}")
     print(f"checked {len(files)} files in {store_dir}: {len(files) - bad} good, {bad} bad")
     return 1 if bad else 0

@@ -1,42 +1,38 @@
-"""Article files: parse one store file into an `Article`, or say exactly why not.
+"""Article files: read one store file into an `Article`, or say exactly why not.
 
-Pure: no Discord, no SQL. Everything the rest of the bot knows about an article
-comes through `parse_article`, and the one change the bot makes to a file is
-`set_published`, so every rule of the store format lives here.
+No Discord, no SQL. Everything the rest of the bot knows about an article comes
+through `read_article` (a file in the store folder) or `parse_article` (its text).
+The store format lives here and in `frontmatter.py` (the text layer: fences, YAML
+under limits, the write-back of `published:`), hostile files included (PRODUCT §9):
+one file, one error, whatever the file holds.
 """
 
 from __future__ import annotations
 
-import re
+import logging
+import os
+import stat
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
-from typing import Any, AnyStr
+from typing import Any
 from urllib.parse import urlsplit
 
-import yaml
+from bot.frontmatter import (
+    BAD_NAME,
+    INT_MAX,
+    INT_MIN,
+    ArticleError,
+    load_front_matter,
+    preview,
+    printable_name,
+    split_front_matter,
+)
 
-try:  # libyaml is ten times faster; say so loudly rather than slow down silently.
-    from yaml import CSafeLoader as _Loader
+log = logging.getLogger(__name__)
 
-    FAST_YAML = True
-except ImportError:  # pragma: no cover - depends on how PyYAML was built
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+# The limit on one file (PRODUCT §9); the front matter has its own (frontmatter.py).
+MAX_FILE_BYTES = 1024 * 1024
 
-    FAST_YAML = False
-
-
-class _ArticleLoader(_Loader):
-    """Safe YAML where an impossible date (2023-02-30) stays text, so its field is named."""
-
-
-def _timestamp_or_text(loader: _Loader, node: yaml.ScalarNode) -> object:
-    try:
-        return loader.construct_yaml_timestamp(node)
-    except (ValueError, OverflowError):
-        return loader.construct_scalar(node)
-
-
-_ArticleLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_or_text)
 
 ARTICLE_SUFFIXES = (".txt", ".md")
 # How a list of topics is shown on one line ("AI · Open source"), and the parts of any
@@ -60,27 +56,6 @@ KNOWN_FIELDS = frozenset(
         "secured",
     }
 )
-# A fence is a line of three dashes (blanks may trail). The one definition, for reading a
-# file's text and for rewriting its bytes (`set_published`).
-_FENCE_LINE = r"^---[ \t]*\r?$"
-_FENCE = re.compile(_FENCE_LINE, re.MULTILINE)
-_FENCE_BYTES = re.compile(_FENCE_LINE.encode("ascii"), re.MULTILINE)
-_BOM = "\ufeff"
-_BOM_BYTES = _BOM.encode("utf-8")
-# A top-level `published:` line (an indented one belongs to a related item) and its value.
-_PUBLISHED_LINE = re.compile(rb"^(published[ \t]*:[ \t]*)([^\s#]*)", re.MULTILINE)
-# The front matter begins right after the opening "---", on file line 1: its line n,
-# counted from 0 as YAML counts, is file line n + 1.
-_FRONT_LINE_OFFSET = 1
-
-
-class ArticleError(ValueError):
-    """A store file that cannot be served; the message names the file and the field or line."""
-
-    def __init__(self, source: str, problem: str) -> None:
-        super().__init__(f"{source}: {problem}")
-        self.source = source
-        self.problem = problem
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,79 +118,6 @@ def article_id_for(filename: str) -> str:
     return stem or filename
 
 
-def _front_matter_span(data: AnyStr, fence: re.Pattern[AnyStr]) -> tuple[int, int, int]:
-    """Where the front matter lies in a file's text or bytes (without its BOM).
-
-    The first line must be a fence; the front matter runs to the next fence line. Returns
-    (start, end, after): the front matter is `data[start:end]` and the closing fence ends
-    at `after`. Raises `ValueError` saying which fence is missing.
-    """
-    first = fence.match(data)
-    if first is None:
-        raise ValueError("line 1: no front matter (the file must start with a '---' line)")
-    closing = fence.search(data, first.end())
-    if closing is None:
-        raise ValueError("no closing '---' line after the front matter")
-    return first.end(), closing.start(), closing.end()
-
-
-def split_front_matter(text: str, source: str) -> tuple[str, str]:
-    """Return (front matter, body): the text between the opening and the closing fence."""
-    text = text.removeprefix(_BOM)
-    try:
-        start, end, after = _front_matter_span(text, _FENCE)
-    except ValueError as exc:
-        raise ArticleError(source, str(exc)) from None
-    return text[start:end], text[after:].lstrip("\r\n")
-
-
-def set_published(raw: bytes, published: bool) -> bytes:
-    """The same bytes with the front matter's `published:` value set; no other byte changes.
-
-    Only a top-level `published:` line counts. Without one, a `published: ...` line is added
-    just before the closing fence, ending as the opening fence's line ends (CRLF or LF). A
-    UTF-8 BOM is kept. Raises `ValueError` when there is no front matter or no closing fence.
-    """
-    bom = _BOM_BYTES if raw.startswith(_BOM_BYTES) else b""
-    data = raw[len(bom) :]
-    start, end, _ = _front_matter_span(data, _FENCE_BYTES)
-    value = b"true" if published else b"false"
-    line = _PUBLISHED_LINE.search(data, start, end)
-    if line is not None:
-        return bom + data[: line.start(2)] + value + data[line.end(2) :]
-    newline = b"\r\n" if data[:start].endswith(b"\r") else b"\n"
-    return bom + data[:end] + b"published: " + value + newline + data[end:]
-
-
-def load_front_matter(front: str, source: str) -> dict[str, Any]:
-    """YAML-load a front-matter block into a mapping, naming the file line of any syntax error."""
-    try:
-        data = yaml.load(front, Loader=_ArticleLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f"line {mark.line + _FRONT_LINE_OFFSET}: " if mark is not None else ""
-        started = exc.context_mark  # an unclosed quote is noticed lines later: say where it began
-        context = ""
-        if exc.context and started is not None and mark is not None and started.line != mark.line:
-            context = f" ({exc.context} on line {started.line + _FRONT_LINE_OFFSET})"
-        raise ArticleError(source, f"{where}YAML error: {exc.problem or exc}{context}") from None
-    except yaml.reader.ReaderError as exc:  # a control character; its own text is two lines
-        if not isinstance(exc.character, int):
-            raise ArticleError(source, f"YAML error: {exc.reason}") from None
-        line = front[: max(front.find(chr(exc.character)), 0)].count("\n") + _FRONT_LINE_OFFSET
-        raise ArticleError(
-            source,
-            f"line {line}: YAML error: unacceptable character #x{exc.character:04x} ({exc.reason})",
-        ) from None
-    except yaml.YAMLError as exc:
-        raise ArticleError(source, f"YAML error: {exc}") from None
-    except (ValueError, TypeError, OverflowError) as exc:  # e.g. a timestamp out of range
-        raise ArticleError(source, f"YAML error: {exc}") from None
-    if not isinstance(data, dict):
-        raise ArticleError(source, "the front matter is not a mapping of fields")
-    return data
-
-
 def parse_article(text: str, source: str) -> Article:
     """Parse a store file's text; `source` is its file name (the id is derived from it)."""
     front, body = split_front_matter(text, source)
@@ -224,13 +126,107 @@ def parse_article(text: str, source: str) -> Article:
 
 
 def parse_article_bytes(raw: bytes, source: str) -> Article:
-    """Parse a store file's bytes: the file must be UTF-8."""
+    """Parse a store file's bytes: the file must be UTF-8 and at most MAX_FILE_BYTES."""
+    if len(raw) > MAX_FILE_BYTES:
+        raise ArticleError(source, _too_big(len(raw)))
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise ArticleError(source, f"line {line}: not UTF-8 (byte {exc.start})") from None
     return parse_article(text, source)
+
+
+def _too_big(size: int) -> str:
+    return f"too big ({size:,} bytes; the limit is {MAX_FILE_BYTES // 1024 // 1024} MiB)"
+
+
+_OPEN_FLAGS = (
+    os.O_RDONLY
+    | getattr(os, "O_NONBLOCK", 0)  # a FIFO opens at once, writer or not
+    | getattr(os, "O_NOFOLLOW", 0)  # a symbolic link is looked at before it is followed
+    | getattr(os, "O_NOCTTY", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+)
+_NOT_REGULAR = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def read_article(store_dir: str | os.PathLike[str], name: str) -> Article:
+    """Read the store file `name` of `store_dir` into an `Article`: the one reader of the
+    sync, of `newsbot check` and of anything else that reads a store file.
+
+    Any failure is this file's `ArticleError`, naming it (printably) and saying what:
+    a bad name, a symbolic link leading out of the store folder, a FIFO or device (never
+    opened in a way that blocks), a file over MAX_FILE_BYTES (never read past the limit),
+    then anything `parse_article_bytes` refuses. Any other exception (a bug, a library
+    surprise) becomes "could not be read (its type)"; its traceback is logged at DEBUG.
+    """
+    try:
+        return parse_article_bytes(read_store_bytes(store_dir, name), name)
+    except ArticleError:
+        raise
+    except OSError as exc:
+        raise ArticleError(
+            name, f"cannot read ({exc.strerror or exc.__class__.__name__})"
+        ) from None
+    except Exception as exc:
+        log.debug("reading %s failed", printable_name(name), exc_info=True)
+        raise ArticleError(name, f"could not be read ({exc.__class__.__name__})") from None
+
+
+def read_store_bytes(store_dir: str | os.PathLike[str], name: str) -> bytes:
+    """The bytes of a regular file of the store, at most MAX_FILE_BYTES of them: never
+    a FIFO or device, never through a link leading out of the store (else ArticleError)."""
+    if BAD_NAME.search(name) is not None:
+        raise ArticleError(
+            name,
+            "the file name has control characters, a backslash or bytes that are not UTF-8; "
+            "rename the file",
+        )
+    path = os.path.join(os.fspath(store_dir), name)
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+    except OSError as exc:
+        if not os.path.islink(path):
+            raise
+        # A symbolic link: served only when it leads to a file inside the store folder.
+        target = os.path.realpath(path)
+        if not _inside(target, os.path.realpath(store_dir)):
+            raise ArticleError(name, "a symbolic link leading outside the store folder") from exc
+        fd = os.open(target, _OPEN_FLAGS)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            kind = next((kind for test, kind in _NOT_REGULAR if test(st.st_mode)), "not a file")
+            raise ArticleError(name, f"not a regular file ({kind})")
+        if st.st_size > MAX_FILE_BYTES:
+            raise ArticleError(name, _too_big(st.st_size))
+        # Its size and one byte more (a file may grow while read), never past the limit + 1.
+        chunks: list[bytes] = []
+        total, want = 0, st.st_size + 1
+        while want > 0:
+            chunk = os.read(fd, want)
+            chunks.append(chunk)
+            total += len(chunk)
+            if len(chunk) < want:  # the end of the file
+                break
+            want = MAX_FILE_BYTES + 1 - total
+    finally:
+        os.close(fd)
+    raw = b"".join(chunks)
+    if len(raw) > MAX_FILE_BYTES:
+        raise ArticleError(name, _too_big(len(raw)))
+    return raw
+
+
+def _inside(path: str, folder: str) -> bool:
+    return os.path.commonpath([path, folder]) == folder
 
 
 def article_from_fields(data: dict[str, Any], source: str, body: str = "") -> Article:
@@ -303,7 +299,7 @@ class _Fields:
                 raise self.fail(name, "missing (required)")
             return None
         if not is_http_url(value):
-            raise self.fail(name, f"must be an http(s) URL, got {_short(value)}")
+            raise self.fail(name, f"must be an http(s) URL, got {preview(value)}")
         return str(value)
 
     def timestamp(self, name: str) -> datetime:
@@ -312,7 +308,7 @@ class _Fields:
             raise self.fail(name, "missing (required)")
         parsed = parse_timestamp(value)
         if parsed is None:
-            raise self.fail(name, f"must be an ISO 8601 date-time, got {_short(value)}")
+            raise self.fail(name, f"must be an ISO 8601 date-time, got {preview(value)}")
         return parsed
 
     def integer(self, name: str, default: int) -> int:
@@ -320,9 +316,9 @@ class _Fields:
         if value is None:
             return default
         if isinstance(value, bool) or not isinstance(value, int):
-            raise self.fail(name, f"must be a whole number, got {_short(value)}")
-        if not -(2**63) <= value < 2**63:  # SQLite INTEGER; bigger would stop the whole sync
-            raise self.fail(name, f"is out of range, got {_short(value)}")
+            raise self.fail(name, f"must be a whole number, got {preview(value)}")
+        if not INT_MIN <= value <= INT_MAX:  # SQLite INTEGER (the YAML loader refuses these too)
+            raise self.fail(name, f"is out of range, got {preview(value)}")
         return value
 
     def boolean(self, name: str, default: bool) -> bool:
@@ -330,7 +326,7 @@ class _Fields:
         if value is None:
             return default
         if not isinstance(value, bool):
-            raise self.fail(name, f"must be true or false, got {_short(value)}")
+            raise self.fail(name, f"must be true or false, got {preview(value)}")
         return value
 
     def secured(self) -> str | None:
@@ -373,7 +369,7 @@ def _topics(value: object, source: str) -> tuple[str, ...]:
     seen: dict[str, str] = {}
     for item in value:
         if isinstance(item, bool) or not isinstance(item, str | int | float):
-            raise ArticleError(source, f"topics: each topic must be text, got {_short(item)}")
+            raise ArticleError(source, f"topics: each topic must be text, got {preview(item)}")
         shown = " ".join(str(item).split())
         if shown and topic_key(shown) not in seen:
             seen[topic_key(shown)] = shown
@@ -385,18 +381,19 @@ def _related(value: object, source: str, warnings: list[str]) -> tuple[RelatedLi
         return ()
     if not isinstance(value, list):
         raise ArticleError(source, "related: must be a list")
+    shown = printable_name(source)
     links: list[RelatedLink] = []
     for index, item in enumerate(value):
         if not isinstance(item, dict):
-            warnings.append(f"{source}: related[{index}]: dropped (not a mapping)")
+            warnings.append(f"{shown}: related[{index}]: dropped (not a mapping)")
             continue
         title = item.get("title")
         if not isinstance(title, str) or not title.strip():
-            warnings.append(f"{source}: related[{index}]: dropped (no title)")
+            warnings.append(f"{shown}: related[{index}]: dropped (no title)")
             continue
         url = item.get("webUrl")
         if not is_http_url(url):
-            warnings.append(f"{source}: related[{index}]: dropped (webUrl is not an http(s) URL)")
+            warnings.append(f"{shown}: related[{index}]: dropped (webUrl is not an http(s) URL)")
             continue
         provider = item.get("provider")
         quality = item.get("quality", 0)
@@ -410,7 +407,7 @@ def _related(value: object, source: str, warnings: list[str]) -> tuple[RelatedLi
                 quality=quality
                 if isinstance(quality, int)
                 and not isinstance(quality, bool)
-                and -(2**63) <= quality < 2**63
+                and INT_MIN <= quality <= INT_MAX
                 else 0,
             )
         )
@@ -419,8 +416,3 @@ def _related(value: object, source: str, warnings: list[str]) -> tuple[RelatedLi
 
 def _text(value: object) -> str:
     return value.strip() if isinstance(value, str) else ""
-
-
-def _short(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."

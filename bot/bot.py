@@ -21,9 +21,16 @@ from bot.store import Role, Store, open_store
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("bot.cogs.news", "bot.cogs.moderation", "bot.cogs.feeds", "bot.cogs.poster")
+EXTENSIONS = (
+    "bot.cogs.news",
+    "bot.cogs.moderation",
+    "bot.cogs.feeds",
+    "bot.cogs.poster",
+    "bot.cogs.watcher",
+)
 GLOBAL_TARGET = 0
 SYNC_DIGEST_KEY = "command_sync:{target}"  # meta key: the definitions last synced there
+SYNCED_GUILDS_KEY = "command_sync:guilds"  # meta key: the guilds last given commands
 APOLOGY = "Sorry, something went wrong on our side. The error was logged; please try again."
 
 
@@ -100,22 +107,60 @@ class NewsBot(commands.Bot):
         await self.sync_commands()
 
     async def sync_commands(self) -> bool:
-        """Sync to DISCORD_GUILD_ID (instant) or globally, only when the definitions changed."""
-        guild = discord.Object(self.settings.guild_id) if self.settings.guild_id else None
-        if guild is not None:
-            self.tree.copy_global_to(guild=guild)
-        target = guild.id if guild is not None else GLOBAL_TARGET
+        """Sync each place whose definitions changed since they were last synced there.
+
+        The places: DISCORD_GUILD_ID (instant; the global commands are copied there) or else
+        the global list, and each newsroom server, where the moderation commands are
+        registered alone (`copy_global_to` copies global commands only, so they go nowhere
+        else). A server that was given commands and is no place now (a former newsroom) is
+        emptied.
+        """
+        primary = self.settings.guild_id
+        if primary is not None:
+            self.tree.copy_global_to(guild=discord.Object(primary))
+        places = [GLOBAL_TARGET if primary is None else primary]
+        places += sorted(self.settings.newsroom_guild_ids - set(places))
+        before = await self.store.meta.get(SYNCED_GUILDS_KEY) or ""
+        gone = sorted({int(g) for g in before.split(",") if g} - set(places))
+        changed = False
+        for target in places + gone:
+            changed |= await self._sync_one(target, required=target == places[0])
+        guilds = ",".join(str(t) for t in places if t != GLOBAL_TARGET)
+        if guilds != before:
+            await self.store.meta.set(SYNCED_GUILDS_KEY, guilds)
+        return changed
+
+    async def _sync_one(self, target: int, *, required: bool) -> bool:
+        """Sync one guild (or GLOBAL_TARGET) if its definitions changed; only the first
+        place's failure stops start-up, another's is logged and tried again next start."""
+        guild = None if target == GLOBAL_TARGET else discord.Object(target)
         definitions = [cmd.to_dict(self.tree) for cmd in self.tree.get_commands(guild=guild)]
         digest = hashlib.sha256(json.dumps(definitions, sort_keys=True).encode()).hexdigest()
-        key = SYNC_DIGEST_KEY.format(target=target)
+        key = _digest_key(target)
+        where = "all guilds (global)" if guild is None else f"guild {target}"
         if await self.store.meta.get(key) == digest:
-            log.info("slash commands unchanged since the last sync; not syncing")
+            log.info("slash commands of %s unchanged since the last sync; not syncing", where)
             return False
-        synced = await self.tree.sync(guild=guild)
+        try:
+            synced = await self.tree.sync(guild=guild)
+        except discord.HTTPException as exc:
+            if required:
+                raise
+            log.error(
+                "could not sync slash commands to %s (%s %s): is the bot in that server, "
+                "invited with the applications.commands scope?",
+                where,
+                exc.status,
+                exc.text,
+            )
+            return False
         await self.store.meta.set(key, digest)
-        where = f"guild {target}" if guild is not None else "all guilds (global)"
         log.info("synced %d slash commands to %s", len(synced), where)
         return True
+
+
+def _digest_key(target: int) -> str:
+    return SYNC_DIGEST_KEY.format(target=target)
 
 
 async def reply_privately(interaction: discord.Interaction[Any], text: str) -> None:

@@ -27,6 +27,9 @@ class Settings:
     db_path: Path = Path("data/news.db")
     channel_id: int | None = None
     guild_id: int | None = None
+    # The servers where moderation commands exist (PRODUCT §3 "The newsroom"); none: the
+    # command line and console only.
+    newsroom_guild_ids: frozenset[int] = frozenset()
     moderator_role_ids: frozenset[int] = frozenset()
     poll_seconds: float = DEFAULT_POLL_SECONDS
     shard_count: int | None = None
@@ -66,6 +69,10 @@ class Settings:
         level = env.get("LOG_LEVEL", "INFO").upper()
         if level not in _LEVELS:
             raise ConfigError(f"LOG_LEVEL: must be one of {', '.join(_LEVELS)}, got {level!r}")
+        guild_id = _optional_int(env, "DISCORD_GUILD_ID", minimum=1)
+        newsroom = _id_list(env, "NEWSROOM_GUILD_IDS", minimum=1)
+        if newsroom is None:  # unset: the guild the commands are synced to, if any
+            newsroom = (guild_id,) if guild_id is not None else ()
         store_dir = Path(env.get("NEWS_STORE_DIR", "seeds"))
         database_url = _database_url(env)
         # With PostgreSQL a host without the store folder still answers commands (and /publish,
@@ -77,7 +84,8 @@ class Settings:
             store_dir=store_dir,
             db_path=Path(env.get("NEWS_DB_PATH", "data/news.db")),
             channel_id=_optional_int(env, "NEWS_CHANNEL_ID", minimum=1),
-            guild_id=_optional_int(env, "DISCORD_GUILD_ID", minimum=1),
+            guild_id=guild_id,
+            newsroom_guild_ids=frozenset(newsroom),
             moderator_role_ids=frozenset(_id_list(env, "MODERATOR_ROLE_IDS", minimum=1) or ()),
             poll_seconds=_seconds(env, "NEWS_POLL_SECONDS", DEFAULT_POLL_SECONDS),
             shard_count=shard_count,

@@ -135,11 +135,12 @@ async def follow(
     )
 
 
-async def unfollow(store: Store, channel_id: int, topic: str | None) -> int:
-    """Remove a channel's subscriptions (one topic, or all); how many were removed."""
-    removed = await store.feeds.unsubscribe(channel_id, topic)
+async def unfollow(store: Store, channel_id: int, topic: str | None, *, guild_id: int) -> int:
+    """Remove a channel's subscriptions (one topic, or all) among the guild's own; how many
+    were removed."""
+    removed = await store.feeds.unsubscribe(channel_id, topic, guild_id=guild_id)
     if not removed:
-        raise NothingFound("subscription")
+        raise NothingFound("subscription", str(channel_id))
     return removed
 
 

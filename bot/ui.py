@@ -32,8 +32,18 @@ Command = TypeVar("Command")
 # --- who may do what -----------------------------------------------------------------------
 
 
+def in_newsroom(interaction: discord.Interaction[Any]) -> bool:
+    """Was it done in a newsroom server (NEWSROOM_GUILD_IDS)? The store is one editorial
+    desk: a moderator of any other server is no editor of it."""
+    client: NewsBot = interaction.client
+    guild_id = interaction.guild_id
+    return guild_id is not None and guild_id in client.settings.newsroom_guild_ids
+
+
 def is_moderator(interaction: discord.Interaction[Any]) -> bool:
-    """Manage Messages in this channel, or a role listed in MODERATOR_ROLE_IDS."""
+    """In a newsroom server: Manage Messages in this channel, or a role in MODERATOR_ROLE_IDS."""
+    if not in_newsroom(interaction):
+        return False
     if interaction.guild is None or not isinstance(interaction.user, discord.Member):
         return False
     if interaction.permissions.manage_messages:
@@ -55,14 +65,20 @@ async def ensure_moderator(
     if is_moderator(interaction):
         return
     client: NewsBot = interaction.client
-    await desk.refuse(client.store, actor(interaction), action, article_id, "not a moderator")
-    raise app_commands.CheckFailure(
-        f"Only moderators can {doing} (Manage Messages, or a moderator role)."
-    )
+    if in_newsroom(interaction):
+        why = "not a moderator"
+        text = f"Only moderators can {doing} (Manage Messages, or a moderator role)."
+    else:
+        where = f"server {interaction.guild_id}" if interaction.guild_id else "no server"
+        why = f"outside the newsroom ({where})"
+        text = f"Only moderators in the newsroom server can {doing}; this server is not it."
+    await desk.refuse(client.store, actor(interaction), action, article_id, why)
+    raise app_commands.CheckFailure(text)
 
 
 def moderator_command() -> Callable[[Command], Command]:
-    """Guild only, hidden from non-moderators, and checked in code on every call."""
+    """Guild only, hidden from non-moderators, and checked in code on every call (in a
+    newsroom server, by a moderator); the commands are registered in the newsroom alone."""
 
     async def predicate(interaction: discord.Interaction[Any]) -> bool:
         command = interaction.command.name if interaction.command else "?"

@@ -8,16 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.articles import (
-    Article,
-    ArticleError,
-    is_http_url,
-    parse_article,
-    parse_article_bytes,
-    set_published,
-    split_front_matter,
-    topic_key,
-)
+from bot.articles import Article, is_http_url, parse_article, parse_article_bytes, topic_key
+from bot.frontmatter import ArticleError, set_published, split_front_matter
 from tests.support.helpers import SEED_ID, SEED_NAME, SEED_PATH, article_text
 
 GOOD = (
@@ -325,11 +317,14 @@ def test_quality_beyond_sqlite_integer_is_refused() -> None:
     assert "quality" in refusal(with_line("quality: 99999999999999999999999"))
 
 
-def test_related_quality_beyond_sqlite_integer_counts_as_zero() -> None:
+def test_related_quality_beyond_sqlite_integer_refuses_the_file() -> None:
+    """PRODUCT §9: a number outside 64-bit integers, anywhere, makes the file bad."""
     text = with_line(
         "related:\n  - title: R\n    webUrl: https://r.example/\n    quality: 99999999999999999999"
     )
-    assert [r.quality for r in parse_article(text, "a.txt").related] == [0]
+    assert refusal(text) == (
+        "bad.txt: line 8: quality: 99999999999999999999 is outside 64-bit integers"
+    )
 
 
 def test_heat_text() -> None:

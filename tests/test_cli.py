@@ -3,38 +3,16 @@
 from __future__ import annotations
 
 import io
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 from bot.console import Console
 from bot.store import Store
+from tests.support.cli import newsbot
 from tests.support.helpers import SEED_ID, SEED_PATH, write_article
 
 # The console and the bot answer in the same words (bot.answers).
 PUBLISHED_SEED = "Published How Long Will the Open-Source AI Boom Last?: no channel follows it yet."
-
-
-def newsbot(
-    tmp_path: Path, *args: str, stdin: str = "", **env: str
-) -> subprocess.CompletedProcess[str]:
-    """`python -m bot ARGS` in tmp_path, with a clean environment (no token, no .env)."""
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "NEWS_"))}
-    environ.update(
-        {"NEWS_STORE_DIR": str(tmp_path / "store"), "NEWS_DB_PATH": str(tmp_path / "db.sqlite")}
-    )
-    environ.update(env)
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        cwd=tmp_path,
-        env=environ,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def store_with_seed(tmp_path: Path) -> Path:

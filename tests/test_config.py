@@ -36,6 +36,7 @@ def test_defaults(workdir: Path) -> None:
     assert settings.db_path == Path("data/news.db")
     assert settings.channel_id is None
     assert settings.guild_id is None
+    assert settings.newsroom_guild_ids == frozenset()  # moderation from the command line only
     assert settings.moderator_role_ids == frozenset()
     assert settings.poll_seconds == DEFAULT_POLL_SECONDS == 30.0
     assert settings.shard_count is None
@@ -56,6 +57,7 @@ def test_every_variable_is_parsed(workdir: Path) -> None:
             "NEWS_DB_PATH": "var/bot.db",
             "NEWS_CHANNEL_ID": "1100000000000000001",
             "DISCORD_GUILD_ID": " 1200000000000000002 ",
+            "NEWSROOM_GUILD_IDS": "1300000000000000003, 1300000000000000004,",
             "MODERATOR_ROLE_IDS": "13, 14,,13 ,15",
             "NEWS_POLL_SECONDS": "2.5",
             "SHARD_COUNT": "4",
@@ -71,6 +73,7 @@ def test_every_variable_is_parsed(workdir: Path) -> None:
     assert settings.db_path == Path("var/bot.db")
     assert settings.channel_id == 1100000000000000001
     assert settings.guild_id == 1200000000000000002
+    assert settings.newsroom_guild_ids == frozenset({1300000000000000003, 1300000000000000004})
     assert settings.moderator_role_ids == frozenset({13, 14, 15})
     assert settings.poll_seconds == 2.5
     assert settings.shard_count == 4
@@ -103,6 +106,9 @@ def test_empty_values_count_as_unset(workdir: Path) -> None:
         ("NEWS_CHANNEL_ID", "0"),
         ("NEWS_CHANNEL_ID", "-4"),
         ("DISCORD_GUILD_ID", "my-server"),
+        ("NEWSROOM_GUILD_IDS", "my-newsroom"),
+        ("NEWSROOM_GUILD_IDS", "123,0"),
+        ("NEWSROOM_GUILD_IDS", "123;456"),
         ("MODERATOR_ROLE_IDS", "123,mods"),
         ("MODERATOR_ROLE_IDS", "@moderators"),
         ("MODERATOR_ROLE_IDS", "12,\u00b2"),  # a superscript two is a digit, not a number
@@ -120,6 +126,27 @@ def test_a_wrong_value_stops_with_one_line_naming_the_variable(
 ) -> None:
     message = refused({name: value})
     assert message.startswith(f"{name}: "), message
+
+
+def test_the_newsroom_defaults_to_discord_guild_id(workdir: Path) -> None:
+    """The guild the commands are synced to is the newsroom, unless NEWSROOM_GUILD_IDS says."""
+    alone = Settings.from_env({"DISCORD_GUILD_ID": "77"}, dotenv_path=None)
+    assert alone.newsroom_guild_ids == frozenset({77})
+    unset = Settings.from_env(
+        {"DISCORD_GUILD_ID": "77", "NEWSROOM_GUILD_IDS": " "}, dotenv_path=None
+    )
+    assert unset.newsroom_guild_ids == frozenset({77})
+    elsewhere = Settings.from_env(
+        {"DISCORD_GUILD_ID": "77", "NEWSROOM_GUILD_IDS": "88"}, dotenv_path=None
+    )
+    assert elsewhere.guild_id == 77 and elsewhere.newsroom_guild_ids == frozenset({88})
+    public = Settings.from_env({"NEWSROOM_GUILD_IDS": "88,99"}, dotenv_path=None)
+    assert public.guild_id is None and public.newsroom_guild_ids == frozenset({88, 99})
+
+
+def test_a_bad_newsroom_id_names_the_variable_and_the_id(workdir: Path) -> None:
+    message = refused({"DISCORD_GUILD_ID": "77", "NEWSROOM_GUILD_IDS": "88,newsroom"})
+    assert message == "NEWSROOM_GUILD_IDS: 'newsroom' is not a valid id (comma-separated numbers)"
 
 
 @pytest.mark.parametrize("value", ["0,x", "one", "-1", "\u00b9"])

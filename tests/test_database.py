@@ -15,8 +15,8 @@ import pytest
 from bot.errors import DatabaseDamaged
 from bot.store import Store
 from bot.store.sqlite import MIGRATIONS
+from tests.support.cli import newsbot
 from tests.support.helpers import write_article
-from tests.test_cli import newsbot
 
 OPEN_AT_ONCE = """
 import asyncio, sys, time

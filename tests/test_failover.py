@@ -227,6 +227,7 @@ async def test_a_publish_answered_by_a_process_without_the_store_folder(
                 NEWS_POLL_SECONDS=1,
                 SHARD_COUNT=2,
                 SHARD_IDS=shard,
+                NEWSROOM_GUILD_IDS=guild,  # moderation lives in the other host's guild
             )
             processes.append(BotProcess(env, tmp_path / name / "bot.log"))
         try:

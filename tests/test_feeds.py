@@ -7,12 +7,13 @@ answer, the subscriptions the store holds, and which channel received what.
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 from typing import Any
 
 from tests.support.botenv import NewsEnv, content, news_bot, store_with_seed
 from tests.support.helpers import SEED_ID, write_article
-from tests.support.stand_in import InteractionResult, StandIn
+from tests.support.stand_in import InteractionResult, Perm, StandIn
 
 # --- helpers -------------------------------------------------------------------------------
 
@@ -179,7 +180,10 @@ async def test_feed_list_and_remove(tmp_path: Path) -> None:
             f"<#{ai}>: AI · quality ≥ 50",
         ]
         nothing = await feed(env, "remove", channel=channels["world"])
-        assert nothing.ephemeral and "has no such subscription" in content(nothing)
+        assert nothing.ephemeral
+        assert (
+            content(nothing) == f"<#{channels['world']}> has no such subscription. See /feed list."
+        )
         assert content(await feed(env, "remove", channel=ai)) == (
             f"Removed 1 subscription(s) from <#{ai}>."
         )
@@ -201,6 +205,78 @@ async def test_min_quality_filters_posts(tmp_path: Path) -> None:
         await d.wait_for(lambda: len(d.messages(news)) == 1, 5)
         await quiet(env)
         assert d.messages(ai) == [] and post_statuses(d, ai) == []
+
+
+async def test_an_admin_of_another_server_touches_none_of_this_servers_feeds(
+    tmp_path: Path,
+) -> None:
+    store_with_seed(tmp_path)
+    async with StandIn() as d:
+        other = d.add_guild("Other Server")
+        other_admin = d.add_member("other-admin", permissions=Perm.MANAGE_GUILD, guild_id=other)
+        theirs = d.add_channel("their-news", guild_id=other)
+        # A public bot: /feed is a global command, there in both servers.
+        async with news_bot(tmp_path, stand_in=d, guild_id=None) as env:
+            news, ai = env.guild.channels["news"], env.guild.channels["ai"]
+            await feed(env, "add", channel=news)
+
+            async def as_other_admin(sub: str, **options: Any) -> InteractionResult:
+                return await d.slash(
+                    "feed", options, subcommand=sub, user_id=other_admin, guild_id=other
+                )
+
+            own = await as_other_admin("add", channel=theirs)
+            assert (
+                content(own)
+                == f"<#{theirs}> will receive new articles on every topic, from now on."
+            )
+            before = await env.store.feeds.subscriptions()
+            assert {(s.channel_id, s.guild_id) for s in before} == {
+                (news, d.guild_id),
+                (theirs, other),
+            }
+
+            # This server's channel ids in interactions forged in the other one: one with
+            # resolved data claiming the channel is there, one with the bare id.
+            claimed = {
+                str(ai): {
+                    "id": str(ai),
+                    "name": "ai",
+                    "type": 0,
+                    "guild_id": str(other),
+                    "parent_id": None,
+                    "permissions": str(Perm.ALL),
+                }
+            }
+            added = await d.slash(
+                "feed",
+                {"channel": ai},
+                subcommand="add",
+                user_id=other_admin,
+                guild_id=other,
+                resolved={"channels": claimed},
+            )
+            removed = await as_other_admin("remove", channel=news)
+            for result, channel in ((added, ai), (removed, news)):
+                assert result.type == 4 and result.ephemeral
+                assert content(result) == (
+                    f"<#{channel}> is not a text channel of this server: admins manage only "
+                    "their own server's feeds. Nothing was changed."
+                )
+            assert await env.store.feeds.subscriptions() == before
+
+            listed = await as_other_admin("list")
+            assert listed.data["embeds"][0]["description"] == f"<#{theirs}>: all topics"
+            assert str(news) not in json.dumps(listed.data)
+            assert (await feed_list(env)) == f"<#{news}>: all topics"
+
+            # Below the command: removing is scoped by server, whatever channel id is named.
+            assert await env.store.feeds.unsubscribe(news, None, guild_id=other) == 0
+            assert await env.store.feeds.unsubscribe(news, "", guild_id=other) == 0
+            assert await env.store.feeds.subscriptions() == before
+
+            await publish(env, SEED_ID)
+            await d.wait_for(lambda: len(d.messages(news)) == len(d.messages(theirs)) == 1, 5)
 
 
 # --- only what is published after the subscription -----------------------------------------

@@ -13,9 +13,9 @@ from pathlib import Path
 
 from bot.store import DeliveryState, Store
 from tests.support.botenv import content, news_bot, settled, start_bot, subscribe
+from tests.support.cli import newsbot
 from tests.support.helpers import write_article
 from tests.support.stand_in import StandIn
-from tests.test_cli import newsbot
 
 MESSAGES = r"^/channels/\d+/messages"
 

@@ -20,10 +20,11 @@ from bot import answers
 from bot.config import Settings, redact
 from bot.errors import DatabaseUnavailable, DeskUnavailable
 from bot.store import Store
-from bot.store.postgres import dollars, ts_query
+from bot.store.pg_search import ts_query
+from bot.store.postgres import dollars
+from tests.support.cli import newsbot
 from tests.support.helpers import write_article
 from tests.support.postgres import PASSWORD, PostgresServer
-from tests.test_cli import newsbot
 
 
 def test_placeholders_become_numbered_outside_quoted_text() -> None:

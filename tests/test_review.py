@@ -14,7 +14,9 @@ from typing import Any
 
 import pytest
 
+import bot.store.publishing
 import bot.store.sync
+from bot.articles import read_store_bytes
 from bot.errors import FileChanged, ServedByDuplicate
 from bot.store import DeliveryState, Store
 from bot.ui import PUBLISH_PREFIX
@@ -83,23 +85,23 @@ async def test_an_editors_write_during_publish_is_never_overwritten(
 ) -> None:
     path = store_dir / f"{SEED_ID}.txt"
     editors_version = path.read_bytes().replace(b"excerpt:", b"excerpt: NEW", 1)
-    real_read_bytes = Path.read_bytes
+    real_read = read_store_bytes
     reads = 0
 
-    def read_then_edit(self: Path) -> bytes:
+    def read_then_edit(folder: Any, name: str) -> bytes:
         # The editor's write lands right after publish read the file.
         nonlocal reads
-        data = real_read_bytes(self)
-        if self == path:
-            reads += 1
-            if reads == 1:
-                self.write_bytes(editors_version)
+        data = real_read(folder, name)
+        reads += 1
+        if reads == 1:
+            path.write_bytes(editors_version)
         return data
 
-    monkeypatch.setattr(Path, "read_bytes", read_then_edit)
+    monkeypatch.setattr(bot.store.publishing, "read_store_bytes", read_then_edit)
     with pytest.raises(FileChanged):
         await store.publishing.publish(SEED_ID, "mod")
     monkeypatch.undo()
+    assert reads == 2  # read, then read again just before the rename
     assert path.read_bytes() == editors_version
     assert not (await store.articles.get(SEED_ID, include_hidden=True)).published
     assert [p.name for p in store_dir.iterdir()] == [path.name]  # no temp file left

@@ -50,6 +50,7 @@ class Cluster:
             self.db_path,
             NEWS_POLL_SECONDS=0.5,
             SHARD_COUNT=SHARDS,
+            NEWSROOM_GUILD_IDS=self.guilds[1].id,  # the newsroom is the guild on shard 1
             **variables,
         )
         process = BotProcess(env, self.tmp_path / name / "bot.log")
@@ -118,8 +119,8 @@ async def test_two_processes_split_the_shards_and_deliver_once(cluster: Cluster)
         assert answer.shard == (shard, SHARDS)
         assert OLD_NEWS in json.dumps(answer.data)
 
-    # A moderator on shard 1 publishes; the process that does not deliver answers, and
-    # the shard-0 process posts to every following channel, in both guilds, once.
+    # A moderator on shard 1 (the newsroom) publishes; the process that does not deliver
+    # answers, and the shard-0 process posts to every following channel, in both guilds, once.
     guild = cluster.guilds[1]
     published = await cluster.discord.slash(
         "publish", {"article": "strike"}, user_id=guild.moderator, guild_id=guild.id

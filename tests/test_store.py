@@ -23,7 +23,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.articles import ArticleError, parse_article_bytes
+from bot.articles import parse_article_bytes
 from bot.errors import (
     AlreadyDone,
     ArticleNotFound,
@@ -32,6 +32,7 @@ from bot.errors import (
     FileNotWritable,
     ServedByDuplicate,
 )
+from bot.frontmatter import ArticleError
 from bot.store import PAGE_SIZE, Counts, DeliveryState, Store
 from bot.store.sqlite import MIGRATIONS, fts_query
 from tests.support.helpers import SEED_ID, SEED_NAME, SEED_PATH, write_article

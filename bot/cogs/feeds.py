@@ -1,4 +1,7 @@
-"""Admin commands: /feed add, /feed remove, /feed list — which channels receive which topics."""
+"""Admin commands: /feed add, /feed remove, /feed list — which channels receive which topics.
+
+An admin acts only on their own server: a channel option must be one of its channels, and
+remove and list see only its subscriptions."""
 
 from __future__ import annotations
 
@@ -18,6 +21,37 @@ NEEDED = (
     ("send_messages", "Send Messages"),
     ("embed_links", "Embed Links"),
 )
+
+
+class ServerTextChannel(app_commands.Transformer[NewsBot]):
+    """A text channel option that must be one of the server the command was run in.
+
+    The channel is looked up in that server's own channels: a forged interaction can name
+    any channel id (another server's too), and admins act only on their own server's.
+    """
+
+    @property
+    def type(self) -> discord.AppCommandOptionType:
+        return discord.AppCommandOptionType.channel
+
+    @property
+    def channel_types(self) -> list[discord.ChannelType]:
+        return [discord.ChannelType.text]
+
+    async def transform(
+        self, interaction: discord.Interaction[NewsBot], value: Any
+    ) -> discord.TextChannel:
+        guild = interaction.guild
+        channel = guild.get_channel(int(value.id)) if guild is not None else None
+        if not isinstance(channel, discord.TextChannel):
+            raise app_commands.CheckFailure(
+                f"<#{int(value.id)}> is not a text channel of this server: admins manage "
+                "only their own server's feeds. Nothing was changed."
+            )
+        return channel
+
+
+OwnTextChannel = app_commands.Transform[discord.TextChannel, ServerTextChannel]
 
 
 def missing_permissions(channel: discord.abc.GuildChannel, me: discord.Member) -> list[str]:
@@ -47,7 +81,7 @@ class Feeds(
     async def add(
         self,
         interaction: discord.Interaction[Any],
-        channel: discord.TextChannel,
+        channel: OwnTextChannel,
         topic: str | None = None,
         role: discord.Role | None = None,
         min_quality: app_commands.Range[int, 0, 100] = 0,
@@ -82,10 +116,11 @@ class Feeds(
     async def remove(
         self,
         interaction: discord.Interaction[Any],
-        channel: discord.TextChannel,
+        channel: OwnTextChannel,
         topic: str | None = None,
     ) -> None:
-        removed = await desk.unfollow(self.store, channel.id, topic)
+        assert interaction.guild is not None  # admin_command is guild only
+        removed = await desk.unfollow(self.store, channel.id, topic, guild_id=interaction.guild.id)
         await interaction.response.send_message(
             f"Removed {removed} subscription(s) from {channel.mention}.", ephemeral=True
         )

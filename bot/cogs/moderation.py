@@ -1,8 +1,10 @@
 """Moderator commands: /drafts, /preview, /publish, /unpublish, /status (and the Publish
-button, in `bot.ui`). Every one is checked in code by `moderator_command`, not only hidden."""
+button, in `bot.ui`). They exist only in the newsroom server(s), registered there as guild
+commands, and every one is checked in code by `moderator_command`, not only hidden."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import discord
@@ -18,6 +20,13 @@ from bot.ui import (
     is_moderator,
     moderator_command,
     send_listing,
+)
+
+log = logging.getLogger(__name__)
+NO_NEWSROOM = (
+    "no newsroom server (NEWSROOM_GUILD_IDS, or DISCORD_GUILD_ID): the moderation commands "
+    "are registered nowhere; moderate from the command line and console "
+    "(`newsbot publish ID`, `newsbot console`)"
 )
 
 
@@ -80,7 +89,8 @@ class ModerationCommands(commands.Cog):
         self, interaction: discord.Interaction[Any], current: str
     ) -> list[app_commands.Choice[str]]:
         # Command checks do not run for autocomplete: without this, anyone an admin lets
-        # see /publish (or a crafted interaction) would be offered the drafts' titles.
+        # see /publish (or a crafted interaction, from any server) would be offered the
+        # drafts' titles. is_moderator is false outside the newsroom.
         if not is_moderator(interaction):
             return []
         return await article_choices(self.store, current, published=False)
@@ -95,5 +105,11 @@ class ModerationCommands(commands.Cog):
 
 
 async def setup(bot: NewsBot) -> None:
+    """The commands go to the newsroom server(s) only, never global. The Publish button is
+    dispatched everywhere, so that a press outside the newsroom is refused and audited."""
     bot.add_dynamic_items(PublishButton)
-    await bot.add_cog(ModerationCommands(bot))
+    newsroom = sorted(bot.settings.newsroom_guild_ids)
+    if not newsroom:  # `guilds=[]` would mean global: add nothing at all
+        log.warning(NO_NEWSROOM)
+        return
+    await bot.add_cog(ModerationCommands(bot), guilds=[discord.Object(id=g) for g in newsroom])

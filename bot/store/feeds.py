@@ -61,17 +61,15 @@ class Feeds:
         subs = await self.subscriptions(channel_id=channel_id)
         return next(s for s in subs if topic_key(s.topic) == topic_key(topic))
 
-    async def unsubscribe(self, channel_id: int, topic: str | None) -> int:
-        """Stop following; without a topic, every subscription of the channel. Returns how many."""
+    async def unsubscribe(self, channel_id: int, topic: str | None, *, guild_id: int) -> int:
+        """Stop following, within one guild's subscriptions; without a topic, every
+        subscription of the channel. Returns how many."""
+        where = "channel_id = ? AND guild_id = ?"
+        params: tuple[object, ...] = (channel_id, guild_id)
+        if topic is not None:
+            where, params = where + " AND topic_key = ?", (*params, topic_key(topic))
         async with self.db.transaction():
-            if topic is None:
-                return await self.db.execute(
-                    "DELETE FROM subscriptions WHERE channel_id = ?", (channel_id,)
-                )
-            return await self.db.execute(
-                "DELETE FROM subscriptions WHERE channel_id = ? AND topic_key = ?",
-                (channel_id, topic_key(topic)),
-            )
+            return await self.db.execute(f"DELETE FROM subscriptions WHERE {where}", params)
 
     async def subscriptions(
         self, *, guild_id: int | None = None, channel_id: int | None = None

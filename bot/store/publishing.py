@@ -11,7 +11,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.articles import Article, ArticleError, parse_article_bytes, set_published
+from bot.articles import Article, parse_article_bytes, read_store_bytes
 from bot.errors import (
     AlreadyDone,
     ArticleNotFound,
@@ -20,6 +20,7 @@ from bot.errors import (
     FileNotWritable,
     ServedByDuplicate,
 )
+from bot.frontmatter import ArticleError, set_published
 from bot.store.database import Database
 from bot.store.index import ArticleIndex, Changes
 from bot.store.outbox import now
@@ -137,7 +138,7 @@ class Publishing:
             st = await asyncio.to_thread(path.stat)
             if (st.st_mtime_ns, st.st_size) != read:
                 raise FileChanged(article_id, published)
-            raw = await asyncio.to_thread(path.read_bytes)
+            raw = await asyncio.to_thread(read_store_bytes, self.store_dir, name)
             parse_article_bytes(raw, name)  # the file as it is must be valid: name its line
             new_raw = set_published(raw, published)
             updated = parse_article_bytes(new_raw, name)
@@ -176,7 +177,11 @@ def replace_if_unchanged(path: Path, expected: bytes, data: bytes) -> bool:
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, mode)
-        if path.read_bytes() != expected:
+        try:
+            current = read_store_bytes(path.parent, path.name)
+        except ArticleError:  # swapped for something that is not a file we may read
+            current = None
+        if current != expected:
             os.unlink(tmp)
             return False
         os.replace(tmp, path)

@@ -15,6 +15,7 @@ import re
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextvars import ContextVar
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -57,16 +58,25 @@ _BM25 = "bm25(articles_fts, 10.0, 4.0, 2.0, 3.0)"
 _TIE_ROOM = 20  # extra ranked rows, so equal scores at a page edge still sort by quality
 
 
+READERS = 2  # read-only connections: readers never queue behind a write or one another
+# Set inside a write transaction: its own reads must go through the writing connection.
+_writing: ContextVar[bool] = ContextVar("sqlite_writing", default=False)
+
+
 class SQLiteDatabase:
-    """One aiosqlite connection; writes serialised here, and by `BEGIN IMMEDIATE` elsewhere."""
+    """One writing connection (writes serialised here, and by `BEGIN IMMEDIATE` across
+    processes) and a few read-only ones: WAL lets them read while a write is under way,
+    and they only ever see committed data."""
 
     kind = "sqlite"
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self.conn = conn
+        self.readers: list[aiosqlite.Connection] = []
         self.generation = 0
         self._write_lock = asyncio.Lock()
         self._after_commit: list[Callable[[], None]] = []
+        self._next_reader = 0
 
     @classmethod
     @contextlib.asynccontextmanager
@@ -93,9 +103,25 @@ class SQLiteDatabase:
             db = cls(conn)
             await db.check_integrity(path)
             await db.migrate()
-            yield db
+            async with contextlib.AsyncExitStack() as readers:
+                for _ in range(READERS):
+                    reader = await aiosqlite.connect(
+                        f"file:{path}?mode=ro", uri=True, isolation_level=None
+                    )
+                    readers.push_async_callback(reader.close)
+                    reader.row_factory = aiosqlite.Row
+                    await reader.execute("PRAGMA busy_timeout = 10000")
+                    db.readers.append(reader)
+                yield db
         finally:
             await conn.close()
+
+    def _reading(self) -> aiosqlite.Connection:
+        """The connection for a read: the writer inside a transaction, else the next reader."""
+        if _writing.get() or not self.readers:
+            return self.conn
+        self._next_reader = (self._next_reader + 1) % len(self.readers)
+        return self.readers[self._next_reader]
 
     async def check_integrity(self, path: Path) -> None:
         """A damaged file must not start and serve half an index: stop, and say how to rebuild."""
@@ -120,11 +146,11 @@ class SQLiteDatabase:
     # ------------------------------------------------------------------ Database
 
     async def fetch(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
-        async with self.conn.execute(sql, tuple(params)) as cur:
+        async with self._reading().execute(sql, tuple(params)) as cur:
             return list(await cur.fetchall())
 
     async def fetch_tuples(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
-        async with self.conn.execute(sql, tuple(params)) as cur:
+        async with self._reading().execute(sql, tuple(params)) as cur:
             cur.row_factory = None
             return [tuple(r) for r in await cur.fetchall()]
 
@@ -143,12 +169,15 @@ class SQLiteDatabase:
     async def transaction(self) -> AsyncIterator[None]:
         async with self._write_lock:
             await self.conn.execute("BEGIN IMMEDIATE")
+            writing = _writing.set(True)
             try:
                 yield
             except BaseException:
                 self._after_commit.clear()
                 await self.conn.execute("ROLLBACK")
                 raise
+            finally:
+                _writing.reset(writing)
             await self.conn.execute("COMMIT")
             self.generation += 1
             callbacks, self._after_commit = self._after_commit, []

@@ -11,15 +11,17 @@ import contextlib
 import json
 import logging
 import os
+import stat
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from multiprocessing import get_context
 from pathlib import Path
 
-from bot.articles import ARTICLE_SUFFIXES, ArticleError, parse_article_bytes
+from bot.articles import ARTICLE_SUFFIXES, read_article
+from bot.frontmatter import ArticleError, printable_name
 from bot.store.database import Database, in_chunks
 from bot.store.index import ArticleIndex, Changes
 from bot.store.outbox import now
@@ -59,6 +61,11 @@ class SyncReport:
 def scan_store(store_dir: Path) -> dict[str, FileStat]:
     """Every article file in the store folder: name -> (mtime_ns, size).
 
+    Every entry with an article suffix counts (sub-folders and hidden files aside), a
+    FIFO, a device, a dangling or outside link too: the reader makes each a bad file,
+    named, rather than letting it vanish in silence. A name that is not UTF-8 (it could
+    not be stored) is listed by its printable form; the reader refuses that name.
+
     The hot loop of every rescan (100,000 entries for a big store): kept to one
     stat call and no per-entry context manager.
     """
@@ -66,26 +73,65 @@ def scan_store(store_dir: Path) -> dict[str, FileStat]:
     with os.scandir(store_dir) as entries:
         for entry in entries:
             name = entry.name
-            if name.endswith(ARTICLE_SUFFIXES) and name[0] != "." and entry.is_file():
+            if is_article_name(name) and not entry.is_dir():
                 try:
                     st = entry.stat()
-                except OSError:  # removed while we looked
-                    continue
+                except OSError:  # a dangling link, or removed while we looked
+                    try:
+                        st = entry.stat(follow_symlinks=False)
+                    except OSError:
+                        continue
+                if not name.isprintable() and _undecodable(name):
+                    name = printable_name(name)
                 found[name] = (st.st_mtime_ns, st.st_size)
     return found
 
 
-def read_file(path: str, mtime_ns: int) -> ArticleRows | str:
-    """Read and parse one file; any failure comes back as its message (picklable)."""
-    name = os.path.basename(path)
+def is_article_name(name: str) -> bool:
+    """A store file's name: an article suffix, not hidden (temporary files are)."""
+    return name.endswith(ARTICLE_SUFFIXES) and not name.startswith(".")
+
+
+def stat_files(store_dir: Path, names: Sequence[str]) -> dict[str, FileStat]:
+    """`scan_store` for a few named files: those that exist, listed as the scan lists them
+    (a dangling link too: the reader makes it a bad file)."""
+    found: dict[str, FileStat] = {}
+    for name in names:
+        path = store_dir / name
+        try:
+            st = os.stat(path)
+        except OSError:
+            try:
+                st = os.lstat(path)
+            except OSError:
+                continue
+        if not stat.S_ISDIR(st.st_mode):
+            found[name] = (st.st_mtime_ns, st.st_size)
+    return found
+
+
+def _undecodable(name: str) -> bool:
     try:
-        with open(path, "rb") as handle:
-            raw = handle.read()
-        return article_rows(parse_article_bytes(raw, name), name, mtime_ns)
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def read_file(path: str, mtime_ns: int = 0) -> ArticleRows | str:
+    """Read one store file into its rows, or its one-line error message (picklable).
+
+    The per-file read of the sync and of `newsbot check`: whatever the file holds, any
+    exception is this file's error, never the load's.
+    """
+    store_dir, name = os.path.split(path)
+    try:
+        return article_rows(read_article(store_dir, name), name, mtime_ns)
     except ArticleError as exc:
         return str(exc)
-    except OSError as exc:
-        return f"{name}: cannot read ({exc.strerror or exc})"
+    except Exception as exc:
+        log.debug("reading %s failed", printable_name(name), exc_info=True)
+        return str(ArticleError(name, f"could not be read ({exc.__class__.__name__})"))
 
 
 def _read_batch(files: Sequence[tuple[str, int]]) -> list[ArticleRows | str]:
@@ -99,16 +145,40 @@ class FolderSync:
         self.store_dir = store_dir
 
     async def sync(self, progress: Callable[[int, int], None] | None = None) -> SyncReport:
-        """Bring the index in line with the store folder, reading only new or changed files."""
+        """Bring the index in line with the whole store folder, reading only new or changed
+        files: the start-up load, and the safety-net rescan every NEWS_POLL_SECONDS."""
         started = time.perf_counter()
-        report = SyncReport()
         current = await asyncio.to_thread(scan_store, self.store_dir)
-        known = await self._known_files()
-        report.scanned = len(current)
+        report = await self._bring_in_line(current, await self._known_files(), progress)
+        report.seconds = time.perf_counter() - started
+        await self._save_summary(report)
+        return report
+
+    async def sync_files(self, names: Iterable[str]) -> SyncReport:
+        """Bring in line only these files (named by file-system events): a one-file change
+        costs one stat, not a scan of the whole folder."""
+        started = time.perf_counter()
+        wanted = sorted({n for n in names if is_article_name(n)})
+        current = await asyncio.to_thread(stat_files, self.store_dir, wanted)
+        known = await self._known_files(wanted)
+        report = await self._bring_in_line(current, known, None, only=wanted)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    async def _bring_in_line(
+        self,
+        current: dict[str, FileStat],
+        known: dict[str, FileStat],
+        progress: Callable[[int, int], None] | None,
+        *,
+        only: list[str] | None = None,
+    ) -> SyncReport:
+        """Withdraw the files gone, read and apply the new or changed ones."""
+        report = SyncReport(scanned=len(current))
         todo = sorted(name for name, stat in current.items() if known.get(name) != stat)
         report.unchanged = len(current) - len(todo)
         gone = sorted(set(known) - set(current))
-        if gone and not current:
+        if gone and not current and only is None:
             # An empty folder (an unmounted volume, a bad deploy) would withdraw every
             # article and delete every post: refuse, loudly, and change nothing.
             message = (
@@ -128,8 +198,6 @@ class FolderSync:
                 done += len(names)
                 if progress is not None:
                     progress(done, len(todo))
-        report.seconds = time.perf_counter() - started
-        await self._save_summary(report)
         return report
 
     async def _save_summary(self, report: SyncReport) -> None:
@@ -148,9 +216,17 @@ class FolderSync:
                 (json.dumps(summary),),
             )
 
-    async def _known_files(self) -> dict[str, FileStat]:
-        rows = await self.db.fetch_tuples("SELECT name, mtime_ns, size FROM files")
-        return {name: (mtime, size) for name, mtime, size in rows}
+    async def _known_files(self, names: list[str] | None = None) -> dict[str, FileStat]:
+        """What the index last read: every file, or only `names`."""
+        if names is None:
+            rows = await self.db.fetch_tuples("SELECT name, mtime_ns, size FROM files")
+            return {name: (mtime, size) for name, mtime, size in rows}
+        return {
+            row[0]: (row[1], row[2])
+            async for row in in_chunks(
+                self.db, "SELECT name, mtime_ns, size FROM files WHERE name IN ({marks})", names
+            )
+        }
 
     async def _parsed(
         self, batches: list[list[str]], current: dict[str, FileStat]

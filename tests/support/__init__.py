@@ -2,6 +2,7 @@
 
 The Discord stand-in (``stand_in``), the article-corpus generator (``corpus``), the
 ``newsbot run`` subprocess launcher (``run_bot``), the in-process bot environment
-(``botenv``) and small file helpers (``helpers``). ``tests/test_*.py`` and ``bench/``
+(``botenv``), the ``newsbot ...`` command runner (``cli``), one hostile store entry of
+each kind (``hostile``) and small file helpers (``helpers``). ``tests/test_*.py`` and ``bench/``
 both import from here; neither imports the other.
 """

@@ -66,11 +66,14 @@ def populate(stand_in: StandIn, channels: tuple[str, ...] = ("news", "ai")) -> G
 
 
 def settings_for(stand_in: StandIn, store_dir: Path, db_path: Path, **changes: Any) -> Settings:
+    """Commands synced to the stand-in's guild, which is also the newsroom (as from_env
+    makes DISCORD_GUILD_ID the newsroom by default)."""
     base = Settings(
         token="test-token",
         store_dir=store_dir,
         db_path=db_path,
         guild_id=stand_in.guild_id,
+        newsroom_guild_ids=frozenset({stand_in.guild_id}),
         poll_seconds=0.5,
         database_url=DATABASE_URL,
     )

@@ -30,6 +30,7 @@ READY_MARK = "bot.bot: ready:"  # NewsBot.on_ready logs it once the bot is conne
 BOT_VARIABLES = (
     "DISCORD_TOKEN",
     "DISCORD_GUILD_ID",
+    "NEWSROOM_GUILD_IDS",
     "NEWS_STORE_DIR",
     "NEWS_DB_PATH",
     "NEWS_DATABASE_URL",

@@ -491,8 +491,17 @@ class StandIn(RestRoutes):
             return self._world_of_channel(channel_id)
         return self._guild(guild_id)
 
-    def _find_command(self, name: str, guild_id: int | None = None) -> dict[str, Any]:
-        for scope in (self.guild_id if guild_id is None else guild_id, None):
+    def _find_command(
+        self, name: str, guild_id: int | None = None, *, registered_in: int | None = None
+    ) -> dict[str, Any]:
+        """The definition a member of ``guild_id`` invokes: its guild's, else the global one.
+        ``registered_in`` looks among that guild's commands only, whoever invokes it."""
+        scopes = (
+            (registered_in,)
+            if registered_in is not None
+            else (self.guild_id if guild_id is None else guild_id, None)
+        )
+        for scope in scopes:
             for cmd in self._commands.get(scope, []):
                 if cmd["name"] == name and int(cmd.get("type", 1)) == 1:
                     return cmd
@@ -688,6 +697,7 @@ class StandIn(RestRoutes):
         resolved: dict[str, Any] | None = None,
         timeout: float = 10.0,
         guild_id: int | None = None,
+        registered_in: int | None = None,
     ) -> InteractionResult:
         """Run ``/name`` as ``user_id`` and wait for the answer.
 
@@ -696,9 +706,14 @@ class StandIn(RestRoutes):
         InteractionNotAnswered when no callback arrives within ``timeout``; a result whose
         callbacks were all refused comes back with ``acknowledged`` False and ``attempts``.
         The guild is the channel's, else ``guild_id``, else the primary guild.
+
+        ``registered_in`` forges what Discord would not send: the command registered in that
+        guild, invoked from another (``data.guild_id`` names the guild a command is
+        registered to, the interaction's ``guild_id`` the guild it was sent from), to test
+        that the bot checks where it was used and does not trust its registration alone.
         """
         world = self._interaction_world(guild_id, channel_id)
-        cmd = self._find_command(name, world.guild_id)
+        cmd = self._find_command(name, world.guild_id, registered_in=registered_in)
         opts, auto = self._build_options(
             cmd, options or {}, subcommand, user_id=user_id, world=world
         )
@@ -726,10 +741,12 @@ class StandIn(RestRoutes):
         channel_id: int | None = None,
         timeout: float = 10.0,
         guild_id: int | None = None,
+        registered_in: int | None = None,
     ) -> list[dict[str, Any]]:
-        """Type into option ``focused`` of ``/name`` and return the choices the bot offered."""
+        """Type into option ``focused`` of ``/name`` and return the choices the bot offered
+        (``registered_in``: a forged interaction, as for ``slash``)."""
         world = self._interaction_world(guild_id, channel_id)
-        cmd = self._find_command(name, world.guild_id)
+        cmd = self._find_command(name, world.guild_id, registered_in=registered_in)
         opts, _ = self._build_options(
             cmd, options, subcommand, user_id=user_id, world=world, focused=focused
         )

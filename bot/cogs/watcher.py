@@ -1,0 +1,92 @@
+"""The store watcher: file-system events (inotify, through watchfiles) bring a dropped,
+changed or deleted file into the index within a second or two; the rescan every
+NEWS_POLL_SECONDS (in the poster) stays as the safety net where events are unavailable."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+
+import watchfiles
+from discord.ext import commands
+
+from bot.bot import NewsBot
+from bot.store import Role
+from bot.store.sync import is_article_name
+
+log = logging.getLogger(__name__)
+
+STEP_MS = 50  # a burst of events is one batch once the folder is quiet this long...
+DEBOUNCE_MS = 400  # ...or after this long at most
+
+
+def _store_file(change: watchfiles.Change, path: str) -> bool:
+    return is_article_name(os.path.basename(path))
+
+
+class StoreWatcher(commands.Cog):
+    def __init__(self, bot: NewsBot) -> None:
+        self.bot = bot
+        self.store = bot.store
+        self.stop = asyncio.Event()
+        self.task: asyncio.Task[None] | None = None
+
+    async def cog_load(self) -> None:
+        self.task = asyncio.create_task(self.watch(), name="store-watcher")
+
+    async def cog_unload(self) -> None:
+        self.stop.set()
+        if self.task is not None:
+            try:
+                await asyncio.wait_for(self.task, 5)
+            except TimeoutError:
+                self.task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self.task
+
+    async def watch(self) -> None:
+        folder = self.bot.settings.store_dir
+        if not folder.is_dir():
+            return  # a host without the store folder (PostgreSQL): another process scans
+        try:
+            async for changes in watchfiles.awatch(
+                folder,
+                watch_filter=_store_file,
+                step=STEP_MS,
+                debounce=DEBOUNCE_MS,
+                recursive=False,
+                stop_event=self.stop,
+            ):
+                await self.apply({os.path.basename(path) for _, path in changes})
+        except (OSError, RuntimeError) as exc:  # no inotify here (a network file system)
+            log.warning(
+                "no file-system events for %s (%s); changes are noticed by the rescan every %s s",
+                folder,
+                exc,
+                self.bot.settings.poll_seconds,
+            )
+
+    async def apply(self, names: set[str]) -> None:
+        """One batch of changed names: only these files are stat'ed and read."""
+        if not self.store.leases.holds(Role.SCANNER):
+            return  # another process holds the scanner's lease: it sees the change
+        try:
+            report = await self.store.folder.sync_files(names)
+        except Exception:  # a locked database: the next rescan catches up
+            log.exception("applying changes to %d store file(s) failed", len(names))
+            return
+        if report.loaded or report.deleted or report.errors:
+            log.info(
+                "store change: %d new, %d changed, %d withdrawn, %d bad, %d newly published",
+                report.new,
+                report.changed,
+                report.deleted,
+                len(report.errors),
+                len(report.published),
+            )
+
+
+async def setup(bot: NewsBot) -> None:
+    await bot.add_cog(StoreWatcher(bot))
