@@ -335,3 +335,22 @@ async def test_only_transactions_that_wrote_tell_the_other_processes(
         await first.meta.set("k", "v")  # the same value is still a write
         await asyncio.sleep(0.5)
         assert second.db.generation == before + 2
+
+
+async def test_a_task_started_inside_a_transaction_may_outlive_it(
+    pg_url: str, store_dir: Path
+) -> None:
+    async with Store.open(pg_url, store_dir) as store:
+        go_on = asyncio.Event()
+
+        async def later() -> str | None:
+            await go_on.wait()
+            await store.meta.set("k2", "w")  # its own transaction, not the finished one
+            return await store.meta.get("k")
+
+        async with store.db.transaction():
+            await store.db.execute("INSERT INTO meta (key, value) VALUES ('k', 'v')")
+            task = asyncio.create_task(later())  # inherits the transaction's context
+        go_on.set()
+        assert await task == "v"
+        assert await store.meta.get("k2") == "w"

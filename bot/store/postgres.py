@@ -63,6 +63,7 @@ class _Transaction:
     callbacks: list[Callable[[], None]] = field(default_factory=list)
     topics: set[str] = field(default_factory=set)
     wrote: bool = False  # some statement changed a row: the other processes are told
+    open: bool = True  # a task started inside it and outliving it must not use its connection
 
 
 _CURRENT: ContextVar[_Transaction | None] = ContextVar("newsbot_pg_transaction", default=None)
@@ -169,7 +170,7 @@ class PostgresDatabase:
     async def transaction(self) -> AsyncIterator[None]:
         """One write transaction on one connection; a nested call joins the outer one."""
         current = _CURRENT.get()
-        if current is not None and current.db is self:
+        if current is not None and current.db is self and current.open:
             yield
             return
         async with self._write_lock:
@@ -182,6 +183,7 @@ class PostgresDatabase:
                 await self._rollback(tx)
                 raise
             finally:
+                tx.open = False
                 _CURRENT.reset(token)
                 await self._release(tx.conn)
         self.generation += 1
@@ -190,12 +192,12 @@ class PostgresDatabase:
 
     def _wrote(self, changed: bool) -> None:
         tx = _CURRENT.get()
-        if changed and tx is not None and tx.db is self:
+        if changed and tx is not None and tx.db is self and tx.open:
             tx.wrote = True
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         tx = _CURRENT.get()
-        if tx is None or tx.db is not self:
+        if tx is None or tx.db is not self or not tx.open:
             callback()
         elif callback not in tx.callbacks:
             tx.callbacks.append(callback)
@@ -204,7 +206,7 @@ class PostgresDatabase:
         """Once the current transaction commits, every other process's `listen(topic)`
         callbacks run (this process's own callbacks are registered with `after_commit`)."""
         tx = _CURRENT.get()
-        if tx is not None and tx.db is self:
+        if tx is not None and tx.db is self and tx.open:
             tx.topics.add(topic)
 
     def listen(self, topic: str, callback: Callable[[], None]) -> None:
@@ -239,7 +241,7 @@ class PostgresDatabase:
         """Run on the transaction's connection, or on a pooled one (a read whose connection
         was lost is tried again, briefly: a command must still be answered in time)."""
         tx = _CURRENT.get()
-        if tx is not None and tx.db is self:
+        if tx is not None and tx.db is self and tx.open:
             try:
                 return await operation(tx.conn)
             except LOST as exc:
