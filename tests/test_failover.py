@@ -41,7 +41,8 @@ class Cluster:
     processes: dict[str, BotProcess] = field(default_factory=dict)
 
     async def start(self, name: str, **variables: str | int | None) -> BotProcess:
-        settings: dict[str, str | int | None] = {"NEWS_POLL_SECONDS": 1} | variables
+        settings: dict[str, str | int | None] = {"NEWS_POLL_SECONDS": 1}
+        settings.update(variables)
         env = bot_env(
             self.discord,
             self.store_dir,
