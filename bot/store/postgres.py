@@ -53,6 +53,7 @@ LOST = (
     asyncpg.CannotConnectNowError,
     asyncpg.AdminShutdownError,
     asyncpg.TooManyConnectionsError,
+    asyncpg.InternalClientError,  # a connection cut off mid-operation by the server
 )
 
 
@@ -260,6 +261,9 @@ class PostgresDatabase:
         conn = await self._acquire()
         try:
             return await operation(conn)
+        except LOST:
+            conn.terminate()  # a connection that failed mid-operation is never reused
+            raise
         finally:
             await self._release(conn)
 
@@ -298,9 +302,11 @@ class PostgresDatabase:
             raise DeskUnavailable(_reason(exc)) from None
 
     async def _rollback(self, tx: _Transaction) -> None:
-        with contextlib.suppress(*LOST, asyncpg.PostgresError):
+        try:
             if not tx.conn.is_closed():
                 await tx.conn.execute("ROLLBACK")
+        except (*LOST, asyncpg.PostgresError):
+            tx.conn.terminate()  # in no state to be reused
 
     async def _release(self, conn: Any) -> None:
         with contextlib.suppress(*LOST, asyncpg.PostgresError):
