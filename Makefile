@@ -26,6 +26,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.store
 	$(BIN)/python -m bench.fanout
 	$(BIN)/python -m bench.hostile
+	$(BIN)/python -m bench.postgres
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -1,6 +1,6 @@
 """Fan-out benchmark: one story to 1,000 channels through the stand-in, rate limits on.
 
-    python -m bench.fanout [--channels 1000] [--repeat 3] [--latency 0.1]
+    python -m bench.fanout [--channels 1000] [--repeat 3] [--latency 0.1] [--database-url URL]
 
 The bot is the real `newsbot run` in a subprocess (tests/support/run_bot.py points it at the
 stand-in); the stand-in runs in this process with Discord's rate limits (5 posts per 5 s
@@ -105,6 +105,7 @@ async def rig(
     poll_seconds: float = 1.0,
     preload: bool = True,
     on_started: Callable[[BotProcess], None] | None = None,
+    database_url: str | None = None,
 ) -> AsyncIterator[Rig]:
     """Start everything over ``workdir/store`` (already holding the articles) and yield it
     once the bot is ready; every channel follows every topic.
@@ -112,8 +113,10 @@ async def rig(
     ``preload`` loads the store into the database here first, so the bot starts on a
     loaded database; without it the bot's own first start loads everything and no channel
     follows anything. ``on_started`` is called as soon as the bot process exists.
+    ``database_url`` runs everything on that PostgreSQL database instead of a SQLite file.
     """
     store_dir, db_path = workdir / "store", workdir / "news.db"
+    database: Path | str = database_url or db_path
     store_dir.mkdir(exist_ok=True)
     async with StandIn(rate_limits=rate_limits, latency=latency) as discord:
         ids = [discord.add_channel(f"news-{n:04d}") for n in range(channels)]
@@ -121,7 +124,7 @@ async def rig(
         reader = discord.add_member("reader")
         if preload:
             await follow_everything(
-                db_path, store_dir, dict.fromkeys(ids, discord.guild_id), actor="bench"
+                database, store_dir, dict.fromkeys(ids, discord.guild_id), actor="bench"
             )
         env = bot_env(
             discord,
@@ -129,6 +132,7 @@ async def rig(
             db_path,
             DISCORD_GUILD_ID=discord.guild_id,
             NEWS_POLL_SECONDS=poll_seconds,
+            NEWS_DATABASE_URL=database_url,
         )
         bot = BotProcess(env, workdir / "bot.log")
         await bot.start()
@@ -205,7 +209,9 @@ async def bench(args: argparse.Namespace, workdir: Path) -> int:
         f"{args.latency * 1000:.0f} ms, Discord's rate limits on; {args.repeat} run(s)"
     )
     runs: list[Run] = []
-    async with rig(workdir, channels=args.channels, latency=args.latency) as r:
+    async with rig(
+        workdir, channels=args.channels, latency=args.latency, database_url=args.database_url
+    ) as r:
         for n, (article, title) in enumerate(drafts, start=1):
             if n > 1:
                 await asyncio.sleep(5.5)  # let every channel's 5-per-5 s bucket refill
@@ -236,6 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="runs (median reported)")
     parser.add_argument("--latency", type=float, default=0.1, help="stand-in answer delay, seconds")
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it (bot.log)")
+    parser.add_argument("--database-url", help="a PostgreSQL database to run on (default SQLite)")
     args = parser.parse_args(argv)
     if args.keep is not None:
         args.keep.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,5 @@
-"""`newsbot` / `python -m bot`: run, console, load, check, publish, unpublish, search, news."""
+"""`newsbot` / `python -m bot`: run, console, load, check, publish, unpublish, search, news,
+migrate-db."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.config import Settings
+from bot.config import Settings, redact
 from bot.errors import (
     ConfigError,
     DatabaseDamaged,
@@ -19,7 +20,8 @@ from bot.errors import (
     NothingFound,
 )
 from bot.frontmatter import FAST_YAML
-from bot.store import Store, SyncReport
+from bot.store import Store, SyncReport, is_database_url, open_store
+from bot.store.migrate import copy_state
 from bot.store.sync import read_file, scan_store
 
 log = logging.getLogger("bot")
@@ -45,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
             "id", help="article id (file name without extension)"
         )
     verbs.add_parser("search", help="search published articles").add_argument("query", nargs="+")
+    verbs.add_parser(
+        "migrate-db", help="move this bot's SQLite database (NEWS_DB_PATH) to PostgreSQL"
+    ).add_argument("--to", required=True, metavar="URL", help="postgresql://user@host/db")
     verbs.add_parser("news", help="latest published articles").add_argument("topic", nargs="*")
     return parser
 
@@ -70,7 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"newsbot: {exc}", file=sys.stderr)
         return 2
     except DatabaseUnavailable as exc:
-        print(f"newsbot: {exc}; check NEWS_DB_PATH", file=sys.stderr)
+        print(f"newsbot: {exc}; check {exc.variable}", file=sys.stderr)
         return 1
     except DatabaseDamaged as exc:
         print(
@@ -91,6 +96,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    if args.verb == "migrate-db":
+        return await migrate_db(settings, args.to)
     if args.verb == "run" and settings.token:
         from bot.bot import run_bot  # discord.py loads only when the bot really runs
 
@@ -99,7 +106,7 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     store_dir = getattr(args, "dir", None) or settings.store_dir
     if not store_dir.is_dir():
         raise ConfigError(f"{store_dir}: not a folder")
-    async with Store.open(settings.db_path, store_dir) as store:
+    async with open_store(settings, store_dir) as store:
         report = await store.folder.sync(progress=_progress if args.verb == "load" else None)
         if args.verb == "load":
             bad = [error for _, error in await store.articles.bad_files()]
@@ -131,6 +138,28 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
             print(f"newsbot: {error_text(exc)}", file=sys.stderr)
             return 1
         return 0
+
+
+async def migrate_db(settings: Settings, url: str) -> int:
+    """The index rebuilt in PostgreSQL from the store, then subscriptions, channel states,
+    the audit trail and the delivery log copied: nothing is posted again. Safe to repeat."""
+    if not is_database_url(url):
+        raise ConfigError("--to: must be a postgresql:// URL")
+    if not settings.db_path.is_file():
+        raise ConfigError(f"NEWS_DB_PATH: {settings.db_path} does not exist: nothing to move")
+    async with (
+        Store.open(settings.db_path, settings.store_dir) as old,
+        Store.open(url, settings.store_dir, pool_size=2) as new,
+    ):
+        report = await new.folder.sync(progress=_progress)
+        copied = await copy_state(old.db, new.db)
+    print(
+        f"index rebuilt from {settings.store_dir}: {report.scanned} files, {report.loaded} read, "
+        f"{len(report.errors)} bad"
+    )
+    print("copied: " + ", ".join(f"{rows} {table}" for table, rows in copied.copied.items()))
+    print(f"now start the bot with NEWS_DATABASE_URL={redact(url)}")
+    return 0
 
 
 def check(store_dir: Path) -> int:

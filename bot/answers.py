@@ -17,6 +17,7 @@ from bot.desk import Listing, ListKind, PublishOutcome, Status
 from bot.errors import (
     AlreadyDone,
     ArticleNotFound,
+    DeskUnavailable,
     FileChanged,
     FileInvalid,
     FileNotWritable,
@@ -54,6 +55,8 @@ def error_text(error: NewsError) -> str:
             return _nothing_found(error)
         case PublishError():
             return _publish_error(error)
+        case DeskUnavailable():
+            return "The news desk is briefly unavailable. Please try again in a minute."
     return str(error)
 
 

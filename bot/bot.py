@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 import discord
@@ -15,7 +17,7 @@ from discord.ext import commands
 from bot import answers
 from bot.config import Settings
 from bot.errors import ConfigError, NewsError
-from bot.store import Store
+from bot.store import Role, Store, open_store
 
 log = logging.getLogger(__name__)
 
@@ -86,11 +88,17 @@ class NewsBot(commands.Bot):
     async def on_ready(self) -> None:
         """One line operators (and the process tests) can wait for; again after a reconnect."""
         shards: dict[int, Any] = getattr(self, "shards", {})  # AutoShardedBot only
+        if not self.settings.runs_delivery:
+            delivery = "off (another process delivers)"
+        elif self.store.leases.elected:  # PostgreSQL: roles by lease
+            delivery = "a candidate for the deliverer's lease"
+        else:
+            delivery = "on"
         log.info(
             "ready: %d guild(s)%s; delivery loop %s",
             len(self.guilds),
             f", shards {sorted(shards)} of {self.shard_count}" if shards else "",
-            "on" if self.settings.runs_delivery else "off (another process delivers)",
+            delivery,
         )
 
     async def setup_hook(self) -> None:
@@ -182,29 +190,50 @@ def make_bot(settings: Settings, store: Store) -> NewsBot:
     )
 
 
+def roles(settings: Settings) -> set[Role]:
+    """The roles this process competes for: scanning needs the store folder here."""
+    wanted = {Role.SCANNER} if settings.store_dir.is_dir() else set()
+    return wanted | ({Role.DELIVERER} if settings.runs_delivery else set())
+
+
+@contextlib.asynccontextmanager
+async def serving(settings: Settings, store: Store) -> AsyncIterator[None]:
+    """This process's roles held (or competed for) while the block runs, the store loaded."""
+    async with store.leases.holding(roles(settings)):
+        await prepare_store(settings, store)
+        yield
+
+
 async def prepare_store(settings: Settings, store: Store) -> None:
     """Load the store before connecting; NEWS_CHANNEL_ID follows everything from its first start.
 
-    The load comes first, so a first start on a full store floods nothing.
+    The load comes first, so a first start on a full store floods nothing. Only the scanner
+    loads (on PostgreSQL another process may be it); the others find the index loaded.
     """
-    report = await store.folder.sync()
-    log.info(
-        "store loaded: %d files, %d new, %d changed, %d bad",
-        report.scanned,
-        report.new,
-        report.changed,
-        len(report.errors),
-    )
+    if store.leases.holds(Role.SCANNER):
+        report = await store.folder.sync()
+        log.info(
+            "store loaded: %d files, %d new, %d changed, %d bad",
+            report.scanned,
+            report.new,
+            report.changed,
+            len(report.errors),
+        )
+    elif await store.articles.last_sync() is None:
+        log.info("the store is not loaded yet: the scanner's process loads it")
+        return
     if settings.channel_id is not None:
         await store.feeds.subscribe(settings.channel_id, "", actor="NEWS_CHANNEL_ID", replace=False)
 
 
 async def run_bot(settings: Settings) -> None:
     """Open the store, load it, then run the bot until stopped; everything closed on exit."""
-    async with Store.open(settings.db_path, settings.store_dir) as store:
-        await prepare_store(settings, store)
-        async with make_bot(settings, store) as bot:
-            try:
-                await bot.start(settings.token or "")
-            except discord.LoginFailure:
-                raise ConfigError("DISCORD_TOKEN: Discord rejected this token") from None
+    async with (
+        open_store(settings) as store,
+        serving(settings, store),
+        make_bot(settings, store) as bot,
+    ):
+        try:
+            await bot.start(settings.token or "")
+        except discord.LoginFailure:
+            raise ConfigError("DISCORD_TOKEN: Discord rejected this token") from None

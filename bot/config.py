@@ -7,6 +7,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
@@ -14,6 +15,7 @@ from bot.errors import ConfigError
 
 _LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 DEFAULT_POLL_SECONDS = 30.0  # how often the store folder is rescanned (NEWS_POLL_SECONDS)
+DEFAULT_POOL_SIZE = 10  # PostgreSQL connections per process (NEWS_DB_POOL_SIZE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +36,9 @@ class Settings:
     shard_ids: tuple[int, ...] | None = None
     delivery: bool | None = None
     log_level: str = "INFO"
+    # PostgreSQL instead of SQLite; it may hold a password, so it stays out of repr (and logs).
+    database_url: str | None = field(default=None, repr=False)
+    pool_size: int = DEFAULT_POOL_SIZE
 
     @classmethod
     def from_env(
@@ -69,7 +74,10 @@ class Settings:
         if newsroom is None:  # unset: the guild the commands are synced to, if any
             newsroom = (guild_id,) if guild_id is not None else ()
         store_dir = Path(env.get("NEWS_STORE_DIR", "seeds"))
-        if require_store and not store_dir.is_dir():
+        database_url = _database_url(env)
+        # With PostgreSQL a host without the store folder still answers commands (and /publish,
+        # through the scanner); it never takes the scanner's role.
+        if require_store and not store_dir.is_dir() and database_url is None:
             raise ConfigError(f"NEWS_STORE_DIR: {str(store_dir)!r} is not a folder")
         return cls(
             token=env.get("DISCORD_TOKEN"),
@@ -84,6 +92,8 @@ class Settings:
             shard_ids=shard_ids,
             delivery=_optional_bool(env, "DELIVERY"),
             log_level=level,
+            database_url=database_url,
+            pool_size=_optional_int(env, "NEWS_DB_POOL_SIZE", minimum=1) or DEFAULT_POOL_SIZE,
         )
 
     @property
@@ -92,10 +102,47 @@ class Settings:
 
     @property
     def runs_delivery(self) -> bool:
-        """Only one process delivers: the one owning shard 0, unless DELIVERY says otherwise."""
+        """Only one process delivers: the one owning shard 0, unless DELIVERY says otherwise.
+        On PostgreSQL every process is a candidate for the deliverer's lease unless DELIVERY=0."""
         if self.delivery is not None:
             return self.delivery
-        return self.shard_ids is None or 0 in self.shard_ids
+        return self.database_url is not None or self.shard_ids is None or 0 in self.shard_ids
+
+    @property
+    def database_label(self) -> str:
+        """Where the database is, fit for logs: the URL without its password, or the file."""
+        return redact(self.database_url) if self.database_url else str(self.db_path)
+
+
+def redact(url: str) -> str:
+    """A database URL with its password replaced by ***."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)
+    user = netloc[0].split(":", 1)[0]
+    return parts._replace(netloc=f"{user}:***@{netloc[1]}").geturl()
+
+
+def _database_url(env: Mapping[str, str]) -> str | None:
+    raw = env.get("NEWS_DATABASE_URL")
+    if raw is None:
+        return None
+    try:
+        parts = urlsplit(raw)
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        raise ConfigError(
+            "NEWS_DATABASE_URL: not a valid URL (postgresql://user@host/db)"
+        ) from None
+    if parts.scheme not in ("postgresql", "postgres"):
+        raise ConfigError(
+            "NEWS_DATABASE_URL: must start with postgresql:// "
+            f"(got {parts.scheme + '://' if parts.scheme else 'no scheme'})"
+        )
+    if not parts.path.strip("/") and "dbname=" not in parts.query:
+        raise ConfigError("NEWS_DATABASE_URL: names no database (postgresql://user@host/db)")
+    return raw
 
 
 def _optional_int(env: Mapping[str, str], name: str, *, minimum: int) -> int | None:

@@ -17,9 +17,19 @@ class ConfigError(NewsError):
 class DatabaseUnavailable(NewsError):
     """The database cannot be opened or used."""
 
-    def __init__(self, where: str, reason: str) -> None:
+    def __init__(self, where: str, reason: str, variable: str = "NEWS_DB_PATH") -> None:
         super().__init__(f"cannot open the database {where} ({reason})")
         self.where = where
+        self.reason = reason
+        self.variable = variable  # the setting that names it
+
+
+class DeskUnavailable(NewsError):
+    """The database stopped answering (a lost connection) while the bot runs; it is retried
+    in the background, and commands meanwhile say the news desk is briefly unavailable."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"the database is unreachable ({reason})")
         self.reason = reason
 
 
@@ -90,7 +100,6 @@ class FileNotWritable(PublishError):
         super().__init__(article_id, publish)
         self.file = file
         self.reason = reason
-
 
 
 class NothingFound(NewsError):

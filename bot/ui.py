@@ -16,7 +16,7 @@ import discord
 from discord import app_commands
 
 from bot import answers, desk, embeds
-from bot.bot import NewsBot, handle_error
+from bot.bot import NewsBot, handle_error, reply_privately
 from bot.desk import Listing, ListKind
 from bot.store import Store
 
@@ -186,10 +186,12 @@ class PublishButton(
         bot: NewsBot = interaction.client
         try:
             await ensure_moderator(interaction, "publish", self.article_id, "publish")
+            if bot.store.publishing.forwards():  # the scanner's process applies it: defer
+                await interaction.response.defer(ephemeral=True, thinking=True)
             outcome = await desk.publish(
                 bot.store, self.article_id, actor(interaction), version=self.version
             )
-            await interaction.response.send_message(answers.published_text(outcome), ephemeral=True)
+            await reply_privately(interaction, answers.published_text(outcome))
         except Exception as exc:
             await handle_error(interaction, exc)
 

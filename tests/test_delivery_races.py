@@ -10,10 +10,14 @@ import asyncio
 import dataclasses
 from pathlib import Path
 
+import pytest
+
 from bot.store import DeliveryState
 from tests.support.botenv import content, news_bot, settled, start_bot, store_with_seed, subscribe
 from tests.support.helpers import SEED_ID, write_article
 from tests.support.stand_in import StandIn
+
+pytestmark = pytest.mark.usefixtures("both_backends")  # the end-to-end suite, on both backends
 
 SEED_URL = (
     "https://www.govtech.com/artificial-intelligence/how-long-will-the-open-source-ai-boom-last"

@@ -10,6 +10,8 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from bot.store import DeliveryState
 from bot.ui import PUBLISH_PREFIX
 from tests.support.botenv import (
@@ -23,6 +25,8 @@ from tests.support.botenv import (
 )
 from tests.support.helpers import SEED_ID, SEED_PATH, write_article
 from tests.support.stand_in import StandIn
+
+pytestmark = pytest.mark.usefixtures("both_backends")  # the end-to-end suite, on both backends
 
 SEED_URL = (
     "https://www.govtech.com/artificial-intelligence/how-long-will-the-open-source-ai-boom-last"

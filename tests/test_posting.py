@@ -7,11 +7,9 @@ stand-in's faults (429, 5xx, a connection cut after Discord stored the message).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import os
-import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,8 @@ from bot.store import Counts, DeliveryState
 from tests.support.botenv import NewsEnv, content, news_bot, settled, start_bot, subscribe
 from tests.support.helpers import write_article
 from tests.support.stand_in import Recorded, StandIn
+
+pytestmark = pytest.mark.usefixtures("both_backends")  # the end-to-end suite, on both backends
 
 MESSAGES = r"^/channels/\d+/messages$"
 
@@ -236,14 +236,12 @@ async def test_secured_never_leaves_the_store(
         status = await d.slash("status", user_id=moderator)
         assert status.data.get("embeds")
 
-        # It is kept: in the file, and in SQLite as is. The store's API never returns
-        # `secured` (that is the point), so only a raw read of the database file itself can
+        # It is kept: in the file, and in the database as is. The store's API never returns
+        # `secured` (that is the point), so only a raw read of the database itself can
         # show it is stored: the one SQL read in the end-to-end tests, on purpose.
         assert f"secured: {secret}".encode() in path.read_bytes()
-        with contextlib.closing(
-            sqlite3.connect(f"file:{env.settings.db_path}?mode=ro", uri=True)
-        ) as db:
-            assert db.execute("SELECT secured FROM articles").fetchall() == [(secret,)]
+        stored = await env.store.db.fetch_tuples("SELECT secured FROM articles")
+        assert stored == [(secret,)]
 
     assert len(d.requests) > 15 and caplog.records
     for rec in d.requests:

@@ -1,7 +1,9 @@
-"""The article store in SQLite (PRODUCT §1, §2): sync, reading, search, publishing.
+"""The article store (PRODUCT §1, §2): sync, reading, search, publishing.
 
-The store's own tests: where a fact is only in the schema (`secured`, `duplicate_of`,
-kept history, the tables), they read the database with plain SQL, as an operator would.
+The store's contract suite: every test that takes `store` or `database` runs on SQLite and
+on PostgreSQL with the same expectations. Where a fact is only in the schema (`secured`,
+`duplicate_of`, kept history), it is read with plain SQL through the store's own database;
+tests about SQLite's file itself are marked `sqlite_only`.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from tests.support.helpers import SEED_ID, SEED_NAME, SEED_PATH, write_article
 
 
 def rows(db_path: Path, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-    """Read the database the way an operator would: a plain sqlite3 connection."""
+    """Read a SQLite file the way an operator would: a plain sqlite3 connection."""
     conn = sqlite3.connect(db_path)
     try:
         return list(conn.execute(sql, tuple(params)).fetchall())
@@ -47,15 +49,16 @@ def rows(db_path: Path, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any,
         conn.close()
 
 
-def row_of(db_path: Path, article_id: str) -> dict[str, Any]:
-    conn = sqlite3.connect(db_path)
-    conn.row_factory = sqlite3.Row
-    try:
-        row = conn.execute("SELECT * FROM articles WHERE id = ?", (article_id,)).fetchone()
-    finally:
-        conn.close()
-    assert row is not None, f"no row for {article_id}"
-    return dict(row)
+async def sql_rows(store: Store, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    """Read whichever database the store has, with plain SQL (one text for both)."""
+    return await store.db.fetch_tuples(sql, params)
+
+
+async def row_of(store: Store, article_id: str) -> dict[str, Any]:
+    found = await store.db.fetch("SELECT * FROM articles WHERE id = ?", [article_id])
+    assert found, f"no row for {article_id}"
+    row: Any = found[0]  # iterating a row gives its values: ask for its column names
+    return {key: row[key] for key in row.keys()}  # noqa: SIM118
 
 
 def touch_later(path: Path, seconds: int = 10) -> None:
@@ -88,7 +91,7 @@ def swap_unseen(path: Path, old: bytes, new: bytes) -> None:
 # ----------------------------------------------------------------- first load
 
 
-async def test_seed_loads_as_a_draft(store: Store, db_path: Path) -> None:
+async def test_seed_loads_as_a_draft(store: Store) -> None:
     assert await store.articles.counts() == Counts(articles=1, published=0, drafts=1)
     assert ids(await store.articles.drafts()) == [SEED_ID]
     assert (await store.articles.latest()).items == ()
@@ -103,15 +106,13 @@ async def test_seed_loads_as_a_draft(store: Store, db_path: Path) -> None:
         ("MIT Technology Review", "The open-source AI b"),
         ("VentureBeat", "Open source AI conti"),
     ]
-    row = row_of(db_path, SEED_ID)  # where the row points: the operator's view
+    row = await row_of(store, SEED_ID)  # where the row points: the operator's view
     assert row["file"] == SEED_NAME
     assert row["deleted_at"] is None
 
 
-async def test_secured_is_stored_as_is_but_never_read_back_or_searched(
-    store: Store, db_path: Path
-) -> None:
-    secured = row_of(db_path, SEED_ID)["secured"]
+async def test_secured_is_stored_as_is_but_never_read_back_or_searched(store: Store) -> None:
+    secured = (await row_of(store, SEED_ID))["secured"]
     assert secured.startswith("zdjAJ/nC3FH0MzP8") and secured.endswith("nbDY8ZfuMsAqi2BDSM2DhA==")
     await store.publishing.publish(SEED_ID, "mod")
     article = await store.articles.get(SEED_ID)
@@ -129,10 +130,12 @@ async def test_last_sync_is_recorded(store: Store) -> None:
 # ----------------------------------------------------------------- incremental sync
 
 
-async def test_sync_counts_and_reads_only_what_changed(db_path: Path, store_dir: Path) -> None:
+async def test_sync_counts_and_reads_only_what_changed(
+    database: Path | str, store_dir: Path
+) -> None:
     for n in range(5):
         write_article(store_dir, f"a{n}", published=True)
-    async with Store.open(db_path, store_dir) as store:
+    async with Store.open(database, store_dir) as store:
         first = await store.folder.sync()
         counts = (first.scanned, first.new, first.changed, first.deleted, first.unchanged)
         assert counts == (6, 6, 0, 0, 0)
@@ -206,11 +209,11 @@ BAD_FILES: dict[str, bytes] = {
 
 @pytest.mark.parametrize("kind", list(BAD_FILES))
 async def test_a_bad_file_is_reported_and_never_stops_the_load(
-    db_path: Path, store_dir: Path, kind: str
+    database: Path | str, store_dir: Path, kind: str
 ) -> None:
     (store_dir / "bad.txt").write_bytes(BAD_FILES[kind])
     write_article(store_dir, "good", published=True)
-    async with Store.open(db_path, store_dir) as store:
+    async with Store.open(database, store_dir) as store:
         report = await store.folder.sync()
         assert report.new == 2  # the seed and the good file
         assert len(report.errors) == 1
@@ -219,7 +222,7 @@ async def test_a_bad_file_is_reported_and_never_stops_the_load(
         with pytest.raises(ArticleNotFound):
             await store.articles.get("bad", include_hidden=True)
         assert await store.articles.bad_files() == [("bad.txt", report.errors[0])]
-    async with Store.open(db_path, store_dir) as reopened:  # kept on disk, not in memory
+    async with Store.open(database, store_dir) as reopened:  # kept on disk, not in memory
         assert await reopened.articles.bad_files() == [("bad.txt", report.errors[0])]
 
 
@@ -265,7 +268,7 @@ async def test_two_files_for_one_id_is_an_error_not_a_merge(store: Store, store_
 
 
 async def test_a_deleted_file_withdraws_its_article_and_keeps_history(
-    store: Store, store_dir: Path, db_path: Path
+    store: Store, store_dir: Path
 ) -> None:
     path = write_article(store_dir, "gone", topics=["Vanishing"], published=True)
     write_article(store_dir, "stays", published=True, publishedDateTime=when(1))
@@ -284,7 +287,7 @@ async def test_a_deleted_file_withdraws_its_article_and_keeps_history(
     assert (await store.articles.search("gone")).items == ()
     assert "Vanishing" not in dict(await store.articles.topics())
     assert await store.articles.counts() == Counts(articles=2, published=1, drafts=1)
-    row = row_of(db_path, "gone")
+    row = await row_of(store, "gone")
     assert row["deleted_at"] is not None
     assert row["title"] == "Title of gone"
     with pytest.raises(ArticleNotFound):
@@ -296,7 +299,7 @@ async def test_a_deleted_file_withdraws_its_article_and_keeps_history(
     assert back.published == ["gone"]
     assert (await store.articles.get("gone")).title == "Title of gone"
     assert ids(await store.articles.latest()) == ["gone", "stays"]
-    assert row_of(db_path, "gone")["deleted_at"] is None
+    assert (await row_of(store, "gone"))["deleted_at"] is None
 
 
 # ----------------------------------------------------------------- reading
@@ -652,45 +655,43 @@ async def test_publish_twice_and_unpublish_a_draft_are_refused(
     assert len(await store.publishing.audit_trail()) == 1
 
 
-def _db_state(db_path: Path) -> list[tuple[Any, ...]]:
-    return rows(db_path, "SELECT id, published, file_mtime_ns, render_hash FROM articles") + rows(
-        db_path, "SELECT * FROM audit"
-    )
+async def _db_state(store: Store) -> list[tuple[Any, ...]]:
+    return await sql_rows(
+        store, "SELECT id, published, file_mtime_ns, render_hash FROM articles ORDER BY id"
+    ) + await sql_rows(store, "SELECT * FROM audit ORDER BY id")
 
 
-async def test_publish_when_the_file_is_gone_changes_nothing(
-    store: Store, store_dir: Path, db_path: Path
-) -> None:
+async def test_publish_when_the_file_is_gone_changes_nothing(store: Store, store_dir: Path) -> None:
     (store_dir / SEED_NAME).unlink()
-    before = _db_state(db_path)
+    before = await _db_state(store)
     with pytest.raises(FileNotWritable) as caught:  # "nothing was changed"
         await store.publishing.publish(SEED_ID, "mod")
     assert (caught.value.article_id, caught.value.publish) == (SEED_ID, True)
     assert (caught.value.file, caught.value.reason) == (SEED_NAME, os.strerror(errno.ENOENT))
-    assert _db_state(db_path) == before
+    assert await _db_state(store) == before
     assert list(store_dir.iterdir()) == []
     assert ids(await store.articles.drafts()) == [SEED_ID]
 
 
 async def test_publish_when_the_file_became_a_folder_changes_nothing(
-    store: Store, store_dir: Path, db_path: Path
+    store: Store, store_dir: Path
 ) -> None:
     (store_dir / SEED_NAME).unlink()
     (store_dir / SEED_NAME).mkdir()
-    before = _db_state(db_path)
+    before = await _db_state(store)
     with pytest.raises(FileChanged) as caught:  # not what the index read: nothing is written
         await store.publishing.publish(SEED_ID, "mod")
     assert (caught.value.article_id, caught.value.publish) == (SEED_ID, True)
-    assert _db_state(db_path) == before
+    assert await _db_state(store) == before
     assert (store_dir / SEED_NAME).is_dir()
 
 
 async def test_publish_when_the_write_fails_changes_nothing(
-    store: Store, store_dir: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
+    store: Store, store_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = store_dir / SEED_NAME
     original = path.read_bytes()
-    before = _db_state(db_path)
+    before = await _db_state(store)
 
     def refuse(src: Any, dst: Any) -> None:
         raise PermissionError(13, "Permission denied")
@@ -703,31 +704,31 @@ async def test_publish_when_the_write_fails_changes_nothing(
     assert (caught.value.file, caught.value.reason) == (SEED_NAME, "Permission denied")
     assert path.read_bytes() == original
     assert [f.name for f in store_dir.iterdir()] == [SEED_NAME]  # temp file cleaned up
-    assert _db_state(db_path) == before
+    assert await _db_state(store) == before
     assert (await store.articles.latest()).items == ()
 
 
 async def test_publish_when_the_file_went_bad_changes_nothing(
-    store: Store, store_dir: Path, db_path: Path
+    store: Store, store_dir: Path
 ) -> None:
     path = store_dir / SEED_NAME
     broken = b"---\ntitle: [\n---\n"
     path.write_bytes(broken)
     with pytest.raises(ArticleError) as parsing:
         parse_article_bytes(broken, SEED_NAME)
-    before = _db_state(db_path)
+    before = await _db_state(store)
     with pytest.raises(FileChanged):  # changed since the index read it: nobody reviewed it
         await store.publishing.publish(SEED_ID, "mod")
     assert path.read_bytes() == broken
-    assert _db_state(db_path) == before
+    assert await _db_state(store) == before
     await store.folder.sync()  # read now: a bad file, the last good version still served
-    before = _db_state(db_path)
+    before = await _db_state(store)
     with pytest.raises(FileInvalid) as caught:  # the file is not valid now
         await store.publishing.publish(SEED_ID, "mod")
     assert (caught.value.article_id, caught.value.publish) == (SEED_ID, True)
     assert caught.value.reason == parsing.value.problem
     assert path.read_bytes() == broken
-    assert _db_state(db_path) == before
+    assert await _db_state(store) == before
 
 
 async def test_publish_inserts_a_missing_published_line(store: Store, store_dir: Path) -> None:
@@ -811,9 +812,7 @@ async def test_a_draft_changed_to_published_by_the_pipeline_is_reported(
 # ----------------------------------------------------------------- one story, one article
 
 
-async def test_duplicate_web_url_serves_the_newer_file(
-    store: Store, store_dir: Path, db_path: Path
-) -> None:
+async def test_duplicate_web_url_serves_the_newer_file(store: Store, store_dir: Path) -> None:
     url = "https://example.com/one-story"
     newer = write_article(store_dir, "a_newer", title="Newer", webUrl=url, published=True)
     older = write_article(store_dir, "z_older", title="Older", webUrl=url, published=True)
@@ -824,7 +823,7 @@ async def test_duplicate_web_url_serves_the_newer_file(
     assert ids(await store.articles.latest()) == ["a_newer"]
     assert report.published == ["a_newer"]
     assert any("z_older" in w and "same webUrl" in w and "a_newer" in w for w in report.warnings)
-    assert row_of(db_path, "z_older")["duplicate_of"] == "a_newer"
+    assert (await row_of(store, "z_older"))["duplicate_of"] == "a_newer"
     assert ids(await store.articles.search("older")) == []
     with pytest.raises(ArticleNotFound):
         await store.articles.get("z_older")
@@ -837,7 +836,7 @@ async def test_duplicate_web_url_serves_the_newer_file(
     again = await store.folder.sync()
     assert ids(await store.articles.latest()) == ["z_older"]
     assert (await store.articles.get("z_older")).title == "Older"
-    assert row_of(db_path, "z_older")["duplicate_of"] is None
+    assert (await row_of(store, "z_older"))["duplicate_of"] is None
     assert again.published == []  # the same story, already announced: its post is edited
 
 
@@ -901,6 +900,7 @@ async def test_another_file_for_a_posted_story_posts_nothing_new(
 # ----------------------------------------------------------------- schema
 
 
+@pytest.mark.sqlite_only
 async def test_schema_version_and_wal(store: Store, db_path: Path) -> None:
     assert rows(db_path, "PRAGMA user_version") == [(len(MIGRATIONS),)]
     assert rows(db_path, "PRAGMA journal_mode") == [("wal",)]
@@ -944,12 +944,11 @@ def _title(raw: bytes) -> str:
     return parse_article_bytes(raw, "sample.txt").title
 
 
-async def test_five_thousand_articles(tmp_path: Path) -> None:
+async def test_five_thousand_articles(tmp_path: Path, database: Path | str) -> None:
     write_corpus = _corpus_writer()
     if write_corpus is None:
         pytest.skip("tests/support/corpus.py is not available")
     folder = tmp_path / "corpus"
-    db_path = tmp_path / "big.db"
     write_corpus(folder, 5000, seed=7, drafts_fraction=0.3, jobs=2)
     files = sorted(p for p in folder.iterdir() if p.suffix in (".txt", ".md"))
     assert len(files) == 5000
@@ -959,14 +958,15 @@ async def test_five_thousand_articles(tmp_path: Path) -> None:
     draft_files = {i for i, b in raw.items() if flag.findall(b) == [b"false"]}
     assert len(published_files) + len(draft_files) == 5000
 
-    async with Store.open(db_path, folder) as store:
+    async with Store.open(database, folder) as store:
         report = await store.folder.sync()
         assert report.errors == []
         assert (report.scanned, report.loaded, report.new) == (5000, 5000, 5000)
         counts = await store.articles.counts()
         # a story in two files is served once: the losers are neither published nor drafts
         losers = {
-            r[0] for r in rows(db_path, "SELECT id FROM articles WHERE duplicate_of IS NOT NULL")
+            r[0]
+            for r in await sql_rows(store, "SELECT id FROM articles WHERE duplicate_of IS NOT NULL")
         }
         assert counts == Counts(
             articles=5000,
@@ -974,7 +974,7 @@ async def test_five_thousand_articles(tmp_path: Path) -> None:
             drafts=len(draft_files - losers),
         )
         assert sorted(report.published) == sorted(published_files - losers)
-        assert rows(db_path, "SELECT COUNT(*) FROM articles WHERE published = 1") == [
+        assert await sql_rows(store, "SELECT COUNT(*) FROM articles WHERE published = 1") == [
             (len(published_files),)
         ]
 

@@ -12,7 +12,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import answers, desk, embeds
-from bot.bot import NewsBot
+from bot.bot import NewsBot, reply_privately
 from bot.ui import (
     PublishButton,
     actor,
@@ -63,15 +63,19 @@ class ModerationCommands(commands.Cog):
     @app_commands.describe(article="The draft to publish (start typing its title)")
     @moderator_command()
     async def publish(self, interaction: discord.Interaction[Any], article: str) -> None:
+        if self.store.publishing.forwards():  # the scanner's process applies it: defer
+            await interaction.response.defer(ephemeral=True, thinking=True)
         outcome = await desk.publish(self.store, article, actor(interaction))
-        await interaction.response.send_message(answers.published_text(outcome), ephemeral=True)
+        await reply_privately(interaction, answers.published_text(outcome))
 
     @app_commands.command(name="unpublish", description="Withdraw an article and delete its posts")
     @app_commands.describe(article="The published article to withdraw (start typing its title)")
     @moderator_command()
     async def unpublish(self, interaction: discord.Interaction[Any], article: str) -> None:
+        if self.store.publishing.forwards():
+            await interaction.response.defer(ephemeral=True, thinking=True)
         withdrawn = await desk.unpublish(self.store, article, actor(interaction))
-        await interaction.response.send_message(answers.withdrawn_text(withdrawn), ephemeral=True)
+        await reply_privately(interaction, answers.withdrawn_text(withdrawn))
 
     @app_commands.command(name="status", description="Store and delivery health")
     @moderator_command()

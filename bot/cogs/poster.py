@@ -21,8 +21,8 @@ from discord.ext import commands, tasks
 
 from bot import embeds
 from bot.bot import NewsBot
-from bot.errors import ArticleNotFound
-from bot.store import Delivery, DeliveryState
+from bot.errors import ArticleNotFound, DeskUnavailable
+from bot.store import Delivery, DeliveryState, LeaseLost, Role
 
 log = logging.getLogger(__name__)
 
@@ -73,25 +73,46 @@ class Poster(commands.Cog):
         self.bot = bot
         self.store = bot.store
         self.pace = Pace(GLOBAL_RATE)
-        self.deliverer: asyncio.Task[None] | None = None
+        self.loops: list[asyncio.Task[None]] = []
 
     async def cog_load(self) -> None:
         self.poll.change_interval(seconds=self.bot.settings.poll_seconds)
         self.poll.start()
         if self.bot.settings.runs_delivery:
-            self.deliverer = asyncio.create_task(self._deliver_forever(), name="deliveries")
+            self.loops.append(asyncio.create_task(self._deliver_forever(), name="deliveries"))
+        if self.store.leases.elected:  # other hosts' /publish, applied by the scanner
+            self.loops.append(asyncio.create_task(self._serve_requests(), name="requests"))
 
     async def cog_unload(self) -> None:
         self.poll.cancel()
-        if self.deliverer is not None:
-            self.deliverer.cancel()
+        for loop in self.loops:
+            loop.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self.deliverer
+                await loop
+
+    async def _serve_requests(self) -> None:
+        """While this process is the scanner: apply /publish asked on other processes."""
+        requests = self.store.requests
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(requests.asked.wait(), 1.0)  # NOTIFY, or a poll
+            requests.asked.clear()
+            if not self.store.leases.holds(Role.SCANNER):
+                continue
+            try:
+                await requests.serve(self.store.publishing.apply_here)
+            except Exception as exc:
+                log.warning("publish requests postponed: %s", exc)
 
     @tasks.loop()  # the interval is NEWS_POLL_SECONDS, set in cog_load
     async def poll(self) -> None:
+        if not self.store.leases.holds(Role.SCANNER):
+            return  # another process scans the store folder
         try:
             report = await self.store.folder.sync()
+        except DeskUnavailable as exc:
+            log.warning("store rescan postponed: %s", exc)
+            return
         except Exception:  # a vanished folder, a locked database: try again next interval
             log.exception("store rescan failed; retrying in %s s", self.bot.settings.poll_seconds)
             return
@@ -108,9 +129,14 @@ class Poster(commands.Cog):
     async def _deliver_forever(self) -> None:
         await self.bot.wait_until_ready()
         while not self.bot.is_closed():
+            await self.store.leases.wait_for(Role.DELIVERER)
             self.bot.deliveries_due.clear()
             try:
                 worked = await self.deliver_due()
+            except DeskUnavailable as exc:
+                log.warning("delivery paused: %s; retrying shortly", exc)
+                worked = False
+                await asyncio.sleep(5)
             except Exception:
                 log.exception("delivery round failed; retrying shortly")
                 worked = False
@@ -138,8 +164,11 @@ class Poster(commands.Cog):
         async def channel_worker(rows: list[Delivery]) -> None:
             async with gate:
                 for row in rows:
-                    if not await self.deliver(row):
-                        break  # keep article order: the rest waits for this one
+                    try:
+                        if not await self.deliver(row):
+                            break  # keep article order: the rest waits for this one
+                    except LeaseLost:
+                        return  # another process delivers now: its write was refused
 
         await asyncio.gather(*(channel_worker(rows) for rows in by_channel.values()))
         return True
@@ -148,13 +177,19 @@ class Poster(commands.Cog):
         """Send, edit or delete one post. True when the row is settled (done or given up)."""
         channel = self.bot.get_partial_messageable(delivery.channel_id)
         try:
+            deleting = delivery.state == DeliveryState.DELETE
+            if not deleting:
+                article = await self.store.articles.get(delivery.article_id, include_hidden=True)
             await self.pace.wait()
-            if delivery.state == DeliveryState.DELETE:
+            # Checked last before the request: a process frozen and resumed, whose lease may
+            # be another's by now, sends nothing more.
+            if not self.store.leases.holds(Role.DELIVERER):
+                return False
+            if deleting:
                 if delivery.message_id is not None:
                     await channel.get_partial_message(delivery.message_id).delete()
                 await self.store.outbox.done(delivery, None)
                 return True
-            article = await self.store.articles.get(delivery.article_id, include_hidden=True)
             embed = embeds.article_embed(article)
             view = embeds.article_view(article)
             if delivery.state == DeliveryState.EDIT and delivery.message_id is not None:

@@ -13,6 +13,7 @@ import watchfiles
 from discord.ext import commands
 
 from bot.bot import NewsBot
+from bot.store.leases import Role
 from bot.store.sync import is_article_name
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,10 @@ class StoreWatcher(commands.Cog):
             )
 
     async def apply(self, names: set[str]) -> None:
-        """One batch of changed names: only these files are stat'ed and read."""
+        """One batch of changed names: only these files are stat'ed and read, and only by
+        the scanner (on PostgreSQL, the one process holding that lease)."""
+        if not self.store.leases.holds(Role.SCANNER):
+            return  # another process scans the store; its own events and rescans apply them
         try:
             report = await self.store.folder.sync_files(names)
         except Exception:  # a locked database: the next rescan catches up

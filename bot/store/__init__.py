@@ -11,23 +11,28 @@ them, the delivery log (outbox), channel subscriptions and the moderation audit 
     store.feeds       subscriptions and channel state (feeds.py)
     store.meta        small named facts (meta.py)
 
-Each part speaks to the backend through the `Database` protocol (database.py); the
-SQLite backend is sqlite.py. Another backend plugs in by implementing that protocol.
+Each part speaks to the backend through the `Database` protocol (database.py): SQLite
+(sqlite.py, one host, the default) or PostgreSQL (postgres.py, several hosts), chosen by
+what `Store.open` is given: a file path, or a `postgresql://` URL.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
+from bot.config import Settings
 from bot.store.database import Database
 from bot.store.feeds import Feeds, Subscription
 from bot.store.index import ArticleIndex
+from bot.store.leases import LeaseLost, Leases, Role
 from bot.store.meta import Meta
 from bot.store.outbox import Delivery, DeliveryState, Outbox, QueueHealth
 from bot.store.publishing import AuditEntry, Publishing
 from bot.store.queries import PAGE_SIZE, Counts, Page, Queries
+from bot.store.requests import PublishRequests
 from bot.store.sqlite import SQLiteDatabase
 from bot.store.sync import FolderSync, SyncReport
 
@@ -37,11 +42,14 @@ __all__ = [
     "Counts",
     "Delivery",
     "DeliveryState",
+    "LeaseLost",
     "Page",
     "QueueHealth",
+    "Role",
     "Store",
     "Subscription",
     "SyncReport",
+    "open_store",
 ]
 
 
@@ -58,10 +66,37 @@ class Store:
         self.publishing = Publishing(db, index, store_dir)
         self.feeds = Feeds(db)
         self.meta = Meta(db)
+        self.leases = Leases(db)
+        self.outbox.fence = lambda: self.leases.fence(Role.DELIVERER)
+        self.requests = PublishRequests(
+            db, self.leases, lambda article_id: self.articles.get(article_id, include_hidden=True)
+        )
+        self.publishing.requests = self.requests
 
     @classmethod
     @contextlib.asynccontextmanager
-    async def open(cls, db_path: Path, store_dir: Path) -> AsyncIterator[Store]:
-        """Open (creating and migrating) the SQLite database; closed on exit."""
-        async with SQLiteDatabase.open(db_path) as db:
+    async def open(
+        cls, database: Path | str, store_dir: Path, *, pool_size: int = 10
+    ) -> AsyncIterator[Store]:
+        """Open (creating and migrating) the database: a SQLite file, or a PostgreSQL URL
+        (`postgresql://…`, a pool of `pool_size` connections); closed on exit."""
+        if is_database_url(database):
+            from bot.store.postgres import PostgresDatabase  # asyncpg loads only when used
+
+            async with PostgresDatabase.open(str(database), pool_size) as pg:
+                yield cls(pg, store_dir)
+            return
+        async with SQLiteDatabase.open(Path(database)) as db:
             yield cls(db, store_dir)
+
+
+def is_database_url(database: Path | str) -> bool:
+    return isinstance(database, str) and database.startswith(("postgresql://", "postgres://"))
+
+
+def open_store(
+    settings: Settings, store_dir: Path | None = None
+) -> AbstractAsyncContextManager[Store]:
+    """The store the settings name: PostgreSQL when NEWS_DATABASE_URL is set, else SQLite."""
+    database: Path | str = settings.database_url or settings.db_path
+    return Store.open(database, store_dir or settings.store_dir, pool_size=settings.pool_size)

@@ -1,8 +1,9 @@
 """The seam between the store's ideas and a database backend.
 
 The idea modules (sync, queries, publishing, outbox, feeds) speak SQL through this
-small protocol only, never through a driver: a backend (`sqlite.py`, later PostgreSQL)
+small protocol only, never through a driver: a backend (`sqlite.py`, `postgres.py`)
 supplies the connection, transactions, placeholders and the full-text search dialect.
+The SQL the idea modules write is one text for both backends, with `?` placeholders.
 """
 
 from __future__ import annotations
@@ -23,8 +24,12 @@ class Row(Protocol):
 class Database(Protocol):
     """One backend's connection: reads, one write transaction at a time, and its dialect."""
 
+    kind: str
+    """"sqlite" (one host) or "postgresql" (several processes on several hosts)."""
+
     generation: int
-    """Bumped on every commit in this process: caches keyed by it never serve stale data."""
+    """Bumped on every commit (on PostgreSQL, other processes' too): caches keyed by it
+    never serve stale data."""
 
     async def fetch(self, sql: str, params: Iterable[Any] = ()) -> list[Row]: ...
 
@@ -46,6 +51,19 @@ class Database(Protocol):
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Call `callback` once the current transaction has committed (e.g. wake the poster)."""
+        ...
+
+    def notify(self, topic: str) -> None:
+        """Once the current transaction commits, other processes' `listen(topic)` callbacks
+        run (a no-op where no other process can listen: SQLite)."""
+        ...
+
+    def listen(self, topic: str, callback: Callable[[], None]) -> None:
+        """Call `callback` when another process commits a transaction that notified `topic`."""
+        ...
+
+    async def clock(self) -> float:
+        """Seconds since the epoch by the database's clock: one clock for every process."""
         ...
 
     def bulk_load(self) -> AbstractAsyncContextManager[None]:

@@ -9,7 +9,7 @@ refuses or the message is gone. The poster builds each send's nonce from a row's
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, fields
 from enum import StrEnum
 
@@ -25,6 +25,7 @@ class DeliveryState(StrEnum):
     FAILED = "failed"  # the channel refused, or the message is gone
 
 
+WORK_TOPIC = "work"  # what a transaction that queued outbox work notifies
 WORK = (DeliveryState.PENDING, DeliveryState.EDIT, DeliveryState.DELETE)
 _WORK_SQL = ", ".join(f"'{s}'" for s in WORK)
 
@@ -69,12 +70,26 @@ def now() -> int:
     return int(time.time())
 
 
+async def _unfenced() -> None:
+    """One host (SQLite): the deliverer is fixed by configuration, nothing to check."""
+
+
 class Outbox:
     """Queue writes (called inside the caller's transaction) and the deliverer's side."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
         self.on_work: Callable[[], None] = lambda: None  # the poster wakes on it
+        # Called first in every deliverer write's transaction: raises (leases.LeaseLost) when
+        # this process no longer holds the deliverer's lease, so the write is refused.
+        self.fence: Callable[[], Awaitable[None]] = _unfenced
+        # Work queued by another process (PostgreSQL's NOTIFY) wakes this one's poster too.
+        db.listen(WORK_TOPIC, lambda: self.on_work())
+
+    def _wake(self) -> None:
+        """After commit: this process's poster, and every other process's."""
+        self.db.after_commit(self.on_work)
+        self.db.notify(WORK_TOPIC)
 
     # ------------------------------------------------------------------ queueing
 
@@ -88,14 +103,14 @@ class Outbox:
         S = DeliveryState
         await self.db.executemany(
             f"""INSERT INTO outbox (url, article_id, channel_id, role_id, created_at)
-               SELECT ?, a.id, s.channel_id, MAX(s.role_id), ?
+               SELECT CAST(? AS TEXT), a.id, s.channel_id, MAX(s.role_id), CAST(? AS BIGINT)
                FROM articles a JOIN subscriptions s
                  ON (s.topic_key = '' OR s.topic_key IN
                         (SELECT topic_key FROM article_topics WHERE article_rowid = a.rowid))
                 AND s.min_quality <= a.quality
                LEFT JOIN channels c ON c.channel_id = s.channel_id
                WHERE a.id = ? AND c.paused_reason IS NULL
-               GROUP BY s.channel_id
+               GROUP BY s.channel_id, a.id
                ON CONFLICT (url, channel_id) DO UPDATE SET
                    article_id = excluded.article_id,
                    state = CASE WHEN outbox.state IN ('{S.SENT}', '{S.EDIT}', '{S.DELETE}')
@@ -107,17 +122,17 @@ class Outbox:
                    attempts = 0, next_try_at = 0, last_error = NULL""",
             [(url, now(), article_id) for url, article_id in stories],
         )
-        self.db.after_commit(self.on_work)
+        self._wake()
 
     async def edit(self, url: str, article_id: str, content_changed: bool) -> None:
         """Another file (or a new version) now serves the story; sent posts are edited."""
         changed = await self.db.execute(
             f"UPDATE outbox SET article_id = ?, state = CASE WHEN state = '{DeliveryState.SENT}' "
-            f"AND ? THEN '{DeliveryState.EDIT}' ELSE state END WHERE url = ?",
+            f"AND ? = 1 THEN '{DeliveryState.EDIT}' ELSE state END WHERE url = ?",
             (article_id, int(content_changed), url),
         )
         if changed and content_changed:
-            self.db.after_commit(self.on_work)
+            self._wake()
 
     async def withdraw(self, url: str) -> None:
         """The story is no longer visible: delete what was sent, cancel what was not.
@@ -132,7 +147,7 @@ class Outbox:
             (url,),
         )
         if changed:
-            self.db.after_commit(self.on_work)
+            self._wake()
 
     # ------------------------------------------------------------------ delivering
 
@@ -163,6 +178,7 @@ class Outbox:
         """The send was answered: record the message (or its deletion). Only now is a row done."""
         S = DeliveryState
         async with self.db.transaction():
+            await self.fence()
             if delivery.state == S.DELETE:
                 await self.db.execute(
                     f"UPDATE outbox SET state = '{S.DELETED}', message_id = NULL, "
@@ -188,6 +204,7 @@ class Outbox:
     async def retry(self, delivery: Delivery, error: str, delay: float) -> None:
         """A transient failure: try again after `delay` seconds."""
         async with self.db.transaction():
+            await self.fence()
             await self.db.execute(
                 "UPDATE outbox SET attempts = attempts + 1, next_try_at = ?, last_error = ? "
                 "WHERE id = ?",
@@ -198,6 +215,7 @@ class Outbox:
         """The message to edit or delete is gone: nothing left to do for this row."""
         S = DeliveryState
         async with self.db.transaction():
+            await self.fence()
             await self.db.execute(
                 "UPDATE outbox SET state = ?, last_error = 'message no longer exists' WHERE id = ?",
                 (S.DELETED if delivery.state == S.DELETE else S.FAILED, delivery.id),
@@ -207,6 +225,7 @@ class Outbox:
         """Refused or gone: stop sending there (never retry a refusal) until it is followed anew."""
         S = DeliveryState
         async with self.db.transaction():
+            await self.fence()
             await self.db.execute(
                 "INSERT INTO channels (channel_id, paused_reason, paused_at) VALUES (?, ?, ?) "
                 "ON CONFLICT (channel_id) DO UPDATE SET paused_reason = excluded.paused_reason, "
@@ -246,8 +265,9 @@ class Outbox:
     async def health(self) -> QueueHealth:
         """Rows waiting and failed, and per channel its last post and pause reason."""
         counts = await self.db.fetch(
-            f"SELECT COALESCE(SUM(state IN ({_WORK_SQL})), 0), "
-            f"COALESCE(SUM(state = '{DeliveryState.FAILED}'), 0) FROM outbox"
+            f"SELECT COALESCE(SUM(CASE WHEN state IN ({_WORK_SQL}) THEN 1 ELSE 0 END), 0), "
+            f"COALESCE(SUM(CASE WHEN state = '{DeliveryState.FAILED}' THEN 1 ELSE 0 END), 0) "
+            "FROM outbox"
         )
         channels = await self.db.fetch(
             """SELECT ch.channel_id, c.last_post_at, c.last_article, c.paused_reason

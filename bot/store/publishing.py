@@ -26,6 +26,7 @@ from bot.store.index import ArticleIndex, Changes
 from bot.store.outbox import now
 from bot.store.queries import article_key
 from bot.store.records import article_rows
+from bot.store.requests import PublishRequests
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,11 @@ class Publishing:
         self.db = db
         self.index = index
         self.store_dir = store_dir
+        self.requests: PublishRequests | None = None  # PostgreSQL: ask the scanner (Store)
+
+    def forwards(self) -> bool:
+        """Does a publish here go to the scanner's process (and so take a moment longer)?"""
+        return self.requests is not None and self.requests.forwards()
 
     async def publish(self, article_id: str, actor: str, *, version: str | None = None) -> Article:
         """Publish a draft: the file's `published:` flips to true, then the index follows.
@@ -51,11 +57,11 @@ class Publishing:
         With `version` (from `Queries.version`, e.g. what a preview showed), the article
         must still be exactly that version.
         """
-        return await self._set_published(article_id, actor, True, version)
+        return await self.apply(article_id, actor, True, version)
 
     async def unpublish(self, article_id: str, actor: str) -> Article:
         """Withdraw a published article: hidden from readers, its posts deleted."""
-        return await self._set_published(article_id, actor, False, None)
+        return await self.apply(article_id, actor, False, None)
 
     async def audit_refusal(self, actor: str, action: str, article_id: str, detail: str) -> None:
         """Record a refused moderation attempt in the audit trail."""
@@ -79,7 +85,17 @@ class Publishing:
             for r in rows
         ]
 
-    async def _set_published(
+    async def apply(
+        self, article_id: str, actor: str, published: bool, version: str | None
+    ) -> Article:
+        """Publish or withdraw: here if this process holds the store folder, else through
+        the scanner's process (requests.py), which calls `apply_here`."""
+        if self.forwards():
+            assert self.requests is not None
+            return await self.requests.submit(article_id, actor, published, version)
+        return await self.apply_here(article_id, actor, published, version)
+
+    async def apply_here(
         self, article_id: str, actor: str, published: bool, version: str | None
     ) -> Article:
         rows = await self.db.fetch(

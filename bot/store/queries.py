@@ -165,7 +165,7 @@ class Queries:
             rows.sort(key=lambda r: -r["published_at"])
             return [(r["title"], r["id"]) for r in rows[:limit]]
         state = "a.visible = 1" if published else DRAFT
-        like = "".join(" AND a.title LIKE ? ESCAPE '\\'" for _ in words)
+        like = "".join(" AND LOWER(a.title) LIKE LOWER(?) ESCAPE '\\'" for _ in words)
         found = await self.db.fetch(
             f"SELECT a.title, a.id FROM articles a WHERE {state}{like} "
             "ORDER BY a.published_at DESC LIMIT ?",
@@ -176,7 +176,8 @@ class Queries:
     async def counts(self) -> Counts:
         rows = await self.db.fetch(
             "SELECT COUNT(*), COALESCE(SUM(visible), 0), "
-            f"COALESCE(SUM({DRAFT.replace('a.', '')}), 0) FROM articles WHERE deleted_at IS NULL"
+            f"COALESCE(SUM(CASE WHEN {DRAFT.replace('a.', '')} THEN 1 ELSE 0 END), 0) "
+            "FROM articles WHERE deleted_at IS NULL"
         )
         return Counts(articles=rows[0][0], published=rows[0][1], drafts=rows[0][2])
 

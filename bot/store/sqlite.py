@@ -13,6 +13,7 @@ import logging
 import os
 import re
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextvars import ContextVar
 from importlib import resources
@@ -67,6 +68,8 @@ class SQLiteDatabase:
     processes) and a few read-only ones: WAL lets them read while a write is under way,
     and they only ever see committed data."""
 
+    kind = "sqlite"
+
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self.conn = conn
         self.readers: list[aiosqlite.Connection] = []
@@ -94,7 +97,7 @@ class SQLiteDatabase:
             conn.row_factory = aiosqlite.Row
             # First, so a second process starting at the same moment waits instead of failing.
             await conn.execute("PRAGMA busy_timeout = 10000")
-            await conn.execute("PRAGMA journal_mode = WAL")
+            await _set_wal(conn)
             await conn.execute("PRAGMA synchronous = NORMAL")
             await conn.execute("PRAGMA foreign_keys = ON")
             db = cls(conn)
@@ -185,6 +188,15 @@ class SQLiteDatabase:
         if callback not in self._after_commit:
             self._after_commit.append(callback)
 
+    def notify(self, topic: str) -> None:
+        """Other processes on this file find work by polling: nothing to send."""
+
+    def listen(self, topic: str, callback: Callable[[], None]) -> None:
+        """No other process notifies over a SQLite file."""
+
+    async def clock(self) -> float:
+        return time.time()
+
     @contextlib.asynccontextmanager
     async def bulk_load(self) -> AsyncIterator[None]:
         """Drop the FTS triggers, then refill the index once at the end.
@@ -259,6 +271,19 @@ class SQLiteDatabase:
             ["{title}: (" + match + ")", limit],
         )
         return [r[0] for r in rows]
+
+
+async def _set_wal(conn: aiosqlite.Connection) -> None:
+    """WAL mode. Switching takes an exclusive lock for which SQLite may answer "locked"
+    without waiting (another process creating the file at the same moment): retry a while."""
+    for attempt in range(50):
+        try:
+            await conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == 49:
+                raise
+            await asyncio.sleep(0.1)
 
 
 def _create_private(path: Path) -> None:

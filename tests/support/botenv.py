@@ -1,4 +1,4 @@
-"""The real NewsBot, on a real SQLite file, connected to the Discord stand-in.
+"""The real NewsBot, on a real database (SQLite or PostgreSQL), connected to the stand-in.
 
 `news_bot(...)` builds the whole thing for an end-to-end test: a store folder,
 the stand-in with a guild (channels, a reader, a moderator, an admin), Settings
@@ -19,11 +19,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.bot import NewsBot, prepare_store
+from bot.bot import NewsBot, serving
 from bot.config import Settings
-from bot.store import Store
+from bot.store import Store, open_store
 from tests.support.helpers import SEED_PATH
 from tests.support.stand_in import InteractionResult, Perm, StandIn, running_bot
+
+# The PostgreSQL database the bots of the running test use, or None for a SQLite file: set
+# by the `both_backends` fixture (tests/conftest.py) for the end-to-end modules run on both.
+DATABASE_URL: str | None = None
 
 
 @dataclass
@@ -71,6 +75,7 @@ def settings_for(stand_in: StandIn, store_dir: Path, db_path: Path, **changes: A
         guild_id=stand_in.guild_id,
         newsroom_guild_ids=frozenset({stand_in.guild_id}),
         poll_seconds=0.5,
+        database_url=DATABASE_URL,
     )
     return dataclasses.replace(base, **changes)
 
@@ -80,8 +85,7 @@ async def start_bot(
     stand_in: StandIn, settings: Settings, **options: Any
 ) -> AsyncIterator[tuple[NewsBot, Store]]:
     """Open the store, load it, start the real bot against the stand-in; all closed on exit."""
-    async with Store.open(settings.db_path, settings.store_dir) as store:
-        await prepare_store(settings, store)
+    async with open_store(settings) as store, serving(settings, store):
         bot = NewsBot(settings, store, guild_ready_timeout=0.1, **options)
         async with running_bot(bot, stand_in):
             yield bot, store

@@ -33,6 +33,8 @@ BOT_VARIABLES = (
     "NEWSROOM_GUILD_IDS",
     "NEWS_STORE_DIR",
     "NEWS_DB_PATH",
+    "NEWS_DATABASE_URL",
+    "NEWS_DB_POOL_SIZE",
     "NEWS_CHANNEL_ID",
     "NEWS_POLL_SECONDS",
     "MODERATOR_ROLE_IDS",
@@ -82,7 +84,7 @@ def bot_env(
 
 
 async def follow_everything(
-    db_path: Path, store_dir: Path, channels: Mapping[int, int], *, actor: str
+    db_path: Path | str, store_dir: Path, channels: Mapping[int, int], *, actor: str
 ) -> None:
     """Before the bot starts: load the store, then make each channel (id -> guild id)
     follow every topic, so only what is published afterwards is posted."""

@@ -1,0 +1,93 @@
+"""Moving a bot from SQLite to PostgreSQL (`newsbot migrate-db --to URL`).
+
+The index is rebuilt from the store folder (the source of truth) first, while the target
+has no subscriptions, so loading it queues nothing. Then what only the database knows is
+copied: subscriptions, channel states, the audit trail, small facts (command digests,
+remembered values) and the delivery log, which says which message is which story's post.
+So nothing is posted again after the switch, and later edits and withdrawals reach the old
+posts. Every copy skips what the target already has: running it again changes nothing
+(a row the target still has pending takes the source's later state).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.store.database import Database
+
+# table -> (columns, conflict target, what to do on conflict)
+_COPIES: dict[str, tuple[tuple[str, ...], str, str]] = {
+    "subscriptions": (
+        (
+            "channel_id",
+            "topic_key",
+            "guild_id",
+            "topic_name",
+            "role_id",
+            "min_quality",
+            "created_at",
+            "created_by",
+        ),
+        "(channel_id, topic_key)",
+        "DO NOTHING",
+    ),
+    "channels": (
+        ("channel_id", "paused_reason", "paused_at", "last_post_at", "last_article"),
+        "(channel_id)",
+        "DO NOTHING",
+    ),
+    "meta": (("key", "value"), "(key)", "DO NOTHING"),
+    "remembered": (("key", "value", "saved_at"), "(key)", "DO NOTHING"),
+    "outbox": (
+        (
+            "url",
+            "article_id",
+            "channel_id",
+            "role_id",
+            "state",
+            "message_id",
+            "attempts",
+            "generation",
+            "next_try_at",
+            "last_error",
+            "created_at",
+            "sent_at",
+        ),
+        "(url, channel_id)",
+        "DO UPDATE SET state = excluded.state, message_id = excluded.message_id, "
+        "generation = excluded.generation, sent_at = excluded.sent_at "
+        "WHERE outbox.state = 'pending' AND excluded.state <> 'pending'",
+    ),
+}
+_SKIPPED_META = ("fts_triggers", "last_sync")  # SQLite's own bookkeeping; the target's own
+_AUDIT = ("at", "actor", "action", "article_id", "detail")
+
+
+@dataclass
+class MigrationReport:
+    copied: dict[str, int] = field(default_factory=dict)  # table -> rows read from the source
+
+
+async def copy_state(source: Database, target: Database) -> MigrationReport:
+    """Copy what only the database knows from `source` into `target`, in one transaction.
+    The target's index must already be loaded (`FolderSync.sync`)."""
+    report = MigrationReport()
+    async with target.transaction():
+        for table, (columns, conflict, action) in _COPIES.items():
+            rows = await source.fetch_tuples(f"SELECT {', '.join(columns)} FROM {table}")
+            if table == "meta":
+                rows = [r for r in rows if r[0] not in _SKIPPED_META]
+            await target.executemany(
+                f"INSERT INTO {table} ({', '.join(columns)}) "
+                f"VALUES ({', '.join('?' * len(columns))}) ON CONFLICT {conflict} {action}",
+                rows,
+            )
+            report.copied[table] = len(rows)
+        audit = await source.fetch_tuples(f"SELECT {', '.join(_AUDIT)} FROM audit ORDER BY id")
+        known = set(await target.fetch_tuples(f"SELECT {', '.join(_AUDIT)} FROM audit"))
+        await target.executemany(
+            f"INSERT INTO audit ({', '.join(_AUDIT)}) VALUES ({', '.join('?' * len(_AUDIT))})",
+            [row for row in audit if tuple(row) not in known],
+        )
+        report.copied["audit"] = len(audit)
+    return report

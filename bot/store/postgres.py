@@ -1,0 +1,437 @@
+"""The PostgreSQL backend (asyncpg): several processes on several hosts share one database.
+
+Everything PostgreSQL-specific lives here, behind `Database`: the pool, `?` placeholders
+turned into `$n`, transactions pinned to one connection, forward migrations under an
+advisory lock, `tsvector` search, and LISTEN/NOTIFY so other processes' writes are seen
+at once. Write transactions are serialised across processes by an advisory lock, as
+SQLite's `BEGIN IMMEDIATE` serialises them, so the idea modules behave alike on both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import os
+import re
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+import asyncpg
+
+from bot.config import redact
+from bot.errors import DatabaseUnavailable, DeskUnavailable
+from bot.store.database import Row
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS: tuple[str, ...] = (
+    resources.files("bot.store").joinpath("postgres_schema.sql").read_text("utf-8"),
+)
+MIGRATE_LOCK = 0x6E657773_0001  # advisory lock keys ("news" + n)
+WRITE_LOCK = 0x6E657773_0002
+CHANNEL = "newsbot"  # the NOTIFY channel every process listens on
+CONNECT_TIMEOUT = 2.0  # seconds: a command must still be answered within Discord's 3 s
+IDLE_IN_TRANSACTION_MS = 8000  # under the lease's 12 s, so a frozen holder never blocks it
+CLOSE_TIMEOUT = 5.0  # seconds to let busy connections finish at exit
+READ_DELAYS = (0.1, 0.4)  # a read that lost its connection is tried again after these
+_TIE_ROOM = 20
+_WEIGHTS = "'{0.2, 0.3, 0.4, 1.0}'"  # ts_rank's D (provider), C (topics), B (excerpt), A (title)
+_CONFIG = "'newsbot_search'"
+_SEARCH_INDEX = (
+    "CREATE INDEX IF NOT EXISTS articles_search ON articles USING gin (search) WHERE visible = 1"
+)
+# The connection is gone (or never came): the desk is briefly unavailable, not broken.
+LOST = (
+    OSError,
+    asyncio.TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.TooManyConnectionsError,
+)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_WORD = re.compile(r"[^\W_]+")
+_MAX_LEXEME = 1000
+
+
+@dataclass(eq=False)
+class _Transaction:
+    db: PostgresDatabase
+    conn: Any  # asyncpg.Connection
+    callbacks: list[Callable[[], None]] = field(default_factory=list)
+    topics: set[str] = field(default_factory=set)
+
+
+_CURRENT: ContextVar[_Transaction | None] = ContextVar("newsbot_pg_transaction", default=None)
+
+
+class PostgresDatabase:
+    """An asyncpg pool; statements inside `transaction()` share its one connection."""
+
+    kind = "postgresql"
+
+    def __init__(self, pool: Any, label: str) -> None:
+        self.pool = pool
+        self.label = label
+        self.generation = 0
+        self.token = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"  # this process, in notifications
+        self._write_lock = asyncio.Lock()
+        self.notifications = _Notifications(self, "")
+        self._listen_task: asyncio.Task[None] | None = None
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def open(cls, url: str, pool_size: int = 10) -> AsyncIterator[PostgresDatabase]:
+        """Connect (the pool), migrate, and listen for other processes' writes; closed on exit."""
+        label = redact(url)
+        try:
+            pool = await asyncpg.create_pool(
+                url,
+                min_size=1,
+                max_size=pool_size,
+                timeout=CONNECT_TIMEOUT,
+                server_settings={
+                    "jit": "off",
+                    "application_name": "newsbot",
+                    # A process frozen inside a transaction (SIGSTOP, a stalled VM) must not
+                    # hold the write lock for ever: the server ends its session, and the
+                    # others, a standby taking over a lease among them, go on.
+                    "idle_in_transaction_session_timeout": str(IDLE_IN_TRANSACTION_MS),
+                },
+            )
+        except (*LOST, asyncpg.PostgresError, ValueError) as exc:
+            raise DatabaseUnavailable(label, _reason(exc), "NEWS_DATABASE_URL") from None
+        db = cls(pool, label)
+        try:
+            await db.migrate()
+            await db.execute(_SEARCH_INDEX)  # heals a big load that stopped half-way
+            db.notifications.url = url
+            db._listen_task = asyncio.create_task(db.notifications.run_forever(), name="listen")
+            yield db
+        finally:
+            if db._listen_task is not None:
+                db._listen_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await db._listen_task
+            try:
+                await asyncio.wait_for(pool.close(), CLOSE_TIMEOUT)
+            except TimeoutError:
+                log.warning("database connections still busy at exit; closing them")
+                pool.terminate()
+
+    async def migrate(self) -> None:
+        """Apply the missing migrations in one transaction under an advisory lock: two
+        processes starting on a fresh database migrate it once, the second one waiting."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", MIGRATE_LOCK)
+            await conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"
+            )
+            version = int(await conn.fetchval("SELECT MAX(version) FROM schema_version") or 0)
+            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+                await conn.execute(script)
+                await conn.execute("INSERT INTO schema_version (version) VALUES ($1)", number)
+                log.info("database migrated to schema version %d", number)
+
+    # ------------------------------------------------------------------ Database
+
+    async def fetch(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
+        args = _params(params)
+        return list(await self._run(lambda conn: conn.fetch(dollars(sql), *args)))
+
+    async def fetch_tuples(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
+        return [tuple(r) for r in await self.fetch(sql, params)]  # type: ignore[arg-type]
+
+    async def fetchval(self, sql: str, params: Iterable[Any] = ()) -> Any:
+        args = _params(params)
+        return await self._run(lambda conn: conn.fetchval(dollars(sql), *args))
+
+    async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
+        args = _params(params)
+        status = await self._run(lambda conn: conn.execute(dollars(sql), *args))
+        last = str(status).rsplit(" ", 1)[-1]
+        return int(last) if last.isdigit() else 0
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        batch = [_params(row) for row in rows]
+        if batch:
+            await self._run(lambda conn: conn.executemany(dollars(sql), batch))
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
+        """One write transaction on one connection; a nested call joins the outer one."""
+        current = _CURRENT.get()
+        if current is not None and current.db is self:
+            yield
+            return
+        async with self._write_lock:
+            tx = await self._begin()
+            token = _CURRENT.set(tx)
+            try:
+                yield
+                await self._commit(tx)
+            except BaseException:
+                await self._rollback(tx)
+                raise
+            finally:
+                _CURRENT.reset(token)
+                await self._release(tx.conn)
+        self.generation += 1
+        for callback in tx.callbacks:
+            callback()
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        tx = _CURRENT.get()
+        if tx is None or tx.db is not self:
+            callback()
+        elif callback not in tx.callbacks:
+            tx.callbacks.append(callback)
+
+    def notify(self, topic: str) -> None:
+        """Once the current transaction commits, every other process's `listen(topic)`
+        callbacks run (this process's own callbacks are registered with `after_commit`)."""
+        tx = _CURRENT.get()
+        if tx is not None and tx.db is self:
+            tx.topics.add(topic)
+
+    def listen(self, topic: str, callback: Callable[[], None]) -> None:
+        self.notifications.listeners.setdefault(topic, []).append(callback)
+
+    async def clock(self) -> float:
+        """The database server's clock (seconds): one clock for every host's leases."""
+        return float(await self.fetchval("SELECT EXTRACT(EPOCH FROM clock_timestamp())"))
+
+    @contextlib.asynccontextmanager
+    async def bulk_load(self) -> AsyncIterator[None]:
+        """Drop the search index during a big load and build it once at the end (a crash in
+        between is healed when the database is next opened)."""
+        await self.execute("DROP INDEX IF EXISTS articles_search")
+        try:
+            yield
+        finally:
+            await self.execute(_SEARCH_INDEX)
+            await self.execute("ANALYZE articles")
+
+    async def search_ranked(
+        self, query: str, topic_key: str | None, limit: int
+    ) -> list[tuple[int, float]] | None:
+        tsquery = ts_query(query)
+        if tsquery is None:
+            return None
+        params: list[Any] = [tsquery]
+        topic_filter = ""
+        if topic_key is not None:
+            topic_filter = (
+                "AND a.rowid IN (SELECT article_rowid FROM article_topics WHERE topic_key = ?)"
+            )
+            params.append(topic_key)
+        params.append(limit + _TIE_ROOM)
+        rows = await self.fetch_tuples(
+            f"SELECT a.rowid, -ts_rank({_WEIGHTS}, a.search, q) AS score "
+            f"FROM articles a, to_tsquery({_CONFIG}, ?) q "
+            f"WHERE a.visible = 1 AND a.search @@ q {topic_filter} "
+            "ORDER BY score, a.quality DESC, a.published_at DESC LIMIT ?",
+            params,
+        )
+        return [(int(r[0]), float(r[1])) for r in rows]
+
+    async def title_prefix_ids(self, words: Sequence[str], limit: int) -> list[int] | None:
+        tsquery = ts_query(" ".join(w + "*" for w in words), weight="A")
+        if tsquery is None:
+            return None
+        rows = await self.fetch_tuples(
+            f"SELECT rowid FROM articles WHERE visible = 1 AND search @@ to_tsquery({_CONFIG}, ?) "
+            "ORDER BY rowid DESC LIMIT ?",
+            [tsquery, limit],
+        )
+        return [int(r[0]) for r in rows]
+
+    # ------------------------------------------------------------------ connections
+
+    async def _run(self, operation: Callable[[Any], Awaitable[Any]]) -> Any:
+        """Run on the transaction's connection, or on a pooled one (a read whose connection
+        was lost is tried again, briefly: a command must still be answered in time)."""
+        tx = _CURRENT.get()
+        if tx is not None and tx.db is self:
+            try:
+                return await operation(tx.conn)
+            except LOST as exc:
+                raise DeskUnavailable(_reason(exc)) from None
+        for delay in (*READ_DELAYS, None):
+            try:
+                return await self._on_pooled(operation)
+            except LOST as exc:
+                if delay is None:
+                    log.warning("database %s unreachable: %s", self.label, _reason(exc))
+                    raise DeskUnavailable(_reason(exc)) from None
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable")
+
+    async def _on_pooled(self, operation: Callable[[Any], Awaitable[Any]]) -> Any:
+        conn = await self._acquire()
+        try:
+            return await operation(conn)
+        finally:
+            await self._release(conn)
+
+    async def _acquire(self) -> Any:
+        """A pooled connection; any failure to connect (refused, not accepting connections,
+        shutting down) is the database being away, raised as a lost connection."""
+        try:
+            return await self.pool.acquire(timeout=CONNECT_TIMEOUT)
+        except LOST:
+            raise
+        except asyncpg.PostgresError as exc:
+            raise ConnectionError(_reason(exc)) from exc
+
+    async def _begin(self) -> _Transaction:
+        conn = None
+        try:
+            conn = await self._acquire()
+            tx = _Transaction(self, conn)
+            await conn.execute("BEGIN")
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", WRITE_LOCK)
+            return tx
+        except BaseException as exc:  # cancelled too: a connection is never left checked out
+            if conn is not None:
+                await self._release(conn)
+            if isinstance(exc, LOST):
+                raise DeskUnavailable(_reason(exc)) from None
+            raise
+
+    async def _commit(self, tx: _Transaction) -> None:
+        try:
+            payload = " ".join([self.token, *sorted(tx.topics)])
+            await tx.conn.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
+            await tx.conn.execute("COMMIT")
+        except LOST as exc:
+            raise DeskUnavailable(_reason(exc)) from None
+
+    async def _rollback(self, tx: _Transaction) -> None:
+        with contextlib.suppress(*LOST, asyncpg.PostgresError):
+            if not tx.conn.is_closed():
+                await tx.conn.execute("ROLLBACK")
+
+    async def _release(self, conn: Any) -> None:
+        with contextlib.suppress(*LOST, asyncpg.PostgresError):
+            await self.pool.release(conn)
+
+
+class _Notifications:
+    """LISTEN on a connection of its own, reconnecting with backoff. Another process's
+    commit bumps `generation` and runs the callbacks of the topics it notified; after a
+    gap, every callback runs once (a notification may have been missed)."""
+
+    def __init__(self, db: PostgresDatabase, url: str) -> None:
+        self.db = db
+        self.url = url
+        self.listeners: dict[str, list[Callable[[], None]]] = {}
+
+    async def run_forever(self) -> None:
+        delay = 0.5
+        while True:
+            conn = None
+            try:
+                conn = await asyncpg.connect(self.url, timeout=CONNECT_TIMEOUT)
+                lost = asyncio.Event()
+                conn.add_termination_listener(lambda _c, gone=lost: gone.set())
+                await conn.add_listener(CHANNEL, self._notified)
+                self._missed()
+                delay = 0.5
+                while not conn.is_closed() and not lost.is_set():
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(lost.wait(), 5)
+                    if not lost.is_set():
+                        await conn.execute("SELECT 1")  # notices a silently dead link
+            except asyncio.CancelledError:
+                raise
+            except (*LOST, asyncpg.PostgresError) as exc:
+                log.warning("database notifications lost (%s); reconnecting", _reason(exc))
+            finally:
+                if conn is not None:
+                    with contextlib.suppress(Exception):
+                        await conn.close(timeout=1)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+
+    def _notified(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+        sender, *topics = payload.split(" ")
+        if sender == self.db.token:
+            return
+        self.db.generation += 1  # another process wrote: caches keyed by generation refresh
+        for topic in topics:
+            for callback in self.listeners.get(topic, ()):
+                callback()
+
+    def _missed(self) -> None:
+        self.db.generation += 1
+        for callbacks in self.listeners.values():
+            for callback in callbacks:
+                callback()
+
+
+@functools.lru_cache(maxsize=4096)
+def dollars(sql: str) -> str:
+    """`?` placeholders as PostgreSQL's `$1, $2, ...` (never inside a quoted literal)."""
+    out: list[str] = []
+    number = 0
+    quoted = False
+    for ch in sql:
+        if ch == "'":
+            quoted = not quoted
+        elif ch == "?" and not quoted:
+            number += 1
+            out.append(f"${number}")
+            continue
+        out.append(ch)
+    return "".join(out)
+
+
+def _params(params: Iterable[Any]) -> tuple[Any, ...]:
+    """PostgreSQL text holds no NUL and no lone surrogate: such a character (only ever in
+    typed input: stored articles cannot hold one) becomes U+FFFD, so it matches nothing."""
+    return tuple(_clean(p) if isinstance(p, str) else p for p in params)
+
+
+def _clean(text: str) -> str:
+    if "\x00" in text:
+        text = text.replace("\x00", "\ufffd")
+    if not text.isascii():
+        text = _SURROGATE.sub("\ufffd", text)
+    return text
+
+
+def _reason(exc: BaseException) -> str:
+    return str(exc).strip() or exc.__class__.__name__
+
+
+def ts_query(text: str, *, weight: str = "") -> str | None:
+    """Any user text as a safe tsquery: each word or "quoted phrase" a phrase of lexemes
+    (letters and digits, quoted and escaped), ANDed; a trailing `*` keeps its prefix meaning.
+    None when nothing searchable is left. Raw text never reaches `to_tsquery`."""
+    terms: list[str] = []
+    text = _clean(text.replace("\x00", " "))
+    for phrase, word in re.findall(r'"([^"]*)"|(\S+)', text):
+        raw = phrase or word
+        prefix = bool(word) and len(word) > 1 and word.endswith("*")
+        lexemes = [w for w in _WORD.findall(raw) if len(w) <= _MAX_LEXEME]
+        if not lexemes:
+            continue
+        quoted = [_lexeme(w) + (":" + weight if weight else "") for w in lexemes]
+        if prefix:
+            quoted[-1] = _lexeme(lexemes[-1]) + ":*" + weight
+        term = " <-> ".join(quoted)
+        if term not in terms:
+            terms.append(term)
+    return " & ".join(f"({t})" for t in terms) if terms else None
+
+
+def _lexeme(word: str) -> str:
+    return "'" + word.replace("\\", "\\\\").replace("'", "''") + "'"

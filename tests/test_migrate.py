@@ -1,0 +1,94 @@
+"""`newsbot migrate-db --to URL`: a bot that ran on SQLite moves to PostgreSQL.
+
+A real bot on SQLite posts two stories to two channels (and has a feed, a paused channel,
+an audit trail). `migrate-db` runs twice. The same bot on PostgreSQL then posts nothing
+again, edits the old post when its file changes and deletes the old posts on /unpublish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from pathlib import Path
+
+from bot.store import DeliveryState, Store
+from tests.support.botenv import content, news_bot, settled, start_bot, subscribe
+from tests.support.cli import newsbot
+from tests.support.helpers import write_article
+from tests.support.stand_in import StandIn
+
+MESSAGES = r"^/channels/\d+/messages"
+
+
+def sent(discord: StandIn, method: str, channel: int) -> int:
+    path = f"/channels/{channel}/messages"
+    return sum(1 for r in discord.requests if r.method == method and r.path.startswith(path))
+
+
+async def test_a_sqlite_bot_moves_to_postgresql_and_reposts_nothing(
+    tmp_path: Path, pg_url: str
+) -> None:
+    store = tmp_path / "store"
+    store.mkdir()
+    write_article(store, "older", title="An older story", published=True)
+    async with StandIn() as discord:
+        async with news_bot(tmp_path, stand_in=discord) as env:
+            news, ai = env.guild.channels["news"], env.guild.channels["ai"]
+            await subscribe(env, "news")
+            await subscribe(env, "ai")
+            for name in ("quake", "flood"):
+                write_article(store, name, title=f"Story {name}", published=True)
+            await discord.wait_for(
+                lambda: len(discord.messages(news)) == len(discord.messages(ai)) == 2, 10
+            )
+            await settled(env)
+            await env.store.publishing.audit_refusal("someone", "publish", "quake", "not a mod")
+            settings = env.settings
+        quake_post = next(m for m in discord.messages(news) if "quake" in str(m["embeds"]))
+
+        for _ in range(2):  # safe to run again
+            moved = newsbot(
+                tmp_path,
+                "migrate-db",
+                "--to",
+                pg_url,
+                NEWS_DB_PATH=str(settings.db_path),
+                NEWS_STORE_DIR=str(store),
+            )
+            assert moved.returncode == 0, moved.stderr
+            assert "copied: 2 subscriptions" in moved.stdout
+            assert "4 outbox" in moved.stdout
+            assert "s3cret" not in moved.stdout + moved.stderr
+
+        async with Store.open(pg_url, store) as copied:
+            assert len(await copied.feeds.subscriptions()) == 2
+            assert (await copied.outbox.state_counts()) == {DeliveryState.SENT: 4}
+            trail = await copied.publishing.audit_trail()
+            assert [(e.actor, e.action) for e in trail] == [("someone", "refused publish")]
+
+        posts = sent(discord, "POST", news) + sent(discord, "POST", ai)
+        on_pg = dataclasses.replace(settings, database_url=pg_url)
+        async with start_bot(discord, on_pg) as (_bot, pg_store):
+            await asyncio.sleep(on_pg.poll_seconds * 4)
+            assert sent(discord, "POST", news) + sent(discord, "POST", ai) == posts  # no repost
+
+            path = store / "quake.txt"
+            path.write_text(path.read_text().replace("Story quake", "Story quake, updated"))
+            await discord.wait_for(
+                lambda: "updated" in str(discord.messages(news)),
+                timeout=10,
+            )
+            edited = next(m for m in discord.messages(news) if "quake" in str(m["embeds"]))
+            assert edited["id"] == quake_post["id"]  # the old post, edited in place
+
+            result = await discord.slash(
+                "unpublish", {"article": "flood"}, user_id=env.guild.moderator
+            )
+            assert "flood" in content(result) or "Story flood" in content(result)
+            await discord.wait_for(
+                lambda: all("flood" not in str(discord.messages(c)) for c in (news, ai)), 10
+            )
+            assert sent(discord, "POST", news) + sent(discord, "POST", ai) == posts
+            assert len(discord.messages(news)) == len(discord.messages(ai)) == 1
+            await asyncio.sleep(0.5)
+            assert await pg_store.outbox.next_due_at() is None
