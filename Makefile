@@ -25,8 +25,8 @@ test: lint
 bench: $(STAMP)
 	$(BIN)/python -m bench.store
 	$(BIN)/python -m bench.fanout
-	$(BIN)/python -m bench.hostile
 	$(BIN)/python -m bench.postgres
+	$(BIN)/python -m bench.hostile
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

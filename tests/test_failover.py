@@ -41,14 +41,15 @@ class Cluster:
     processes: dict[str, BotProcess] = field(default_factory=dict)
 
     async def start(self, name: str, **variables: str | int | None) -> BotProcess:
+        settings: dict[str, str | int | None] = {"NEWS_POLL_SECONDS": 1}
+        settings.update(variables)
         env = bot_env(
             self.discord,
             self.store_dir,
             self.tmp_path / "unused.db",
             NEWS_DATABASE_URL=self.url,
-            NEWS_POLL_SECONDS=1,
             DISCORD_TOKEN=f"token-{name}",
-            **variables,
+            **settings,
         )
         process = BotProcess(env, self.tmp_path / name / "bot.log")
         self.processes[name] = process
@@ -227,7 +228,7 @@ async def test_a_publish_answered_by_a_process_without_the_store_folder(
                 NEWS_POLL_SECONDS=1,
                 SHARD_COUNT=2,
                 SHARD_IDS=shard,
-                NEWSROOM_GUILD_IDS=guild,  # its moderator publishes there
+                NEWSROOM_GUILD_IDS=guild,  # moderation lives in the other host's guild
             )
             processes.append(BotProcess(env, tmp_path / name / "bot.log"))
         try:
@@ -259,3 +260,32 @@ async def test_a_publish_answered_by_a_process_without_the_store_folder(
             for process in processes:
                 with contextlib.suppress(Exception):
                     await process.wait_exit()
+
+
+async def test_a_clean_shutdown_hands_the_roles_over_at_once(cluster: Cluster) -> None:
+    first = await cluster.start("a")
+    second = await cluster.start("b")
+    stopped_at = time.monotonic()
+    await first.stop()  # Ctrl-C: the leases are released, not left to expire
+    assert "released the deliverer lease" in first.log()
+    await second.wait_for_log("took the deliverer lease (epoch 2)", timeout=5)
+    await second.wait_for_log("took the scanner lease (epoch 2)", timeout=5)
+    assert time.monotonic() - stopped_at < LEASE_SECONDS
+    cluster.publish_file()
+    await cluster.all_posted(timeout=30)
+    cluster.assert_exactly_once()
+
+
+async def test_work_queued_by_one_process_wakes_the_deliverer_on_another_at_once(
+    cluster: Cluster,
+) -> None:
+    # Polls every 30 s: only the file-system event (on the scanner) and NOTIFY (to the
+    # deliverer) can make this fast.
+    await cluster.start("a", DELIVERY=0, NEWS_POLL_SECONDS=30)  # the scanner only
+    await cluster.start("b", NEWS_POLL_SECONDS=30)  # the deliverer
+    dropped_at = time.monotonic()
+    cluster.publish_file()
+    await cluster.all_posted(timeout=15)
+    first = min(r.time for r in cluster.posts_by("b"))
+    assert first - dropped_at < 5, first - dropped_at
+    cluster.assert_exactly_once()

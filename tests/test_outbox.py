@@ -134,7 +134,7 @@ async def test_feeds_subscribe_list_and_unsubscribe(store: Store) -> None:
         (5, "World"),
         (6, ""),
     ]
-    assert await store.feeds.unsubscribe(5, "WORLD", guild_id=10) == 0  # another guild's
+    assert await store.feeds.unsubscribe(5, "WORLD", guild_id=10) == 0  # another server's
     assert await store.feeds.unsubscribe(5, "WORLD", guild_id=9) == 1
     assert await store.feeds.unsubscribe(5, "World", guild_id=9) == 0
     assert await store.feeds.unsubscribe(6, None, guild_id=9) == 1

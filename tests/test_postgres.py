@@ -20,7 +20,8 @@ from bot import answers
 from bot.config import Settings, redact
 from bot.errors import DatabaseUnavailable, DeskUnavailable
 from bot.store import Store
-from bot.store.postgres import dollars, ts_query
+from bot.store.pg_search import ts_query
+from bot.store.postgres import dollars
 from tests.support.cli import newsbot
 from tests.support.helpers import write_article
 from tests.support.postgres import PASSWORD, PostgresServer
@@ -296,3 +297,60 @@ def test_postgresql_settings(tmp_path: Path) -> None:
 
     with pytest.raises(ConfigError, match="NEWS_DB_POOL_SIZE"):
         Settings.from_env({"NEWS_DB_POOL_SIZE": "0"}, dotenv_path=None, require_store=False)
+
+
+async def test_commands_answer_briefly_unavailable_while_the_database_is_away(
+    tmp_path: Path, pg_server: PostgresServer, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.support import botenv
+
+    monkeypatch.setattr(botenv, "DATABASE_URL", pg_url)
+    name = pg_url.rsplit("/", 1)[1]
+    botenv.store_with_seed(tmp_path)
+    async with botenv.news_bot(tmp_path) as env:
+        reader = env.guild.reader
+        await pg_server.admin(f"ALTER DATABASE {name} ALLOW_CONNECTIONS false")
+        await pg_server.admin(
+            f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+        )
+        away = await env.discord.slash("news", user_id=reader)
+        assert away.ephemeral
+        assert botenv.content(away) == (
+            "The news desk is briefly unavailable. Please try again in a minute."
+        )
+        await pg_server.admin(f"ALTER DATABASE {name} ALLOW_CONNECTIONS true")
+        back = await env.discord.slash("drafts", user_id=env.guild.moderator)
+        assert back.data.get("embeds"), back.data
+
+
+async def test_only_transactions_that_wrote_tell_the_other_processes(
+    pg_url: str, store_dir: Path
+) -> None:
+    async with Store.open(pg_url, store_dir) as first, Store.open(pg_url, store_dir) as second:
+        await asyncio.sleep(0.3)  # the listener is connected
+        before = second.db.generation
+        async with first.db.transaction():  # a standby's look at a lease: reads only
+            await first.db.fetch("SELECT holder FROM leases")
+        await first.meta.set("k", "v")
+        await first.meta.set("k", "v")  # the same value is still a write
+        await asyncio.sleep(0.5)
+        assert second.db.generation == before + 2
+
+
+async def test_a_task_started_inside_a_transaction_may_outlive_it(
+    pg_url: str, store_dir: Path
+) -> None:
+    async with Store.open(pg_url, store_dir) as store:
+        go_on = asyncio.Event()
+
+        async def later() -> str | None:
+            await go_on.wait()
+            await store.meta.set("k2", "w")  # its own transaction, not the finished one
+            return await store.meta.get("k")
+
+        async with store.db.transaction():
+            await store.db.execute("INSERT INTO meta (key, value) VALUES ('k', 'v')")
+            task = asyncio.create_task(later())  # inherits the transaction's context
+        go_on.set()
+        assert await task == "v"
+        assert await store.meta.get("k2") == "w"

@@ -13,7 +13,7 @@ import watchfiles
 from discord.ext import commands
 
 from bot.bot import NewsBot
-from bot.store.leases import Role
+from bot.store import Role
 from bot.store.sync import is_article_name
 
 log = logging.getLogger(__name__)
@@ -48,6 +48,8 @@ class StoreWatcher(commands.Cog):
 
     async def watch(self) -> None:
         folder = self.bot.settings.store_dir
+        if not folder.is_dir():
+            return  # a host without the store folder (PostgreSQL): another process scans
         try:
             async for changes in watchfiles.awatch(
                 folder,
@@ -67,10 +69,9 @@ class StoreWatcher(commands.Cog):
             )
 
     async def apply(self, names: set[str]) -> None:
-        """One batch of changed names: only these files are stat'ed and read, and only by
-        the scanner (on PostgreSQL, the one process holding that lease)."""
+        """One batch of changed names: only these files are stat'ed and read."""
         if not self.store.leases.holds(Role.SCANNER):
-            return  # another process scans the store; its own events and rescans apply them
+            return  # another process holds the scanner's lease: it sees the change
         try:
             report = await self.store.folder.sync_files(names)
         except Exception:  # a locked database: the next rescan catches up

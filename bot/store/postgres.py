@@ -14,7 +14,6 @@ import contextlib
 import functools
 import logging
 import os
-import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextvars import ContextVar
@@ -26,7 +25,9 @@ import asyncpg
 
 from bot.config import redact
 from bot.errors import DatabaseUnavailable, DeskUnavailable
+from bot.store import pg_search as search
 from bot.store.database import Row
+from bot.store.pg_search import clean
 
 log = logging.getLogger(__name__)
 
@@ -40,9 +41,6 @@ CONNECT_TIMEOUT = 2.0  # seconds: a command must still be answered within Discor
 IDLE_IN_TRANSACTION_MS = 8000  # under the lease's 12 s, so a frozen holder never blocks it
 CLOSE_TIMEOUT = 5.0  # seconds to let busy connections finish at exit
 READ_DELAYS = (0.1, 0.4)  # a read that lost its connection is tried again after these
-_TIE_ROOM = 20
-_WEIGHTS = "'{0.2, 0.3, 0.4, 1.0}'"  # ts_rank's D (provider), C (topics), B (excerpt), A (title)
-_CONFIG = "'newsbot_search'"
 _SEARCH_INDEX = (
     "CREATE INDEX IF NOT EXISTS articles_search ON articles USING gin (search) WHERE visible = 1"
 )
@@ -56,9 +54,6 @@ LOST = (
     asyncpg.AdminShutdownError,
     asyncpg.TooManyConnectionsError,
 )
-_SURROGATE = re.compile("[\ud800-\udfff]")
-_WORD = re.compile(r"[^\W_]+")
-_MAX_LEXEME = 1000
 
 
 @dataclass(eq=False)
@@ -67,6 +62,8 @@ class _Transaction:
     conn: Any  # asyncpg.Connection
     callbacks: list[Callable[[], None]] = field(default_factory=list)
     topics: set[str] = field(default_factory=set)
+    wrote: bool = False  # some statement changed a row: the other processes are told
+    open: bool = True  # a task started inside it and outliving it must not use its connection
 
 
 _CURRENT: ContextVar[_Transaction | None] = ContextVar("newsbot_pg_transaction", default=None)
@@ -155,20 +152,24 @@ class PostgresDatabase:
 
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
         args = _params(params)
-        status = await self._run(lambda conn: conn.execute(dollars(sql), *args))
-        last = str(status).rsplit(" ", 1)[-1]
-        return int(last) if last.isdigit() else 0
+        status = str(await self._run(lambda conn: conn.execute(dollars(sql), *args)))
+        last = status.rsplit(" ", 1)[-1]
+        changed = int(last) if last.isdigit() else 0
+        # "UPDATE 3", "INSERT 0 1" changed rows; "CREATE INDEX" changed the schema
+        self._wrote(not last.isdigit() or (changed > 0 and not status.startswith("SELECT")))
+        return changed
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         batch = [_params(row) for row in rows]
         if batch:
             await self._run(lambda conn: conn.executemany(dollars(sql), batch))
+            self._wrote(True)
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
         """One write transaction on one connection; a nested call joins the outer one."""
         current = _CURRENT.get()
-        if current is not None and current.db is self:
+        if current is not None and current.db is self and current.open:
             yield
             return
         async with self._write_lock:
@@ -181,15 +182,21 @@ class PostgresDatabase:
                 await self._rollback(tx)
                 raise
             finally:
+                tx.open = False
                 _CURRENT.reset(token)
                 await self._release(tx.conn)
         self.generation += 1
         for callback in tx.callbacks:
             callback()
 
+    def _wrote(self, changed: bool) -> None:
+        tx = _CURRENT.get()
+        if changed and tx is not None and tx.db is self and tx.open:
+            tx.wrote = True
+
     def after_commit(self, callback: Callable[[], None]) -> None:
         tx = _CURRENT.get()
-        if tx is None or tx.db is not self:
+        if tx is None or tx.db is not self or not tx.open:
             callback()
         elif callback not in tx.callbacks:
             tx.callbacks.append(callback)
@@ -198,7 +205,7 @@ class PostgresDatabase:
         """Once the current transaction commits, every other process's `listen(topic)`
         callbacks run (this process's own callbacks are registered with `after_commit`)."""
         tx = _CURRENT.get()
-        if tx is not None and tx.db is self:
+        if tx is not None and tx.db is self and tx.open:
             tx.topics.add(topic)
 
     def listen(self, topic: str, callback: Callable[[], None]) -> None:
@@ -222,36 +229,10 @@ class PostgresDatabase:
     async def search_ranked(
         self, query: str, topic_key: str | None, limit: int
     ) -> list[tuple[int, float]] | None:
-        tsquery = ts_query(query)
-        if tsquery is None:
-            return None
-        params: list[Any] = [tsquery]
-        topic_filter = ""
-        if topic_key is not None:
-            topic_filter = (
-                "AND a.rowid IN (SELECT article_rowid FROM article_topics WHERE topic_key = ?)"
-            )
-            params.append(topic_key)
-        params.append(limit + _TIE_ROOM)
-        rows = await self.fetch_tuples(
-            f"SELECT a.rowid, -ts_rank({_WEIGHTS}, a.search, q) AS score "
-            f"FROM articles a, to_tsquery({_CONFIG}, ?) q "
-            f"WHERE a.visible = 1 AND a.search @@ q {topic_filter} "
-            "ORDER BY score, a.quality DESC, a.published_at DESC LIMIT ?",
-            params,
-        )
-        return [(int(r[0]), float(r[1])) for r in rows]
+        return await search.ranked(self, query, topic_key, limit)
 
     async def title_prefix_ids(self, words: Sequence[str], limit: int) -> list[int] | None:
-        tsquery = ts_query(" ".join(w + "*" for w in words), weight="A")
-        if tsquery is None:
-            return None
-        rows = await self.fetch_tuples(
-            f"SELECT rowid FROM articles WHERE visible = 1 AND search @@ to_tsquery({_CONFIG}, ?) "
-            "ORDER BY rowid DESC LIMIT ?",
-            [tsquery, limit],
-        )
-        return [int(r[0]) for r in rows]
+        return await search.title_prefix_ids(self, words, limit)
 
     # ------------------------------------------------------------------ connections
 
@@ -259,7 +240,7 @@ class PostgresDatabase:
         """Run on the transaction's connection, or on a pooled one (a read whose connection
         was lost is tried again, briefly: a command must still be answered in time)."""
         tx = _CURRENT.get()
-        if tx is not None and tx.db is self:
+        if tx is not None and tx.db is self and tx.open:
             try:
                 return await operation(tx.conn)
             except LOST as exc:
@@ -308,8 +289,9 @@ class PostgresDatabase:
 
     async def _commit(self, tx: _Transaction) -> None:
         try:
-            payload = " ".join([self.token, *sorted(tx.topics)])
-            await tx.conn.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
+            if tx.wrote or tx.topics:  # a read-only transaction (a standby's try) says nothing
+                payload = " ".join([self.token, *sorted(tx.topics)])
+                await tx.conn.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
             await tx.conn.execute("COMMIT")
         except LOST as exc:
             raise DeskUnavailable(_reason(exc)) from None
@@ -397,41 +379,8 @@ def dollars(sql: str) -> str:
 def _params(params: Iterable[Any]) -> tuple[Any, ...]:
     """PostgreSQL text holds no NUL and no lone surrogate: such a character (only ever in
     typed input: stored articles cannot hold one) becomes U+FFFD, so it matches nothing."""
-    return tuple(_clean(p) if isinstance(p, str) else p for p in params)
-
-
-def _clean(text: str) -> str:
-    if "\x00" in text:
-        text = text.replace("\x00", "\ufffd")
-    if not text.isascii():
-        text = _SURROGATE.sub("\ufffd", text)
-    return text
+    return tuple(clean(p) if isinstance(p, str) else p for p in params)
 
 
 def _reason(exc: BaseException) -> str:
     return str(exc).strip() or exc.__class__.__name__
-
-
-def ts_query(text: str, *, weight: str = "") -> str | None:
-    """Any user text as a safe tsquery: each word or "quoted phrase" a phrase of lexemes
-    (letters and digits, quoted and escaped), ANDed; a trailing `*` keeps its prefix meaning.
-    None when nothing searchable is left. Raw text never reaches `to_tsquery`."""
-    terms: list[str] = []
-    text = _clean(text.replace("\x00", " "))
-    for phrase, word in re.findall(r'"([^"]*)"|(\S+)', text):
-        raw = phrase or word
-        prefix = bool(word) and len(word) > 1 and word.endswith("*")
-        lexemes = [w for w in _WORD.findall(raw) if len(w) <= _MAX_LEXEME]
-        if not lexemes:
-            continue
-        quoted = [_lexeme(w) + (":" + weight if weight else "") for w in lexemes]
-        if prefix:
-            quoted[-1] = _lexeme(lexemes[-1]) + ":*" + weight
-        term = " <-> ".join(quoted)
-        if term not in terms:
-            terms.append(term)
-    return " & ".join(f"({t})" for t in terms) if terms else None
-
-
-def _lexeme(word: str) -> str:
-    return "'" + word.replace("\\", "\\\\").replace("'", "''") + "'"

@@ -30,7 +30,7 @@ from bot.errors import (
     PublishError,
     ServedByDuplicate,
 )
-from bot.store.database import Database
+from bot.store.database import Database, Row
 from bot.store.leases import Leases, Role
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,7 @@ ASKED = "publish-asked"  # notified when a request is queued: the scanner applie
 ANSWERED = "publish-answered"  # notified when an outcome is written: the asker answers
 WAIT_SECONDS = 2.5  # for the scanner to pick a request up (a moderator sees it within 3 s)
 APPLY_SECONDS = 30.0  # for a picked-up request's outcome (a slow disk, a big file)
+KEPT_SECONDS = 3600.0  # answered requests are kept this long (for operators), then dropped
 _ERRORS: dict[str, type[NewsError]] = {
     cls.__name__: cls
     for cls in (
@@ -104,32 +105,47 @@ class PublishRequests:
         """The scanner: apply every pending request, oldest first; how many were applied."""
         served = 0
         while True:
+            request = await self.db.fetchval(  # a plain read: most calls find nothing
+                "SELECT MIN(id) FROM publish_requests WHERE state = 'pending'"
+            )
+            if request is None:
+                break
             async with self.db.transaction():
                 rows = await self.db.fetch(
-                    "SELECT id, article_id, actor, publish, version FROM publish_requests "
-                    "WHERE state = 'pending' ORDER BY id LIMIT 1"
+                    "SELECT article_id, actor, publish, version FROM publish_requests "
+                    "WHERE id = ? AND state = 'pending'",
+                    [request],
                 )
-                if not rows:
-                    return served
-                row = rows[0]
-                request, article_id, actor = row["id"], row["article_id"], row["actor"]
-                publish, version = bool(row["publish"]), row["version"]
+                if rows:
+                    await self.db.execute(
+                        "UPDATE publish_requests SET state = 'working' WHERE id = ?", [request]
+                    )
+            if rows:  # else it was cancelled meanwhile
+                await self._apply_one(request, rows[0], apply)
+                served += 1
+        if served:
+            async with self.db.transaction():  # answered long ago, or left by a dead scanner
                 await self.db.execute(
-                    "UPDATE publish_requests SET state = 'working' WHERE id = ?", [request]
+                    "DELETE FROM publish_requests WHERE created_at < ? AND state <> 'pending'",
+                    [time.time() - KEPT_SECONDS],
                 )
-            outcome: dict[str, Any]
-            try:
-                article = await apply(article_id, actor, publish, version)
-                outcome = {"ok": article.id}
-            except (ArticleNotFound, PublishError) as exc:
-                outcome = {"error": type(exc).__name__, **vars(exc)}
-            async with self.db.transaction():
-                await self.db.execute(
-                    "UPDATE publish_requests SET state = 'done', outcome = ? WHERE id = ?",
-                    [json.dumps(outcome), request],
-                )
-                self.db.notify(ANSWERED)
-            served += 1
+        return served
+
+    async def _apply_one(self, request: int, row: Row, apply: Apply) -> None:
+        outcome: dict[str, Any]
+        try:
+            article = await apply(
+                row["article_id"], row["actor"], bool(row["publish"]), row["version"]
+            )
+            outcome = {"ok": article.id}
+        except (ArticleNotFound, PublishError) as exc:
+            outcome = {"error": type(exc).__name__, **vars(exc)}
+        async with self.db.transaction():
+            await self.db.execute(
+                "UPDATE publish_requests SET state = 'done', outcome = ? WHERE id = ?",
+                [json.dumps(outcome), request],
+            )
+            self.db.notify(ANSWERED)
 
     async def _cancel(self, request: int) -> bool:
         async with self.db.transaction():

@@ -1,0 +1,92 @@
+"""PostgreSQL's full-text search for the store: `tsvector` + GIN, ranked by `ts_rank`
+(title A > excerpt B > topics C > provider D), with quality and recency as tie-breakers.
+The query is built here from escaped lexemes only: raw text never reaches `to_tsquery`."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from bot.store.database import Database
+
+_WORD = re.compile(r"[^\W_]+")  # letters and digits: the words the schema indexes
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_MAX_LEXEME = 1000
+_TIE_ROOM = 20  # extra ranked rows, so equal scores at a page edge still sort by quality
+_WEIGHTS = "'{0.2, 0.3, 0.4, 1.0}'"  # ts_rank's D (provider), C (topics), B (excerpt), A (title)
+_CONFIG = "'newsbot_search'"
+
+
+def clean(text: str) -> str:
+    """PostgreSQL text holds no NUL and no lone surrogate: such a character (only ever in
+    typed input: stored articles cannot hold one) becomes U+FFFD, so it matches nothing."""
+    if "\x00" in text:
+        text = text.replace("\x00", "\ufffd")
+    if not text.isascii():
+        text = _SURROGATE.sub("\ufffd", text)
+    return text
+
+
+async def ranked(
+    db: Database, query: str, topic_key: str | None, limit: int
+) -> list[tuple[int, float]] | None:
+    """(row id, -rank) of visible articles matching `query`, best first; None when the
+    text has no searchable word."""
+    tsquery = ts_query(query)
+    if tsquery is None:
+        return None
+    params: list[Any] = [tsquery]
+    topic_filter = ""
+    if topic_key is not None:
+        topic_filter = (
+            "AND a.rowid IN (SELECT article_rowid FROM article_topics WHERE topic_key = ?)"
+        )
+        params.append(topic_key)
+    params.append(limit + _TIE_ROOM)
+    rows = await db.fetch_tuples(
+        f"SELECT a.rowid, -ts_rank({_WEIGHTS}, a.search, q) AS score "
+        f"FROM articles a, to_tsquery({_CONFIG}, ?) q "
+        f"WHERE a.visible = 1 AND a.search @@ q {topic_filter} "
+        "ORDER BY score, a.quality DESC, a.published_at DESC LIMIT ?",
+        params,
+    )
+    return [(int(r[0]), float(r[1])) for r in rows]
+
+
+async def title_prefix_ids(db: Database, words: Sequence[str], limit: int) -> list[int] | None:
+    """Visible articles whose title has every word as a prefix, newest rows first."""
+    tsquery = ts_query(" ".join(w + "*" for w in words), weight="A")
+    if tsquery is None:
+        return None
+    rows = await db.fetch_tuples(
+        f"SELECT rowid FROM articles WHERE visible = 1 AND search @@ to_tsquery({_CONFIG}, ?) "
+        "ORDER BY rowid DESC LIMIT ?",
+        [tsquery, limit],
+    )
+    return [int(r[0]) for r in rows]
+
+
+def ts_query(text: str, *, weight: str = "") -> str | None:
+    """Any user text as a safe tsquery: each word or "quoted phrase" a phrase of lexemes
+    (letters and digits, quoted and escaped), ANDed; a trailing `*` keeps its prefix meaning.
+    None when nothing searchable is left. Raw text never reaches `to_tsquery`."""
+    terms: list[str] = []
+    text = clean(text.replace("\x00", " "))
+    for phrase, word in re.findall(r'"([^"]*)"|(\S+)', text):
+        raw = phrase or word
+        prefix = bool(word) and len(word) > 1 and word.endswith("*")
+        lexemes = [w for w in _WORD.findall(raw) if len(w) <= _MAX_LEXEME]
+        if not lexemes:
+            continue
+        quoted = [_lexeme(w) + (":" + weight if weight else "") for w in lexemes]
+        if prefix:
+            quoted[-1] = _lexeme(lexemes[-1]) + ":*" + weight
+        term = " <-> ".join(quoted)
+        if term not in terms:
+            terms.append(term)
+    return " & ".join(f"({t})" for t in terms) if terms else None
+
+
+def _lexeme(word: str) -> str:
+    return "'" + word.replace("\\", "\\\\").replace("'", "''") + "'"
