@@ -142,8 +142,7 @@ class PostgresDatabase:
 
     async def fetch(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
         args = _params(params)
-        rows: list[Row] = await self._run(lambda conn: conn.fetch(dollars(sql), *args))
-        return rows
+        return list(await self._run(lambda conn: conn.fetch(dollars(sql), *args)))
 
     async def fetch_tuples(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
         return [tuple(r) for r in await self.fetch(sql, params)]  # type: ignore[arg-type]

@@ -97,7 +97,7 @@ class SQLiteDatabase:
             conn.row_factory = aiosqlite.Row
             # First, so a second process starting at the same moment waits instead of failing.
             await conn.execute("PRAGMA busy_timeout = 10000")
-            await conn.execute("PRAGMA journal_mode = WAL")
+            await _set_wal(conn)
             await conn.execute("PRAGMA synchronous = NORMAL")
             await conn.execute("PRAGMA foreign_keys = ON")
             db = cls(conn)
@@ -271,6 +271,19 @@ class SQLiteDatabase:
             ["{title}: (" + match + ")", limit],
         )
         return [r[0] for r in rows]
+
+
+async def _set_wal(conn: aiosqlite.Connection) -> None:
+    """WAL mode. Switching takes an exclusive lock for which SQLite may answer "locked"
+    without waiting (another process creating the file at the same moment): retry a while."""
+    for attempt in range(50):
+        try:
+            await conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == 49:
+                raise
+            await asyncio.sleep(0.1)
 
 
 def _create_private(path: Path) -> None:
