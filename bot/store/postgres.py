@@ -261,7 +261,8 @@ class PostgresDatabase:
         try:
             return await operation(conn)
         except LOST:
-            conn.terminate()  # a connection that failed mid-operation is never reused
+            with contextlib.suppress(asyncpg.InterfaceError):
+                conn.terminate()  # a connection that failed mid-operation is never reused
             raise
         finally:
             await self._release(conn)
@@ -305,7 +306,8 @@ class PostgresDatabase:
             if not tx.conn.is_closed():
                 await tx.conn.execute("ROLLBACK")
         except (*LOST, asyncpg.PostgresError):
-            tx.conn.terminate()  # in no state to be reused
+            with contextlib.suppress(asyncpg.InterfaceError):  # already handed back
+                tx.conn.terminate()  # in no state to be reused
 
     async def _release(self, conn: Any) -> None:
         with contextlib.suppress(*LOST, asyncpg.PostgresError):
