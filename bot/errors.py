@@ -1,5 +1,5 @@
 """Domain errors: what went wrong, as data. Their wording lives with the renderers
-(`embeds.error_text` for Discord and the console), so the store never speaks Markdown."""
+(`answers.error_text`, for Discord and the console alike), so the store never speaks Markdown."""
 
 from __future__ import annotations
 
