@@ -175,9 +175,9 @@ class Queries:
 
     async def counts(self) -> Counts:
         rows = await self.db.fetch(
-            "SELECT COUNT(*), COALESCE(SUM(visible), 0), "
-            f"COALESCE(SUM(CASE WHEN {DRAFT.replace('a.', '')} THEN 1 ELSE 0 END), 0) "
-            "FROM articles WHERE deleted_at IS NULL"
+            "SELECT COUNT(*), COALESCE(SUM(a.visible), 0), "
+            f"COALESCE(SUM(CASE WHEN {DRAFT} THEN 1 ELSE 0 END), 0) "
+            "FROM articles a WHERE a.deleted_at IS NULL"
         )
         return Counts(articles=rows[0][0], published=rows[0][1], drafts=rows[0][2])
 

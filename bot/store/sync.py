@@ -320,12 +320,7 @@ class FolderSync:
 
     async def _changed_since(self, names: list[str], known: dict[str, FileStat]) -> set[str]:
         """Of `names`, those whose recorded stat is no longer what the scan started from."""
-        now_known = {
-            row[0]: (row[1], row[2])
-            async for row in in_chunks(
-                self.db, "SELECT name, mtime_ns, size FROM files WHERE name IN ({marks})", names
-            )
-        }
+        now_known = await self._known_files(names)
         return {name for name in names if now_known.get(name) != known.get(name)}
 
     async def _drop_id_clashes(
