@@ -117,14 +117,7 @@ class Poster(commands.Cog):
             log.exception("store rescan failed; retrying in %s s", self.bot.settings.poll_seconds)
             return
         if report.loaded or report.deleted:
-            log.info(
-                "store rescan: %d new, %d changed, %d withdrawn, %d bad, %d newly published",
-                report.new,
-                report.changed,
-                report.deleted,
-                len(report.errors),
-                len(report.published),
-            )
+            log.info("store rescan: %s", report.changes_line())
 
     async def _deliver_forever(self) -> None:
         await self.bot.wait_until_ready()

@@ -78,14 +78,7 @@ class StoreWatcher(commands.Cog):
             log.exception("applying changes to %d store file(s) failed", len(names))
             return
         if report.loaded or report.deleted or report.errors:
-            log.info(
-                "store change: %d new, %d changed, %d withdrawn, %d bad, %d newly published",
-                report.new,
-                report.changed,
-                report.deleted,
-                len(report.errors),
-                len(report.published),
-            )
+            log.info("store change: %s", report.changes_line())
 
 
 async def setup(bot: NewsBot) -> None:

@@ -53,6 +53,13 @@ class SyncReport:
     def loaded(self) -> int:
         return self.new + self.changed
 
+    def changes_line(self) -> str:
+        """What changed, for one log line."""
+        return (
+            f"{self.new} new, {self.changed} changed, {self.deleted} withdrawn, "
+            f"{len(self.errors)} bad, {len(self.published)} newly published"
+        )
+
     def take(self, changes: Changes) -> None:
         self.published.extend(changes.published)
         self.warnings.extend(changes.warnings)
