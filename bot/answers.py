@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import discord
 
 from bot import embeds
-from bot.articles import Article
+from bot.articles import TOPIC_SEPARATOR, Article
 from bot.desk import Listing, ListKind, PublishOutcome, Status
 from bot.errors import (
     AlreadyDone,
@@ -153,7 +153,7 @@ def feeds_embed(subs: list[Subscription]) -> discord.Embed:
             parts.append(f"pings <@&{sub.role_id}>")
         if sub.paused_reason:
             parts.append(f"**paused**: {embeds.clean(sub.paused_reason)} (run /feed add to resume)")
-        lines.append(" · ".join(parts))
+        lines.append(TOPIC_SEPARATOR.join(parts))
     return discord.Embed(
         title="Feeds",
         description=embeds.shorten("\n".join(lines), 4096),
