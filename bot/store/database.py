@@ -70,14 +70,6 @@ class Database(Protocol):
         """Around a load of thousands of files: the backend may defer index upkeep."""
         ...
 
-    async def search_ranked(
-        self, query: str, topic_key: str | None, limit: int
-    ) -> list[tuple[int, float]] | None:
-        """(row id, rank) of visible articles matching `query`, best (lowest rank) first, a few
-        more than `limit` so ties at the edge can be broken; None when the text has no
-        searchable term. Any text is a valid query: the backend escapes it."""
-        ...
-
     async def title_prefix_ids(self, words: Sequence[str], limit: int) -> list[int] | None:
         """Row ids of visible articles whose title has every word as a prefix (autocomplete);
         None when no word is searchable."""

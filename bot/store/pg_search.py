@@ -1,20 +1,18 @@
-"""PostgreSQL's full-text search for the store: `tsvector` + GIN, ranked by `ts_rank`
-(title A > excerpt B > topics C > provider D), with quality and recency as tie-breakers.
-The query is built here from escaped lexemes only: raw text never reaches `to_tsquery`."""
+"""PostgreSQL's `tsvector` for title autocomplete (the title is weight A); ranked search
+goes through the search index (search_index.py) as on SQLite. The query is built here
+from escaped lexemes only: raw text never reaches `to_tsquery`."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
 
 from bot.store.database import Database
+from bot.store.ranking import query_terms
 
 _WORD = re.compile(r"[^\W_]+")  # letters and digits: the words the schema indexes
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _MAX_LEXEME = 1000
-_TIE_ROOM = 20  # extra ranked rows, so equal scores at a page edge still sort by quality
-_WEIGHTS = "'{0.2, 0.3, 0.4, 1.0}'"  # ts_rank's D (provider), C (topics), B (excerpt), A (title)
 _CONFIG = "'newsbot_search'"
 
 
@@ -26,32 +24,6 @@ def clean(text: str) -> str:
     if not text.isascii():
         text = _SURROGATE.sub("\ufffd", text)
     return text
-
-
-async def ranked(
-    db: Database, query: str, topic_key: str | None, limit: int
-) -> list[tuple[int, float]] | None:
-    """(row id, -rank) of visible articles matching `query`, best first; None when the
-    text has no searchable word."""
-    tsquery = ts_query(query)
-    if tsquery is None:
-        return None
-    params: list[Any] = [tsquery]
-    topic_filter = ""
-    if topic_key is not None:
-        topic_filter = (
-            "AND a.rowid IN (SELECT article_rowid FROM article_topics WHERE topic_key = ?)"
-        )
-        params.append(topic_key)
-    params.append(limit + _TIE_ROOM)
-    rows = await db.fetch_tuples(
-        f"SELECT a.rowid, -ts_rank({_WEIGHTS}, a.search, q) AS score "
-        f"FROM articles a, to_tsquery({_CONFIG}, ?) q "
-        f"WHERE a.visible = 1 AND a.search @@ q {topic_filter} "
-        "ORDER BY score, a.quality DESC, a.published_at DESC LIMIT ?",
-        params,
-    )
-    return [(int(r[0]), float(r[1])) for r in rows]
 
 
 async def title_prefix_ids(db: Database, words: Sequence[str], limit: int) -> list[int] | None:
@@ -73,9 +45,7 @@ def ts_query(text: str, *, weight: str = "") -> str | None:
     None when nothing searchable is left. Raw text never reaches `to_tsquery`."""
     terms: list[str] = []
     text = clean(text.replace("\x00", " "))
-    for phrase, word in re.findall(r'"([^"]*)"|(\S+)', text):
-        raw = phrase or word
-        prefix = bool(word) and len(word) > 1 and word.endswith("*")
+    for raw, prefix in query_terms(text):
         lexemes = [w for w in _WORD.findall(raw) if len(w) <= _MAX_LEXEME]
         if not lexemes:
             continue

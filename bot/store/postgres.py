@@ -33,6 +33,29 @@ log = logging.getLogger(__name__)
 
 MIGRATIONS: tuple[str, ...] = (
     resources.files("bot.store").joinpath("postgres_schema.sql").read_text("utf-8"),
+    # 2: the search index's change log (search_index.py), as SQLite's migration 5.
+    """CREATE TABLE search_changes (
+        seq           BIGSERIAL PRIMARY KEY,
+        article_rowid BIGINT
+    );
+    INSERT INTO search_changes (article_rowid) VALUES (NULL);
+    CREATE FUNCTION log_search_change() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF TG_OP = 'DELETE' THEN
+            IF OLD.visible = 1 THEN
+                INSERT INTO search_changes (article_rowid) VALUES (OLD.rowid);
+            END IF;
+            RETURN OLD;
+        END IF;
+        IF NEW.visible = 1 OR (TG_OP = 'UPDATE' AND OLD.visible = 1) THEN
+            INSERT INTO search_changes (article_rowid) VALUES (NEW.rowid);
+        END IF;
+        RETURN NEW;
+    END $$;
+    CREATE TRIGGER articles_search_log
+        AFTER INSERT OR DELETE OR UPDATE OF
+            title, excerpt, provider_name, topics, published, deleted_at, duplicate_of
+        ON articles FOR EACH ROW EXECUTE FUNCTION log_search_change();""",
 )
 MIGRATE_LOCK = 0x6E657773_0001  # advisory lock keys ("news" + n)
 WRITE_LOCK = 0x6E657773_0002
@@ -226,11 +249,6 @@ class PostgresDatabase:
         finally:
             await self.execute(_SEARCH_INDEX)
             await self.execute("ANALYZE articles")
-
-    async def search_ranked(
-        self, query: str, topic_key: str | None, limit: int
-    ) -> list[tuple[int, float]] | None:
-        return await search.ranked(self, query, topic_key, limit)
 
     async def title_prefix_ids(self, words: Sequence[str], limit: int) -> list[int] | None:
         return await search.title_prefix_ids(self, words, limit)

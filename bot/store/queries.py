@@ -9,10 +9,15 @@ from typing import Any
 
 from bot.articles import Article, topic_key
 from bot.errors import ArticleNotFound, UnknownTopic
+from bot.store import ranking
 from bot.store.database import Database, Row, in_chunks
 from bot.store.records import READ_COLUMNS, article_from_row, related_from_row
+from bot.store.search_index import SearchIndex
 
 PAGE_SIZE = 5
+# Candidates beyond the page that the engine proposes for exact ranking: its order is
+# close to bm25's, not equal (tests/test_search.py measures the agreement).
+CANDIDATE_ROOM = 50
 VERSION_LENGTH = 12  # hex digits of an article version: short enough for a button's custom_id
 DRAFT = "a.published = 0 AND a.deleted_at IS NULL AND a.duplicate_of IS NULL"
 
@@ -36,6 +41,7 @@ class Counts:
 class Queries:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.search_index = SearchIndex(db)
         self._topics: tuple[int, list[tuple[str, str, int]]] | None = None  # (generation, rows)
 
     async def latest(self, topic: str | None = None, page: int = 0) -> Page:
@@ -58,25 +64,35 @@ class Queries:
     async def search(self, query: str, topic: str | None = None, page: int = 0) -> Page:
         """Ranked full-text search over published articles; any text is a valid query.
 
-        Text relevance first, then quality, then recency.
+        Text relevance (bm25, see ranking.py) first, then quality, then recency. The
+        engine proposes candidates; they are ranked here from their rows, so the order is
+        the same on every backend and every host.
         """
         page = max(page, 0)
         wanted = (page + 1) * PAGE_SIZE + 1  # this page and one more row: is there a next?
-        ranked = await self.db.search_ranked(query, topic_key(topic) if topic else None, wanted)
-        if not ranked:
+        phrases = ranking.parse(query)
+        if not phrases:
             return Page((), page, False)
-        rank = dict(ranked)
-        rows = [
-            row
-            async for row in in_chunks(
-                self.db,
-                f"SELECT {READ_COLUMNS}, a.rowid AS rowid_ FROM articles a "
-                "WHERE a.rowid IN ({marks}) AND a.visible = 1",
-                list(rank),
-            )
-        ]
-        rows.sort(key=lambda r: (rank[r["rowid_"]], -r["quality"], -r["published_at"]))
-        return _page_of(rows[page * PAGE_SIZE : wanted], page)
+        await self.search_index.refresh()
+        found = self.search_index.candidates(
+            phrases, topic_key(topic) if topic else None, wanted + CANDIDATE_ROOM
+        )
+        idfs, avg_length = self.search_index.statistics(phrases)
+        scored = []
+        async for row in in_chunks(
+            self.db,
+            # visible is checked here: in the WHERE clause SQLite would walk its index
+            f"SELECT {READ_COLUMNS}, a.visible FROM articles a WHERE a.rowid IN ({{marks}})",
+            found,
+        ):
+            if not row["visible"]:  # withdrawn since the index last looked
+                continue
+            columns = [row[c] for c in ranking.COLUMNS]
+            relevance = ranking.score(phrases, idfs, columns, avg_length)
+            if relevance is not None:
+                scored.append((-relevance, -row["quality"], -row["published_at"], row))
+        scored.sort(key=lambda s: s[:3])
+        return _page_of([s[3] for s in scored[page * PAGE_SIZE : wanted]], page)
 
     async def drafts(self, page: int = 0) -> Page:
         """Drafts awaiting review, newest first."""

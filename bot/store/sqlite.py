@@ -11,7 +11,6 @@ import contextlib
 import json
 import logging
 import os
-import re
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
@@ -24,6 +23,7 @@ import aiosqlite
 
 from bot.errors import DatabaseDamaged, DatabaseUnavailable
 from bot.store.database import Row
+from bot.store.ranking import query_terms
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +52,26 @@ MIGRATIONS: tuple[str, ...] = (
         value    TEXT NOT NULL,
         saved_at INTEGER NOT NULL
     ) WITHOUT ROWID;""",
+    # 5: the search index's change log (search_index.py): each article whose searchable
+    # text or visibility changed, in the same transaction; no article: rebuild everything.
+    # The triggers are named like the FTS ones, so a bulk load drops and restores them too.
+    """CREATE TABLE search_changes (
+        seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+        article_rowid INTEGER
+    );
+    INSERT INTO search_changes (article_rowid) VALUES (NULL);
+    CREATE TRIGGER articles_fts_log_insert AFTER INSERT ON articles WHEN new.visible = 1 BEGIN
+        INSERT INTO search_changes (article_rowid) VALUES (new.rowid);
+    END;
+    CREATE TRIGGER articles_fts_log_delete AFTER DELETE ON articles WHEN old.visible = 1 BEGIN
+        INSERT INTO search_changes (article_rowid) VALUES (old.rowid);
+    END;
+    CREATE TRIGGER articles_fts_log_update AFTER UPDATE OF
+        title, excerpt, provider_name, topics, published, deleted_at, duplicate_of ON articles
+    WHEN old.visible = 1 OR new.visible = 1 BEGIN
+        INSERT INTO search_changes (article_rowid) VALUES (new.rowid);
+    END;""",
 )
-# bm25 weights of the FTS columns: title > excerpt > topics > provider.
-_BM25 = "bm25(articles_fts, 10.0, 4.0, 2.0, 3.0)"
-_TIE_ROOM = 20  # extra ranked rows, so equal scores at a page edge still sort by quality
-
 
 READERS = 2  # read-only connections: readers never queue behind a write or one another
 # Set inside a write transaction: its own reads must go through the writing connection.
@@ -236,31 +251,8 @@ class SQLiteDatabase:
                 "SELECT rowid, title, excerpt, provider_name, topics FROM articles "
                 "WHERE visible = 1"
             )
+            await self.execute("INSERT INTO search_changes (article_rowid) VALUES (NULL)")
             await self.execute("DELETE FROM meta WHERE key = 'fts_triggers'")
-
-    async def search_ranked(
-        self, query: str, topic_key: str | None, limit: int
-    ) -> list[tuple[int, float]] | None:
-        """bm25 ranks inside FTS5 alone (the index holds only visible articles); the caller
-        reads only the best rows for the quality/recency tie-breakers. Joining every match
-        first made common words several times slower."""
-        match = fts_query(query)
-        if match is None:
-            return None
-        params: list[Any] = [match]
-        topic_filter = ""
-        if topic_key is not None:
-            topic_filter = (
-                "AND rowid IN (SELECT article_rowid FROM article_topics WHERE topic_key = ?)"
-            )
-            params.append(topic_key)
-        params.append(limit + _TIE_ROOM)
-        rows = await self.fetch_tuples(
-            f"SELECT rowid, {_BM25} AS score FROM articles_fts "
-            f"WHERE articles_fts MATCH ? {topic_filter} ORDER BY score LIMIT ?",
-            params,
-        )
-        return [(r[0], r[1]) for r in rows]
 
     async def title_prefix_ids(self, words: Sequence[str], limit: int) -> list[int] | None:
         match = fts_query(" ".join(w + "*" for w in words))
@@ -314,20 +306,12 @@ def _statements(script: str) -> list[str]:
 
 
 def fts_query(text: str) -> str | None:
-    """Turn any user text into a safe FTS5 query: words and "quoted phrases", each quoted.
-
-    A trailing `*` on a word keeps its prefix meaning; every other character is
-    data. Terms without a letter or digit are dropped (they match nothing).
-    """
-    terms: list[str] = []
+    """Any user text as a safe FTS5 query: each word or "quoted phrase" quoted, a prefix
+    word keeping its `*` (ranking.query_terms reads the text); None when nothing is left."""
     # FTS5 ends a quoted string at NUL ("unterminated string"); a lone surrogate cannot be bound
     text = text.replace("\x00", " ").encode("utf-8", "replace").decode("utf-8")
-    for phrase, word in re.findall(r'"([^"]*)"|(\S+)', text):
-        raw = phrase or word
-        prefix = bool(word) and len(word) > 1 and word.endswith("*")
-        if prefix:
-            raw = raw.rstrip("*")
-        if not any(ch.isalnum() for ch in raw):
-            continue
-        terms.append('"' + raw.replace('"', '""') + '"' + ("*" if prefix else ""))
+    terms = [
+        '"' + raw.replace('"', '""') + '"' + ("*" if prefix else "")
+        for raw, prefix in query_terms(text)
+    ]
     return " ".join(terms) if terms else None

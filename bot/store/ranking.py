@@ -1,0 +1,113 @@
+"""What a search means and how its results rank, independent of any engine.
+
+A query is words and "quoted phrases" (a trailing `*` makes a word a prefix), all of
+which must match. Ranking is SQLite FTS5's bm25, computed the same way over the whole
+article: each phrase's hits are weighted by column (title > excerpt > topics > provider)
+and summed, the sum saturates with k1 and is normalised by the article's length, and
+words found in most articles count (almost) nothing. Quality, then recency, break ties.
+The search index (search_index.py) only proposes candidates; this module decides.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+COLUMNS = ("title", "excerpt", "provider_name", "topics")
+WEIGHTS = (10.0, 4.0, 2.0, 3.0)  # title > excerpt > topics > provider (FTS5's bm25 weights)
+K1 = 1.2
+B = 0.75
+_FLOOR_IDF = 1e-6  # FTS5's idf for a word in more than half the articles
+
+_WORD = re.compile(r"[^\W_]+")  # letters and digits: unicode61's token characters
+# Beyond ASCII, Latin-1 symbols and general punctuation (· ’ —): what may need folding.
+_ACCENTED = re.compile(r"[^\x00-\xbf\u2000-\u206f]")
+_TERM = re.compile(r'"([^"]*)"|(\S+)')
+
+
+def query_terms(text: str) -> Iterator[tuple[str, bool]]:
+    """(text, prefix) for each word or "quoted phrase" of what a reader typed.
+
+    A trailing `*` on a word keeps its prefix meaning; every other character is data.
+    Terms without a letter or digit are dropped (they match nothing)."""
+    for phrase, word in _TERM.findall(text):
+        raw = phrase or word
+        prefix = bool(word) and len(word) > 1 and word.endswith("*")
+        if prefix:
+            raw = raw.rstrip("*")
+        if any(ch.isalnum() for ch in raw):
+            yield raw, prefix
+
+
+def tokens(text: str) -> list[str]:
+    """Words as FTS5's unicode61 tokenizer (remove_diacritics 2) sees them: letters and
+    digits, lower-cased, accents removed."""
+    if _ACCENTED.search(text):
+        decomposed = unicodedata.normalize("NFD", text)
+        text = unicodedata.normalize(
+            "NFC", "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+        )
+    return _WORD.findall(text.lower())
+
+
+@dataclass(frozen=True, slots=True)
+class Phrase:
+    """Consecutive words in one column; with `prefix`, the last word is a prefix."""
+
+    text: str  # as typed, for the engine's own analyser
+    words: tuple[str, ...]
+    prefix: bool
+
+    def hits(self, column: Sequence[str]) -> int:
+        """How many times the phrase occurs in a column's words."""
+        words, size = self.words, len(self.words)
+        if size == 1 and not self.prefix:
+            return column.count(words[0])
+        count = 0
+        for start in range(len(column) - size + 1):
+            window = column[start : start + size]
+            last = window[-1]
+            if tuple(window[:-1]) == words[:-1] and (
+                last.startswith(words[-1]) if self.prefix else last == words[-1]
+            ):
+                count += 1
+        return count
+
+
+def parse(text: str) -> list[Phrase]:
+    """The phrases of a query; empty when nothing in it is searchable."""
+    phrases = []
+    for raw, prefix in query_terms(text):
+        words = tuple(tokens(raw))
+        if words:
+            phrases.append(Phrase(raw, words, prefix))
+    return phrases
+
+
+def idf(documents: int, matching: int) -> float:
+    value = math.log((documents - matching + 0.5) / (matching + 0.5))
+    return value if value > 0 else _FLOOR_IDF
+
+
+def score(
+    phrases: Sequence[Phrase], idfs: Sequence[float], columns: Sequence[str], avg_length: float
+) -> float | None:
+    """bm25 of one article (higher is better), or None when a phrase is missing from it."""
+    words = [tokens(text) for text in columns]
+    length = sum(len(w) for w in words)
+    norm = K1 * (1 - B + B * length / avg_length) if avg_length else K1
+    total = 0.0
+    for phrase, weight in zip(phrases, idfs, strict=True):
+        freq = sum(w * phrase.hits(col) for col, w in zip(words, WEIGHTS, strict=True))
+        if not freq:
+            return None
+        total += weight * freq * (K1 + 1) / (freq + norm)
+    return total
+
+
+def length(columns: Sequence[str]) -> int:
+    """An article's length in words, as bm25 normalises it."""
+    return sum(len(tokens(text)) for text in columns)

@@ -1,0 +1,146 @@
+"""Search through the engine (search_index.py) finds what full FTS5 scoring finds, and
+stays current with every write: this process's, another process's, a bulk load's."""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.store import Store
+from bot.store.ranking import Phrase, parse, tokens
+from bot.store.sqlite import fts_query
+from bot.store.sync import PARALLEL_THRESHOLD
+from tests.support.corpus import write_corpus
+from tests.support.helpers import write_article
+
+CORPUS = 3000
+QUERIES = 200
+
+
+def test_tokens_fold_like_unicode61() -> None:
+    assert tokens("Café NAÏVE — Zoë’s 5G·AI") == ["cafe", "naive", "zoe", "s", "5g", "ai"]
+    assert tokens("발표 시장") == ["발표", "시장"]  # Hangul stays composed
+    assert tokens("snake_case") == ["snake", "case"]
+
+
+def test_phrase_hits_count_words_phrases_and_prefixes() -> None:
+    column = tokens("The report says the report is new; reports differ")
+    assert Phrase("report", ("report",), False).hits(column) == 2
+    assert Phrase("the report", ("the", "report"), False).hits(column) == 2
+    assert Phrase("rep", ("rep",), True).hits(column) == 3
+    assert Phrase("report is n", ("report", "is", "n"), True).hits(column) == 1
+    assert [p.words for p in parse('ai "open source" rep* * ---')] == [
+        ("ai",),
+        ("open", "source"),
+        ("rep",),
+    ]
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("corpus")
+    write_corpus(folder, CORPUS, seed=11, jobs=1)
+    return folder
+
+
+@pytest.fixture
+async def loaded(corpus: Path, tmp_path: Path) -> AsyncIterator[Store]:
+    async with Store.open(tmp_path / "news.db", corpus) as store:
+        await store.folder.sync()
+        yield store
+
+
+def _fts5_top(db: Path, query: str, size: int) -> list[str]:
+    """Today's ranking: FTS5 scores every match (bm25, title 10 > excerpt 4 > topics 3 >
+    provider 2), then quality, then recency."""
+    match = fts_query(query)
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute(
+            "SELECT a.id FROM articles_fts f JOIN articles a ON a.rowid = f.rowid "
+            "WHERE articles_fts MATCH ? "
+            "ORDER BY bm25(articles_fts, 10.0, 4.0, 2.0, 3.0), a.quality DESC, "
+            "a.published_at DESC LIMIT ?",
+            [match, size],
+        ).fetchall()
+    return [r[0] for r in rows]
+
+
+def _sample_queries(db: Path) -> list[str]:
+    """200 queries from the corpus vocabulary: common words (in 15–60% of articles), rare
+    ones, pairs, a common word with a rare one, and prefixes."""
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE VIRTUAL TABLE temp.vocab USING fts5vocab(main, articles_fts, row)")
+        vocab = conn.execute("SELECT term, doc FROM temp.vocab WHERE length(term) > 1").fetchall()
+        documents = conn.execute("SELECT count(*) FROM articles WHERE visible = 1").fetchone()[0]
+    common = sorted(t for t, n in vocab if 0.15 * documents <= n <= 0.6 * documents)
+    rare = sorted(t for t, n in vocab if 3 <= n < 0.15 * documents)
+    assert len(common) >= 5 and len(rare) >= 50
+    pick = random.Random(5).choice
+    return (
+        [pick(common) for _ in range(50)]
+        + [pick(rare) for _ in range(60)]
+        + [f"{pick(common)} {pick(common)}" for _ in range(30)]
+        + [f"{pick(common)} {pick(rare)}" for _ in range(30)]
+        + [f'"{pick(common)} {pick(common)}"' for _ in range(10)]
+        + [pick(rare)[:3] + "*" for _ in range(20)]
+    )
+
+
+async def test_top_five_agree_with_full_fts5_scoring(loaded: Store, tmp_path: Path) -> None:
+    db = tmp_path / "news.db"
+    queries = _sample_queries(db)
+    assert len(queries) == QUERIES
+    agreed = expected = 0
+    for query in queries:
+        page = await loaded.articles.search(query)
+        found = [a.id for a in page.items]
+        reference = _fts5_top(db, query, 5)
+        expected += len(reference)
+        agreed += len(set(found) & set(reference))
+    assert expected > 0.8 * 5 * QUERIES  # the sample asks for words that are there
+    assert agreed / expected >= 0.90, f"overlap@5 {agreed / expected:.3f}"
+
+
+async def test_another_process_write_is_searchable_at_once(
+    store: Store, database: Path | str, store_dir: Path
+) -> None:
+    """The bot's index follows writes made by another process (the CLI, another host)."""
+    assert not (await store.articles.search("zyzzyva")).items  # the index is built
+    path = write_article(
+        store_dir, "story", title="Zyzzyva beetles win the vote", published=True
+    )
+    async with Store.open(database, store_dir) as other:
+        await other.folder.sync()
+        page = await store.articles.search("zyzzyva beetles")
+        assert [a.title for a in page.items] == ["Zyzzyva beetles win the vote"]
+
+        write_article(store_dir, "story", title="Quokka beetles win the vote", published=True)
+        await other.folder.sync()
+        assert not (await store.articles.search("zyzzyva")).items
+        assert [a.title for a in (await store.articles.search("quokka")).items] == [
+            "Quokka beetles win the vote"
+        ]
+
+        path.unlink()
+        await other.folder.sync()
+        assert not (await store.articles.search("quokka")).items
+
+
+async def test_a_bulk_load_rebuilds_the_index(store: Store, store_dir: Path) -> None:
+    """A big load drops the per-row triggers; its marker row makes every index rebuild."""
+    assert not (await store.articles.search("wombat")).items
+    batch = store_dir / "batch"
+    write_corpus(batch, PARALLEL_THRESHOLD, seed=3, jobs=1, drafts_fraction=0.0)
+    for path in batch.iterdir():
+        path.rename(store_dir / f"b{path.name}")
+    batch.rmdir()
+    write_article(store_dir, "wombat", title="Wombat census finds more wombats", published=True)
+    report = await store.folder.sync()
+    assert report.new == PARALLEL_THRESHOLD + 1
+    page = await store.articles.search("wombat")
+    assert [a.title for a in page.items] == ["Wombat census finds more wombats"]
+    assert (await store.articles.search("the")).has_next  # the generated articles are there
