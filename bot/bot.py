@@ -105,6 +105,7 @@ class NewsBot(commands.Bot):
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         await self.sync_commands()
+        await self.store.articles.search_index.refresh()  # built before the first /search
 
     async def sync_commands(self) -> bool:
         """Sync each place whose definitions changed since they were last synced there.

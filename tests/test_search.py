@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.store import Store
+from bot.store import Store, search_index
 from bot.store.ranking import Phrase, parse, tokens
 from bot.store.sqlite import fts_query
 from bot.store.sync import PARALLEL_THRESHOLD
@@ -144,3 +144,18 @@ async def test_a_bulk_load_rebuilds_the_index(store: Store, store_dir: Path) -> 
     page = await store.articles.search("wombat")
     assert [a.title for a in page.items] == ["Wombat census finds more wombats"]
     assert (await store.articles.search("the")).has_next  # the generated articles are there
+
+
+async def test_a_pruned_change_log_rebuilds_and_stays_right(
+    store: Store, store_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rescan keeps the log short; a process behind the cut rebuilds, finding all."""
+    monkeypatch.setattr(search_index, "KEEP_CHANGES", 3)
+    assert not (await store.articles.search("otter")).items
+    for n in range(6):
+        write_article(store_dir, f"otter{n}", title=f"Otter number {n}", published=True)
+    await store.folder.sync()
+    kept = await store.db.fetch_tuples("SELECT article_rowid FROM search_changes")
+    assert len(kept) == 4 and kept[-1] == (None,)  # three changes and the rebuild marker
+    page = await store.articles.search("otter")
+    assert len(page.items) == 5 and page.has_next

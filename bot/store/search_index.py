@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 # bm25's weighted hit count and its candidates are the ones bm25 favours.
 _REPEAT = (10, 4, 2, 3)  # ranking.WEIGHTS as whole repetitions
 _WRITER_HEAP = 50_000_000
+REBUILD_ABOVE = 5_000  # changes: past this many, a rebuild is cheaper than one by one
+KEEP_CHANGES = 100_000  # the log's length; pruning it asks every process for a rebuild
 _COLUMNS = "a.rowid, a.title, a.excerpt, a.provider_name, a.topics"
 
 
@@ -101,6 +103,14 @@ class SearchIndex:
 
     # ----------------------------------------------------------------- freshness
 
+    @staticmethod
+    async def prune(db: Database) -> None:
+        """Keep the change log short (inside the caller's write transaction). Pruning
+        leaves the rebuild marker, as a process behind the cut cannot catch up."""
+        latest = await db.fetchval("SELECT max(seq) FROM search_changes") or 0
+        if await db.execute("DELETE FROM search_changes WHERE seq <= ?", [latest - KEEP_CHANGES]):
+            await db.execute("INSERT INTO search_changes (article_rowid) VALUES (NULL)")
+
     async def refresh(self) -> None:
         """Apply what the database changed since the last call; rebuild when asked to."""
         latest = await self.db.fetchval("SELECT max(seq) FROM search_changes") or 0
@@ -113,7 +123,11 @@ class SearchIndex:
                 "SELECT seq, article_rowid FROM search_changes WHERE seq > ? AND seq <= ?",
                 [self._seen, latest],
             )
-            if self._index is None or any(rowid is None for _, rowid in changes):
+            if (
+                self._index is None
+                or len(changes) > REBUILD_ABOVE
+                or any(rowid is None for _, rowid in changes)
+            ):
                 await self._rebuild()
             else:
                 await self._apply({rowid for _, rowid in changes})

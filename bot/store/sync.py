@@ -26,6 +26,7 @@ from bot.store.database import Database, in_chunks
 from bot.store.index import ArticleIndex, Changes
 from bot.store.outbox import now
 from bot.store.records import ArticleRows, article_rows
+from bot.store.search_index import SearchIndex
 
 log = logging.getLogger(__name__)
 
@@ -222,6 +223,7 @@ class FolderSync:
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (json.dumps(summary),),
             )
+            await SearchIndex.prune(self.db)
 
     async def _known_files(self, names: list[str] | None = None) -> dict[str, FileStat]:
         """What the index last read: every file, or only `names`."""
