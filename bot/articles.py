@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import stat
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
@@ -101,9 +102,12 @@ def topic_key(topic: str) -> str:
     return key.encode("utf-8", "replace").decode("utf-8")  # a lone surrogate cannot be bound
 
 
+_SPACE = re.compile(r"\s")  # str.isspace's characters, found in C
+
+
 def is_http_url(value: object) -> bool:
     """True for an absolute http(s) URL with a host and no spaces: the only links we show."""
-    if not isinstance(value, str) or not value or any(c.isspace() for c in value):
+    if not isinstance(value, str) or not value or _SPACE.search(value):
         return False
     try:
         parts = urlsplit(value)
