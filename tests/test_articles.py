@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+import yaml
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from bot import frontmatter
 from bot.articles import Article, is_http_url, parse_article, parse_article_bytes, topic_key
 from bot.frontmatter import ArticleError, set_published, split_front_matter
 from tests.support.helpers import SEED_ID, SEED_NAME, SEED_PATH, article_text
@@ -591,3 +594,38 @@ def test_any_bytes_parse_or_raise_article_error(raw: bytes) -> None:
         parse_article_bytes(b"---\n" + raw, "fuzz.txt")
     except ArticleError as exc:
         assert str(exc).startswith("fuzz.txt: ")
+
+
+def _read_both(front: str) -> tuple[object, object]:
+    """(fast path, PyYAML's generic constructor): each a value or the error's type."""
+    results: list[object] = []
+    for read in (frontmatter._load_plain, partial(yaml.load, Loader=frontmatter._ArticleLoader)):
+        try:
+            results.append(read(front))
+        except Exception as exc:  # the two must fail alike
+            results.append(type(exc))
+    return results[0], results[1]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_YAMLISH)
+def test_the_plain_front_matter_path_reads_what_pyyaml_reads(front: str) -> None:
+    assume(not frontmatter._needs_structure_check(front))
+    fast, generic = _read_both(front)
+    assert fast == generic
+
+
+@pytest.mark.parametrize(
+    "front",
+    [
+        "title: A\nquality: 9\nheat: -3\nratio: 0.5\nok: yes\nnothing: ~\n",
+        "when: 2024-03-01T10:00:00Z\nday: 2023-02-30\nlist:\n  - a\n  - 2\n",
+        "base:\n  a: 1\n<<:\n  b: 2\n",  # a merge key: left to PyYAML
+        "? - a\n  - b\n: value\n",  # a sequence as a key: PyYAML's own refusal
+        "big: 99999999999999999999\n",
+        "",
+    ],
+)
+def test_the_plain_path_agrees_on_unusual_yaml(front: str) -> None:
+    fast, generic = _read_both(front)
+    assert fast == generic
