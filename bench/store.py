@@ -33,6 +33,7 @@ import yaml
 
 from bot.frontmatter import split_front_matter
 from bot.store import Store
+from tests.support import fts5
 from tests.support.corpus import write_corpus
 
 
@@ -97,14 +98,10 @@ async def timed(calls: Sequence[Callable[[], Awaitable[Any]]]) -> tuple[float, f
 
 def vocabulary(db: Path) -> tuple[list[tuple[str, int]], list[str]]:
     """(term, documents) for terms in 50+ documents, and terms found in exactly one."""
-    con = sqlite3.connect(db)
-    con.execute("CREATE VIRTUAL TABLE temp.vocab USING fts5vocab(main, articles_fts, 'row')")
-    common = [
-        (t, n) for t, n in con.execute("SELECT term, doc FROM temp.vocab WHERE doc >= 50")
-    ]
-    rare = [t for (t,) in con.execute("SELECT term FROM temp.vocab WHERE doc = 1")]
+    con = fts5.reference(db)
+    words = fts5.vocabulary(con)
     con.close()
-    return common, rare
+    return [(t, n) for t, n in words if n >= 50], [t for t, n in words if n == 1]
 
 
 async def queries(db: Path, folder: Path, count: int) -> dict[str, tuple[float, float]]:

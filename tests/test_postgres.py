@@ -7,7 +7,6 @@ The behaviour both backends share is tested once, on both, by the contract suite
 from __future__ import annotations
 
 import asyncio
-import random
 import subprocess
 import sys
 import time
@@ -20,7 +19,6 @@ from bot import answers
 from bot.config import Settings, redact
 from bot.errors import DatabaseUnavailable, DeskUnavailable
 from bot.store import Store
-from bot.store.pg_search import ts_query
 from bot.store.postgres import MIGRATIONS, dollars
 from tests.support.cli import newsbot
 from tests.support.helpers import write_article
@@ -32,33 +30,6 @@ def test_placeholders_become_numbered_outside_quoted_text() -> None:
         "SELECT $1 WHERE a = $2 AND b LIKE $3 ESCAPE '\\'"
     )
     assert dollars("SELECT '?', ?") == "SELECT '?', $1"
-
-
-def test_ts_query_quotes_every_lexeme() -> None:
-    assert ts_query("AI AND ethics") == "('AI') & ('AND') & ('ethics')"
-    assert ts_query('say "open source" now') == "('say') & ('open' <-> 'source') & ('now')"
-    assert ts_query("zebra*") == "('zebra':*)"
-    assert ts_query("GPT-4 o'clock") == "('GPT' <-> '4') & ('o' <-> 'clock')"
-    assert ts_query("quant gad", weight="A") == "('quant':A) & ('gad':A)"
-    assert ts_query("quant* x", weight="A") == "('quant':*A) & ('x':A)"
-    assert ts_query("* ^ ( - 🦓 ' \\ :") is None
-    assert ts_query("word word word") == "('word')"
-
-
-CHARACTERS = "aZé9 _-'\"\\:*&|!()<>@.,;/\x00\x01\ud800🦓\u200b\t\n"
-
-
-async def test_any_text_is_a_valid_tsquery(pg_url: str) -> None:
-    conn = await asyncpg.connect(pg_url)
-    try:
-        rng = random.Random(20240501)
-        for _ in range(600):
-            text = "".join(rng.choice(CHARACTERS) for _ in range(rng.randint(0, 40)))
-            for built in (ts_query(text), ts_query(text, weight="A")):
-                if built is not None:
-                    await conn.fetchval("SELECT to_tsquery('newsbot_search', $1)", built)
-    finally:
-        await conn.close()
 
 
 def test_the_password_is_never_in_settings_repr(tmp_path: Path) -> None:

@@ -12,8 +12,8 @@ import pytest
 
 from bot.store import Store, search_index
 from bot.store.ranking import Phrase, parse, tokens
-from bot.store.sqlite import fts_query
 from bot.store.sync import PARALLEL_THRESHOLD
+from tests.support import fts5
 from tests.support.corpus import write_corpus
 from tests.support.helpers import write_article
 
@@ -54,28 +54,11 @@ async def loaded(corpus: Path, tmp_path: Path) -> AsyncIterator[Store]:
         yield store
 
 
-def _fts5_top(db: Path, query: str, size: int) -> list[str]:
-    """Today's ranking: FTS5 scores every match (bm25, title 10 > excerpt 4 > topics 3 >
-    provider 2), then quality, then recency."""
-    match = fts_query(query)
-    with sqlite3.connect(db) as conn:
-        rows = conn.execute(
-            "SELECT a.id FROM articles_fts f JOIN articles a ON a.rowid = f.rowid "
-            "WHERE articles_fts MATCH ? "
-            "ORDER BY bm25(articles_fts, 10.0, 4.0, 2.0, 3.0), a.quality DESC, "
-            "a.published_at DESC LIMIT ?",
-            [match, size],
-        ).fetchall()
-    return [r[0] for r in rows]
-
-
-def _sample_queries(db: Path) -> list[str]:
+def _sample_queries(conn: sqlite3.Connection) -> list[str]:
     """200 queries from the corpus vocabulary: common words (in 15–60% of articles), rare
-    ones, pairs, a common word with a rare one, and prefixes."""
-    with sqlite3.connect(db) as conn:
-        conn.execute("CREATE VIRTUAL TABLE temp.vocab USING fts5vocab(main, articles_fts, row)")
-        vocab = conn.execute("SELECT term, doc FROM temp.vocab WHERE length(term) > 1").fetchall()
-        documents = conn.execute("SELECT count(*) FROM articles WHERE visible = 1").fetchone()[0]
+    ones, pairs, a common word with a rare one, phrases and prefixes."""
+    vocab = [(t, n) for t, n in fts5.vocabulary(conn) if len(t) > 1]
+    documents = conn.execute("SELECT count(*) FROM articles WHERE visible = 1").fetchone()[0]
     common = sorted(t for t, n in vocab if 0.15 * documents <= n <= 0.6 * documents)
     rare = sorted(t for t, n in vocab if 3 <= n < 0.15 * documents)
     assert len(common) >= 5 and len(rare) >= 50
@@ -91,16 +74,16 @@ def _sample_queries(db: Path) -> list[str]:
 
 
 async def test_top_five_agree_with_full_fts5_scoring(loaded: Store, tmp_path: Path) -> None:
-    db = tmp_path / "news.db"
-    queries = _sample_queries(db)
+    reference = fts5.reference(tmp_path / "news.db")
+    queries = _sample_queries(reference)
     assert len(queries) == QUERIES
     agreed = expected = 0
     for query in queries:
         page = await loaded.articles.search(query)
         found = [a.id for a in page.items]
-        reference = _fts5_top(db, query, 5)
-        expected += len(reference)
-        agreed += len(set(found) & set(reference))
+        best = fts5.top(reference, query, 5)
+        expected += len(best)
+        agreed += len(set(found) & set(best))
     assert expected > 0.8 * 5 * QUERIES  # the sample asks for words that are there
     assert agreed / expected >= 0.90, f"overlap@5 {agreed / expected:.3f}"
 

@@ -70,11 +70,6 @@ class Database(Protocol):
         """Around a load of thousands of files: the backend may defer index upkeep."""
         ...
 
-    async def title_prefix_ids(self, words: Sequence[str], limit: int) -> list[int] | None:
-        """Row ids of visible articles whose title has every word as a prefix (autocomplete);
-        None when no word is searchable."""
-        ...
-
 
 def marks(items: Sized) -> str:
     """`?, ?, ?` for an `IN (...)` list."""

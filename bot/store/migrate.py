@@ -59,7 +59,7 @@ _COPIES: dict[str, tuple[tuple[str, ...], str, str]] = {
         "WHERE outbox.state = 'pending' AND excluded.state <> 'pending'",
     ),
 }
-_SKIPPED_META = ("fts_triggers", "last_sync")  # SQLite's own bookkeeping; the target's own
+_SKIPPED_META = ("bulk_load_triggers", "last_sync")  # SQLite's own bookkeeping; the target's own
 _AUDIT = ("at", "actor", "action", "article_id", "detail")
 
 

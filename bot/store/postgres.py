@@ -2,7 +2,7 @@
 
 Everything PostgreSQL-specific lives here, behind `Database`: the pool, `?` placeholders
 turned into `$n`, transactions pinned to one connection, forward migrations under an
-advisory lock, `tsvector` search, and LISTEN/NOTIFY so other processes' writes are seen
+advisory lock, and LISTEN/NOTIFY so other processes' writes are seen
 at once. Write transactions are serialised across processes by an advisory lock, as
 SQLite's `BEGIN IMMEDIATE` serialises them, so the idea modules behave alike on both.
 """
@@ -14,6 +14,7 @@ import contextlib
 import functools
 import logging
 import os
+import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextvars import ContextVar
@@ -25,16 +26,18 @@ import asyncpg
 
 from bot.config import redact
 from bot.errors import DatabaseUnavailable, DeskUnavailable
-from bot.store import pg_search as search
 from bot.store.database import Row
-from bot.store.pg_search import clean
 
 log = logging.getLogger(__name__)
 
 MIGRATIONS: tuple[str, ...] = (
     resources.files("bot.store").joinpath("postgres_schema.sql").read_text("utf-8"),
-    # 2: the search index's change log (search_index.py), as SQLite's migration 5.
-    """CREATE TABLE search_changes (
+    # 2: search moves to the search index (search_index.py), as SQLite's migration 5: the
+    # tsvector column, its GIN index and text search configuration go; a change log comes.
+    """DROP INDEX IF EXISTS articles_search;
+    ALTER TABLE articles DROP COLUMN search;
+    DROP TEXT SEARCH CONFIGURATION IF EXISTS newsbot_search;
+    CREATE TABLE search_changes (
         seq           BIGSERIAL PRIMARY KEY,
         article_rowid BIGINT
     );
@@ -59,14 +62,12 @@ MIGRATIONS: tuple[str, ...] = (
 )
 MIGRATE_LOCK = 0x6E657773_0001  # advisory lock keys ("news" + n)
 WRITE_LOCK = 0x6E657773_0002
+_SURROGATE = re.compile("[\ud800-\udfff]")
 CHANNEL = "newsbot"  # the NOTIFY channel every process listens on
 CONNECT_TIMEOUT = 2.0  # seconds: a command must still be answered within Discord's 3 s
 IDLE_IN_TRANSACTION_MS = 8000  # under the lease's 12 s, so a frozen holder never blocks it
 CLOSE_TIMEOUT = 5.0  # seconds to let busy connections finish at exit
 READ_DELAYS = (0.1, 0.4)  # a read that lost its connection is tried again after these
-_SEARCH_INDEX = (
-    "CREATE INDEX IF NOT EXISTS articles_search ON articles USING gin (search) WHERE visible = 1"
-)
 # The connection is gone (or never came): the desk is briefly unavailable, not broken.
 LOST = (
     OSError,
@@ -132,7 +133,6 @@ class PostgresDatabase:
         db = cls(pool, label)
         try:
             await db.migrate()
-            await db.execute(_SEARCH_INDEX)  # heals a big load that stopped half-way
             db.notifications.url = url
             db._listen_task = asyncio.create_task(db.notifications.run_forever(), name="listen")
             yield db
@@ -241,17 +241,9 @@ class PostgresDatabase:
 
     @contextlib.asynccontextmanager
     async def bulk_load(self) -> AsyncIterator[None]:
-        """Drop the search index during a big load and build it once at the end (a crash in
-        between is healed when the database is next opened)."""
-        await self.execute("DROP INDEX IF EXISTS articles_search")
-        try:
-            yield
-        finally:
-            await self.execute(_SEARCH_INDEX)
-            await self.execute("ANALYZE articles")
-
-    async def title_prefix_ids(self, words: Sequence[str], limit: int) -> list[int] | None:
-        return await search.title_prefix_ids(self, words, limit)
+        """Nothing to set aside: the change log gets a row per article, and a search index
+        that finds more than it would apply one by one rebuilds (search_index.py)."""
+        yield
 
     # ------------------------------------------------------------------ connections
 
@@ -403,9 +395,17 @@ def dollars(sql: str) -> str:
 
 
 def _params(params: Iterable[Any]) -> tuple[Any, ...]:
+    return tuple(clean(p) if isinstance(p, str) else p for p in params)
+
+
+def clean(text: str) -> str:
     """PostgreSQL text holds no NUL and no lone surrogate: such a character (only ever in
     typed input: stored articles cannot hold one) becomes U+FFFD, so it matches nothing."""
-    return tuple(clean(p) if isinstance(p, str) else p for p in params)
+    if "\x00" in text:
+        text = text.replace("\x00", "\ufffd")
+    if not text.isascii():
+        text = _SURROGATE.sub("\ufffd", text)
+    return text
 
 
 def _reason(exc: BaseException) -> str:

@@ -167,16 +167,18 @@ class Queries:
         index (a bounded candidate set, newest first); drafts, which are few, from a scan.
         """
         words = [w for w in typed.split() if any(ch.isalnum() for ch in w)]
-        candidates = await self.db.title_prefix_ids(words, 500) if published else None
-        if candidates is not None:
+        if published and words:
+            await self.search_index.refresh()
+            candidates = self.search_index.titled(words, 500)
             rows = [
                 row
                 async for row in in_chunks(
                     self.db,
-                    "SELECT a.title, a.id, a.published_at FROM articles a "
-                    "WHERE a.rowid IN ({marks}) AND a.visible = 1",
+                    "SELECT a.title, a.id, a.published_at, a.visible FROM articles a "
+                    "WHERE a.rowid IN ({marks})",
                     candidates,
                 )
+                if row["visible"]
             ]
             rows.sort(key=lambda r: -r["published_at"])
             return [(r["title"], r["id"]) for r in rows[:limit]]

@@ -32,7 +32,9 @@ def query_terms(text: str) -> Iterator[tuple[str, bool]]:
     """(text, prefix) for each word or "quoted phrase" of what a reader typed.
 
     A trailing `*` on a word keeps its prefix meaning; every other character is data.
-    Terms without a letter or digit are dropped (they match nothing)."""
+    Terms without a letter or digit are dropped (they match nothing); a lone surrogate
+    (which no stored text holds) becomes a separator."""
+    text = text.encode("utf-8", "replace").decode("utf-8")
     for phrase, word in _TERM.findall(text):
         raw = phrase or word
         prefix = bool(word) and len(word) > 1 and word.endswith("*")

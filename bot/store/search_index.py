@@ -45,6 +45,7 @@ def _schema() -> tantivy.Schema:
     builder.add_integer_field("length", fast=True)
     builder.add_text_field("topic", tokenizer_name="raw", index_option="basic")
     builder.add_text_field("text", tokenizer_name="words")
+    builder.add_text_field("title", tokenizer_name="words", index_option="basic")
     return builder.build()
 
 
@@ -72,6 +73,7 @@ class _Entry:
             length=ranking.length(self.columns),
             topic=list(self.topics),
             text=text,
+            title=self.columns[0],
         )
 
 
@@ -215,6 +217,20 @@ class SearchIndex:
         hits = searcher.search(tantivy.Query.boolean_query(clauses), limit).hits
         return [int(v or 0) for v in searcher.fast_field_values("rowid", [a for _, a in hits])]
 
+    def titled(self, words: Sequence[str], limit: int) -> list[int]:
+        """Row ids of up to `limit` articles whose title has a word starting with each of
+        `words` (autocomplete), newest rows first."""
+        assert self._index is not None
+        typed = " ".join(words).encode("utf-8", "replace").decode("utf-8")
+        starts = [str(t) for t in self._analyzer.analyze(typed)]
+        if not starts:
+            return []
+        searcher = self._index.searcher()
+        clauses = [(tantivy.Occur.Must, self._starting("title", s, 256)) for s in starts]
+        query = tantivy.Query.boolean_query(clauses)
+        hits = searcher.search(query, limit, order_by_field="rowid").hits
+        return [int(v or 0) for v in searcher.fast_field_values("rowid", [a for _, a in hits])]
+
     def statistics(self, phrases: Sequence[Phrase]) -> tuple[list[float], float]:
         """Each phrase's idf and the average article length: what bm25 weighs with."""
         assert self._index is not None
@@ -235,21 +251,21 @@ class SearchIndex:
         if phrase.prefix:
             if len(words) > 1:
                 return tantivy.Query.phrase_prefix_query(self._schema, "text", words)
-            return self._prefix_query(str(words[0]))
+            return self._starting("text", str(words[0]), 64)
         if len(words) > 1:
             return tantivy.Query.phrase_query(self._schema, "text", words)
         return tantivy.Query.term_query(self._schema, "text", str(words[0]))
 
-    def _prefix_query(self, start: str) -> tantivy.Query:
-        """A prefix as the words it begins (the commonest 64), so candidates rank by how
-        often they use them rather than at random."""
+    def _starting(self, field: str, start: str, most: int) -> tantivy.Query:
+        """The words of `field` that begin with `start` (the commonest `most` of them): a
+        prefix as words, so candidates rank by how often they use them."""
         assert self._index is not None
-        words = self._index.searcher().terms_with_prefix("text", start, limit=64)
+        words = self._index.searcher().terms_with_prefix(field, start, limit=most)
         if not words:
             return tantivy.Query.empty_query()
         return tantivy.Query.boolean_query(
             [
-                (tantivy.Occur.Should, tantivy.Query.term_query(self._schema, "text", w))
+                (tantivy.Occur.Should, tantivy.Query.term_query(self._schema, field, w))
                 for w, _ in words
             ]
         )

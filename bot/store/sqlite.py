@@ -1,7 +1,8 @@
-"""The SQLite backend: one file, WAL, forward migrations, FTS5 search.
+"""The SQLite backend: one file, WAL, forward migrations, read connections beside the writer.
 
 The embedded default: nothing to install. Everything SQLite-specific (pragmas,
-`user_version` migrations, FTS5 and its triggers) lives here, behind `Database`.
+`user_version` migrations, the search change log's triggers during a bulk load) lives
+here, behind `Database`.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ import aiosqlite
 
 from bot.errors import DatabaseDamaged, DatabaseUnavailable
 from bot.store.database import Row
-from bot.store.ranking import query_terms
 
 log = logging.getLogger(__name__)
 
@@ -52,27 +52,34 @@ MIGRATIONS: tuple[str, ...] = (
         value    TEXT NOT NULL,
         saved_at INTEGER NOT NULL
     ) WITHOUT ROWID;""",
-    # 5: the search index's change log (search_index.py): each article whose searchable
-    # text or visibility changed, in the same transaction; no article: rebuild everything.
-    # The triggers are named like the FTS ones, so a bulk load drops and restores them too.
-    """CREATE TABLE search_changes (
+    # 5: search moves to the search index (search_index.py): FTS5 goes, and a change log
+    # names each article whose searchable text or visibility changed, in the same
+    # transaction; a row naming no article asks for a full rebuild. A bulk load drops and
+    # restores the log's triggers (`bulk_load`).
+    """DROP TRIGGER IF EXISTS articles_fts_insert;
+    DROP TRIGGER IF EXISTS articles_fts_delete;
+    DROP TRIGGER IF EXISTS articles_fts_update;
+    DROP TABLE IF EXISTS articles_fts;
+    DELETE FROM meta WHERE key = 'fts_triggers';
+    CREATE TABLE search_changes (
         seq           INTEGER PRIMARY KEY AUTOINCREMENT,
         article_rowid INTEGER
     );
     INSERT INTO search_changes (article_rowid) VALUES (NULL);
-    CREATE TRIGGER articles_fts_log_insert AFTER INSERT ON articles WHEN new.visible = 1 BEGIN
+    CREATE TRIGGER search_log_insert AFTER INSERT ON articles WHEN new.visible = 1 BEGIN
         INSERT INTO search_changes (article_rowid) VALUES (new.rowid);
     END;
-    CREATE TRIGGER articles_fts_log_delete AFTER DELETE ON articles WHEN old.visible = 1 BEGIN
+    CREATE TRIGGER search_log_delete AFTER DELETE ON articles WHEN old.visible = 1 BEGIN
         INSERT INTO search_changes (article_rowid) VALUES (old.rowid);
     END;
-    CREATE TRIGGER articles_fts_log_update AFTER UPDATE OF
+    CREATE TRIGGER search_log_update AFTER UPDATE OF
         title, excerpt, provider_name, topics, published, deleted_at, duplicate_of ON articles
     WHEN old.visible = 1 OR new.visible = 1 BEGIN
         INSERT INTO search_changes (article_rowid) VALUES (new.rowid);
     END;""",
 )
 
+_SAVED_TRIGGERS = "bulk_load_triggers"  # meta key: the triggers a bulk load dropped
 READERS = 2  # read-only connections: readers never queue behind a write or one another
 # Set inside a write transaction: its own reads must go through the writing connection.
 _writing: ContextVar[bool] = ContextVar("sqlite_writing", default=False)
@@ -156,7 +163,7 @@ class SQLiteDatabase:
                     await self.execute(statement)
                 await self.execute(f"PRAGMA user_version = {number}")
                 log.info("database migrated to schema version %d", number)
-        await self._restore_fts()
+        await self._restore_triggers()
 
     # ------------------------------------------------------------------ Database
 
@@ -214,19 +221,20 @@ class SQLiteDatabase:
 
     @contextlib.asynccontextmanager
     async def bulk_load(self) -> AsyncIterator[None]:
-        """Drop the FTS triggers, then refill the index once at the end.
+        """Drop the search change log's triggers during a big load, then ask every search
+        index for one rebuild instead of a log row per article.
 
-        One refill is several times cheaper than a trigger per row. The trigger SQL is
-        saved in `meta` in the same transaction, so a crash mid-load is healed at next open.
+        The trigger SQL is saved in `meta` in the same transaction, so a crash mid-load is
+        healed at next open.
         """
         async with self.transaction():
             triggers = await self.fetch(
                 "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
-                "AND name LIKE 'articles_fts_%'"
+                "AND name LIKE 'search_log_%'"
             )
             if triggers:
                 await self.execute(
-                    "INSERT INTO meta (key, value) VALUES ('fts_triggers', ?) "
+                    f"INSERT INTO meta (key, value) VALUES ('{_SAVED_TRIGGERS}', ?) "
                     "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                     (json.dumps([row[1] for row in triggers]),),
                 )
@@ -235,34 +243,18 @@ class SQLiteDatabase:
         try:
             yield
         finally:
-            await self._restore_fts()
+            await self._restore_triggers()
 
-    async def _restore_fts(self) -> None:
-        """Recreate FTS triggers saved by `bulk_load` and refill the index (visible rows)."""
-        saved = await self.fetchval("SELECT value FROM meta WHERE key = 'fts_triggers'")
+    async def _restore_triggers(self) -> None:
+        """Recreate the triggers saved by `bulk_load`; the marker row asks for a rebuild."""
+        saved = await self.fetchval(f"SELECT value FROM meta WHERE key = '{_SAVED_TRIGGERS}'")
         if saved is None:
             return
         async with self.transaction():
             for sql in json.loads(saved):
                 await self.execute(sql)
-            await self.execute("INSERT INTO articles_fts (articles_fts) VALUES ('delete-all')")
-            await self.execute(
-                "INSERT INTO articles_fts (rowid, title, excerpt, provider_name, topics) "
-                "SELECT rowid, title, excerpt, provider_name, topics FROM articles "
-                "WHERE visible = 1"
-            )
             await self.execute("INSERT INTO search_changes (article_rowid) VALUES (NULL)")
-            await self.execute("DELETE FROM meta WHERE key = 'fts_triggers'")
-
-    async def title_prefix_ids(self, words: Sequence[str], limit: int) -> list[int] | None:
-        match = fts_query(" ".join(w + "*" for w in words))
-        if match is None:
-            return None
-        rows = await self.fetch_tuples(
-            "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? ORDER BY rowid DESC LIMIT ?",
-            ["{title}: (" + match + ")", limit],
-        )
-        return [r[0] for r in rows]
+            await self.execute(f"DELETE FROM meta WHERE key = '{_SAVED_TRIGGERS}'")
 
 
 async def _set_wal(conn: aiosqlite.Connection) -> None:
@@ -303,15 +295,3 @@ def _statements(script: str) -> list[str]:
     if current.strip():  # a trailing comment
         statements.append(current.strip())
     return statements
-
-
-def fts_query(text: str) -> str | None:
-    """Any user text as a safe FTS5 query: each word or "quoted phrase" quoted, a prefix
-    word keeping its `*` (ranking.query_terms reads the text); None when nothing is left."""
-    # FTS5 ends a quoted string at NUL ("unterminated string"); a lone surrogate cannot be bound
-    text = text.replace("\x00", " ").encode("utf-8", "replace").decode("utf-8")
-    terms = [
-        '"' + raw.replace('"', '""') + '"' + ("*" if prefix else "")
-        for raw, prefix in query_terms(text)
-    ]
-    return " ".join(terms) if terms else None
