@@ -102,7 +102,7 @@ async def rig(
     channels: int,
     latency: float,
     rate_limits: bool = True,
-    poll_seconds: float = 1.0,
+    poll_seconds: float | None = 1.0,
     preload: bool = True,
     on_started: Callable[[BotProcess], None] | None = None,
     database_url: str | None = None,
@@ -113,6 +113,7 @@ async def rig(
     ``preload`` loads the store into the database here first, so the bot starts on a
     loaded database; without it the bot's own first start loads everything and no channel
     follows anything. ``on_started`` is called as soon as the bot process exists.
+    ``poll_seconds`` None leaves NEWS_POLL_SECONDS unset: the product's default.
     ``database_url`` runs everything on that PostgreSQL database instead of a SQLite file.
     """
     store_dir, db_path = workdir / "store", workdir / "news.db"
