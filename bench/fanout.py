@@ -84,12 +84,13 @@ class Rig:
         counts = dict.fromkeys(self.channels, 0)
         for channel, posts in self.discord.all_posts().items():
             if channel in counts:
-                counts[channel] = sum(1 for m in posts if _title(m) == title)
+                counts[channel] = sum(1 for m in posts if embed_title(m) == title)
         return counts
 
 
-def _title(message: dict[str, object]) -> str | None:
-    embeds = message.get("embeds")
+def embed_title(message: object) -> str | None:
+    """The title of a message's (or a message request's body's) first embed."""
+    embeds = message.get("embeds") if isinstance(message, dict) else None
     if isinstance(embeds, list) and embeds and isinstance(embeds[0], dict):
         return str(embeds[0].get("title"))
     return None

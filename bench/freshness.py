@@ -35,7 +35,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.fanout import Rig, machine, rig
+from bench.fanout import Rig, embed_title, machine, rig
 from bench.soak import percentile
 from bot.config import DEFAULT_POLL_SECONDS
 from bot.store import Store
@@ -56,13 +56,6 @@ def put_file(path: Path, text: str) -> float:
     aside.write_text(text, encoding="utf-8")
     os.replace(aside, path)
     return time.monotonic()
-
-
-def embed_title(body: Any) -> str | None:
-    embeds = body.get("embeds") if isinstance(body, dict) else None
-    if isinstance(embeds, list) and embeds and isinstance(embeds[0], dict):
-        return str(embeds[0].get("title"))
-    return None
 
 
 async def arrival(r: Rig, since: int, wanted: Callable[[Recorded], bool]) -> float:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import shutil
 import sqlite3
@@ -68,6 +69,7 @@ def _search_terms(db_path: Path) -> list[tuple[str, int]]:
 
 
 async def _load(folder: Path) -> dict[str, object]:
+    logging.getLogger("bot").setLevel(logging.ERROR)  # the generator's duplicate webUrls warn
     async with Store.open(folder / "news.db", folder / "store") as store:
         report = await store.folder.sync()
         counts = await store.articles.counts()
