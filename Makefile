@@ -27,6 +27,8 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.fanout
 	$(BIN)/python -m bench.postgres
 	$(BIN)/python -m bench.hostile
+	$(BIN)/python -m bench.latency
+	$(BIN)/python -m bench.freshness
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -84,12 +84,13 @@ class Rig:
         counts = dict.fromkeys(self.channels, 0)
         for channel, posts in self.discord.all_posts().items():
             if channel in counts:
-                counts[channel] = sum(1 for m in posts if _title(m) == title)
+                counts[channel] = sum(1 for m in posts if embed_title(m) == title)
         return counts
 
 
-def _title(message: dict[str, object]) -> str | None:
-    embeds = message.get("embeds")
+def embed_title(message: object) -> str | None:
+    """The title of a message's (or a message request's body's) first embed."""
+    embeds = message.get("embeds") if isinstance(message, dict) else None
     if isinstance(embeds, list) and embeds and isinstance(embeds[0], dict):
         return str(embeds[0].get("title"))
     return None
@@ -102,7 +103,7 @@ async def rig(
     channels: int,
     latency: float,
     rate_limits: bool = True,
-    poll_seconds: float = 1.0,
+    poll_seconds: float | None = 1.0,
     preload: bool = True,
     on_started: Callable[[BotProcess], None] | None = None,
     database_url: str | None = None,
@@ -113,6 +114,7 @@ async def rig(
     ``preload`` loads the store into the database here first, so the bot starts on a
     loaded database; without it the bot's own first start loads everything and no channel
     follows anything. ``on_started`` is called as soon as the bot process exists.
+    ``poll_seconds`` None leaves NEWS_POLL_SECONDS unset: the product's default.
     ``database_url`` runs everything on that PostgreSQL database instead of a SQLite file.
     """
     store_dir, db_path = workdir / "store", workdir / "news.db"

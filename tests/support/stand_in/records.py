@@ -197,6 +197,13 @@ class InteractionResult:
         return list(self.data.get("choices") or [])
 
     @property
+    def answered_after(self) -> float | None:
+        """Seconds from the dispatch (INTERACTION_CREATE) to the first accepted callback
+        reaching Discord: what a user waits for. None when none was accepted."""
+        accepted = [a.time for a in self._rec.attempts if 200 <= a.status < 300]
+        return min(accepted) - self._rec.sent_at if accepted else None
+
+    @property
     def attempts(self) -> list[Recorded]:
         """Every callback request for this interaction, accepted or refused."""
         return list(self._rec.attempts)

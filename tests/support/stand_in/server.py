@@ -668,12 +668,12 @@ class StandIn(RestRoutes):
         await session.dispatch("INTERACTION_CREATE", payload)
         return rec
 
-    async def _settle(self, rec: InteractionRecord, timeout: float) -> None:
+    async def _settle(self, rec: InteractionRecord, timeout: float, quiet: float = QUIET) -> None:
         """Wait for the callback, then for follow-ups to go quiet (a deferral waits for one)."""
         deadline = time.monotonic() + timeout
         while True:
             now = time.monotonic()
-            idle = rec.inflight == 0 and now - rec.last_activity >= QUIET
+            idle = rec.inflight == 0 and now - rec.last_activity >= quiet
             if rec.callback_type is not None:
                 awaiting = rec.callback_type == 5 and not rec.followup_ids and not rec.edited
                 if (idle and not awaiting) or now >= deadline:
@@ -698,6 +698,7 @@ class StandIn(RestRoutes):
         timeout: float = 10.0,
         guild_id: int | None = None,
         registered_in: int | None = None,
+        quiet: float = QUIET,
     ) -> InteractionResult:
         """Run ``/name`` as ``user_id`` and wait for the answer.
 
@@ -711,6 +712,9 @@ class StandIn(RestRoutes):
         guild, invoked from another (``data.guild_id`` names the guild a command is
         registered to, the interaction's ``guild_id`` the guild it was sent from), to test
         that the bot checks where it was used and does not trust its registration alone.
+
+        ``quiet``: how long the interaction must go without webhook traffic to count as
+        settled; a load generator passes 0 to hand its slot on as soon as the answer lands.
         """
         world = self._interaction_world(guild_id, channel_id)
         cmd = self._find_command(name, world.guild_id, registered_in=registered_in)
@@ -727,7 +731,7 @@ class StandIn(RestRoutes):
         rec = await self._send_interaction(
             2, data, user_id=user_id, channel_id=channel_id, world=world, timeout=timeout
         )
-        await self._settle(rec, timeout)
+        await self._settle(rec, timeout, quiet)
         return InteractionResult(rec, self._message_data)
 
     async def autocomplete(
