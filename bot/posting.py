@@ -138,7 +138,12 @@ async def follow_up(client: discord.Client, delivery: Delivery, article: Article
     """Crosspost the announcement, or open the post's discussion thread; one already done
     (a lost answer, a restart) counts as done."""
     assert delivery.message_id is not None
-    channel = client.get_partial_messageable(delivery.channel_id)
+    # A thread needs the guild the message is in: the cached channel (or Discord's) knows it.
+    channel = client.get_channel(delivery.channel_id) or await client.fetch_channel(
+        delivery.channel_id
+    )
+    if not isinstance(channel, discord.TextChannel):
+        raise discord.ClientException(f"channel {delivery.channel_id} is no text channel now")
     message = channel.get_partial_message(delivery.message_id)
     try:
         if delivery.followup == Followup.CROSSPOST:

@@ -208,6 +208,10 @@ class Poster(commands.Cog):
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             await self._retry(delivery, f"connection error: {exc!r}")
             return False
+        except discord.ClientException as exc:  # the channel changed kind since /feed add
+            log.error("cannot deliver %s to %s: %s", delivery.state, delivery.channel_id, exc)
+            await self.store.outbox.lost(delivery)
+            return True
 
     async def _act(self, delivery: Delivery, article: Article | None) -> None:
         """The one step the row asks for, recorded once Discord answered."""
