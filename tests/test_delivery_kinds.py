@@ -149,7 +149,11 @@ async def test_a_forum_that_requires_a_tag_with_none_fitting_is_paused_and_repor
         forum = d.add_forum("strict", tags=["Sport"], require_tag=True)  # no Manage Channels
         await feed_add(env, forum)
         write_article(env.store_dir, "ai", title="AI news", published=True, topics=["AI"])
-        await d.wait_for(lambda: env.store.feeds.paused_reason(forum))
+
+        async def paused() -> bool:
+            return await env.store.feeds.paused_reason(forum) is not None
+
+        await d.wait_for(paused)
         assert not d.threads(forum)
         assert not requests(d, "POST", r"/threads$") and not requests(
             d, "PATCH", r"^/channels/\d+$"
