@@ -17,6 +17,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, fields
 from enum import StrEnum
+from typing import Any
 
 from bot.store.database import Database, Row
 
@@ -120,7 +121,55 @@ async def _unfenced() -> None:
     """One host (SQLite): the deliverer is fixed by configuration, nothing to check."""
 
 
-class Outbox:
+class _Reports:
+    """What operators and tests ask of the outbox: read-only, the queue's rows counted."""
+
+    db: Database
+
+    async def queued_channels(self, url: str) -> int:
+        """How many channels have a post of this story waiting to be sent."""
+        value = await self.db.fetchval(
+            "SELECT COUNT(*) FROM outbox WHERE url = ? AND state = ?",
+            [url, DeliveryState.PENDING],
+        )
+        return int(value or 0)
+
+    async def posts(self, url: str) -> dict[int, tuple[DeliveryState, int | None]]:
+        """channel -> (state, message id) of one story's posts: what operators ask."""
+        rows = await self.db.fetch(
+            "SELECT channel_id, state, message_id FROM outbox WHERE url = ? ORDER BY channel_id",
+            [url],
+        )
+        return {r[0]: (DeliveryState(r[1]), r[2]) for r in rows}
+
+    async def state_counts(self) -> dict[DeliveryState, int]:
+        """How many rows are in each state, over every story and channel; states with no
+        row are left out, so an empty outbox is `{}`. What operators and tests ask."""
+        rows = await self.db.fetch("SELECT state, COUNT(*) FROM outbox GROUP BY state")
+        return {DeliveryState(r[0]): int(r[1]) for r in rows}
+
+    async def health(self) -> QueueHealth:
+        """Rows waiting and failed, and per channel its last post and pause reason."""
+        counts = await self.db.fetch(
+            f"SELECT COALESCE(SUM(CASE WHEN {_owed()} THEN 1 ELSE 0 END), 0), "
+            f"COALESCE(SUM(CASE WHEN state = '{DeliveryState.FAILED}' THEN 1 ELSE 0 END), 0) "
+            "FROM outbox"
+        )
+        channels = await self.db.fetch(
+            """SELECT ch.channel_id, c.last_post_at, c.last_article, c.paused_reason
+               FROM (SELECT DISTINCT channel_id FROM subscriptions
+                     UNION SELECT channel_id FROM channels) ch
+               LEFT JOIN channels c ON c.channel_id = ch.channel_id
+               ORDER BY ch.channel_id"""
+        )
+        return QueueHealth(
+            waiting=counts[0][0],
+            failed=counts[0][1],
+            channels=tuple(ChannelHealth(r[0], r[1], r[2], r[3]) for r in channels),
+        )
+
+
+class Outbox(_Reports):
     """Queue writes (called inside the caller's transaction) and the deliverer's side."""
 
     def __init__(self, db: Database) -> None:
@@ -135,6 +184,12 @@ class Outbox:
 
     def now(self) -> int:
         return int(self.clock())
+
+    async def _write(self, sql: str, params: Sequence[Any]) -> None:
+        """One deliverer write, refused (fence) unless this process holds the lease."""
+        async with self.db.transaction():
+            await self.fence()
+            await self.db.execute(sql, params)
 
     def _wake(self) -> None:
         """After commit: this process's poster, and every other process's."""
@@ -267,30 +322,24 @@ class Outbox:
 
     async def followed_up(self, delivery: Delivery) -> None:
         """The crosspost or thread is done (or was already): the post owes nothing more."""
-        async with self.db.transaction():
-            await self.fence()
-            await self.db.execute(
-                "UPDATE outbox SET followup = '', attempts = 0, next_try_at = 0, "
-                "last_error = NULL WHERE id = ?",
-                (delivery.id,),
-            )
+        await self._write(
+            "UPDATE outbox SET followup = '', attempts = 0, next_try_at = 0, "
+            "last_error = NULL WHERE id = ?",
+            (delivery.id,),
+        )
 
     async def starting(self, delivery: Delivery) -> None:
         """Committed before a forum thread is created: a later try looks for it first."""
-        async with self.db.transaction():
-            await self.fence()
-            await self.db.execute(
-                "UPDATE outbox SET started_at = ? WHERE id = ?", (self.now(), delivery.id)
-            )
+        await self._write(
+            "UPDATE outbox SET started_at = ? WHERE id = ?", (self.now(), delivery.id)
+        )
 
     async def wait(self, delivery: Delivery, until: int, why: str) -> None:
         """Not a failure: the row waits its turn (pacing, Discord's crosspost limit)."""
-        async with self.db.transaction():
-            await self.fence()
-            await self.db.execute(
-                "UPDATE outbox SET next_try_at = ?, last_error = ? WHERE id = ?",
-                (until, why[:500], delivery.id),
-            )
+        await self._write(
+            "UPDATE outbox SET next_try_at = ?, last_error = ? WHERE id = ?",
+            (until, why[:500], delivery.id),
+        )
 
     async def sent_times(self, channel_id: int, since: int) -> list[int]:
         """When this channel's posts since `since` were sent, oldest first (for pacing)."""
@@ -302,23 +351,19 @@ class Outbox:
 
     async def retry(self, delivery: Delivery, error: str, delay: float) -> None:
         """A transient failure: try again after `delay` seconds."""
-        async with self.db.transaction():
-            await self.fence()
-            await self.db.execute(
-                "UPDATE outbox SET attempts = attempts + 1, next_try_at = ?, last_error = ? "
-                "WHERE id = ?",
-                (self.now() + max(1, round(delay)), error[:500], delivery.id),
-            )
+        await self._write(
+            "UPDATE outbox SET attempts = attempts + 1, next_try_at = ?, last_error = ? "
+            "WHERE id = ?",
+            (self.now() + max(1, round(delay)), error[:500], delivery.id),
+        )
 
     async def lost(self, delivery: Delivery) -> None:
         """The message to edit or delete is gone: nothing left to do for this row."""
         S = DeliveryState
-        async with self.db.transaction():
-            await self.fence()
-            await self.db.execute(
-                "UPDATE outbox SET state = ?, last_error = 'message no longer exists' WHERE id = ?",
-                (S.DELETED if delivery.state == S.DELETE else S.FAILED, delivery.id),
-            )
+        await self._write(
+            "UPDATE outbox SET state = ?, last_error = 'message no longer exists' WHERE id = ?",
+            (S.DELETED if delivery.state == S.DELETE else S.FAILED, delivery.id),
+        )
 
     async def pause_channel(self, channel_id: int, reason: str) -> None:
         """Refused or gone: stop sending there (never retry a refusal) until it is followed anew."""
@@ -336,47 +381,3 @@ class Outbox:
                 f"WHERE channel_id = ? AND state IN ('{S.PENDING}', '{S.EDIT}')",
                 (reason, channel_id),
             )
-
-    # ------------------------------------------------------------------ reporting
-
-    async def queued_channels(self, url: str) -> int:
-        """How many channels have a post of this story waiting to be sent."""
-        value = await self.db.fetchval(
-            "SELECT COUNT(*) FROM outbox WHERE url = ? AND state = ?",
-            [url, DeliveryState.PENDING],
-        )
-        return int(value or 0)
-
-    async def posts(self, url: str) -> dict[int, tuple[DeliveryState, int | None]]:
-        """channel -> (state, message id) of one story's posts: what operators ask."""
-        rows = await self.db.fetch(
-            "SELECT channel_id, state, message_id FROM outbox WHERE url = ? ORDER BY channel_id",
-            [url],
-        )
-        return {r[0]: (DeliveryState(r[1]), r[2]) for r in rows}
-
-    async def state_counts(self) -> dict[DeliveryState, int]:
-        """How many rows are in each state, over every story and channel; states with no
-        row are left out, so an empty outbox is `{}`. What operators and tests ask."""
-        rows = await self.db.fetch("SELECT state, COUNT(*) FROM outbox GROUP BY state")
-        return {DeliveryState(r[0]): int(r[1]) for r in rows}
-
-    async def health(self) -> QueueHealth:
-        """Rows waiting and failed, and per channel its last post and pause reason."""
-        counts = await self.db.fetch(
-            f"SELECT COALESCE(SUM(CASE WHEN {_owed()} THEN 1 ELSE 0 END), 0), "
-            f"COALESCE(SUM(CASE WHEN state = '{DeliveryState.FAILED}' THEN 1 ELSE 0 END), 0) "
-            "FROM outbox"
-        )
-        channels = await self.db.fetch(
-            """SELECT ch.channel_id, c.last_post_at, c.last_article, c.paused_reason
-               FROM (SELECT DISTINCT channel_id FROM subscriptions
-                     UNION SELECT channel_id FROM channels) ch
-               LEFT JOIN channels c ON c.channel_id = ch.channel_id
-               ORDER BY ch.channel_id"""
-        )
-        return QueueHealth(
-            waiting=counts[0][0],
-            failed=counts[0][1],
-            channels=tuple(ChannelHealth(r[0], r[1], r[2], r[3]) for r in channels),
-        )
