@@ -95,7 +95,9 @@ class Console:
         query = " ".join(words)
         if not query:
             raise Usage('Usage: /search words or "a phrase" [topic:NAME]')
-        return _listing(await desk.search(self.store, query, options.get("topic"), _page(options)))
+        return _listing(
+            await desk.search(self.store, query, options.get("topic"), _page(options))
+        )
 
     async def _topics(self, words: list[str], options: dict[str, str]) -> str:
         return embeds.embed_to_text(embeds.topics_embed(await desk.topics(self.store)))

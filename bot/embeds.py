@@ -177,7 +177,9 @@ def results_embed(
     the caller's own markdown (only mentions are neutralised: run user text through
     `clean` first). `page` is 0-based, as `store.Page.page`; the footer shows it 1-based.
     """
-    embed = discord.Embed(title=_inert(heading, _TITLE_MAX) or "Results", colour=BRAND_COLOUR)
+    embed = discord.Embed(
+        title=_inert(heading, _TITLE_MAX) or "Results", colour=BRAND_COLOUR
+    )
     parts: list[str] = []
     note_text = _fit(_neutralise(note.strip()), _NOTE_MAX)
     if note_text:
@@ -204,7 +206,10 @@ def results_embed(
 def topics_embed(topics: Sequence[tuple[str, int]]) -> discord.Embed:
     """Known topics with their article counts, most articles first."""
     ordered = sorted(topics, key=lambda item: (-item[1], _one_line(item[0]).casefold()))
-    lines = [f"{_inert(name, _TOPIC_NAME_MAX) or '(unnamed)'} — {count}" for name, count in ordered]
+    lines = [
+        f"{_inert(name, _TOPIC_NAME_MAX) or '(unnamed)'} — {count}"
+        for name, count in ordered
+    ]
     kept = _fit_list(lines, _DESCRIPTION_MAX)
     embed = discord.Embed(title="Topics", colour=BRAND_COLOUR)
     embed.description = "\n".join(kept) if kept else "No topics yet."
