@@ -156,18 +156,18 @@ async def follow_up(client: discord.Client, delivery: Delivery, article: Article
 
 
 async def delete_post(client: discord.Client, delivery: Delivery) -> None:
-    """A message is deleted; a forum post's thread too (Manage Threads), else its message."""
+    """A message is deleted; a forum post's thread too when the bot has Manage Threads
+    there (asked first: a refusal would count against the bot), else its first message."""
     assert delivery.message_id is not None
     if delivery.kind == ChannelKind.FORUM:
-        try:
-            thread = client.get_channel(delivery.message_id) or await client.fetch_channel(
-                delivery.message_id
-            )
-            if isinstance(thread, discord.Thread):
-                await thread.delete()
-                return
-        except discord.Forbidden:
-            pass  # no Manage Threads: the starter message, at least, goes
+        thread = client.get_channel(delivery.message_id) or await client.fetch_channel(
+            delivery.message_id
+        )
+        parent = thread.parent if isinstance(thread, discord.Thread) else None
+        if parent is not None and parent.permissions_for(parent.guild.me).manage_threads:
+            assert isinstance(thread, discord.Thread)
+            await thread.delete()
+            return
     where = message_channel(delivery)
     await client.get_partial_messageable(where).get_partial_message(delivery.message_id).delete()
 

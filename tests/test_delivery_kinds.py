@@ -165,14 +165,23 @@ async def test_a_forum_that_requires_a_tag_with_none_fitting_is_paused_and_repor
         assert f"<#{forum}>" in fields["Channels"] and "requires a tag" in fields["Channels"]
 
 
-async def test_without_manage_channels_missing_tags_are_not_created(tmp_path: Path) -> None:
+async def test_without_manage_channels_or_threads_no_tag_is_made_nor_thread_deleted(
+    tmp_path: Path,
+) -> None:
     async with StandIn() as d, news_bot(tmp_path, stand_in=d) as env:
         forum = d.add_forum("loose", tags=["Space"])
         await feed_add(env, forum)
         write_article(env.store_dir, "moon", published=True, topics=["Robots", "SPACE"])
         await d.wait_for(lambda: len(d.threads(forum)) == 1)
-        assert tag_names(d, forum, d.threads(forum)[0]["applied_tags"]) == ["Space"]
+        [thread] = d.threads(forum)
+        assert tag_names(d, forum, thread["applied_tags"]) == ["Space"]
         assert not requests(d, "PATCH", r"^/channels/\d+$")
+        # Without Manage Threads, /unpublish removes the post's first message instead.
+        await d.slash("unpublish", {"article": "moon"}, user_id=env.guild.moderator)
+        await d.wait_for(lambda: d.threads(forum)[0]["message"] is None)
+        assert not requests(d, "DELETE", r"^/channels/\d+$")  # never refused: not tried
+        [deleted] = requests(d, "DELETE", r"/messages/")
+        assert deleted.path == f"/channels/{thread['id']}/messages/{thread['id']}"
 
 
 # --- announcement channels ---------------------------------------------------------------
