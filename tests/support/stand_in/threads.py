@@ -81,12 +81,16 @@ class ThreadRoutes:
 
     def threads(self, parent_id: int) -> list[dict[str, Any]]:
         """The live threads of a forum (or text channel), oldest first, each with its
-        starter ``message`` (None for a thread on a message, whose message stays in the parent)."""
+        starter ``message`` (None once deleted, and for a thread on a message, whose message
+        stays in the parent)."""
         world = self._world_of_channel(parent_id)
         out = []
         for thread in sorted(world.live_threads(parent_id), key=lambda t: t.id):
             starter = self._messages.get(thread.id)
-            in_thread = starter is not None and int(starter.data["channel_id"]) == thread.id
+            live = starter is not None and not starter.deleted
+            in_thread = (
+                live and starter is not None and int(starter.data["channel_id"]) == thread.id
+            )
             message = copy.deepcopy(starter.data) if in_thread and starter else None
             out.append(world.thread_payload(thread) | {"message": message})
         return out
