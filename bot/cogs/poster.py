@@ -1,9 +1,12 @@
 """The store poller and the delivery loop: outbox rows -> Discord posts, exactly once.
 
 Each row is written (by the store) in the same transaction as the state change that
-causes it, and marked done only after Discord answered. Every send carries a nonce
+causes it, and marked done only after Discord answered. Every message carries a nonce
 derived from (story, channel), which Discord enforces, so a retry after a timeout or
-a crash returns the message already stored instead of posting it twice.
+a crash returns the message already stored instead of posting it twice. A forum post
+takes no nonce: it is looked up before a repeat instead (bot.posting). Crossposts and
+discussion threads follow the send; a long rate limit (the hourly crosspost one) makes a
+row wait in the outbox, never the loop.
 """
 
 from __future__ import annotations
