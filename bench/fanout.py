@@ -1,6 +1,7 @@
 """Fan-out benchmark: one story to 1,000 channels through the stand-in, rate limits on.
 
     python -m bench.fanout [--channels 1000] [--repeat 3] [--latency 0.1] [--database-url URL]
+                           [--mixed | --forums N --announcements N]
 
 The bot is the real `newsbot run` in a subprocess (tests/support/run_bot.py points it at the
 stand-in); the stand-in runs in this process with Discord's rate limits (5 posts per 5 s
@@ -9,6 +10,11 @@ per channel, 50 requests/s globally, 429 past them) and answers every request af
 /publish and times it until every channel shows it. Prints, per run and as medians: total
 time, posts/s, 429s, duplicates and missing channels, against the target of 1.3x the time
 the global limit allows (N posts at 50/s).
+
+A mixed audience (``--mixed``: 100 of the channels are forums, 50 announcement channels)
+makes each forum's copy a forum post and crossposts each announcement: the floor is then
+every request Discord must see (posts and crossposts) at 50/s, and the runs also count
+crossposts that had to wait out Discord's hourly limit.
 
 `Rig` (stand-in + store + database + bot process) is shared with bench.soak and
 bench.memory.
@@ -21,6 +27,7 @@ import asyncio
 import contextlib
 import os
 import platform
+import re
 import statistics
 import sys
 import tempfile
@@ -35,6 +42,8 @@ from tests.support.stand_in import Perm, Recorded, StandIn
 
 GLOBAL_LIMIT = 50.0  # Discord's global requests/s
 TARGET_FACTOR = 1.3
+MIXED = (100, 50)  # --mixed: forums and announcement channels among the channels
+POST_PATH = re.compile(r"^/channels/\d+/(messages|threads)$")  # a message, or a forum post
 
 
 def machine() -> str:
@@ -66,25 +75,37 @@ class Rig:
     channels: list[int]
     moderator: int
     reader: int
+    forums: frozenset[int] = frozenset()
+    announcements: frozenset[int] = frozenset()
 
     def message_posts(self, since: int = 0) -> list[Recorded]:
-        """POST /channels/{id}/messages requests from index ``since`` of ``requests`` on."""
+        """Posts (POST /channels/{id}/messages, or a forum's /threads) from index ``since``
+        of ``requests`` on."""
         return [
             r
             for r in self.discord.requests[since:]
-            if r.method == "POST" and r.path.startswith("/channels/")
+            if r.method == "POST" and POST_PATH.match(r.path)
         ]
 
+    def crossposts(self, since: int = 0) -> list[Recorded]:
+        return [r for r in self.discord.requests[since:] if r.path.endswith("/crosspost")]
+
     def channels_answered(self, since: int) -> int:
-        """Channels whose post Discord accepted (200) since request index ``since``."""
-        return len({r.path for r in self.message_posts(since) if r.status == 200})
+        """Channels whose post Discord accepted since request index ``since``."""
+        return len({r.path for r in self.message_posts(since) if r.status in (200, 201)})
+
+    def crossposted(self, since: int) -> int:
+        """Messages crossposted since request index ``since``."""
+        return len({r.path for r in self.crossposts(since) if r.status == 200})
 
     def shown(self, title: str) -> dict[int, int]:
-        """channel -> how many messages it shows with this title (one pass over everything)."""
+        """channel -> how many messages (a forum: posts) it shows with this title."""
         counts = dict.fromkeys(self.channels, 0)
         for channel, posts in self.discord.all_posts().items():
             if channel in counts:
                 counts[channel] = sum(1 for m in posts if embed_title(m) == title)
+        for forum in self.forums:
+            counts[forum] = sum(1 for t in self.discord.threads(forum) if t["name"] == title)
         return counts
 
 
@@ -107,6 +128,8 @@ async def rig(
     preload: bool = True,
     on_started: Callable[[BotProcess], None] | None = None,
     database_url: str | None = None,
+    forums: int = 0,
+    announcements: int = 0,
 ) -> AsyncIterator[Rig]:
     """Start everything over ``workdir/store`` (already holding the articles) and yield it
     once the bot is ready; every channel follows every topic.
@@ -116,17 +139,27 @@ async def rig(
     follows anything. ``on_started`` is called as soon as the bot process exists.
     ``poll_seconds`` None leaves NEWS_POLL_SECONDS unset: the product's default.
     ``database_url`` runs everything on that PostgreSQL database instead of a SQLite file.
+    The first ``forums`` channels are forums, the next ``announcements`` announcement ones.
     """
     store_dir, db_path = workdir / "store", workdir / "news.db"
     database: Path | str = database_url or db_path
     store_dir.mkdir(exist_ok=True)
     async with StandIn(rate_limits=rate_limits, latency=latency) as discord:
-        ids = [discord.add_channel(f"news-{n:04d}") for n in range(channels)]
+        made = [discord.add_forum(f"forum-{n:04d}") for n in range(forums)]
+        made += [discord.add_announcement(f"desk-{n:04d}") for n in range(announcements)]
+        made += [discord.add_channel(f"news-{n:04d}") for n in range(channels - len(made))]
+        ids = made
+        kinds = dict.fromkeys(ids[:forums], "forum")
+        kinds |= dict.fromkeys(ids[forums : forums + announcements], "announcement")
         moderator = discord.add_member("moderator", permissions=Perm.MANAGE_MESSAGES)
         reader = discord.add_member("reader")
         if preload:
             await follow_everything(
-                database, store_dir, dict.fromkeys(ids, discord.guild_id), actor="bench"
+                database,
+                store_dir,
+                dict.fromkeys(ids, discord.guild_id),
+                actor="bench",
+                kinds=kinds,
             )
         env = bot_env(
             discord,
@@ -142,7 +175,17 @@ async def rig(
             on_started(bot)
         try:
             await bot.wait_ready(timeout=600)  # a first start loads the store (100,000: minutes)
-            yield Rig(discord, bot, store_dir, db_path, ids, moderator, reader)
+            yield Rig(
+                discord,
+                bot,
+                store_dir,
+                db_path,
+                ids,
+                moderator,
+                reader,
+                frozenset(ids[:forums]),
+                frozenset(ids[forums : forums + announcements]),
+            )
         finally:
             await bot.stop()
 
@@ -157,21 +200,31 @@ class Run:
     rate_limited: int
     duplicates: int
     missing: int
+    crossposts: int = 0
+    crossposts_waited: int = 0  # refused (429) for Discord's hourly crosspost limit
 
     @property
     def per_second(self) -> float:
         return self.posts / self.seconds
 
+    @property
+    def floor(self) -> float:
+        """Seconds Discord's global limit needs for the requests this run must make."""
+        return (self.posts + self.missing + self.crossposts) / GLOBAL_LIMIT
+
 
 async def one_run(r: Rig, article: str, title: str, timeout: float) -> Run:
-    """Publish ``article`` and time it until every channel shows it."""
+    """Publish ``article`` and time it until every channel shows it (and every
+    announcement channel has crossposted it)."""
     limited_before = r.discord.rate_limited_count
     since = len(r.discord.requests)
     started = time.monotonic()
     answer = await r.discord.slash("publish", {"article": article}, user_id=r.moderator)
     assert str(answer.data["content"]).startswith("Published"), answer.data
     deadline = started + timeout
-    while r.channels_answered(since) < len(r.channels) and time.monotonic() < deadline:
+    while time.monotonic() < deadline and (
+        r.channels_answered(since) < len(r.channels) or r.crossposted(since) < len(r.announcements)
+    ):
         await asyncio.sleep(0.05)
     finished = time.monotonic()
     await asyncio.sleep(2.0)  # a duplicate would have arrived by now
@@ -188,6 +241,8 @@ async def one_run(r: Rig, article: str, title: str, timeout: float) -> Run:
         rate_limited=r.discord.rate_limited_count - limited_before,
         duplicates=sum(n - 1 for n in shown.values() if n > 1),
         missing=sum(1 for n in shown.values() if n == 0),
+        crossposts=r.crossposted(since),
+        crossposts_waited=sum(1 for c in r.crossposts(since) if c.status == 429),
     )
 
 
@@ -204,15 +259,22 @@ def stories(folder: Path, count: int) -> list[tuple[str, str]]:
 
 async def bench(args: argparse.Namespace, workdir: Path) -> int:
     drafts = stories(workdir / "store", args.repeat)
-    bound = args.channels / GLOBAL_LIMIT
+    forums, announcements = MIXED if args.mixed else (args.forums, args.announcements)
+    bound = (args.channels + announcements) / GLOBAL_LIMIT  # every post and crosspost
     print(f"machine: {machine()}")
     print(
-        f"fan-out of one story to {args.channels} channels, stand-in latency "
-        f"{args.latency * 1000:.0f} ms, Discord's rate limits on; {args.repeat} run(s)"
+        f"fan-out of one story to {args.channels} channels ({forums} forums, {announcements} "
+        f"announcement channels), stand-in latency {args.latency * 1000:.0f} ms, Discord's "
+        f"rate limits on; {args.repeat} run(s)"
     )
     runs: list[Run] = []
     async with rig(
-        workdir, channels=args.channels, latency=args.latency, database_url=args.database_url
+        workdir,
+        channels=args.channels,
+        latency=args.latency,
+        database_url=args.database_url,
+        forums=forums,
+        announcements=announcements,
     ) as r:
         for n, (article, title) in enumerate(drafts, start=1):
             if n > 1:
@@ -224,12 +286,19 @@ async def bench(args: argparse.Namespace, workdir: Path) -> int:
                 f"first->last), first post after {run.first_post * 1000:.0f} ms, "
                 f"{run.per_second:5.1f} posts/s, {run.sends} sends, {run.rate_limited} x 429, "
                 f"{run.duplicates} duplicates, {run.missing} missing"
+                + (
+                    f", {run.crossposts} crossposts ({run.crossposts_waited} waited); "
+                    f"floor {run.floor:.1f} s ({run.seconds / run.floor:.2f}x)"
+                    if announcements
+                    else ""
+                )
             )
     seconds = statistics.median(x.seconds for x in runs)
     target = bound * TARGET_FACTOR
     ok = seconds <= target and all(x.duplicates == 0 and x.missing == 0 for x in runs)
     print(
-        f"median: {seconds:.2f} s for {args.channels} posts = "
+        f"median: {seconds:.2f} s to the last of {args.channels} posts"
+        f"{f' and {announcements} crossposts' if announcements else ''} = "
         f"{statistics.median(x.per_second for x in runs):.1f} posts/s, "
         f"{statistics.median(x.rate_limited for x in runs):.0f} x 429 per run; "
         f"global limit allows {bound:.1f} s, target <= {target:.1f} s "
@@ -244,6 +313,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="runs (median reported)")
     parser.add_argument("--latency", type=float, default=0.1, help="stand-in answer delay, seconds")
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it (bot.log)")
+    parser.add_argument(
+        "--mixed", action="store_true", help="100 of the channels are forums, 50 announcement"
+    )
+    parser.add_argument("--forums", type=int, default=0, help="channels that are forums")
+    parser.add_argument("--announcements", type=int, default=0, help="announcement channels")
     parser.add_argument("--database-url", help="a PostgreSQL database to run on (default SQLite)")
     args = parser.parse_args(argv)
     if args.keep is not None:

@@ -27,7 +27,7 @@ from bot.errors import (
     ServedByDuplicate,
     UnknownTopic,
 )
-from bot.store import Subscription
+from bot.store import ChannelKind, Subscription
 
 _EMPTY = {
     ListKind.LATEST: "No published articles yet. Check back soon.",
@@ -35,6 +35,11 @@ _EMPTY = {
     ListKind.TOPICS: "No published articles yet, so no topics.",
     "subscriptions": "No channel here follows any topic yet. Add one with /feed add.",
 }
+# Why a forum is paused: shown in /status and /feed list like any other pause reason.
+FORUM_NEEDS_A_TAG = (
+    "this forum requires a tag on every post, and none of the article's topics is one of its "
+    "tags (let the bot Manage Channels there to create them, or add the tags)"
+)
 _SHOWN_QUERY_MAX = 80
 _SHOWN_TITLE_MAX = 200
 
@@ -139,7 +144,24 @@ def followed_text(channel_mention: str, sub: Subscription, role_mention: str | N
         what = f"articles about **{embeds.clean(sub.topic)}**"
     extra = f" with quality ≥ {sub.min_quality}" if sub.min_quality else ""
     ping = f", pinging {role_mention}" if role_mention else ""
-    return f"{channel_mention} will receive new {what}{extra}{ping}, from now on."
+    how = "".join(f", {part}" for part in _delivery_parts(sub))
+    return f"{channel_mention} will receive new {what}{extra}{ping}{how}, from now on."
+
+
+def _delivery_parts(sub: Subscription) -> list[str]:
+    """How a feed is served, beyond a plain message a post."""
+    parts = []
+    if sub.kind == ChannelKind.FORUM:
+        parts.append("each as its own forum post")
+    elif sub.kind == ChannelKind.ANNOUNCEMENT:
+        parts.append("each crossposted to the servers that follow the channel")
+    if sub.threads:
+        parts.append("each with a discussion thread")
+    if sub.silent:
+        parts.append("silently (no notifications)")
+    if sub.max_per_hour:
+        parts.append(f"at most {sub.max_per_hour} an hour (the rest wait their turn)")
+    return parts
 
 
 def feeds_embed(subs: list[Subscription]) -> discord.Embed:
@@ -151,6 +173,7 @@ def feeds_embed(subs: list[Subscription]) -> discord.Embed:
             parts.append(f"quality ≥ {sub.min_quality}")
         if sub.role_id:
             parts.append(f"pings <@&{sub.role_id}>")
+        parts.extend(_delivery_parts(sub))
         if sub.paused_reason:
             parts.append(f"**paused**: {embeds.clean(sub.paused_reason)} (run /feed add to resume)")
         lines.append(TOPIC_SEPARATOR.join(parts))

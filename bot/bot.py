@@ -31,6 +31,7 @@ EXTENSIONS = (
 GLOBAL_TARGET = 0
 SYNC_DIGEST_KEY = "command_sync:{target}"  # meta key: the definitions last synced there
 SYNCED_GUILDS_KEY = "command_sync:guilds"  # meta key: the guilds last given commands
+MAX_RATELIMIT_WAIT = 30.0  # seconds discord.py may sleep on a 429 (its smallest allowed)
 APOLOGY = "Sorry, something went wrong on our side. The error was logged; please try again."
 
 
@@ -77,6 +78,9 @@ class NewsBot(commands.Bot):
             # Nothing a bot sends may ping by accident; a post widens this to its own role only.
             allowed_mentions=discord.AllowedMentions.none(),
             tree_cls=NewsTree,
+            # A longer wait (the hourly crosspost limit) raises discord.RateLimited instead of
+            # sleeping inside a delivery: the row waits in the outbox and nothing else stalls.
+            max_ratelimit_timeout=MAX_RATELIMIT_WAIT,
             **options,
         )
         self.settings = settings

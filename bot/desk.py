@@ -13,7 +13,7 @@ from typing import Any
 
 from bot.articles import Article
 from bot.errors import NothingFound
-from bot.store import Counts, Page, QueueHealth, Store, Subscription
+from bot.store import ChannelKind, Counts, Page, QueueHealth, Store, Subscription
 
 
 class ListKind(StrEnum):
@@ -122,6 +122,10 @@ async def follow(
     guild_id: int,
     role_id: int | None = None,
     min_quality: int = 0,
+    kind: ChannelKind = ChannelKind.TEXT,
+    silent: bool = False,
+    max_per_hour: int = 0,
+    threads: bool = False,
 ) -> Subscription:
     """Subscribe a channel (to a known topic, or all) from now on; resumes it if paused."""
     name = await store.articles.require_topic(topic) if topic else ""
@@ -132,6 +136,10 @@ async def follow(
         guild_id=guild_id,
         role_id=role_id,
         min_quality=min_quality,
+        kind=kind,
+        silent=silent,
+        max_per_hour=max_per_hour,
+        threads=threads,
     )
 
 

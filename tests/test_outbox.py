@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from bot.store import DeliveryState, Store
+from bot.store import ChannelKind, DeliveryState, Followup, Store
 from tests.support.helpers import write_article
 
 S = DeliveryState
@@ -155,3 +155,38 @@ async def test_meta_and_remembered_values(store: Store) -> None:
 def _later(path: Path, seconds: int = 10) -> None:
     info = path.stat()
     os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns + seconds * 1_000_000_000))
+
+
+async def test_a_rows_delivery_options_follow_ups_and_waits(store: Store, store_dir: Path) -> None:
+    clock = [1_000_000.0]
+    store.outbox.clock = lambda: clock[0]
+    await store.feeds.subscribe(1, "", actor="t", kind=ChannelKind.ANNOUNCEMENT, silent=True)
+    await store.feeds.subscribe(2, "", actor="t", max_per_hour=3, threads=True)
+    await store.feeds.subscribe(2, "World", actor="t", max_per_hour=2)  # the smaller cap wins
+    await publish_story(store, store_dir)
+    desk, text = await store.outbox.due()
+    assert (desk.kind, desk.silent, desk.max_per_hour, desk.threads) == (
+        ChannelKind.ANNOUNCEMENT, True, 0, False,
+    )  # fmt: skip
+    assert (text.kind, text.silent, text.max_per_hour, text.threads) == (
+        ChannelKind.TEXT, False, 2, True,
+    )  # fmt: skip
+
+    await store.outbox.done(desk, 501, Followup.CROSSPOST)
+    await store.outbox.done(text, 502)
+    [owed] = await store.outbox.due()  # sent, and its crosspost still owed: still work
+    assert (owed.channel_id, owed.state, owed.followup) == (1, S.SENT, Followup.CROSSPOST)
+    assert (await store.outbox.health()).waiting == 1
+    await store.outbox.wait(owed, int(clock[0]) + 3600, "rate limited")
+    assert await store.outbox.due() == []
+    assert await store.outbox.next_due_at() == int(clock[0]) + 3600
+    clock[0] += 3600
+    [again] = await store.outbox.due()
+    await store.outbox.followed_up(again)
+    assert await store.outbox.due() == [] and (await store.outbox.health()).waiting == 0
+    assert await store.outbox.posts(URL) == {1: (S.SENT, 501), 2: (S.SENT, 502)}
+    assert await store.outbox.sent_times(2, 0) == [1_000_000]
+
+    assert [s.kind for s in await store.feeds.subscriptions(channel_id=1)] == [
+        ChannelKind.ANNOUNCEMENT
+    ]

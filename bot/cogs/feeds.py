@@ -14,6 +14,7 @@ from discord.ext import commands
 from bot import answers, desk
 from bot.bot import NewsBot
 from bot.errors import NewsError
+from bot.store import ChannelKind
 from bot.ui import actor, admin_command, topic_choices
 
 NEEDED = (
@@ -21,10 +22,13 @@ NEEDED = (
     ("send_messages", "Send Messages"),
     ("embed_links", "Embed Links"),
 )
+NEEDED_FOR_THREADS = (("create_public_threads", "Create Public Threads"),)
+FeedChannel = discord.TextChannel | discord.ForumChannel
 
 
 class ServerTextChannel(app_commands.Transformer[NewsBot]):
-    """A text channel option that must be one of the server the command was run in.
+    """A text, announcement or forum channel option that must be one of the server the
+    command was run in.
 
     The channel is looked up in that server's own channels: a forged interaction can name
     any channel id (another server's too), and admins act only on their own server's.
@@ -36,14 +40,12 @@ class ServerTextChannel(app_commands.Transformer[NewsBot]):
 
     @property
     def channel_types(self) -> list[discord.ChannelType]:
-        return [discord.ChannelType.text]
+        return [discord.ChannelType.text, discord.ChannelType.news, discord.ChannelType.forum]
 
-    async def transform(
-        self, interaction: discord.Interaction[NewsBot], value: Any
-    ) -> discord.TextChannel:
+    async def transform(self, interaction: discord.Interaction[NewsBot], value: Any) -> FeedChannel:
         guild = interaction.guild
         channel = guild.get_channel(int(value.id)) if guild is not None else None
-        if not isinstance(channel, discord.TextChannel):
+        if not isinstance(channel, discord.TextChannel | discord.ForumChannel):
             raise app_commands.CheckFailure(
                 f"<#{int(value.id)}> is not a text channel of this server: admins manage "
                 "only their own server's feeds. Nothing was changed."
@@ -51,13 +53,23 @@ class ServerTextChannel(app_commands.Transformer[NewsBot]):
         return channel
 
 
-OwnTextChannel = app_commands.Transform[discord.TextChannel, ServerTextChannel]
+OwnTextChannel = app_commands.Transform[FeedChannel, ServerTextChannel]
 
 
-def missing_permissions(channel: discord.abc.GuildChannel, me: discord.Member) -> list[str]:
-    """The permissions the bot lacks in a channel to post articles there."""
+def kind_of(channel: FeedChannel) -> ChannelKind:
+    if isinstance(channel, discord.ForumChannel):
+        return ChannelKind.FORUM
+    return ChannelKind.ANNOUNCEMENT if channel.is_news() else ChannelKind.TEXT
+
+
+def missing_permissions(
+    channel: discord.abc.GuildChannel, me: discord.Member, *, threads: bool = False
+) -> list[str]:
+    """The permissions the bot lacks in a channel to post articles there (and to open a
+    thread on each, with `threads`)."""
     perms = channel.permissions_for(me)
-    return [label for attr, label in NEEDED if not getattr(perms, attr)]
+    needed = NEEDED + (NEEDED_FOR_THREADS if threads else ())
+    return [label for attr, label in needed if not getattr(perms, attr)]
 
 
 @admin_command()
@@ -77,6 +89,9 @@ class Feeds(
         topic="Only this topic (default: every topic)",
         role="A role to ping with each post (default: no ping)",
         min_quality="Only articles at or above this quality, 0-100 (default 0)",
+        silent="Post without notifications (default: off)",
+        max_per_hour="At most this many posts an hour; the rest wait their turn (default: no cap)",
+        threads="Open a discussion thread on each post (text channels; default: off)",
     )
     async def add(
         self,
@@ -85,9 +100,14 @@ class Feeds(
         topic: str | None = None,
         role: discord.Role | None = None,
         min_quality: app_commands.Range[int, 0, 100] = 0,
+        silent: bool = False,
+        max_per_hour: app_commands.Range[int, 1, 3600] | None = None,
+        threads: bool = False,
     ) -> None:
         assert interaction.guild is not None  # admin_command is guild only
-        missing = missing_permissions(channel, interaction.guild.me)
+        kind = kind_of(channel)
+        threads = threads and kind == ChannelKind.TEXT
+        missing = missing_permissions(channel, interaction.guild.me, threads=threads)
         if missing:
             raise NewsError(
                 f"I can't post in {channel.mention}: I am missing {', '.join(missing)} there. "
@@ -103,6 +123,10 @@ class Feeds(
             guild_id=interaction.guild.id,
             role_id=role.id if role else None,
             min_quality=min_quality,
+            kind=kind,
+            silent=silent,
+            max_per_hour=max_per_hour or 0,
+            threads=threads,
         )
         await interaction.response.send_message(
             answers.followed_text(channel.mention, sub, role.mention if role else None),

@@ -1,9 +1,12 @@
 """The store poller and the delivery loop: outbox rows -> Discord posts, exactly once.
 
 Each row is written (by the store) in the same transaction as the state change that
-causes it, and marked done only after Discord answered. Every send carries a nonce
+causes it, and marked done only after Discord answered. Every message carries a nonce
 derived from (story, channel), which Discord enforces, so a retry after a timeout or
-a crash returns the message already stored instead of posting it twice.
+a crash returns the message already stored instead of posting it twice. A forum post
+takes no nonce: it is looked up before a repeat instead (bot.posting). Crossposts and
+discussion threads follow the send; a long rate limit (the hourly crosspost one) makes a
+row wait in the outbox, never the loop.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import math
 import time
 from collections import defaultdict
 
@@ -19,10 +23,12 @@ import aiohttp
 import discord
 from discord.ext import commands, tasks
 
-from bot import embeds
+from bot import answers, embeds, posting
+from bot.articles import Article
 from bot.bot import NewsBot
 from bot.errors import ArticleNotFound, DeskUnavailable
-from bot.store import Delivery, DeliveryState, LeaseLost, Role
+from bot.store import ChannelKind, Delivery, DeliveryState, LeaseLost, Role
+from bot.store.outbox import HOUR
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +146,7 @@ class Poster(commands.Cog):
             timeout = self.bot.settings.poll_seconds
             next_at = await self.store.outbox.next_due_at()
             if next_at is not None:
-                timeout = min(timeout, max(1.0, next_at - time.time()))
+                timeout = min(timeout, max(1.0, next_at - self.store.outbox.clock()))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.bot.deliveries_due.wait(), timeout)
 
@@ -167,53 +173,113 @@ class Poster(commands.Cog):
         return True
 
     async def deliver(self, delivery: Delivery) -> bool:
-        """Send, edit or delete one post. True when the row is settled (done or given up)."""
-        channel = self.bot.get_partial_messageable(delivery.channel_id)
+        """Send, edit, delete or follow up one post. True when the row is settled for now:
+        done, given up, or waiting in the outbox without holding back its channel."""
         try:
-            deleting = delivery.state == DeliveryState.DELETE
-            if not deleting:
+            article = None
+            if delivery.state != DeliveryState.DELETE:
                 article = await self.store.articles.get(delivery.article_id, include_hidden=True)
+            if delivery.state == DeliveryState.PENDING and await self._paced(delivery):
+                return False  # it waits its turn, and the channel's later posts behind it
             await self.pace.wait()
             # Checked last before the request: a process frozen and resumed, whose lease may
             # be another's by now, sends nothing more.
             if not self.store.leases.holds(Role.DELIVERER):
                 return False
-            if deleting:
-                if delivery.message_id is not None:
-                    await channel.get_partial_message(delivery.message_id).delete()
-                await self.store.outbox.done(delivery, None)
-                return True
-            embed = embeds.article_embed(article)
-            view = embeds.article_view(article)
-            if delivery.state == DeliveryState.EDIT and delivery.message_id is not None:
-                await channel.get_partial_message(delivery.message_id).edit(embed=embed, view=view)
-                await self.store.outbox.done(delivery, delivery.message_id)
-                return True
-            message = await channel.send(
-                content=f"<@&{delivery.role_id}>" if delivery.role_id else None,
-                embed=embed,
-                view=view,
-                nonce=nonce_for(delivery),
-                allowed_mentions=_mentions(delivery.role_id),
-            )
-            await self.store.outbox.done(delivery, message.id)
-            log.info("posted %s to channel %s", delivery.article_id, delivery.channel_id)
+            await self._act(delivery, article)
             return True
         except ArticleNotFound:
             await self.store.outbox.lost(delivery)
             return True
+        except posting.TagRequired:
+            await self._pause(delivery.channel_id, answers.FORUM_NEEDS_A_TAG)
+            return True
+        except discord.RateLimited as exc:
+            return await self._rate_limited(delivery, exc.retry_after)
         except (discord.Forbidden, discord.NotFound) as exc:
             return await self._refused(delivery, exc)
         except discord.HTTPException as exc:
             if exc.status == 429 or exc.status >= 500:
                 await self._retry(delivery, f"Discord {exc.status}: {exc.text}")
                 return False
+            if exc.code == posting.TAG_REQUIRED:
+                await self._pause(delivery.channel_id, answers.FORUM_NEEDS_A_TAG)
+                return True
             log.error("Discord refused %s in %s: %s", delivery.state, delivery.channel_id, exc)
             await self.store.outbox.lost(delivery)
             return True
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             await self._retry(delivery, f"connection error: {exc!r}")
             return False
+        except discord.ClientException as exc:  # the channel changed kind since /feed add
+            log.error("cannot deliver %s to %s: %s", delivery.state, delivery.channel_id, exc)
+            await self.store.outbox.lost(delivery)
+            return True
+
+    async def _act(self, delivery: Delivery, article: Article | None) -> None:
+        """The one step the row asks for, recorded once Discord answered."""
+        outbox = self.store.outbox
+        if delivery.state == DeliveryState.DELETE:
+            if delivery.message_id is not None:
+                await posting.delete_post(self.bot, delivery)
+            await outbox.done(delivery, None)
+            return
+        assert article is not None
+        if delivery.owes_followup:
+            await posting.follow_up(self.bot, delivery, article)
+            await outbox.followed_up(delivery)
+        elif delivery.state == DeliveryState.EDIT and delivery.message_id is not None:
+            channel = self.bot.get_partial_messageable(posting.message_channel(delivery))
+            await channel.get_partial_message(delivery.message_id).edit(
+                embed=embeds.article_embed(article), view=embeds.article_view(article)
+            )
+            await outbox.done(delivery, delivery.message_id)
+        else:
+            message_id = await self._post(delivery, article)
+            await outbox.done(delivery, message_id, posting.followup_of(delivery))
+            log.info("posted %s to channel %s", delivery.article_id, delivery.channel_id)
+
+    async def _post(self, delivery: Delivery, article: Article) -> int:
+        """A message (with its nonce), or a forum post: looked up first if an earlier try
+        may have made it, the try recorded before it is sent (see bot.posting)."""
+        if delivery.kind != ChannelKind.FORUM:
+            channel = self.bot.get_partial_messageable(delivery.channel_id)
+            return await posting.send_message(channel, delivery, article, nonce_for(delivery))
+        forum = await posting.forum_of(self.bot, delivery.channel_id)
+        if delivery.started_at is not None:
+            found = await posting.find_thread(forum, posting.thread_name(article), article.url)
+            if found is not None:
+                log.info("found the forum post of %s made before", delivery.article_id)
+                return found
+        await self.store.outbox.starting(delivery)
+        return await posting.post_to_forum(forum, delivery, article)
+
+    async def _paced(self, delivery: Delivery) -> bool:
+        """max_per_hour: with that many posts in the channel in the last hour, the row waits
+        until the oldest of them is an hour old. Nothing is dropped; the oldest goes first."""
+        if not delivery.max_per_hour:
+            return False
+        now = self.store.outbox.now()
+        recent = await self.store.outbox.sent_times(delivery.channel_id, now - HOUR + 1)
+        if len(recent) < delivery.max_per_hour:
+            return False
+        until = recent[-delivery.max_per_hour] + HOUR
+        await self.store.outbox.wait(delivery, until, "max_per_hour: waiting its turn")
+        return True
+
+    async def _rate_limited(self, delivery: Delivery, retry_after: float) -> bool:
+        """A long limit (Discord's hourly crosspost one): the row waits in the outbox. A
+        crosspost holds back nothing; any other step keeps its channel's order."""
+        until = self.store.outbox.now() + math.ceil(retry_after)
+        await self.store.outbox.wait(delivery, until, f"rate limited for {retry_after:.0f} s")
+        log.info(
+            "%s of %s in %s waits %.0f s (rate limit)",
+            delivery.followup or delivery.state,
+            delivery.article_id,
+            delivery.channel_id,
+            retry_after,
+        )
+        return delivery.owes_followup
 
     async def _refused(self, delivery: Delivery, exc: discord.HTTPException) -> bool:
         if isinstance(exc, discord.NotFound) and exc.code == UNKNOWN_MESSAGE:
@@ -226,9 +292,12 @@ class Poster(commands.Cog):
         if delivery.state == DeliveryState.DELETE:
             await self.store.outbox.lost(delivery)
             return True
-        await self.store.outbox.pause_channel(delivery.channel_id, reason)
-        log.warning("channel %s paused: %s", delivery.channel_id, reason)
+        await self._pause(delivery.channel_id, reason)
         return True
+
+    async def _pause(self, channel_id: int, reason: str) -> None:
+        await self.store.outbox.pause_channel(channel_id, reason)
+        log.warning("channel %s paused: %s", channel_id, reason)
 
     async def _retry(self, delivery: Delivery, error: str) -> None:
         delay = backoff(delivery.attempts)
@@ -241,15 +310,6 @@ class Poster(commands.Cog):
             delay,
         )
         await self.store.outbox.retry(delivery, error, delay)
-
-
-def _mentions(role_id: int | None) -> discord.AllowedMentions:
-    """Nobody, or exactly the subscription's own role."""
-    if role_id is None:
-        return discord.AllowedMentions.none()
-    return discord.AllowedMentions(
-        everyone=False, users=False, roles=[discord.Object(role_id)], replied_user=False
-    )
 
 
 async def setup(bot: NewsBot) -> None:

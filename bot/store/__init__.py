@@ -29,7 +29,7 @@ from bot.store.feeds import Feeds, Subscription
 from bot.store.index import ArticleIndex
 from bot.store.leases import LeaseLost, Leases, Role
 from bot.store.meta import Meta
-from bot.store.outbox import Delivery, DeliveryState, Outbox, QueueHealth
+from bot.store.outbox import ChannelKind, Delivery, DeliveryState, Followup, Outbox, QueueHealth
 from bot.store.publishing import AuditEntry, Publishing
 from bot.store.queries import PAGE_SIZE, Counts, Page, Queries
 from bot.store.requests import PublishRequests
@@ -39,9 +39,11 @@ from bot.store.sync import FolderSync, SyncReport
 __all__ = [
     "PAGE_SIZE",
     "AuditEntry",
+    "ChannelKind",
     "Counts",
     "Delivery",
     "DeliveryState",
+    "Followup",
     "LeaseLost",
     "Page",
     "QueueHealth",

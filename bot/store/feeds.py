@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from bot.articles import topic_key
 from bot.store.database import Database
-from bot.store.outbox import now
+from bot.store.outbox import ChannelKind, now
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,6 +17,10 @@ class Subscription:
     min_quality: int
     guild_id: int | None
     paused_reason: str | None
+    kind: ChannelKind = ChannelKind.TEXT
+    silent: bool = False  # posts notify no one
+    max_per_hour: int = 0  # 0: as fast as Discord allows
+    threads: bool = False  # a discussion thread on each post (text channels)
 
 
 class Feeds:
@@ -33,6 +37,10 @@ class Feeds:
         role_id: int | None = None,
         min_quality: int = 0,
         replace: bool = True,
+        kind: ChannelKind = ChannelKind.TEXT,
+        silent: bool = False,
+        max_per_hour: int = 0,
+        threads: bool = False,
     ) -> Subscription:
         """Follow a topic (its display name; "" = all) in a channel from now on.
 
@@ -41,16 +49,32 @@ class Feeds:
         conflict = (
             "DO UPDATE SET guild_id = excluded.guild_id, topic_name = excluded.topic_name, "
             "role_id = excluded.role_id, min_quality = excluded.min_quality, "
-            "created_at = excluded.created_at, created_by = excluded.created_by"
+            "created_at = excluded.created_at, created_by = excluded.created_by, "
+            "kind = excluded.kind, silent = excluded.silent, "
+            "max_per_hour = excluded.max_per_hour, threads = excluded.threads"
             if replace
             else "DO NOTHING"
         )
         async with self.db.transaction():
             await self.db.execute(
                 "INSERT INTO subscriptions (channel_id, topic_key, guild_id, topic_name, role_id, "
-                "min_quality, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                "min_quality, created_at, created_by, kind, silent, max_per_hour, threads) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 f"ON CONFLICT (channel_id, topic_key) {conflict}",
-                (channel_id, topic_key(topic), guild_id, topic, role_id, min_quality, now(), actor),
+                (
+                    channel_id,
+                    topic_key(topic),
+                    guild_id,
+                    topic,
+                    role_id,
+                    min_quality,
+                    now(),
+                    actor,
+                    kind,
+                    int(silent),
+                    max_per_hour,
+                    int(threads),
+                ),
             )
             if replace:
                 await self.db.execute(
@@ -82,7 +106,7 @@ class Feeds:
             where, params = "s.channel_id = ?", [channel_id]
         rows = await self.db.fetch(
             "SELECT s.channel_id, s.topic_name, s.role_id, s.min_quality, s.guild_id, "
-            "c.paused_reason FROM subscriptions s "
+            "c.paused_reason, s.kind, s.silent, s.max_per_hour, s.threads FROM subscriptions s "
             "LEFT JOIN channels c ON c.channel_id = s.channel_id "
             f"WHERE {where} ORDER BY s.channel_id, s.topic_name",
             params,
@@ -95,6 +119,10 @@ class Feeds:
                 min_quality=r["min_quality"],
                 guild_id=r["guild_id"],
                 paused_reason=r["paused_reason"],
+                kind=ChannelKind(r["kind"]),
+                silent=bool(r["silent"]),
+                max_per_hour=r["max_per_hour"],
+                threads=bool(r["threads"]),
             )
             for r in rows
         ]

@@ -27,6 +27,10 @@ _COPIES: dict[str, tuple[tuple[str, ...], str, str]] = {
             "min_quality",
             "created_at",
             "created_by",
+            "kind",
+            "silent",
+            "max_per_hour",
+            "threads",
         ),
         "(channel_id, topic_key)",
         "DO NOTHING",
@@ -52,10 +56,17 @@ _COPIES: dict[str, tuple[tuple[str, ...], str, str]] = {
             "last_error",
             "created_at",
             "sent_at",
+            "kind",
+            "silent",
+            "max_per_hour",
+            "threads",
+            "followup",
+            "started_at",
         ),
         "(url, channel_id)",
         "DO UPDATE SET state = excluded.state, message_id = excluded.message_id, "
-        "generation = excluded.generation, sent_at = excluded.sent_at "
+        "generation = excluded.generation, sent_at = excluded.sent_at, "
+        "followup = excluded.followup, started_at = excluded.started_at "
         "WHERE outbox.state = 'pending' AND excluded.state <> 'pending'",
     ),
 }

@@ -4,6 +4,11 @@ transaction as the state change that causes it, settled only once the send was a
 States: PENDING -> SENT -> (EDIT -> SENT)* -> DELETE -> DELETED; FAILED when a channel
 refuses or the message is gone. The poster builds each send's nonce from a row's
 (url, channel, generation): a repost after a withdrawal bumps the generation.
+
+A sent row may still owe a follow-up (`Followup`: the crosspost of an announcement, the
+discussion thread of a text post): it stays work until that is done, whatever its state,
+so a crosspost waiting out Discord's hourly limit holds back nothing else. Time comes from
+`Outbox.clock` (unix seconds), which tests replace to pace posts without waiting an hour.
 """
 
 from __future__ import annotations
@@ -12,8 +17,25 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, fields
 from enum import StrEnum
+from typing import Any
 
 from bot.store.database import Database, Row
+
+
+class ChannelKind(StrEnum):
+    """How a channel is served: one message, one forum post, or a message then crossposted."""
+
+    TEXT = "text"
+    FORUM = "forum"
+    ANNOUNCEMENT = "announcement"
+
+
+class Followup(StrEnum):
+    """What a sent post still owes."""
+
+    NONE = ""
+    CROSSPOST = "crosspost"
+    THREAD = "thread"
 
 
 class DeliveryState(StrEnum):
@@ -30,6 +52,17 @@ WORK = (DeliveryState.PENDING, DeliveryState.EDIT, DeliveryState.DELETE)
 _WORK_SQL = ", ".join(f"'{s}'" for s in WORK)
 
 
+def _owed(alias: str = "") -> str:
+    """SQL: a row is work while its state is, or while its post owes a follow-up."""
+    return (
+        f"({alias}state IN ({_WORK_SQL}) "
+        f"OR ({alias}state = '{DeliveryState.SENT}' AND {alias}followup <> ''))"
+    )
+
+
+HOUR = 3600
+
+
 @dataclass(frozen=True, slots=True)
 class Delivery:
     """One outbox row due for work: a post to send, edit or delete."""
@@ -43,12 +76,26 @@ class Delivery:
     message_id: int | None
     attempts: int
     generation: int
+    kind: ChannelKind = ChannelKind.TEXT
+    silent: bool = False
+    max_per_hour: int = 0  # 0: unpaced
+    threads: bool = False
+    followup: Followup = Followup.NONE
+    started_at: int | None = None  # a forum thread's creation went out then (maybe unanswered)
 
     @classmethod
     def from_row(cls, row: Row) -> Delivery:
         values = {f.name: row[f.name] for f in fields(cls)}
         values["state"] = DeliveryState(values["state"])
+        values["kind"] = ChannelKind(values["kind"])
+        values["followup"] = Followup(values["followup"])
+        values["silent"], values["threads"] = bool(values["silent"]), bool(values["threads"])
         return cls(**values)
+
+    @property
+    def owes_followup(self) -> bool:
+        """Sent, and its crosspost or thread is still to do."""
+        return self.state == DeliveryState.SENT and self.followup != Followup.NONE
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,171 +121,10 @@ async def _unfenced() -> None:
     """One host (SQLite): the deliverer is fixed by configuration, nothing to check."""
 
 
-class Outbox:
-    """Queue writes (called inside the caller's transaction) and the deliverer's side."""
+class _Reports:
+    """What operators and tests ask of the outbox: read-only, the queue's rows counted."""
 
-    def __init__(self, db: Database) -> None:
-        self.db = db
-        self.on_work: Callable[[], None] = lambda: None  # the poster wakes on it
-        # Called first in every deliverer write's transaction: raises (leases.LeaseLost) when
-        # this process no longer holds the deliverer's lease, so the write is refused.
-        self.fence: Callable[[], Awaitable[None]] = _unfenced
-        # Work queued by another process (PostgreSQL's NOTIFY) wakes this one's poster too.
-        db.listen(WORK_TOPIC, lambda: self.on_work())
-
-    def _wake(self) -> None:
-        """After commit: this process's poster, and every other process's."""
-        self.db.after_commit(self.on_work)
-        self.db.notify(WORK_TOPIC)
-
-    # ------------------------------------------------------------------ queueing
-
-    async def enqueue(self, stories: Sequence[tuple[str, str]]) -> None:
-        """One pending row per following channel; posts already made are edited instead.
-
-        `stories` are (webUrl, article id) pairs that just became visible.
-        """
-        if not stories or not await self.db.fetchval("SELECT EXISTS (SELECT 1 FROM subscriptions)"):
-            return
-        S = DeliveryState
-        await self.db.executemany(
-            f"""INSERT INTO outbox (url, article_id, channel_id, role_id, created_at)
-               SELECT CAST(? AS TEXT), a.id, s.channel_id, MAX(s.role_id), CAST(? AS BIGINT)
-               FROM articles a JOIN subscriptions s
-                 ON (s.topic_key = '' OR s.topic_key IN
-                        (SELECT topic_key FROM article_topics WHERE article_rowid = a.rowid))
-                AND s.min_quality <= a.quality
-               LEFT JOIN channels c ON c.channel_id = s.channel_id
-               WHERE a.id = ? AND c.paused_reason IS NULL
-               GROUP BY s.channel_id, a.id
-               ON CONFLICT (url, channel_id) DO UPDATE SET
-                   article_id = excluded.article_id,
-                   state = CASE WHEN outbox.state IN ('{S.SENT}', '{S.EDIT}', '{S.DELETE}')
-                                THEN '{S.EDIT}' ELSE '{S.PENDING}' END,
-                   generation = outbox.generation + (CASE WHEN outbox.state IN
-                                ('{S.DELETED}', '{S.FAILED}') THEN 1 ELSE 0 END),
-                   message_id = CASE WHEN outbox.state IN ('{S.DELETED}', '{S.FAILED}')
-                                THEN NULL ELSE outbox.message_id END,
-                   attempts = 0, next_try_at = 0, last_error = NULL""",
-            [(url, now(), article_id) for url, article_id in stories],
-        )
-        self._wake()
-
-    async def edit(self, url: str, article_id: str, content_changed: bool) -> None:
-        """Another file (or a new version) now serves the story; sent posts are edited."""
-        changed = await self.db.execute(
-            f"UPDATE outbox SET article_id = ?, state = CASE WHEN state = '{DeliveryState.SENT}' "
-            f"AND ? = 1 THEN '{DeliveryState.EDIT}' ELSE state END WHERE url = ?",
-            (article_id, int(content_changed), url),
-        )
-        if changed and content_changed:
-            self._wake()
-
-    async def withdraw(self, url: str) -> None:
-        """The story is no longer visible: delete what was sent, cancel what was not.
-
-        A pending row is marked too, not dropped: if its send is in flight, the answer
-        records the message id and the next round deletes it.
-        """
-        S = DeliveryState
-        changed = await self.db.execute(
-            f"UPDATE outbox SET state = '{S.DELETE}', attempts = 0, next_try_at = 0 "
-            f"WHERE url = ? AND state IN ('{S.PENDING}', '{S.SENT}', '{S.EDIT}')",
-            (url,),
-        )
-        if changed:
-            self._wake()
-
-    # ------------------------------------------------------------------ delivering
-
-    async def due(self, limit: int = 200) -> list[Delivery]:
-        """Work that is due: oldest article first, then channel, paused channels skipped."""
-        rows = await self.db.fetch(
-            f"""SELECT o.id, o.url, o.article_id, o.channel_id, o.role_id, o.state,
-                      o.message_id, o.attempts, o.generation
-               FROM outbox o
-               JOIN articles a ON a.id = o.article_id
-               LEFT JOIN channels c ON c.channel_id = o.channel_id
-               WHERE o.state IN ({_WORK_SQL}) AND o.next_try_at <= ?
-                 AND (c.paused_reason IS NULL OR o.state = '{DeliveryState.DELETE}')
-               ORDER BY a.published_at, o.id
-               LIMIT ?""",
-            [now(), limit],
-        )
-        return [Delivery.from_row(r) for r in rows]
-
-    async def next_due_at(self) -> int | None:
-        """When the earliest waiting retry falls due (unix seconds), if any."""
-        value = await self.db.fetchval(
-            f"SELECT MIN(next_try_at) FROM outbox WHERE state IN ({_WORK_SQL})"
-        )
-        return int(value) if value is not None else None
-
-    async def done(self, delivery: Delivery, message_id: int | None) -> None:
-        """The send was answered: record the message (or its deletion). Only now is a row done."""
-        S = DeliveryState
-        async with self.db.transaction():
-            await self.fence()
-            if delivery.state == S.DELETE:
-                await self.db.execute(
-                    f"UPDATE outbox SET state = '{S.DELETED}', message_id = NULL, "
-                    f"last_error = NULL WHERE id = ? AND state = '{S.DELETE}'",
-                    (delivery.id,),
-                )
-                return
-            # Only the state we acted on is settled: an edit or a withdrawal queued while
-            # this request was in flight stays queued, now with the message id to act on.
-            await self.db.execute(
-                f"UPDATE outbox SET state = CASE WHEN state = ? THEN '{S.SENT}' ELSE state END, "
-                "message_id = ?, sent_at = COALESCE(sent_at, ?), attempts = 0, "
-                "last_error = NULL WHERE id = ?",
-                (delivery.state, message_id, now(), delivery.id),
-            )
-            await self.db.execute(
-                "INSERT INTO channels (channel_id, last_post_at, last_article) VALUES (?, ?, ?) "
-                "ON CONFLICT (channel_id) DO UPDATE SET last_post_at = excluded.last_post_at, "
-                "last_article = excluded.last_article",
-                (delivery.channel_id, now(), delivery.article_id),
-            )
-
-    async def retry(self, delivery: Delivery, error: str, delay: float) -> None:
-        """A transient failure: try again after `delay` seconds."""
-        async with self.db.transaction():
-            await self.fence()
-            await self.db.execute(
-                "UPDATE outbox SET attempts = attempts + 1, next_try_at = ?, last_error = ? "
-                "WHERE id = ?",
-                (now() + max(1, round(delay)), error[:500], delivery.id),
-            )
-
-    async def lost(self, delivery: Delivery) -> None:
-        """The message to edit or delete is gone: nothing left to do for this row."""
-        S = DeliveryState
-        async with self.db.transaction():
-            await self.fence()
-            await self.db.execute(
-                "UPDATE outbox SET state = ?, last_error = 'message no longer exists' WHERE id = ?",
-                (S.DELETED if delivery.state == S.DELETE else S.FAILED, delivery.id),
-            )
-
-    async def pause_channel(self, channel_id: int, reason: str) -> None:
-        """Refused or gone: stop sending there (never retry a refusal) until it is followed anew."""
-        S = DeliveryState
-        async with self.db.transaction():
-            await self.fence()
-            await self.db.execute(
-                "INSERT INTO channels (channel_id, paused_reason, paused_at) VALUES (?, ?, ?) "
-                "ON CONFLICT (channel_id) DO UPDATE SET paused_reason = excluded.paused_reason, "
-                "paused_at = excluded.paused_at",
-                (channel_id, reason, now()),
-            )
-            await self.db.execute(
-                f"UPDATE outbox SET state = '{S.FAILED}', last_error = ? "
-                f"WHERE channel_id = ? AND state IN ('{S.PENDING}', '{S.EDIT}')",
-                (reason, channel_id),
-            )
-
-    # ------------------------------------------------------------------ reporting
+    db: Database
 
     async def queued_channels(self, url: str) -> int:
         """How many channels have a post of this story waiting to be sent."""
@@ -265,7 +151,7 @@ class Outbox:
     async def health(self) -> QueueHealth:
         """Rows waiting and failed, and per channel its last post and pause reason."""
         counts = await self.db.fetch(
-            f"SELECT COALESCE(SUM(CASE WHEN state IN ({_WORK_SQL}) THEN 1 ELSE 0 END), 0), "
+            f"SELECT COALESCE(SUM(CASE WHEN {_owed()} THEN 1 ELSE 0 END), 0), "
             f"COALESCE(SUM(CASE WHEN state = '{DeliveryState.FAILED}' THEN 1 ELSE 0 END), 0) "
             "FROM outbox"
         )
@@ -281,3 +167,217 @@ class Outbox:
             failed=counts[0][1],
             channels=tuple(ChannelHealth(r[0], r[1], r[2], r[3]) for r in channels),
         )
+
+
+class Outbox(_Reports):
+    """Queue writes (called inside the caller's transaction) and the deliverer's side."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.clock: Callable[[], float] = time.time  # unix seconds; tests inject their own
+        self.on_work: Callable[[], None] = lambda: None  # the poster wakes on it
+        # Called first in every deliverer write's transaction: raises (leases.LeaseLost) when
+        # this process no longer holds the deliverer's lease, so the write is refused.
+        self.fence: Callable[[], Awaitable[None]] = _unfenced
+        # Work queued by another process (PostgreSQL's NOTIFY) wakes this one's poster too.
+        db.listen(WORK_TOPIC, lambda: self.on_work())
+
+    def now(self) -> int:
+        return int(self.clock())
+
+    async def _write(self, sql: str, params: Sequence[Any]) -> None:
+        """One deliverer write, refused (fence) unless this process holds the lease."""
+        async with self.db.transaction():
+            await self.fence()
+            await self.db.execute(sql, params)
+
+    def _wake(self) -> None:
+        """After commit: this process's poster, and every other process's."""
+        self.db.after_commit(self.on_work)
+        self.db.notify(WORK_TOPIC)
+
+    # ------------------------------------------------------------------ queueing
+
+    async def enqueue(self, stories: Sequence[tuple[str, str]]) -> None:
+        """One pending row per following channel; posts already made are edited instead.
+
+        `stories` are (webUrl, article id) pairs that just became visible.
+        """
+        if not stories or not await self.db.fetchval("SELECT EXISTS (SELECT 1 FROM subscriptions)"):
+            return
+        S = DeliveryState
+        await self.db.executemany(
+            f"""INSERT INTO outbox (url, article_id, channel_id, role_id, created_at,
+                                   kind, silent, max_per_hour, threads)
+               SELECT CAST(? AS TEXT), a.id, s.channel_id, MAX(s.role_id), CAST(? AS BIGINT),
+                      MAX(s.kind), MIN(s.silent), COALESCE(MIN(NULLIF(s.max_per_hour, 0)), 0),
+                      MAX(s.threads)
+               FROM articles a JOIN subscriptions s
+                 ON (s.topic_key = '' OR s.topic_key IN
+                        (SELECT topic_key FROM article_topics WHERE article_rowid = a.rowid))
+                AND s.min_quality <= a.quality
+               LEFT JOIN channels c ON c.channel_id = s.channel_id
+               WHERE a.id = ? AND c.paused_reason IS NULL
+               GROUP BY s.channel_id, a.id
+               ON CONFLICT (url, channel_id) DO UPDATE SET
+                   article_id = excluded.article_id,
+                   state = CASE WHEN outbox.state IN ('{S.SENT}', '{S.EDIT}', '{S.DELETE}')
+                                THEN '{S.EDIT}' ELSE '{S.PENDING}' END,
+                   generation = outbox.generation + (CASE WHEN outbox.state IN
+                                ('{S.DELETED}', '{S.FAILED}') THEN 1 ELSE 0 END),
+                   message_id = CASE WHEN outbox.state IN ('{S.DELETED}', '{S.FAILED}')
+                                THEN NULL ELSE outbox.message_id END,
+                   sent_at = CASE WHEN outbox.state IN ('{S.DELETED}', '{S.FAILED}')
+                                THEN NULL ELSE outbox.sent_at END,
+                   started_at = CASE WHEN outbox.state IN ('{S.DELETED}', '{S.FAILED}')
+                                THEN NULL ELSE outbox.started_at END,
+                   kind = excluded.kind, silent = excluded.silent,
+                   max_per_hour = excluded.max_per_hour, threads = excluded.threads,
+                   attempts = 0, next_try_at = 0, last_error = NULL""",
+            [(url, self.now(), article_id) for url, article_id in stories],
+        )
+        self._wake()
+
+    async def edit(self, url: str, article_id: str, content_changed: bool) -> None:
+        """Another file (or a new version) now serves the story; sent posts are edited."""
+        changed = await self.db.execute(
+            f"UPDATE outbox SET article_id = ?, next_try_at = CASE WHEN state = "
+            f"'{DeliveryState.SENT}' AND ? = 1 THEN 0 ELSE next_try_at END, "
+            f"state = CASE WHEN state = '{DeliveryState.SENT}' "
+            f"AND ? = 1 THEN '{DeliveryState.EDIT}' ELSE state END WHERE url = ?",
+            (article_id, int(content_changed), int(content_changed), url),
+        )
+        if changed and content_changed:
+            self._wake()
+
+    async def withdraw(self, url: str) -> None:
+        """The story is no longer visible: delete what was sent, cancel what was not.
+
+        A pending row is marked too, not dropped: if its send is in flight, the answer
+        records the message id and the next round deletes it.
+        """
+        S = DeliveryState
+        changed = await self.db.execute(
+            f"UPDATE outbox SET state = '{S.DELETE}', attempts = 0, next_try_at = 0 "
+            f"WHERE url = ? AND state IN ('{S.PENDING}', '{S.SENT}', '{S.EDIT}')",
+            (url,),
+        )
+        if changed:
+            self._wake()
+
+    # ------------------------------------------------------------------ delivering
+
+    async def due(self, limit: int = 200) -> list[Delivery]:
+        """Work that is due: oldest article first, then channel, paused channels skipped."""
+        rows = await self.db.fetch(
+            f"""SELECT o.id, o.url, o.article_id, o.channel_id, o.role_id, o.state,
+                      o.message_id, o.attempts, o.generation, o.kind, o.silent,
+                      o.max_per_hour, o.threads, o.followup, o.started_at
+               FROM outbox o
+               JOIN articles a ON a.id = o.article_id
+               LEFT JOIN channels c ON c.channel_id = o.channel_id
+               WHERE {_owed("o.")} AND o.next_try_at <= ?
+                 AND (c.paused_reason IS NULL OR o.state = '{DeliveryState.DELETE}')
+               ORDER BY a.published_at, o.id
+               LIMIT ?""",
+            [self.now(), limit],
+        )
+        return [Delivery.from_row(r) for r in rows]
+
+    async def next_due_at(self) -> int | None:
+        """When the earliest waiting retry falls due (unix seconds), if any."""
+        value = await self.db.fetchval(f"SELECT MIN(next_try_at) FROM outbox WHERE {_owed()}")
+        return int(value) if value is not None else None
+
+    async def done(
+        self, delivery: Delivery, message_id: int | None, followup: Followup = Followup.NONE
+    ) -> None:
+        """The send was answered: record the message (or its deletion), and what its post
+        still owes (a crosspost, a thread). Only now is a row done."""
+        S = DeliveryState
+        async with self.db.transaction():
+            await self.fence()
+            if delivery.state == S.DELETE:
+                await self.db.execute(
+                    f"UPDATE outbox SET state = '{S.DELETED}', message_id = NULL, "
+                    f"last_error = NULL WHERE id = ? AND state = '{S.DELETE}'",
+                    (delivery.id,),
+                )
+                return
+            # Only the state we acted on is settled: an edit or a withdrawal queued while
+            # this request was in flight stays queued, now with the message id to act on.
+            owed = followup if delivery.state == S.PENDING else delivery.followup
+            await self.db.execute(
+                f"UPDATE outbox SET state = CASE WHEN state = ? THEN '{S.SENT}' ELSE state END, "
+                "message_id = ?, sent_at = COALESCE(sent_at, ?), attempts = 0, "
+                "last_error = NULL, followup = ? WHERE id = ?",
+                (delivery.state, message_id, self.now(), owed, delivery.id),
+            )
+            await self.db.execute(
+                "INSERT INTO channels (channel_id, last_post_at, last_article) VALUES (?, ?, ?) "
+                "ON CONFLICT (channel_id) DO UPDATE SET last_post_at = excluded.last_post_at, "
+                "last_article = excluded.last_article",
+                (delivery.channel_id, self.now(), delivery.article_id),
+            )
+
+    async def followed_up(self, delivery: Delivery) -> None:
+        """The crosspost or thread is done (or was already): the post owes nothing more."""
+        await self._write(
+            "UPDATE outbox SET followup = '', attempts = 0, next_try_at = 0, "
+            "last_error = NULL WHERE id = ?",
+            (delivery.id,),
+        )
+
+    async def starting(self, delivery: Delivery) -> None:
+        """Committed before a forum thread is created: a later try looks for it first."""
+        await self._write(
+            "UPDATE outbox SET started_at = ? WHERE id = ?", (self.now(), delivery.id)
+        )
+
+    async def wait(self, delivery: Delivery, until: int, why: str) -> None:
+        """Not a failure: the row waits its turn (pacing, Discord's crosspost limit)."""
+        await self._write(
+            "UPDATE outbox SET next_try_at = ?, last_error = ? WHERE id = ?",
+            (until, why[:500], delivery.id),
+        )
+
+    async def sent_times(self, channel_id: int, since: int) -> list[int]:
+        """When this channel's posts since `since` were sent, oldest first (for pacing)."""
+        rows = await self.db.fetch(
+            "SELECT sent_at FROM outbox WHERE channel_id = ? AND sent_at >= ? ORDER BY sent_at",
+            [channel_id, since],
+        )
+        return [int(r[0]) for r in rows]
+
+    async def retry(self, delivery: Delivery, error: str, delay: float) -> None:
+        """A transient failure: try again after `delay` seconds."""
+        await self._write(
+            "UPDATE outbox SET attempts = attempts + 1, next_try_at = ?, last_error = ? "
+            "WHERE id = ?",
+            (self.now() + max(1, round(delay)), error[:500], delivery.id),
+        )
+
+    async def lost(self, delivery: Delivery) -> None:
+        """The message to edit or delete is gone: nothing left to do for this row."""
+        S = DeliveryState
+        await self._write(
+            "UPDATE outbox SET state = ?, last_error = 'message no longer exists' WHERE id = ?",
+            (S.DELETED if delivery.state == S.DELETE else S.FAILED, delivery.id),
+        )
+
+    async def pause_channel(self, channel_id: int, reason: str) -> None:
+        """Refused or gone: stop sending there (never retry a refusal) until it is followed anew."""
+        S = DeliveryState
+        async with self.db.transaction():
+            await self.fence()
+            await self.db.execute(
+                "INSERT INTO channels (channel_id, paused_reason, paused_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (channel_id) DO UPDATE SET paused_reason = excluded.paused_reason, "
+                "paused_at = excluded.paused_at",
+                (channel_id, reason, self.now()),
+            )
+            await self.db.execute(
+                f"UPDATE outbox SET state = '{S.FAILED}', last_error = ? "
+                f"WHERE channel_id = ? AND state IN ('{S.PENDING}', '{S.EDIT}')",
+                (reason, channel_id),
+            )

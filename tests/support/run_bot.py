@@ -84,16 +84,23 @@ def bot_env(
 
 
 async def follow_everything(
-    db_path: Path | str, store_dir: Path, channels: Mapping[int, int], *, actor: str
+    db_path: Path | str,
+    store_dir: Path,
+    channels: Mapping[int, int],
+    *,
+    actor: str,
+    kinds: Mapping[int, str] | None = None,
 ) -> None:
     """Before the bot starts: load the store, then make each channel (id -> guild id)
-    follow every topic, so only what is published afterwards is posted."""
-    from bot.store import Store
+    follow every topic, so only what is published afterwards is posted. ``kinds`` names
+    the channels that are forums or announcement channels (a ChannelKind value)."""
+    from bot.store import ChannelKind, Store
 
     async with Store.open(db_path, store_dir) as store:
         await store.folder.sync()
         for channel, guild_id in channels.items():
-            await store.feeds.subscribe(channel, "", actor=actor, guild_id=guild_id)
+            kind = ChannelKind((kinds or {}).get(channel, ChannelKind.TEXT))
+            await store.feeds.subscribe(channel, "", actor=actor, guild_id=guild_id, kind=kind)
 
 
 class BotProcess:

@@ -12,9 +12,11 @@ from typing import Any
 
 __all__ = [
     "COMPONENTS_V2",
+    "CROSSPOSTED",
     "EPHEMERAL",
     "LOADING",
     "SENDABLE_FLAGS",
+    "SILENT",
     "SUPPRESS_EMBEDS",
     "Fault",
     "Files",
@@ -29,6 +31,7 @@ __all__ = [
 ]
 
 # message flags
+CROSSPOSTED = 1 << 0
 SUPPRESS_EMBEDS, EPHEMERAL, LOADING, SILENT, COMPONENTS_V2 = (
     1 << 2,
     1 << 6,

@@ -10,9 +10,11 @@ from typing import Any
 from .gateway import INTENT_GUILD_MESSAGES, Gateway
 from .records import (
     COMPONENTS_V2,
+    CROSSPOSTED,
     EPHEMERAL,
     LOADING,
     SENDABLE_FLAGS,
+    SILENT,
     SUPPRESS_EMBEDS,
     Files,
     Handler,
@@ -25,12 +27,21 @@ from .records import (
 from .validation import ApiError, validate_choices, validate_commands, validate_message
 from .world import Channel, Perm, Snowflakes, World, iso_now
 
-__all__ = ["RestRoutes", "Route"]
+__all__ = ["RestRoutes", "Route", "compile_routes"]
 
 INTERACTION_DEADLINE = 3.0  # seconds Discord waits for the initial callback
 NONCE_WINDOW = 300.0  # enforce_nonce de-duplicates within 5 minutes
 CALLBACK_TYPES = {2: {4, 5, 9}, 3: {4, 5, 6, 7, 9}, 4: {8}}  # interaction type -> allowed callbacks
 Route = tuple[str, re.Pattern[str], str, Handler]  # method, path pattern, template, handler
+
+
+def compile_routes(table: list[tuple[str, str, Handler]]) -> list[Route]:
+    """(method, "/path/{param}", handler) rows -> routes matched by anchored patterns."""
+    routes: list[Route] = []
+    for method, template, handler in table:
+        pattern = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template)
+        routes.append((method, re.compile(f"^{pattern}$"), template, handler))
+    return routes
 
 
 class RestRoutes:
@@ -123,11 +134,7 @@ class RestRoutes:
             ("GET", "/guilds/{guild_id}/roles", self._get_guild_roles),
             ("GET", "/guilds/{guild_id}/members/{user_id}", self._get_member),
         ]
-        routes: list[Route] = []
-        for method, template, handler in table:
-            pattern = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template)
-            routes.append((method, re.compile(f"^{pattern}$"), template, handler))
-        return routes
+        return compile_routes(table)
 
     # --- state helpers ----------------------------------------------------------------------
 
@@ -182,12 +189,13 @@ class RestRoutes:
         in_channel: bool,
         msg_type: int = 0,
         interaction: InteractionRecord | None = None,
+        message_id: int | None = None,
     ) -> StoredMessage:
         content = "" if body.get("content") is None else str(body["content"])
         allowed = body.get("allowed_mentions")
         world = self._world_of_channel(channel_id)
         data: dict[str, Any] = {
-            "id": str(self._ids.next()),
+            "id": str(message_id or self._ids.next()),
             "channel_id": str(channel_id),
             "guild_id": str(world.guild_id),
             "author": dict(world.bot_user),
@@ -245,7 +253,7 @@ class RestRoutes:
             if key in body:
                 d[key] = copy.deepcopy(body[key] or [])
         if body.get("flags") is not None:
-            keep = int(d.get("flags") or 0) & (EPHEMERAL | COMPONENTS_V2)
+            keep = int(d.get("flags") or 0) & (EPHEMERAL | COMPONENTS_V2 | CROSSPOSTED | SILENT)
             d["flags"] = keep | (int(body["flags"]) & (SUPPRESS_EMBEDS | COMPONENTS_V2))
         if "attachments" in body:
             kept = {str(a.get("id")) for a in body["attachments"] or []}

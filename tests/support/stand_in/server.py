@@ -39,8 +39,9 @@ from .records import (
     StoredMessage,
 )
 from .rest import RestRoutes, Route
+from .threads import ThreadRoutes
 from .validation import ApiError
-from .world import Channel, Snowflakes, World
+from .world import ANNOUNCEMENT, FORUM, REQUIRE_TAG, TEXT, Channel, Snowflakes, World
 
 __all__ = ["InteractionNotAnswered", "InteractionResult", "Recorded", "StandIn"]
 
@@ -79,7 +80,7 @@ async def _holds(predicate: Callable[[], bool | Awaitable[bool]]) -> bool:
     return bool(await value) if inspect.isawaitable(value) else bool(value)
 
 
-class StandIn(RestRoutes):
+class StandIn(ThreadRoutes, RestRoutes):
     """Discord for tests: ``async with StandIn() as d:``, or ``start()`` / ``close()``.
 
     ``rate_limits`` enforces Discord's buckets (5 message creates per 5 s per channel, 50
@@ -87,6 +88,8 @@ class StandIn(RestRoutes):
     discord.py paces itself by. ``latency`` delays every REST answer; a request is still
     applied after the delay even if the client has gone, as Discord would.
     ``recommended_shards`` is what ``GET /gateway/bot`` tells an AutoShardedBot.
+    Forums, threads and crossposts: see ``threads``; ``advance(seconds)`` moves the clock
+    its hourly crosspost limit counts by.
     """
 
     def __init__(
@@ -115,6 +118,8 @@ class StandIn(RestRoutes):
         self._drops: list[Fault] = []
         self._holds: list[Hold] = []
         self._limiter = RateLimiter()
+        self._crossposts: dict[int, list[float]] = {}  # channel -> when each crosspost was made
+        self.clock_offset = 0.0  # advance(): seconds added to the crosspost limit's clock
         self._runner: web.AppRunner | None = None
         # Called with each REST request as it arrives, before the latency and before it is
         # applied: a test can act at an exact point (e.g. SIGKILL the bot on the Nth post).
@@ -183,14 +188,50 @@ class StandIn(RestRoutes):
         bot_can_send: bool = True,
         bot_can_embed: bool = True,
         guild_id: int | None = None,
+        kind: int = TEXT,
+        bot_allow: int = 0,
     ) -> int:
-        """A text channel; the bot is denied SEND_MESSAGES / EMBED_LINKS there when asked."""
+        """A text channel (or ``kind`` ANNOUNCEMENT); the bot is denied SEND_MESSAGES /
+        EMBED_LINKS there when asked, and granted ``bot_allow`` (e.g. Perm.MANAGE_CHANNELS)."""
         world = self._guild(guild_id)
-        channel = world.add_channel(name, bot_can_send=bot_can_send, bot_can_embed=bot_can_embed)
+        channel = world.add_channel(
+            name, bot_can_send=bot_can_send, bot_can_embed=bot_can_embed, kind=kind
+        )
+        world.set_bot_overwrite(
+            channel, can_send=bot_can_send, can_embed=bot_can_embed, allow=bot_allow
+        )
         self._gateway.broadcast(
             "CHANNEL_CREATE", world.channel_payload(channel), INTENT_GUILDS, world.guild_id
         )
         return channel.id
+
+    def add_announcement(self, name: str, **options: Any) -> int:
+        """An announcement channel (type 5): its messages may be crossposted."""
+        return self.add_channel(name, kind=ANNOUNCEMENT, **options)
+
+    def add_forum(
+        self,
+        name: str,
+        *,
+        tags: Sequence[str] = (),
+        require_tag: bool = False,
+        bot_allow: int = 0,
+        guild_id: int | None = None,
+    ) -> int:
+        """A forum channel (type 15) with these tags; ``require_tag`` sets REQUIRE_TAG."""
+        world = self._guild(guild_id)
+        channel = world.add_channel(name, bot_can_send=True, bot_can_embed=True, kind=FORUM)
+        world.set_bot_overwrite(channel, can_send=True, can_embed=True, allow=bot_allow)
+        channel.flags = REQUIRE_TAG if require_tag else 0
+        channel.available_tags = [self._new_tag(t) for t in tags]
+        self._gateway.broadcast(
+            "CHANNEL_CREATE", world.channel_payload(channel), INTENT_GUILDS, world.guild_id
+        )
+        return channel.id
+
+    def advance(self, seconds: float) -> None:
+        """Move the stand-in's clock on (the crosspost limit's hour), as tests move the bot's."""
+        self.clock_offset += seconds
 
     def delete_channel(self, channel_id: int) -> None:
         """Later REST calls to it answer 404 10003; connected bots get CHANNEL_DELETE."""
@@ -481,7 +522,7 @@ class StandIn(RestRoutes):
         try:
             status, answer = await handler(rec, params, files)
         except ApiError as exc:
-            return exc.status, exc.body(), headers
+            return exc.status, exc.body(), headers | exc.headers
         return status, answer, headers
 
     # --- driving the bot ----------------------------------------------------------------------
@@ -544,14 +585,14 @@ class StandIn(RestRoutes):
             resolved.setdefault("channels", {})[value] = {
                 "id": value,
                 "name": channel.name,
-                "type": 0,
+                "type": channel.type,
                 "guild_id": str(world.guild_id),
                 "parent_id": None,
                 "topic": None,
                 "nsfw": False,
                 "position": channel.position,
                 "rate_limit_per_user": 0,
-                "flags": 0,
+                "flags": channel.flags,
                 "permissions": str(world.channel_permissions(invoker, channel)),
             }
 

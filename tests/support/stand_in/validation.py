@@ -13,6 +13,7 @@ from typing import Any
 __all__ = [
     "ApiError",
     "FormErrors",
+    "TooManyRequests",
     "embed_size",
     "validate_choices",
     "validate_commands",
@@ -40,12 +41,25 @@ class ApiError(Exception):
     ) -> None:
         super().__init__(f"{status} {code} {message}")
         self.status, self.code, self.message, self.errors = status, code, message, errors
+        self.headers: dict[str, str] = {}
 
     def body(self) -> dict[str, Any]:
         out: dict[str, Any] = {"message": self.message, "code": self.code}
         if self.errors is not None:
             out["errors"] = self.errors
         return out
+
+
+class TooManyRequests(ApiError):
+    """A 429 from a route's own limit (not the generic buckets): Discord's body and headers."""
+
+    def __init__(self, retry_after: float, headers: dict[str, str]) -> None:
+        super().__init__(429, 0, "You are being rate limited.")
+        self.retry_after = retry_after
+        self.headers = headers
+
+    def body(self) -> dict[str, Any]:
+        return {"message": self.message, "retry_after": round(self.retry_after, 3), "global": False}
 
 
 class FormErrors:

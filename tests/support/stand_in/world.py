@@ -23,6 +23,7 @@ class Perm:
 
     ADD_REACTIONS = 1 << 6
     ADMINISTRATOR = 1 << 3
+    MANAGE_CHANNELS = 1 << 4
     VIEW_CHANNEL = 1 << 10
     SEND_MESSAGES = 1 << 11
     MANAGE_GUILD = 1 << 5
@@ -32,6 +33,9 @@ class Perm:
     READ_MESSAGE_HISTORY = 1 << 16
     MENTION_EVERYONE = 1 << 17
     USE_APPLICATION_COMMANDS = 1 << 31
+    MANAGE_THREADS = 1 << 34
+    CREATE_PUBLIC_THREADS = 1 << 35
+    SEND_MESSAGES_IN_THREADS = 1 << 38
     ALL = (1 << 51) - 1
     EVERYONE_DEFAULT = (
         VIEW_CHANNEL
@@ -41,6 +45,8 @@ class Perm:
         | READ_MESSAGE_HISTORY
         | ADD_REACTIONS
         | USE_APPLICATION_COMMANDS
+        | CREATE_PUBLIC_THREADS
+        | SEND_MESSAGES_IN_THREADS
     )
     BOT_DEFAULT = VIEW_CHANNEL | SEND_MESSAGES | EMBED_LINKS | READ_MESSAGE_HISTORY
 
@@ -76,13 +82,30 @@ class Snowflakes:
             return candidate
 
 
+TEXT, ANNOUNCEMENT, PUBLIC_THREAD, FORUM = 0, 5, 11, 15  # channel types
+REQUIRE_TAG = 1 << 4  # a forum's flag: every post needs a tag
+
+
 @dataclass
 class Channel:
+    """A guild channel; a thread (type 11) has a parent and inherits its permissions."""
+
     id: int
     name: str
     position: int
     overwrites: list[dict[str, Any]] = field(default_factory=list)
     deleted: bool = False
+    type: int = TEXT
+    flags: int = 0
+    available_tags: list[dict[str, Any]] = field(default_factory=list)  # forums
+    parent_id: int | None = None  # threads
+    owner_id: int | None = None
+    applied_tags: list[str] = field(default_factory=list)
+    created: str = ""
+
+    @property
+    def is_thread(self) -> bool:
+        return self.type == PUBLIC_THREAD
 
 
 @dataclass
@@ -154,19 +177,26 @@ class World:
         self.roles[role.id] = role
         return role
 
-    def add_channel(self, name: str, *, bot_can_send: bool, bot_can_embed: bool) -> Channel:
-        channel = Channel(self.ids.next(), name, len(self.channels))
+    def add_channel(
+        self, name: str, *, bot_can_send: bool, bot_can_embed: bool, kind: int = TEXT
+    ) -> Channel:
+        channel = Channel(self.ids.next(), name, len(self.channels), type=kind)
         self.set_bot_overwrite(channel, can_send=bot_can_send, can_embed=bot_can_embed)
         self.channels[channel.id] = channel
         return channel
 
-    def set_bot_overwrite(self, channel: Channel, *, can_send: bool, can_embed: bool) -> None:
-        """A member overwrite for the bot that denies what it may not do in this channel."""
+    def set_bot_overwrite(
+        self, channel: Channel, *, can_send: bool, can_embed: bool, allow: int = 0
+    ) -> None:
+        """A member overwrite for the bot that denies what it may not do in this channel
+        (and allows `allow`, e.g. Manage Channels)."""
         deny = (0 if can_send else Perm.SEND_MESSAGES) | (0 if can_embed else Perm.EMBED_LINKS)
         bot_id = str(self.bot_user_id)
         channel.overwrites = [o for o in channel.overwrites if o["id"] != bot_id]
-        if deny:
-            channel.overwrites.append({"id": bot_id, "type": 1, "allow": "0", "deny": str(deny)})
+        if deny or allow:
+            channel.overwrites.append(
+                {"id": bot_id, "type": 1, "allow": str(allow), "deny": str(deny)}
+            )
 
     def add_member(self, name: str, roles: list[int]) -> Member:
         user_id = self.ids.next()
@@ -178,8 +208,33 @@ class World:
         channel = self.channels.get(channel_id)
         return None if channel is None or channel.deleted else channel
 
+    def add_thread(
+        self, parent: Channel, thread_id: int, name: str, applied_tags: list[str]
+    ) -> Channel:
+        """A public thread in ``parent`` (a forum post, or a thread on a message)."""
+        thread = Channel(
+            thread_id,
+            name,
+            0,
+            type=PUBLIC_THREAD,
+            parent_id=parent.id,
+            owner_id=self.bot_user_id,
+            applied_tags=applied_tags,
+            created=iso_now(),
+        )
+        self.channels[thread.id] = thread
+        return thread
+
     def live_channels(self) -> list[Channel]:
-        return [c for c in self.channels.values() if not c.deleted]
+        """Live guild channels, threads not included (as GUILD_CREATE lists them)."""
+        return [c for c in self.channels.values() if not c.deleted and not c.is_thread]
+
+    def live_threads(self, parent_id: int | None = None) -> list[Channel]:
+        return [
+            c
+            for c in self.channels.values()
+            if c.is_thread and not c.deleted and parent_id in (None, c.parent_id)
+        ]
 
     # --- permissions (Discord's documented algorithm) -----------------------------------
 
@@ -194,6 +249,8 @@ class World:
         return Perm.ALL if perms & Perm.ADMINISTRATOR else perms
 
     def channel_permissions(self, member: Member, channel: Channel) -> int:
+        if channel.parent_id is not None and channel.parent_id in self.channels:
+            channel = self.channels[channel.parent_id]  # a thread has its parent's overwrites
         perms = self.base_permissions(member)
         if perms & Perm.ADMINISTRATOR:
             return Perm.ALL
@@ -223,9 +280,11 @@ class World:
     # --- payloads ---------------------------------------------------------------------------
 
     def channel_payload(self, channel: Channel) -> dict[str, Any]:
-        return {
+        if channel.is_thread:
+            return self.thread_payload(channel)
+        out = {
             "id": str(channel.id),
-            "type": 0,
+            "type": channel.type,
             "guild_id": str(self.guild_id),
             "name": channel.name,
             "position": channel.position,
@@ -235,7 +294,42 @@ class World:
             "nsfw": False,
             "rate_limit_per_user": 0,
             "last_message_id": None,
+            "flags": channel.flags,
+        }
+        if channel.type == FORUM:
+            out |= {
+                "available_tags": [dict(t) for t in channel.available_tags],
+                "default_auto_archive_duration": 1440,
+                "default_thread_rate_limit_per_user": 0,
+                "default_reaction_emoji": None,
+                "default_sort_order": None,
+                "default_forum_layout": 0,
+            }
+        return out
+
+    def thread_payload(self, thread: Channel) -> dict[str, Any]:
+        """A public thread as discord.py's ``Thread._from_data`` reads it."""
+        return {
+            "id": str(thread.id),
+            "type": PUBLIC_THREAD,
+            "guild_id": str(self.guild_id),
+            "parent_id": str(thread.parent_id),
+            "owner_id": str(thread.owner_id),
+            "name": thread.name,
+            "last_message_id": str(thread.id),
+            "rate_limit_per_user": 0,
+            "message_count": 0,
+            "member_count": 1,
+            "total_message_sent": 0,
             "flags": 0,
+            "applied_tags": list(thread.applied_tags),
+            "thread_metadata": {
+                "archived": False,
+                "auto_archive_duration": 1440,
+                "archive_timestamp": thread.created,
+                "locked": False,
+                "create_timestamp": thread.created,
+            },
         }
 
     def role_payload(self, role: Role) -> dict[str, Any]:
@@ -313,7 +407,7 @@ class World:
                 "members": [self.member_payload(m) for m in self.members.values()],
                 "voice_states": [],
                 "presences": [],
-                "threads": [],
+                "threads": [self.thread_payload(t) for t in self.live_threads()],
                 "stage_instances": [],
                 "guild_scheduled_events": [],
                 "soundboard_sounds": [],

@@ -1,0 +1,179 @@
+"""One post, by the kind of channel it goes to: a message, a forum post, a crosspost, a thread.
+
+The poster (cogs/poster.py) decides when; this module does the Discord part of each step.
+
+Forum posts are made exactly once by reconciliation, not by nonce: Discord's
+`POST /channels/{forum}/threads` takes no nonce, so the outbox records that a creation
+went out (`Outbox.starting`) before it is sent, and any later try of that row first looks
+for the thread among the guild's active threads: the bot's own thread in that forum with
+that name whose starter message links this story. Found, it is adopted; only if it is
+not there is the thread created again.
+"""
+
+from __future__ import annotations
+
+import discord
+
+from bot import embeds
+from bot.articles import Article, topic_key
+from bot.store import ChannelKind, Delivery, Followup
+
+THREAD_NAME = 100  # Discord's limit on a thread's name
+TAG_NAME = 20  # on a forum tag's name
+TAGS_PER_POST = 5
+TAGS_PER_FORUM = 20
+TAG_REQUIRED = 40067  # "A tag is required to create a forum post in this channel"
+ALREADY_CROSSPOSTED = 40033
+THREAD_EXISTS = 160004  # "A thread has already been created for this message"
+
+
+class TagRequired(Exception):
+    """The forum requires a tag and none of the article's topics is (or can become) one."""
+
+
+def thread_name(article: Article) -> str:
+    return embeds.shorten(article.title, THREAD_NAME)
+
+
+def mentions(role_id: int | None) -> discord.AllowedMentions:
+    """Nobody, or exactly the subscription's own role."""
+    if role_id is None:
+        return discord.AllowedMentions.none()
+    return discord.AllowedMentions(
+        everyone=False, users=False, roles=[discord.Object(role_id)], replied_user=False
+    )
+
+
+def ping(delivery: Delivery) -> str | None:
+    return f"<@&{delivery.role_id}>" if delivery.role_id else None
+
+
+def followup_of(delivery: Delivery) -> Followup:
+    """What a post owes once sent: announcements are crossposted; `threads` opens one."""
+    if delivery.kind == ChannelKind.ANNOUNCEMENT:
+        return Followup.CROSSPOST
+    if delivery.kind == ChannelKind.TEXT and delivery.threads:
+        return Followup.THREAD
+    return Followup.NONE
+
+
+async def forum_of(client: discord.Client, channel_id: int) -> discord.ForumChannel:
+    """From the cache, else asked of Discord (a guild on another process's shards)."""
+    channel = client.get_channel(channel_id) or await client.fetch_channel(channel_id)
+    if not isinstance(channel, discord.ForumChannel):
+        raise discord.ClientException(f"channel {channel_id} is no longer a forum")
+    return channel
+
+
+async def forum_tags(
+    forum: discord.ForumChannel, topics: tuple[str, ...]
+) -> list[discord.ForumTag]:
+    """The forum's tags named like the article's topics (case-insensitively), in topic order,
+    at most 5; missing ones are created when the bot may manage the forum (at most 20).
+    Raises TagRequired when the forum requires a tag and none fits."""
+    wanted: dict[str, str] = {}
+    for topic in topics:
+        wanted.setdefault(topic_key(topic), topic)
+    have = {topic_key(t.name): t for t in forum.available_tags}
+    missing = [name for key, name in wanted.items() if key not in have and len(name) <= TAG_NAME]
+    fitting = sum(1 for key in wanted if key in have)
+    room = min(TAGS_PER_POST - fitting, TAGS_PER_FORUM - len(have))
+    if missing and room > 0 and forum.permissions_for(forum.guild.me).manage_channels:
+        new = [discord.ForumTag(name=name) for name in missing[:room]]
+        edited = await forum.edit(available_tags=[*forum.available_tags, *new])
+        if isinstance(edited, discord.ForumChannel):
+            have = {topic_key(t.name): t for t in edited.available_tags}
+    chosen = [have[key] for key in wanted if key in have][:TAGS_PER_POST]
+    if not chosen and forum.flags.require_tag:
+        raise TagRequired
+    return chosen
+
+
+async def find_thread(forum: discord.ForumChannel, name: str, url: str) -> int | None:
+    """The bot's own active thread in `forum` named `name` whose starter message links `url`."""
+    me = forum.guild.me.id
+    for thread in await forum.guild.active_threads():
+        if thread.parent_id != forum.id or thread.owner_id != me or thread.name != name:
+            continue
+        try:
+            starter = await thread.fetch_message(thread.id)
+        except discord.NotFound:
+            continue
+        if any(embed.url == url for embed in starter.embeds):
+            return thread.id
+    return None
+
+
+async def post_to_forum(forum: discord.ForumChannel, delivery: Delivery, article: Article) -> int:
+    """Create the forum post: the headline as the thread's name, tags from the topics, the
+    embed and buttons as its first message. Its id is the thread's (and the message's)."""
+    tags = await forum_tags(forum, article.topics)
+    created = await forum.create_thread(
+        name=thread_name(article),
+        content=ping(delivery),
+        embed=embeds.article_embed(article),
+        view=embeds.article_view(article),
+        applied_tags=tags,
+        allowed_mentions=mentions(delivery.role_id),
+        silent=delivery.silent,
+    )
+    return created.thread.id
+
+
+async def send_message(
+    channel: discord.PartialMessageable, delivery: Delivery, article: Article, nonce: str
+) -> int:
+    message = await channel.send(
+        content=ping(delivery),
+        embed=embeds.article_embed(article),
+        view=embeds.article_view(article),
+        nonce=nonce,
+        allowed_mentions=mentions(delivery.role_id),
+        silent=delivery.silent,
+    )
+    return message.id
+
+
+async def follow_up(client: discord.Client, delivery: Delivery, article: Article) -> None:
+    """Crosspost the announcement, or open the post's discussion thread; one already done
+    (a lost answer, a restart) counts as done."""
+    assert delivery.message_id is not None
+    # A thread needs the guild the message is in: the cached channel (or Discord's) knows it.
+    channel = client.get_channel(delivery.channel_id) or await client.fetch_channel(
+        delivery.channel_id
+    )
+    if not isinstance(channel, discord.TextChannel):
+        raise discord.ClientException(f"channel {delivery.channel_id} is no text channel now")
+    message = channel.get_partial_message(delivery.message_id)
+    try:
+        if delivery.followup == Followup.CROSSPOST:
+            await message.publish()
+        else:
+            await message.create_thread(name=thread_name(article))
+    except discord.HTTPException as exc:
+        if exc.code not in (ALREADY_CROSSPOSTED, THREAD_EXISTS):
+            raise
+
+
+async def delete_post(client: discord.Client, delivery: Delivery) -> None:
+    """A message is deleted; a forum post's thread too when the bot has Manage Threads
+    there (asked first: a refusal would count against the bot), else its first message."""
+    assert delivery.message_id is not None
+    if delivery.kind == ChannelKind.FORUM:
+        thread = client.get_channel(delivery.message_id) or await client.fetch_channel(
+            delivery.message_id
+        )
+        parent = thread.parent if isinstance(thread, discord.Thread) else None
+        if parent is not None and parent.permissions_for(parent.guild.me).manage_threads:
+            assert isinstance(thread, discord.Thread)
+            await thread.delete()
+            return
+    where = message_channel(delivery)
+    await client.get_partial_messageable(where).get_partial_message(delivery.message_id).delete()
+
+
+def message_channel(delivery: Delivery) -> int:
+    """Where the post's message lives: a forum post's is in its own thread (same id)."""
+    if delivery.kind == ChannelKind.FORUM and delivery.message_id is not None:
+        return delivery.message_id
+    return delivery.channel_id
