@@ -25,8 +25,10 @@ def at(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
-def story(article_id: str, *, heat: int = -1, quality: int = 0, hours_old: float = 0.0,
-          now: datetime = at("2026-03-02T08:00:00+00:00")) -> Story:
+NOW = at("2026-03-02T08:00:00+00:00")
+
+
+def story(article_id: str, *, heat: int = -1, quality: int = 0, hours_old: float = 0.0) -> Story:
     return Story(
         article_id=article_id,
         title=f"Title {article_id}",
@@ -34,7 +36,7 @@ def story(article_id: str, *, heat: int = -1, quality: int = 0, hours_old: float
         provider="Example",
         heat=heat,
         quality=quality,
-        published_at=now - timedelta(hours=hours_old),
+        published_at=NOW - timedelta(hours=hours_old),
         related=0,
     )
 
@@ -44,8 +46,9 @@ def story(article_id: str, *, heat: int = -1, quality: int = 0, hours_old: float
 
 def test_a_daily_digest_covers_the_24_hours_before_its_hour() -> None:
     period = latest_period(Every.DAILY, 8, at("2026-03-02T09:15:00+00:00"))
-    assert period == Period("2026-03-02", at("2026-03-01T08:00:00+00:00"),
-                            at("2026-03-02T08:00:00+00:00"))
+    assert period == Period(
+        "2026-03-02", at("2026-03-01T08:00:00+00:00"), at("2026-03-02T08:00:00+00:00")
+    )
 
 
 def test_the_due_hour_itself_is_that_days_period_and_a_second_before_is_the_day_before() -> None:
@@ -76,8 +79,9 @@ def test_a_naive_time_is_utc() -> None:
 def test_a_weekly_digest_is_due_on_mondays_and_covers_the_week_before() -> None:
     # Thursday 5 March 2026: the latest Monday at 08:00 is 2 March (ISO week 10).
     period = latest_period(Every.WEEKLY, 8, at("2026-03-05T12:00:00+00:00"))
-    assert period == Period("2026-W10", at("2026-02-23T08:00:00+00:00"),
-                            at("2026-03-02T08:00:00+00:00"))
+    assert period == Period(
+        "2026-W10", at("2026-02-23T08:00:00+00:00"), at("2026-03-02T08:00:00+00:00")
+    )
     # Monday before the hour: still the week before.
     assert latest_period(Every.WEEKLY, 8, at("2026-03-02T07:00:00+00:00")).key == "2026-W09"
     assert latest_period(Every.WEEKLY, 8, at("2026-03-02T08:00:00+00:00")).key == "2026-W10"
@@ -86,14 +90,16 @@ def test_a_weekly_digest_is_due_on_mondays_and_covers_the_week_before() -> None:
 def test_a_weekly_digest_across_the_year_boundary_uses_iso_weeks() -> None:
     # Monday 29 December 2025 is in ISO week 1 of 2026; its digest covers 22-29 December.
     period = latest_period(Every.WEEKLY, 8, at("2026-01-01T10:00:00+00:00"))
-    assert period == Period("2026-W01", at("2025-12-22T08:00:00+00:00"),
-                            at("2025-12-29T08:00:00+00:00"))
+    assert period == Period(
+        "2026-W01", at("2025-12-22T08:00:00+00:00"), at("2025-12-29T08:00:00+00:00")
+    )
     # 2026 has 53 ISO weeks: Monday 28 December 2026 is 2026-W53, not 2027-W01 or W52.
     assert latest_period(Every.WEEKLY, 8, at("2027-01-03T23:59:59+00:00")).key == "2026-W53"
     # ...and the next Monday, 4 January 2027, starts 2027-W01, covering 28 Dec - 4 Jan.
     period = latest_period(Every.WEEKLY, 8, at("2027-01-04T08:00:00+00:00"))
-    assert period == Period("2027-W01", at("2026-12-28T08:00:00+00:00"),
-                            at("2027-01-04T08:00:00+00:00"))
+    assert period == Period(
+        "2027-W01", at("2026-12-28T08:00:00+00:00"), at("2027-01-04T08:00:00+00:00")
+    )
     assert next_due(Every.WEEKLY, 8, at("2026-12-31T00:00:00+00:00")) == at(
         "2027-01-04T08:00:00+00:00"
     )
@@ -131,7 +137,7 @@ def test_points_combine_heat_and_half_the_quality_clamped() -> None:
 
 
 def test_the_score_is_hacker_news_gravity() -> None:
-    now = at("2026-03-02T08:00:00+00:00")
+    now = NOW
     fresh = story("a", heat=50, quality=20, hours_old=3)
     assert score(fresh, now) == pytest.approx((61 - 1) ** 0.8 / (3 + 2) ** 1.8)
     assert score(story("b", hours_old=1), now) == 0.0
@@ -140,14 +146,14 @@ def test_the_score_is_hacker_news_gravity() -> None:
 
 
 def test_age_drags_a_hot_story_below_a_fresher_cooler_one() -> None:
-    now = at("2026-03-02T08:00:00+00:00")
+    now = NOW
     old_hot = story("old", heat=100, hours_old=48)
     new_warm = story("new", heat=20, hours_old=1)
     assert [s.article_id for s in top([old_hot, new_warm], 5, now)] == ["new", "old"]
 
 
 def test_ties_are_broken_newer_first_then_by_id() -> None:
-    now = at("2026-03-02T08:00:00+00:00")
+    now = NOW
     same = [story("b"), story("a"), story("c", hours_old=2)]
     assert [s.article_id for s in top(same, 5, now)] == ["a", "b", "c"]
     assert [s.article_id for s in top(reversed(same), 2, now)] == ["a", "b"]
