@@ -26,7 +26,7 @@ from pathlib import Path
 
 from bot.config import Settings
 from bot.store.database import Database
-from bot.store.digests import Digests, DigestState, DigestSubscription
+from bot.store.digests import DigestRun, Digests, DigestState, DigestSubscription
 from bot.store.feeds import Feeds, Subscription
 from bot.store.index import ArticleIndex
 from bot.store.leases import LeaseLost, Leases, Role
@@ -44,6 +44,7 @@ __all__ = [
     "Counts",
     "Delivery",
     "DeliveryState",
+    "DigestRun",
     "DigestState",
     "DigestSubscription",
     "LeaseLost",

@@ -166,7 +166,8 @@ class Digests:
     async def stories(self, period: Period, topic: str = "") -> list[Story]:
         """Visible stories (never drafts, withdrawn or served by another file) that became
         published in the period, of one topic ("" = all)."""
-        where, params = "", [int(period.start.timestamp()), int(period.end.timestamp())]
+        where = ""
+        params: list[object] = [int(period.start.timestamp()), int(period.end.timestamp())]
         if topic:
             where = "AND a.rowid IN (SELECT article_rowid FROM article_topics WHERE topic_key = ?)"
             params.append(topic_key(topic))
