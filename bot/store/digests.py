@@ -8,6 +8,7 @@ row's key, so a digest goes out once per period, across retries, crashes and res
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -167,7 +168,12 @@ class Digests:
         """Visible stories (never drafts, withdrawn or served by another file) that became
         published in the period, of one topic ("" = all)."""
         where = ""
-        params: list[object] = [int(period.start.timestamp()), int(period.end.timestamp())]
+        # Stamps are whole seconds (a story stamped 100 became visible in [100, 101)): the
+        # bounds round up alike, so adjacent periods still share no story.
+        params: list[object] = [
+            math.ceil(period.start.timestamp()),
+            math.ceil(period.end.timestamp()),
+        ]
         if topic:
             where = "AND a.rowid IN (SELECT article_rowid FROM article_topics WHERE topic_key = ?)"
             params.append(topic_key(topic))
