@@ -250,7 +250,9 @@ def digest_removed_text(channel_mention: str, removed: int) -> str:
 
 
 def digest_posted_text(channel_mention: str, digest: Digest) -> str:
-    return f"Posted the {digest.every} digest ({len(digest.stories)} stories) in {channel_mention}."
+    count = len(digest.stories)
+    stories = "1 story" if count == 1 else f"{count} stories"
+    return f"Posted the {digest.every} digest ({stories}) in {channel_mention}."
 
 
 def cannot_post_text(channel_mention: str, missing: list[str]) -> str:

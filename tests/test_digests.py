@@ -162,7 +162,7 @@ async def test_digest_now_posts_the_top_stories_in_score_order_never_a_draft(
 
         # Each call posts once: a second call is a second message; a topic narrows it.
         again = await digest(env, "now", channel=news, topic="ai", every="weekly")
-        assert said(again) == f"Posted the weekly digest (1 stories) in <#{news}>."
+        assert said(again) == f"Posted the weekly digest (1 story) in <#{news}>."
         assert len(d.messages(news)) == 2
         assert d.messages(news)[1]["embeds"][0]["title"] == "Weekly digest: AI"
         assert len({r.json["nonce"] for r in posts(d, news) if r.json}) == 2

@@ -35,6 +35,7 @@ from bot.ui import actor, admin_command, topic_choices
 log = logging.getLogger(__name__)
 
 Cadence = Literal["daily", "weekly"]
+RETRY_SECONDS = 5.0  # after a round that failed (the database away, the lease lost)
 Size = app_commands.Range[int, MIN_SIZE, MAX_SIZE]
 
 
@@ -185,13 +186,15 @@ class DigestScheduler(commands.Cog):
         await self.bot.wait_until_ready()
         while not self.bot.is_closed():
             await self.store.leases.wait_for(Role.DELIVERER)
+            pause = RETRY_SECONDS
             try:
                 await self.round()
+                pause = await self._pause()
             except (DeskUnavailable, LeaseLost) as exc:
                 log.warning("digests postponed: %s", exc)
             except Exception:
                 log.exception("digest round failed; retrying shortly")
-            await asyncio.sleep(await self._pause())
+            await asyncio.sleep(pause)
 
     async def _pause(self) -> float:
         """Until the next digest or retry falls due, and at least once a poll (digests added
