@@ -200,9 +200,7 @@ async def test_only_admins_run_digests_and_only_on_their_own_servers_channels(
                     ("now", {"channel": news}),
                 ):
                     refused = await digest(env, sub, user, **options)
-                    assert said(refused) == (
-                        "Only server admins (Manage Server) can manage feeds."
-                    )
+                    assert said(refused) == ("Only server admins (Manage Server) can manage feeds.")
             for sub, options in (
                 ("add", {"channel": news, "every": "daily"}),
                 ("now", {"channel": news}),
@@ -333,3 +331,19 @@ async def test_digests_in_feed_list_and_status_and_a_refusing_channel_is_paused(
         assert content(removed) == f"Removed 1 digest(s) from <#{ai}>."
         gone = await digest(env, "remove", channel=ai)
         assert content(gone) == f"<#{ai}> has no such digest. See /feed list."
+
+
+async def test_a_digest_refused_for_a_moment_is_retried_into_one_message(tmp_path: Path) -> None:
+    stories(store_folder(tmp_path))
+    due = digest_hour()
+    async with news_bot(tmp_path) as env:
+        env.bot.clock = clock = Clock()
+        d, news = env.discord, env.guild.channels["news"]
+        await digest(env, "add", channel=news, every="daily", hour=due.hour)
+        d.fail_next("POST", MESSAGES, 503)  # discord.py gives up at once; the log retries
+        clock.set(due.timestamp() + 30)
+        await d.wait_for(lambda: len(d.messages(news)) == 1, 8)  # backoff: 2 s
+        await asyncio.sleep(env.settings.poll_seconds * 2)
+        assert [r.status for r in posts(d, news)] == [503, 200]
+        [run] = await env.store.digests.log(news)
+        assert (run.state, run.message_id) == (DigestState.SENT, int(d.messages(news)[0]["id"]))
