@@ -3,10 +3,13 @@ log. Part of the contract suite: every test runs on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from bot.digest import Every, Period, latest_period
 from bot.store import DigestState, Store
@@ -190,3 +193,27 @@ async def test_a_paused_channel_gets_no_digest_until_added_again(store: Store) -
     )
     assert (await store.digests.subscriptions())[0].paused_reason is None
     assert await store.digests.open_due(now) == 1
+
+
+@pytest.mark.sqlite_only
+async def test_an_upgraded_database_counts_its_stories_from_their_dates(
+    db_path: Path, store_dir: Path
+) -> None:
+    """Schema 4 -> 5: the stories published before the upgrade count from their date (never
+    later than the upgrade), so the first digest after it is not the whole back catalogue."""
+    write_article(store_dir, "old", published=True, publishedDateTime="2024-01-01T12:00:00Z")
+    write_article(store_dir, "ahead", published=True, publishedDateTime="2099-01-01T00:00:00Z")
+    async with Store.open(db_path, store_dir) as store:
+        await store.folder.sync()
+    conn = sqlite3.connect(db_path)  # back to schema 4, as the previous release left it
+    try:
+        conn.executescript(
+            "DROP TABLE digest_log; DROP TABLE digests; DROP INDEX articles_visible_since; "
+            "ALTER TABLE articles DROP COLUMN visible_since; PRAGMA user_version = 4;"
+        )
+    finally:
+        conn.close()
+    async with Store.open(db_path, store_dir) as upgraded:
+        day = datetime(2024, 1, 1, tzinfo=UTC)
+        assert await ids(upgraded, Period("2024-01-01", day, day + timedelta(days=1))) == ["old"]
+        assert await ids(upgraded, around_now()) == ["ahead"]
