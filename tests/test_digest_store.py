@@ -217,3 +217,21 @@ async def test_an_upgraded_database_counts_its_stories_from_their_dates(
         day = datetime(2024, 1, 1, tzinfo=UTC)
         assert await ids(upgraded, Period("2024-01-01", day, day + timedelta(days=1))) == ["old"]
         assert await ids(upgraded, around_now()) == ["ahead"]
+
+
+async def test_a_paused_channels_or_removed_digests_waiting_row_wakes_no_one(
+    store: Store,
+) -> None:
+    now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    for channel in (9, 10):
+        await store.digests.add(
+            channel, "", every=Every.DAILY, hour=8, size=5, guild_id=GUILD, actor="a", now=0
+        )
+    assert await store.digests.open_due(now) == 2
+    for run in await store.digests.due(int(now.timestamp())):
+        await store.digests.retry(run, "Discord 503", 60, int(now.timestamp()))
+    assert await store.digests.next_try_at() == int(now.timestamp()) + 60
+    await store.outbox.pause_channel(9, "channel not found (deleted, or the bot was removed)")
+    await store.digests.remove(10, None, guild_id=GUILD)
+    assert await store.digests.next_try_at() is None
+    assert await store.digests.due(int(now.timestamp()) + 60) == []

@@ -95,8 +95,13 @@ _SUBSCRIPTIONS = """SELECT d.channel_id, d.topic_name, d.cadence, d.hour_utc, d.
          AND l.topic_key = d.topic_key AND l.state = 'sent') AS last_sent_at
 FROM digests d LEFT JOIN channels c ON c.channel_id = d.channel_id"""
 _RUNS = """SELECT l.channel_id, l.topic_key, l.period_key, l.starts_at, l.due_at, l.state,
-       l.attempts, l.message_id, d.topic_name, d.size, d.cadence
+       l.attempts, l.message_id, l.next_try_at, d.topic_name, d.size, d.cadence
 FROM digest_log l JOIN digests d ON d.channel_id = l.channel_id AND d.topic_key = l.topic_key"""
+# Rows to send: pending, of a digest that still exists (the join), on a channel not paused.
+_WAITING = (
+    "LEFT JOIN channels c ON c.channel_id = l.channel_id "
+    f"WHERE l.state = '{DigestState.PENDING}' AND c.paused_reason IS NULL"
+)
 
 
 class Digests:
@@ -232,18 +237,16 @@ class Digests:
         """Rows waiting to be sent by `now`, of digests that still exist, on channels that
         are not paused; the earliest due first."""
         rows = await self.db.fetch(
-            f"{_RUNS} LEFT JOIN channels c ON c.channel_id = l.channel_id "
-            f"WHERE l.state = '{DigestState.PENDING}' AND l.next_try_at <= ? "
-            "AND c.paused_reason IS NULL ORDER BY l.due_at, l.channel_id, l.topic_key",
+            f"{_RUNS} {_WAITING} AND l.next_try_at <= ? "
+            "ORDER BY l.due_at, l.channel_id, l.topic_key",
             [now],
         )
         return [DigestRun.from_row(r) for r in rows]
 
     async def next_try_at(self) -> int | None:
-        """When the earliest waiting retry falls due (unix seconds), if any."""
-        value = await self.db.fetchval(
-            f"SELECT MIN(next_try_at) FROM digest_log WHERE state = '{DigestState.PENDING}'"
-        )
+        """When the earliest waiting retry falls due (unix seconds), if any: of the rows
+        `due` would return, so a paused channel's or a removed digest's row wakes no one."""
+        value = await self.db.fetchval(f"SELECT MIN(l.next_try_at) FROM ({_RUNS} {_WAITING}) l")
         return int(value) if value is not None else None
 
     async def settle(
