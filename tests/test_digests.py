@@ -347,3 +347,17 @@ async def test_a_digest_refused_for_a_moment_is_retried_into_one_message(tmp_pat
         assert [r.status for r in posts(d, news)] == [503, 200]
         [run] = await env.store.digests.log(news)
         assert (run.state, run.message_id) == (DigestState.SENT, int(d.messages(news)[0]["id"]))
+
+
+async def test_digest_add_names_what_the_bot_may_not_do_in_the_channel(tmp_path: Path) -> None:
+    stories(store_folder(tmp_path))
+    async with news_bot(tmp_path) as env:
+        mute = env.discord.add_channel("read-only", bot_can_send=False)
+        for sub, options in (("add", {"every": "daily"}), ("now", {})):
+            refused = await digest(env, sub, channel=mute, **options)
+            assert said(refused) == (
+                f"I can't post in <#{mute}>: I am missing Send Messages there. "
+                "Grant them to the bot's role in that channel, then try again."
+            )
+        assert await env.store.digests.subscriptions() == []
+        assert posts(env.discord, mute) == []
