@@ -352,11 +352,12 @@ async def test_a_digest_refused_for_a_moment_is_retried_into_one_message(tmp_pat
 async def test_digest_add_names_what_the_bot_may_not_do_in_the_channel(tmp_path: Path) -> None:
     stories(store_folder(tmp_path))
     async with news_bot(tmp_path) as env:
-        mute = env.discord.add_channel("read-only", bot_can_send=False)
-        for sub, options in (("add", {"every": "daily"}), ("now", {})):
+        mute = env.discord.add_channel("no-embeds", bot_can_embed=False)
+        asks: tuple[tuple[str, dict[str, Any]], ...] = (("add", {"every": "daily"}), ("now", {}))
+        for sub, options in asks:
             refused = await digest(env, sub, channel=mute, **options)
             assert said(refused) == (
-                f"I can't post in <#{mute}>: I am missing Send Messages there. "
+                f"I can't post in <#{mute}>: I am missing Embed Links there. "
                 "Grant them to the bot's role in that channel, then try again."
             )
         assert await env.store.digests.subscriptions() == []
