@@ -13,7 +13,8 @@ import discord
 
 from bot import embeds
 from bot.articles import TOPIC_SEPARATOR, Article
-from bot.desk import Listing, ListKind, PublishOutcome, Status
+from bot.desk import FeedList, Listing, ListKind, PublishOutcome, Status
+from bot.digest import WEEKLY_ANCHOR, Digest, Every
 from bot.errors import (
     AlreadyDone,
     ArticleNotFound,
@@ -27,7 +28,7 @@ from bot.errors import (
     ServedByDuplicate,
     UnknownTopic,
 )
-from bot.store import ChannelKind, Subscription
+from bot.store import ChannelKind, DigestSubscription, Subscription
 
 _EMPTY = {
     ListKind.LATEST: "No published articles yet. Check back soon.",
@@ -40,6 +41,7 @@ FORUM_NEEDS_A_TAG = (
     "this forum requires a tag on every post, and none of the article's topics is one of its "
     "tags (let the bot Manage Channels there to create them, or add the tags)"
 )
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _SHOWN_QUERY_MAX = 80
 _SHOWN_TITLE_MAX = 200
 
@@ -71,6 +73,12 @@ def _nothing_found(error: NothingFound) -> str:
         return f"Nothing found for “{shown}”. Try fewer or other words."
     if error.what == "subscription":
         return f"<#{error.query}> has no such subscription. See /feed list."
+    if error.what == "digest":
+        return f"<#{error.query}> has no such digest. See /feed list."
+    if error.what == "digest stories":
+        about = f" about **{embeds.clean(error.topic)}**" if error.topic else ""
+        span = "day" if error.query == Every.DAILY else "week"
+        return f"Nothing to show: no story{about} was published in the last {span}. Nothing posted."
     return _EMPTY.get(error.what, "Nothing found.")
 
 
@@ -164,9 +172,9 @@ def _delivery_parts(sub: Subscription) -> list[str]:
     return parts
 
 
-def feeds_embed(subs: list[Subscription]) -> discord.Embed:
+def feeds_embed(feeds: FeedList) -> discord.Embed:
     lines: list[str] = []
-    for sub in subs:
+    for sub in feeds.subscriptions:
         topic = embeds.clean(sub.topic) if sub.topic else "all topics"
         parts = [f"<#{sub.channel_id}>: {topic}"]
         if sub.min_quality:
@@ -176,6 +184,12 @@ def feeds_embed(subs: list[Subscription]) -> discord.Embed:
         parts.extend(_delivery_parts(sub))
         if sub.paused_reason:
             parts.append(f"**paused**: {embeds.clean(sub.paused_reason)} (run /feed add to resume)")
+        lines.append(TOPIC_SEPARATOR.join(parts))
+    for digest in feeds.digests:
+        parts = [f"<#{digest.channel_id}>: {_digest_summary(digest)}"]
+        if digest.paused_reason:
+            reason = embeds.clean(digest.paused_reason)
+            parts.append(f"**paused**: {reason} (run /digest add to resume)")
         lines.append(TOPIC_SEPARATOR.join(parts))
     return discord.Embed(
         title="Feeds",
@@ -220,7 +234,61 @@ def status_embed(status: Status) -> discord.Embed:
         lines.append(f"<#{channel.channel_id}>: last post {posted}{latest}{state}")
     if lines:
         embed.add_field(name="Channels", value=embeds.shorten("\n".join(lines), 1024), inline=False)
+    if status.digests:
+        embed.add_field(name="Digests", value=_digests_health(status.digests), inline=False)
     return embed
+
+
+def _digests_health(digests: list[DigestSubscription]) -> str:
+    lines = []
+    for digest in digests[:10]:
+        sent = digest.last_sent_at
+        last = embeds.relative_time(datetime.fromtimestamp(sent, UTC)) if sent else "never"
+        line = f"<#{digest.channel_id}>: {_digest_summary(digest)}, last sent {last}"
+        if digest.paused_reason:
+            line += f" — **paused**: {embeds.clean(digest.paused_reason)}"
+        lines.append(line)
+    more = f"\n…and {len(digests) - 10} more" if len(digests) > 10 else ""
+    return embeds.shorten("\n".join(lines), 1000) + more
+
+
+def _digest_summary(digest: DigestSubscription) -> str:
+    """ "daily digest at 08:00 UTC · AI · top 5" """
+    day = f" on {_WEEKDAYS[WEEKLY_ANCHOR]}s" if digest.every == Every.WEEKLY else ""
+    topic = embeds.clean(digest.topic) if digest.topic else "all topics"
+    when = f"{digest.every} digest{day} at {digest.hour:02d}:00 UTC"
+    return TOPIC_SEPARATOR.join((when, topic, f"top {digest.size}"))
+
+
+def digest_added_text(channel_mention: str, digest: DigestSubscription, first: datetime) -> str:
+    """`first`: when the first digest is due."""
+    return (
+        f"{channel_mention} will get a {_digest_summary(digest)}; "
+        f"the first one {embeds.relative_time(first)}."
+    )
+
+
+def digest_removed_text(channel_mention: str, removed: int) -> str:
+    return f"Removed {removed} digest(s) from {channel_mention}."
+
+
+def digest_posted_text(channel_mention: str, digest: Digest) -> str:
+    count = len(digest.stories)
+    stories = "1 story" if count == 1 else f"{count} stories"
+    return f"Posted the {digest.every} digest ({stories}) in {channel_mention}."
+
+
+def cannot_post_text(channel_mention: str, missing: list[str]) -> str:
+    """The bot lacks permissions in the channel (named) to post a digest there."""
+    return (
+        f"I can't post in {channel_mention}: I am missing {', '.join(missing)} there. "
+        "Grant them to the bot's role in that channel, then try again."
+    )
+
+
+def refused_text(channel_mention: str, reason: str) -> str:
+    """Discord refused a digest in the channel (Forbidden, Not Found)."""
+    return f"Discord refused the digest in {channel_mention}: {embeds.clean(reason)}."
 
 
 def _title(article: Article) -> str:

@@ -7,7 +7,8 @@ import contextlib
 import hashlib
 import json
 import logging
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import discord
@@ -27,6 +28,7 @@ EXTENSIONS = (
     "bot.cogs.feeds",
     "bot.cogs.poster",
     "bot.cogs.watcher",
+    "bot.cogs.digests",
 )
 GLOBAL_TARGET = 0
 SYNC_DIGEST_KEY = "command_sync:{target}"  # meta key: the definitions last synced there
@@ -68,7 +70,14 @@ def _what(interaction: discord.Interaction[Any]) -> str:
 class NewsBot(commands.Bot):
     """The bot: settings and store are injected; no privileged intents, slash commands only."""
 
-    def __init__(self, settings: Settings, store: Store, **options: Any) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        *,
+        clock: Callable[[], float] = time.time,
+        **options: Any,
+    ) -> None:
         intents = discord.Intents.none()
         intents.guilds = True
         super().__init__(
@@ -85,6 +94,7 @@ class NewsBot(commands.Bot):
         )
         self.settings = settings
         self.store = store
+        self.clock = clock  # seconds since the epoch: when digests are due (tests inject one)
         # Set when this process queues outbox work; the delivery loop waits on it.
         self.deliveries_due = asyncio.Event()
         store.outbox.on_work = self.deliveries_due.set

@@ -10,11 +10,15 @@ from __future__ import annotations
 import asyncio
 import shlex
 import sys
+import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import TextIO
 
 from bot import answers, desk, embeds
 from bot.articles import Article
+from bot.digest import DEFAULT_SIZE, MAX_SIZE, MIN_SIZE, Every
+from bot.digest_post import digest_embed
 from bot.errors import NewsError
 from bot.store import Store
 
@@ -28,6 +32,8 @@ HELP = """Commands (the same as the bot's slash commands):
   /publish ID                        publish a draft (the running bot posts it)
   /unpublish ID                      withdraw an article (the running bot deletes its posts)
   /status                            store health
+  /digest now [topic:NAME] [every:daily|weekly] [size:3-10]
+                                     the digest of the last day (or week), as it would be posted
   /help                              this list
   /quit                              leave (or Ctrl-D)"""
 
@@ -35,10 +41,17 @@ HELP = """Commands (the same as the bot's slash commands):
 class Console:
     """Runs console command lines against a store and writes the answers to `out`."""
 
-    def __init__(self, store: Store, out: TextIO, actor: str = "console") -> None:
+    def __init__(
+        self,
+        store: Store,
+        out: TextIO,
+        actor: str = "console",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.store = store
         self.out = out
         self.actor = actor
+        self.clock = clock
         self.handlers: dict[str, Callable[[list[str], dict[str, str]], Awaitable[str]]] = {
             "news": self._news,
             "search": self._search,
@@ -49,6 +62,7 @@ class Console:
             "publish": self._publish,
             "unpublish": self._unpublish,
             "status": self._status,
+            "digest": self._digest,
             "help": self._help,
         }
 
@@ -125,6 +139,17 @@ class Console:
     async def _status(self, words: list[str], options: dict[str, str]) -> str:
         return embeds.embed_to_text(answers.status_embed(await desk.status(self.store)))
 
+    async def _digest(self, words: list[str], options: dict[str, str]) -> str:
+        usage = f"Usage: /digest now [topic:NAME] [every:daily|weekly] [size:{MIN_SIZE}-{MAX_SIZE}]"
+        every, size = options.get("every", Every.DAILY), options.get("size", str(DEFAULT_SIZE))
+        valid = every in tuple(Every) and size.isdigit() and MIN_SIZE <= int(size) <= MAX_SIZE
+        if words != ["now"] or not valid:
+            raise Usage(usage)
+        now = datetime.fromtimestamp(self.clock(), UTC)
+        topic = options.get("topic")
+        digest = await desk.digest_now(self.store, topic, Every(every), int(size), now)
+        return "Digest (not posted):\n" + embeds.embed_to_text(digest_embed(digest))
+
     async def _help(self, words: list[str], options: dict[str, str]) -> str:
         return HELP
 
@@ -143,7 +168,7 @@ def _split(rest: str) -> tuple[list[str], dict[str, str]]:
     options: dict[str, str] = {}
     for token in tokens:
         key, sep, value = token.partition(":")
-        if sep and key.lower() in ("topic", "page") and value:
+        if sep and key.lower() in ("topic", "page", "every", "size") and value:
             options[key.lower()] = value
         else:
             words.append(f'"{token}"' if " " in token else token)

@@ -8,12 +8,23 @@ results come back as dataclasses, and `bot.answers` / `bot.embeds` word them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from bot.articles import Article
+from bot.digest import Digest, Every, compose, ending_at
 from bot.errors import NothingFound
-from bot.store import ChannelKind, Counts, Page, QueueHealth, Store, Subscription
+from bot.store import (
+    ChannelKind,
+    Counts,
+    DigestRun,
+    DigestSubscription,
+    Page,
+    QueueHealth,
+    Store,
+    Subscription,
+)
 
 
 class ListKind(StrEnum):
@@ -51,6 +62,15 @@ class Status:
     queue: QueueHealth
     last_sync: dict[str, Any] | None
     bad_files: list[tuple[str, str]]  # files bad now: an unchanged bad file is not re-read
+    digests: list[DigestSubscription]
+
+
+@dataclass(frozen=True, slots=True)
+class FeedList:
+    """A server's subscriptions and digests (`/feed list`)."""
+
+    subscriptions: list[Subscription]
+    digests: list[DigestSubscription]
 
 
 async def latest(store: Store, topic: str | None = None, page: int = 0) -> Listing:
@@ -110,6 +130,7 @@ async def status(store: Store) -> Status:
         queue=await store.outbox.health(),
         last_sync=await store.articles.last_sync(),
         bad_files=await store.articles.bad_files(),
+        digests=await store.digests.subscriptions(),
     )
 
 
@@ -152,11 +173,67 @@ async def unfollow(store: Store, channel_id: int, topic: str | None, *, guild_id
     return removed
 
 
-async def feeds(store: Store, guild_id: int) -> list[Subscription]:
-    found = await store.feeds.subscriptions(guild_id=guild_id)
-    if not found:
+async def feeds(store: Store, guild_id: int) -> FeedList:
+    found = FeedList(
+        await store.feeds.subscriptions(guild_id=guild_id),
+        await store.digests.subscriptions(guild_id=guild_id),
+    )
+    if not found.subscriptions and not found.digests:
         raise NothingFound("subscriptions")
     return found
+
+
+async def add_digest(
+    store: Store,
+    channel_id: int,
+    topic: str | None,
+    *,
+    every: Every,
+    hour: int,
+    size: int,
+    actor: str,
+    guild_id: int,
+    now: datetime,
+) -> DigestSubscription:
+    """A channel's digest (of a known topic, or all), from its next due time; resumes the
+    channel if paused."""
+    name = await store.articles.require_topic(topic) if topic else ""
+    return await store.digests.add(
+        channel_id,
+        name,
+        every=every,
+        hour=hour,
+        size=size,
+        guild_id=guild_id,
+        actor=actor,
+        now=int(now.timestamp()),
+    )
+
+
+async def remove_digest(store: Store, channel_id: int, topic: str | None, *, guild_id: int) -> int:
+    """Stop a channel's digests (one topic, or all) among the guild's own; how many."""
+    removed = await store.digests.remove(channel_id, topic, guild_id=guild_id)
+    if not removed:
+        raise NothingFound("digest", str(channel_id))
+    return removed
+
+
+async def digest_now(
+    store: Store, topic: str | None, every: Every, size: int, now: datetime
+) -> Digest:
+    """The digest of the day or week up to `now`; nothing to show is an answer of its own."""
+    name = await store.articles.require_topic(topic) if topic else ""
+    period = ending_at(every, now)
+    digest = compose(every, name, period, await store.digests.stories(period, name), size)
+    if not digest.stories:
+        raise NothingFound("digest stories", every, name)
+    return digest
+
+
+async def scheduled_digest(store: Store, run: DigestRun) -> Digest:
+    """What a logged (digest, period) shows; it may hold no story."""
+    stories = await store.digests.stories(run.period, run.topic)
+    return compose(run.every, run.topic, run.period, stories, run.size)
 
 
 def _listed(listing: Listing) -> Listing:

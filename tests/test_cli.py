@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import shutil
+import time
 from pathlib import Path
 
 from bot.console import Console
@@ -157,3 +158,30 @@ def test_an_unusable_database_is_one_line_not_a_traceback(tmp_path: Path) -> Non
     assert garbage.returncode == 1
     assert garbage.stderr.strip().endswith("DatabaseError: file is not a database")
     assert "Traceback" not in result.stderr + garbage.stderr
+
+
+def test_console_digest_now_prints_the_digest_as_it_would_be_posted(tmp_path: Path) -> None:
+    folder = store_with_seed(tmp_path)  # the seed is a draft: never in a digest
+    write_article(folder, "hot", published=True, title="A hot story", heat=80, topics=["Space"])
+    script = "/digest now size:3\n/digest now topic:ai every:weekly\n/digest now every:monthly\n"
+    result = newsbot(tmp_path, "console", stdin=script)
+    assert result.returncode == 0, result.stderr
+    _, daily, rest = result.stdout.split("Digest (not posted):")
+    weekly, wrong = rest.split("Usage:")
+    assert "Daily digest" in daily
+    assert daily.index("1. A hot story <https://example.com/news/hot>") < daily.index(
+        "2. Robots write news <https://example.com/news/ai-news>"
+    )
+    assert "Top 2 of 2 stories published" in daily and "Open-Source AI Boom" not in daily
+    assert "Weekly digest: AI" in weekly and "A hot story" not in weekly
+    assert wrong.startswith(" /digest now [topic:NAME] [every:daily|weekly] [size:3-10]")
+
+
+async def test_console_digest_covers_the_day_up_to_its_clock(tmp_path: Path) -> None:
+    folder = store_with_seed(tmp_path)
+    async with Store.open(tmp_path / "db.sqlite", folder) as store:
+        await store.folder.sync()  # "ai-news" becomes published now
+        ahead = Console(store, io.StringIO(), clock=lambda: time.time() + 2 * 86400)
+        assert "Nothing to show" in await ahead.execute("/digest now")  # two days on
+        weekly = await ahead.execute("/digest now every:weekly topic:AI")
+        assert "Weekly digest: AI" in weekly and "1. Robots write news" in weekly

@@ -36,6 +36,13 @@ async def test_a_sqlite_bot_moves_to_postgresql_and_reposts_nothing(
             news, ai = env.guild.channels["news"], env.guild.channels["ai"]
             await subscribe(env, "news")
             await subscribe(env, "ai")
+            added = await discord.slash(
+                "digest",
+                {"channel": ai, "every": "weekly"},
+                subcommand="add",
+                user_id=env.guild.admin,
+            )
+            assert "will get a weekly digest" in content(added)
             for name in ("quake", "flood"):
                 write_article(store, name, title=f"Story {name}", published=True)
             await discord.wait_for(
@@ -58,10 +65,13 @@ async def test_a_sqlite_bot_moves_to_postgresql_and_reposts_nothing(
             assert moved.returncode == 0, moved.stderr
             assert "copied: 2 subscriptions" in moved.stdout
             assert "4 outbox" in moved.stdout
+            assert "1 digests" in moved.stdout
             assert "s3cret" not in moved.stdout + moved.stderr
 
         async with Store.open(pg_url, store) as copied:
             assert len(await copied.feeds.subscriptions()) == 2
+            [weekly] = await copied.digests.subscriptions()
+            assert (weekly.channel_id, weekly.every) == (ai, "weekly")
             assert (await copied.outbox.state_counts()) == {DeliveryState.SENT: 4}
             trail = await copied.publishing.audit_trail()
             assert [(e.actor, e.action) for e in trail] == [("someone", "refused publish")]

@@ -24,6 +24,7 @@ EXPECTED_COMMANDS = {
     "unpublish",
     "status",
     "feed",
+    "digest",
 }
 
 
@@ -74,6 +75,7 @@ async def test_commands_registered_with_descriptions(tmp_path: Path) -> None:
         # hidden from non-moderators by Discord, checked again in code (other tests)
         assert str(by_name["publish"]["default_member_permissions"]) == str(1 << 13)
         assert str(by_name["feed"]["default_member_permissions"]) == str(1 << 5)
+        assert str(by_name["digest"]["default_member_permissions"]) == str(1 << 5)
         assert by_name["news"].get("default_member_permissions") is None
 
 

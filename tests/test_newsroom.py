@@ -40,7 +40,7 @@ from tests.support.helpers import SEED_ID, SEED_PATH, write_article
 from tests.support.stand_in import InteractionResult, Perm, StandIn
 
 MODERATION = {"drafts", "preview", "publish", "unpublish", "status"}
-EVERYONE_ELSE = {"news", "search", "topics", "article", "feed"}  # readers' and admins'
+EVERYONE_ELSE = {"news", "search", "topics", "article", "feed", "digest"}  # readers' and admins'
 SEED_TITLE = "How Long Will the Open-Source AI Boom Last?"
 OUTSIDE = "Only moderators in the newsroom server can"
 

@@ -19,7 +19,8 @@ from bot import answers
 from bot.config import Settings, redact
 from bot.errors import DatabaseUnavailable, DeskUnavailable
 from bot.store import Store
-from bot.store.postgres import MIGRATIONS, dollars
+from bot.store.pg_migrations import MIGRATIONS
+from bot.store.postgres import dollars
 from tests.support.cli import newsbot
 from tests.support.helpers import write_article
 from tests.support.postgres import PASSWORD, PostgresServer

@@ -34,26 +34,41 @@ class ServerTextChannel(app_commands.Transformer[NewsBot]):
     any channel id (another server's too), and admins act only on their own server's.
     """
 
+    CHANNEL_TYPES: tuple[discord.ChannelType, ...] = (
+        discord.ChannelType.text,
+        discord.ChannelType.news,
+        discord.ChannelType.forum,
+    )
+    ACCEPTED: tuple[type, ...] = (discord.TextChannel, discord.ForumChannel)
+
     @property
     def type(self) -> discord.AppCommandOptionType:
         return discord.AppCommandOptionType.channel
 
     @property
     def channel_types(self) -> list[discord.ChannelType]:
-        return [discord.ChannelType.text, discord.ChannelType.news, discord.ChannelType.forum]
+        return list(self.CHANNEL_TYPES)
 
     async def transform(self, interaction: discord.Interaction[NewsBot], value: Any) -> FeedChannel:
         guild = interaction.guild
         channel = guild.get_channel(int(value.id)) if guild is not None else None
-        if not isinstance(channel, discord.TextChannel | discord.ForumChannel):
+        if not isinstance(channel, self.ACCEPTED):
             raise app_commands.CheckFailure(
                 f"<#{int(value.id)}> is not a text channel of this server: admins manage "
                 "only their own server's feeds. Nothing was changed."
             )
-        return channel
+        return channel  # type: ignore[return-value]  # one of ACCEPTED
+
+
+class ServerMessageChannel(ServerTextChannel):
+    """A text or announcement channel of this server: where one message goes (a digest)."""
+
+    CHANNEL_TYPES = (discord.ChannelType.text, discord.ChannelType.news)
+    ACCEPTED = (discord.TextChannel,)
 
 
 OwnTextChannel = app_commands.Transform[FeedChannel, ServerTextChannel]
+OwnMessageChannel = app_commands.Transform[discord.TextChannel, ServerMessageChannel]
 
 
 def kind_of(channel: FeedChannel) -> ChannelKind:

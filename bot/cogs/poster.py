@@ -285,10 +285,7 @@ class Poster(commands.Cog):
         if isinstance(exc, discord.NotFound) and exc.code == UNKNOWN_MESSAGE:
             await self.store.outbox.lost(delivery)  # someone deleted the post by hand
             return True
-        if isinstance(exc, discord.NotFound) or exc.code == UNKNOWN_CHANNEL:
-            reason = "channel not found (deleted, or the bot was removed)"
-        else:
-            reason = f"missing permission (403: {exc.text or 'Forbidden'})"
+        reason = refusal_reason(exc)
         if delivery.state == DeliveryState.DELETE:
             await self.store.outbox.lost(delivery)
             return True
@@ -310,6 +307,13 @@ class Poster(commands.Cog):
             delay,
         )
         await self.store.outbox.retry(delivery, error, delay)
+
+
+def refusal_reason(exc: discord.HTTPException) -> str:
+    """Why a channel is paused after Forbidden or Not Found (shown in /status, /feed list)."""
+    if isinstance(exc, discord.NotFound) or exc.code == UNKNOWN_CHANNEL:
+        return "channel not found (deleted, or the bot was removed)"
+    return f"missing permission (403: {exc.text or 'Forbidden'})"
 
 
 async def setup(bot: NewsBot) -> None:

@@ -9,6 +9,7 @@ them, the delivery log (outbox), channel subscriptions and the moderation audit 
     store.publishing  publish, unpublish, the audit trail (publishing.py)
     store.outbox      the delivery queue (outbox.py)
     store.feeds       subscriptions and channel state (feeds.py)
+    store.digests     digest subscriptions and their delivery log (digests.py)
     store.meta        small named facts (meta.py)
 
 Each part speaks to the backend through the `Database` protocol (database.py): SQLite
@@ -25,6 +26,7 @@ from pathlib import Path
 
 from bot.config import Settings
 from bot.store.database import Database
+from bot.store.digests import DigestRun, Digests, DigestState, DigestSubscription
 from bot.store.feeds import Feeds, Subscription
 from bot.store.index import ArticleIndex
 from bot.store.leases import LeaseLost, Leases, Role
@@ -43,6 +45,9 @@ __all__ = [
     "Counts",
     "Delivery",
     "DeliveryState",
+    "DigestRun",
+    "DigestState",
+    "DigestSubscription",
     "Followup",
     "LeaseLost",
     "Page",
@@ -70,6 +75,8 @@ class Store:
         self.meta = Meta(db)
         self.leases = Leases(db)
         self.outbox.fence = lambda: self.leases.fence(Role.DELIVERER)
+        self.digests = Digests(db)
+        self.digests.fence = self.outbox.fence
         self.requests = PublishRequests(
             db, self.leases, lambda article_id: self.articles.get(article_id, include_hidden=True)
         )

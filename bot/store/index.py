@@ -8,8 +8,8 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from bot.store.database import Database, in_chunks
-from bot.store.outbox import Outbox
+from bot.store.database import Database, chunks, in_chunks, marks
+from bot.store.outbox import Outbox, now
 from bot.store.records import ARTICLE_COLUMNS, ArticleRows
 
 log = logging.getLogger(__name__)
@@ -151,7 +151,19 @@ class ArticleIndex:
                 newly.append((url, article_id))
             elif old_hash.get(url) != render_hash or article_id in written:
                 await self.outbox.edit(url, article_id, old_hash.get(url) != render_hash)
+        await self._mark_visible(sorted(url for url, serving in now_serving.items() if serving))
         await self.outbox.enqueue(newly)
+
+    async def _mark_visible(self, urls: Sequence[str]) -> None:
+        """Stamp when each story first became visible: a digest covers the stories that
+        became published in its period. A file taking a story over keeps the story's time."""
+        for chunk in chunks(urls):
+            await self.db.execute(
+                "UPDATE articles SET visible_since = COALESCE((SELECT MIN(o.visible_since) "
+                "FROM articles o WHERE o.url = articles.url), ?) "
+                f"WHERE url IN ({marks(chunk)}) AND visible = 1 AND visible_since IS NULL",
+                [now(), *chunk],
+            )
 
     async def _rowids(self, ids: Sequence[str]) -> dict[str, int]:
         return {

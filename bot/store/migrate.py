@@ -3,7 +3,8 @@
 The index is rebuilt from the store folder (the source of truth) first, while the target
 has no subscriptions, so loading it queues nothing. Then what only the database knows is
 copied: subscriptions, channel states, the audit trail, small facts (command digests,
-remembered values) and the delivery log, which says which message is which story's post.
+remembered values), the delivery log, which says which message is which story's post, the
+digests with their log, and when each story became visible (what a digest's period holds).
 So nothing is posted again after the switch, and later edits and withdrawals reach the old
 posts. Every copy skips what the target already has: running it again changes nothing
 (a row the target still has pending takes the source's later state).
@@ -69,6 +70,40 @@ _COPIES: dict[str, tuple[tuple[str, ...], str, str]] = {
         "followup = excluded.followup, started_at = excluded.started_at "
         "WHERE outbox.state = 'pending' AND excluded.state <> 'pending'",
     ),
+    "digests": (
+        (
+            "channel_id",
+            "topic_key",
+            "guild_id",
+            "topic_name",
+            "cadence",
+            "hour_utc",
+            "size",
+            "created_at",
+            "created_by",
+        ),
+        "(channel_id, topic_key)",
+        "DO NOTHING",
+    ),
+    "digest_log": (
+        (
+            "channel_id",
+            "topic_key",
+            "period_key",
+            "starts_at",
+            "due_at",
+            "state",
+            "message_id",
+            "stories",
+            "attempts",
+            "next_try_at",
+            "last_error",
+            "created_at",
+            "settled_at",
+        ),
+        "(channel_id, topic_key, period_key)",
+        "DO NOTHING",
+    ),
 }
 _SKIPPED_META = ("bulk_load_triggers", "last_sync")  # SQLite's own bookkeeping; the target's own
 _AUDIT = ("at", "actor", "action", "article_id", "detail")
@@ -101,4 +136,8 @@ async def copy_state(source: Database, target: Database) -> MigrationReport:
             [row for row in audit if tuple(row) not in known],
         )
         report.copied["audit"] = len(audit)
+        visible = await source.fetch_tuples(
+            "SELECT visible_since, id FROM articles WHERE visible_since IS NOT NULL"
+        )
+        await target.executemany("UPDATE articles SET visible_since = ? WHERE id = ?", visible)
     return report

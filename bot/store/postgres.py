@@ -19,7 +19,6 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from importlib import resources
 from typing import Any
 
 import asyncpg
@@ -27,55 +26,10 @@ import asyncpg
 from bot.config import redact
 from bot.errors import DatabaseUnavailable, DeskUnavailable
 from bot.store.database import Row
+from bot.store.pg_migrations import MIGRATIONS
 
 log = logging.getLogger(__name__)
 
-# Schema version N is MIGRATIONS[N - 1] applied over version N - 1; never edit a shipped one.
-MIGRATIONS: tuple[str, ...] = (
-    resources.files("bot.store").joinpath("postgres_schema.sql").read_text("utf-8"),
-    # 2: search moves to the search index (search_index.py), as SQLite's migration 5: the
-    # tsvector column, its GIN index and text search configuration go; a change log comes.
-    """DROP INDEX IF EXISTS articles_search;
-    ALTER TABLE articles DROP COLUMN search;
-    DROP TEXT SEARCH CONFIGURATION IF EXISTS newsbot_search;
-    CREATE TABLE search_changes (
-        seq           BIGSERIAL PRIMARY KEY,
-        article_rowid BIGINT
-    );
-    INSERT INTO search_changes (article_rowid) VALUES (NULL);
-    CREATE FUNCTION log_search_change() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-        IF TG_OP = 'DELETE' THEN
-            IF OLD.visible = 1 THEN
-                INSERT INTO search_changes (article_rowid) VALUES (OLD.rowid);
-            END IF;
-            RETURN OLD;
-        END IF;
-        IF NEW.visible = 1 OR (TG_OP = 'UPDATE' AND OLD.visible = 1) THEN
-            INSERT INTO search_changes (article_rowid) VALUES (NEW.rowid);
-        END IF;
-        RETURN NEW;
-    END $$;
-    CREATE TRIGGER articles_search_log
-        AFTER INSERT OR DELETE OR UPDATE OF
-            title, excerpt, provider_name, topics, published, deleted_at, duplicate_of
-        ON articles FOR EACH ROW EXECUTE FUNCTION log_search_change();""",
-    # 3: delivery kinds (as SQLite's 6): a subscription's channel kind and options (silent,
-    # max_per_hour, threads), copied to each outbox row with what is owed after its send
-    # (a crosspost, a discussion thread) and when a forum thread's creation went out.
-    """ALTER TABLE subscriptions ADD COLUMN kind TEXT NOT NULL DEFAULT 'text';
-    ALTER TABLE subscriptions ADD COLUMN silent INTEGER NOT NULL DEFAULT 0;
-    ALTER TABLE subscriptions ADD COLUMN max_per_hour INTEGER NOT NULL DEFAULT 0;
-    ALTER TABLE subscriptions ADD COLUMN threads INTEGER NOT NULL DEFAULT 0;
-    ALTER TABLE outbox ADD COLUMN kind TEXT NOT NULL DEFAULT 'text';
-    ALTER TABLE outbox ADD COLUMN silent INTEGER NOT NULL DEFAULT 0;
-    ALTER TABLE outbox ADD COLUMN max_per_hour INTEGER NOT NULL DEFAULT 0;
-    ALTER TABLE outbox ADD COLUMN threads INTEGER NOT NULL DEFAULT 0;
-    ALTER TABLE outbox ADD COLUMN followup TEXT NOT NULL DEFAULT '';
-    ALTER TABLE outbox ADD COLUMN started_at BIGINT;
-    CREATE INDEX outbox_followup ON outbox (next_try_at) WHERE followup <> '';
-    CREATE INDEX outbox_paced ON outbox (channel_id, sent_at);""",
-)
 MIGRATE_LOCK = 0x6E657773_0001  # advisory lock keys ("news" + n)
 WRITE_LOCK = 0x6E657773_0002
 _SURROGATE = re.compile("[\ud800-\udfff]")

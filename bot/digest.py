@@ -1,0 +1,142 @@
+"""Digests, pure: which period a digest covers, and how its stories are ranked.
+
+No Discord, no SQL, no clock of its own: every function is given the time it works at,
+so a test can ask about any hour of any year.
+
+Periods: a daily digest is due every day at `hour` (UTC) and covers the 24 hours before;
+a weekly one is due on Mondays at `hour` and covers the 7 days before. A period is named
+by its due time: the day ("2026-03-02") or the ISO week ("2026-W10"; ISO weeks, so the
+Monday 2025-12-29 starts "2026-W01"). The name is what makes a digest's delivery unique.
+
+Score: Hacker News's gravity, (points - 1) ** 0.8 / (age_hours + 2) ** 1.8, where
+points - 1 = max(heat, 0) + quality / 2 (heat and quality clamped to 0..100; an unknown
+heat, -1, counts as 0) and the age is measured from the story's publishedDateTime to
+the digest's due time. Ties: newer first, then by article id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+DEFAULT_HOUR = 8
+DEFAULT_SIZE = 5
+MIN_SIZE = 3
+MAX_SIZE = 10
+WEEKLY_ANCHOR = 0  # weekly digests fall on Mondays (datetime.weekday)
+
+GRAVITY = 1.8  # how fast age drags a story down
+POINTS_EXPONENT = 0.8  # diminishing returns on points
+AGE_OFFSET_HOURS = 2.0  # a brand-new story does not divide by zero
+HEAT_WEIGHT = 1.0
+QUALITY_WEIGHT = 0.5  # heat is what readers do now; quality is an editor's steady signal
+SIGNAL_MAX = 100  # heat and quality are 0..100 in the store's files
+
+
+class Every(StrEnum):
+    DAILY = "daily"
+    WEEKLY = "weekly"
+
+    @property
+    def length(self) -> timedelta:
+        return timedelta(days=1) if self is Every.DAILY else timedelta(weeks=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """What one digest covers: stories that became published in [start, end); due at `end`."""
+
+    key: str
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Story:
+    """A published story as a digest ranks and shows it."""
+
+    article_id: str
+    title: str
+    url: str
+    provider: str
+    heat: int
+    quality: int
+    published_at: datetime  # the story's publishedDateTime: its age
+    related: int  # how many related links it carries
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    """One digest's message, as data: the period's best stories, best first."""
+
+    every: Every
+    topic: str  # display name, "" = every topic
+    period: Period
+    stories: tuple[Story, ...]
+    considered: int  # how many stories became published in the period
+
+
+def compose(every: Every, topic: str, period: Period, stories: list[Story], size: int) -> Digest:
+    """The digest of `stories` (those of the period): the best `size`, scored at its due time."""
+    return Digest(every, topic, period, tuple(top(stories, size, period.end)), len(stories))
+
+
+def utc(when: datetime) -> datetime:
+    """Aware UTC; a naive time is UTC (the store's rule), never the host's local time."""
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
+def period_key(every: Every, due: datetime) -> str:
+    due = utc(due)
+    if every is Every.DAILY:
+        return due.strftime("%Y-%m-%d")
+    year, week, _ = due.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def latest_period(every: Every, hour: int, now: datetime) -> Period:
+    """The period whose due time is the latest at or before `now`."""
+    now = utc(now)
+    due = now.replace(hour=hour, minute=0, second=0, microsecond=0)
+    if due > now:
+        due -= timedelta(days=1)
+    if every is Every.WEEKLY:
+        due -= timedelta(days=(due.weekday() - WEEKLY_ANCHOR) % 7)
+    return Period(period_key(every, due), due - every.length, due)
+
+
+def next_due(every: Every, hour: int, now: datetime) -> datetime:
+    """The first due time after `now`."""
+    latest = latest_period(every, hour, now).end
+    return latest + (timedelta(days=1) if every is Every.DAILY else timedelta(weeks=1))
+
+
+def ending_at(every: Every, end: datetime) -> Period:
+    """The day or week up to `end`: what `/digest now` covers."""
+    end = utc(end)
+    return Period(period_key(every, end), end - every.length, end)
+
+
+def points(heat: int, quality: int) -> float:
+    """Points as in Hacker News's formula (1 = nothing for it) from heat and quality."""
+    return 1.0 + HEAT_WEIGHT * _signal(heat) + QUALITY_WEIGHT * _signal(quality)
+
+
+def score(story: Story, at: datetime) -> float:
+    """Gravity: points that decay with the story's age at `at` (a future date counts as 0)."""
+    age_hours = max(0.0, (utc(at) - utc(story.published_at)).total_seconds() / 3600)
+    earned = points(story.heat, story.quality) - 1.0
+    return float(earned**POINTS_EXPONENT / (age_hours + AGE_OFFSET_HOURS) ** GRAVITY)
+
+
+def top(stories: Iterable[Story], size: int, at: datetime) -> list[Story]:
+    """The `size` best stories by score at `at`; ties: newer first, then by article id."""
+    return sorted(
+        stories, key=lambda s: (-score(s, at), -utc(s.published_at).timestamp(), s.article_id)
+    )[:size]
+
+
+def _signal(value: int) -> int:
+    return min(max(value, 0), SIGNAL_MAX)

@@ -1,0 +1,87 @@
+"""PostgreSQL's schema, version by version: the same tables as SQLite's (sqlite.py), in
+PostgreSQL's dialect. `PostgresDatabase.migrate` applies the missing ones."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+# Schema version N is MIGRATIONS[N - 1] applied over version N - 1; never edit a shipped one.
+MIGRATIONS: tuple[str, ...] = (
+    resources.files("bot.store").joinpath("postgres_schema.sql").read_text("utf-8"),
+    # 2: search moves to the search index (search_index.py), as SQLite's migration 5: the
+    # tsvector column, its GIN index and text search configuration go; a change log comes.
+    """DROP INDEX IF EXISTS articles_search;
+    ALTER TABLE articles DROP COLUMN search;
+    DROP TEXT SEARCH CONFIGURATION IF EXISTS newsbot_search;
+    CREATE TABLE search_changes (
+        seq           BIGSERIAL PRIMARY KEY,
+        article_rowid BIGINT
+    );
+    INSERT INTO search_changes (article_rowid) VALUES (NULL);
+    CREATE FUNCTION log_search_change() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF TG_OP = 'DELETE' THEN
+            IF OLD.visible = 1 THEN
+                INSERT INTO search_changes (article_rowid) VALUES (OLD.rowid);
+            END IF;
+            RETURN OLD;
+        END IF;
+        IF NEW.visible = 1 OR (TG_OP = 'UPDATE' AND OLD.visible = 1) THEN
+            INSERT INTO search_changes (article_rowid) VALUES (NEW.rowid);
+        END IF;
+        RETURN NEW;
+    END $$;
+    CREATE TRIGGER articles_search_log
+        AFTER INSERT OR DELETE OR UPDATE OF
+            title, excerpt, provider_name, topics, published, deleted_at, duplicate_of
+        ON articles FOR EACH ROW EXECUTE FUNCTION log_search_change();""",
+    # 3: delivery kinds (as SQLite's 6): a subscription's channel kind and options (silent,
+    # max_per_hour, threads), copied to each outbox row with what is owed after its send
+    # (a crosspost, a discussion thread) and when a forum thread's creation went out.
+    """ALTER TABLE subscriptions ADD COLUMN kind TEXT NOT NULL DEFAULT 'text';
+    ALTER TABLE subscriptions ADD COLUMN silent INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE subscriptions ADD COLUMN max_per_hour INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE subscriptions ADD COLUMN threads INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE outbox ADD COLUMN kind TEXT NOT NULL DEFAULT 'text';
+    ALTER TABLE outbox ADD COLUMN silent INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE outbox ADD COLUMN max_per_hour INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE outbox ADD COLUMN threads INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE outbox ADD COLUMN followup TEXT NOT NULL DEFAULT '';
+    ALTER TABLE outbox ADD COLUMN started_at BIGINT;
+    CREATE INDEX outbox_followup ON outbox (next_try_at) WHERE followup <> '';
+    CREATE INDEX outbox_paced ON outbox (channel_id, sent_at);""",
+    # 4: digests (as SQLite's 7).
+    """ALTER TABLE articles ADD COLUMN visible_since BIGINT;
+    UPDATE articles SET visible_since = LEAST(published_at, CAST(EXTRACT(EPOCH FROM now())
+        AS BIGINT)) WHERE visible = 1;
+    CREATE INDEX articles_visible_since ON articles (visible_since) WHERE visible = 1;
+    CREATE TABLE digests (
+        channel_id  BIGINT NOT NULL,
+        topic_key   TEXT COLLATE "C" NOT NULL DEFAULT '',
+        guild_id    BIGINT,
+        topic_name  TEXT COLLATE "C" NOT NULL DEFAULT '',
+        cadence     TEXT NOT NULL,
+        hour_utc    INTEGER NOT NULL,
+        size        INTEGER NOT NULL,
+        created_at  BIGINT NOT NULL,
+        created_by  TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (channel_id, topic_key)
+    );
+    CREATE TABLE digest_log (
+        channel_id  BIGINT NOT NULL,
+        topic_key   TEXT COLLATE "C" NOT NULL,
+        period_key  TEXT COLLATE "C" NOT NULL,
+        starts_at   BIGINT NOT NULL,
+        due_at      BIGINT NOT NULL,
+        state       TEXT NOT NULL DEFAULT 'pending',
+        message_id  BIGINT,
+        stories     INTEGER NOT NULL DEFAULT 0,
+        attempts    INTEGER NOT NULL DEFAULT 0,
+        next_try_at BIGINT NOT NULL DEFAULT 0,
+        last_error  TEXT,
+        created_at  BIGINT NOT NULL,
+        settled_at  BIGINT,
+        PRIMARY KEY (channel_id, topic_key, period_key)
+    );
+    CREATE INDEX digest_log_work ON digest_log (next_try_at) WHERE state = 'pending';""",
+)
