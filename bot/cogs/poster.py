@@ -176,8 +176,11 @@ class Poster(commands.Cog):
         """Send, edit, delete or follow up one post. True when the row is settled for now:
         done, given up, or waiting in the outbox without holding back its channel."""
         try:
-            article = None
+            article, shown = None, None
             if delivery.state != DeliveryState.DELETE:
+                # The version first: if the story changes between the two reads, the post
+                # shows the newer text and is edited once more, never left out of date.
+                shown = await self.store.articles.version(delivery.article_id)
                 article = await self.store.articles.get(delivery.article_id, include_hidden=True)
             if delivery.state == DeliveryState.PENDING and await self._paced(delivery):
                 return False  # it waits its turn, and the channel's later posts behind it
@@ -186,7 +189,7 @@ class Poster(commands.Cog):
             # be another's by now, sends nothing more.
             if not self.store.leases.holds(Role.DELIVERER):
                 return False
-            await self._act(delivery, article)
+            await self._act(delivery, article, shown)
             return True
         except ArticleNotFound:
             await self.store.outbox.lost(delivery)
@@ -216,7 +219,7 @@ class Poster(commands.Cog):
             await self.store.outbox.lost(delivery)
             return True
 
-    async def _act(self, delivery: Delivery, article: Article | None) -> None:
+    async def _act(self, delivery: Delivery, article: Article | None, shown: str | None) -> None:
         """The one step the row asks for, recorded once Discord answered."""
         outbox = self.store.outbox
         if delivery.state == DeliveryState.DELETE:
@@ -233,10 +236,10 @@ class Poster(commands.Cog):
             await channel.get_partial_message(delivery.message_id).edit(
                 embed=embeds.article_embed(article), view=embeds.article_view(article)
             )
-            await outbox.done(delivery, delivery.message_id)
+            await outbox.done(delivery, delivery.message_id, shown=shown)
         else:
             message_id = await self._post(delivery, article)
-            await outbox.done(delivery, message_id, posting.followup_of(delivery))
+            await outbox.done(delivery, message_id, posting.followup_of(delivery), shown)
             log.info("posted %s to channel %s", delivery.article_id, delivery.channel_id)
 
     async def _post(self, delivery: Delivery, article: Article) -> int:

@@ -290,10 +290,18 @@ class Outbox(_Reports):
         return int(value) if value is not None else None
 
     async def done(
-        self, delivery: Delivery, message_id: int | None, followup: Followup = Followup.NONE
+        self,
+        delivery: Delivery,
+        message_id: int | None,
+        followup: Followup = Followup.NONE,
+        shown: str | None = None,
     ) -> None:
         """The send was answered: record the message (or its deletion), and what its post
-        still owes (a crosspost, a thread). Only now is a row done."""
+        still owes (a crosspost, a thread). Only now is a row done.
+
+        `shown` is the article version the post or edit showed (read before it was
+        rendered): if the story changed while the request was in flight, the row is left
+        to be edited again rather than settled with what is now out of date."""
         S = DeliveryState
         async with self.db.transaction():
             await self.fence()
@@ -307,11 +315,24 @@ class Outbox(_Reports):
             # Only the state we acted on is settled: an edit or a withdrawal queued while
             # this request was in flight stays queued, now with the message id to act on.
             owed = followup if delivery.state == S.PENDING else delivery.followup
+            current = await self.db.fetchval(
+                "SELECT a.render_hash FROM outbox o JOIN articles a ON a.id = o.article_id "
+                "WHERE o.id = ?",
+                (delivery.id,),
+            )
+            stale = shown is not None and not str(current or "").startswith(shown)
             await self.db.execute(
-                f"UPDATE outbox SET state = CASE WHEN state = ? THEN '{S.SENT}' ELSE state END, "
+                "UPDATE outbox SET state = CASE WHEN state = ? THEN ? ELSE state END, "
                 "message_id = ?, sent_at = COALESCE(sent_at, ?), attempts = 0, "
                 "last_error = NULL, followup = ? WHERE id = ?",
-                (delivery.state, message_id, self.now(), owed, delivery.id),
+                (
+                    delivery.state,
+                    S.EDIT if stale else S.SENT,
+                    message_id,
+                    self.now(),
+                    owed,
+                    delivery.id,
+                ),
             )
             await self.db.execute(
                 "INSERT INTO channels (channel_id, last_post_at, last_article) VALUES (?, ?, ?) "
