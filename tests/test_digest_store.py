@@ -13,6 +13,7 @@ import pytest
 
 from bot.digest import Every, Period, latest_period
 from bot.store import DigestState, Store
+from bot.store.sqlite import MIGRATIONS
 from tests.support.helpers import write_article
 
 D = DigestState
@@ -199,17 +200,19 @@ async def test_a_paused_channel_gets_no_digest_until_added_again(store: Store) -
 async def test_an_upgraded_database_counts_its_stories_from_their_dates(
     db_path: Path, store_dir: Path
 ) -> None:
-    """Schema 4 -> 5: the stories published before the upgrade count from their date (never
-    later than the upgrade), so the first digest after it is not the whole back catalogue."""
+    """The digests' migration (the last): the stories published before the upgrade count from
+    their date (never later than the upgrade), so the first digest after it is not the whole
+    back catalogue."""
     write_article(store_dir, "old", published=True, publishedDateTime="2024-01-01T12:00:00Z")
     write_article(store_dir, "ahead", published=True, publishedDateTime="2099-01-01T00:00:00Z")
     async with Store.open(db_path, store_dir) as store:
         await store.folder.sync()
-    conn = sqlite3.connect(db_path)  # back to schema 4, as the previous release left it
+    conn = sqlite3.connect(db_path)  # back to the schema before digests
     try:
         conn.executescript(
             "DROP TABLE digest_log; DROP TABLE digests; DROP INDEX articles_visible_since; "
-            "ALTER TABLE articles DROP COLUMN visible_since; PRAGMA user_version = 4;"
+            "ALTER TABLE articles DROP COLUMN visible_since; "
+            f"PRAGMA user_version = {len(MIGRATIONS) - 1};"
         )
     finally:
         conn.close()
