@@ -9,9 +9,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.store import Store, search_index
-from bot.store.ranking import Phrase, parse, tokens
+from bot.store.ranking import Phrase, fold, parse, tokens
 from bot.store.sync import PARALLEL_THRESHOLD
 from tests.support import fts5
 from tests.support.corpus import write_corpus
@@ -28,16 +30,39 @@ def test_tokens_fold_like_unicode61() -> None:
 
 
 def test_phrase_hits_count_words_phrases_and_prefixes() -> None:
-    column = tokens("The report says the report is new; reports differ")
-    assert Phrase("report", ("report",), False).hits(column) == 2
-    assert Phrase("the report", ("the", "report"), False).hits(column) == 2
-    assert Phrase("rep", ("rep",), True).hits(column) == 3
+    column = fold("The report says the report is new; reports differ — Report_card")
+    assert parse("report")[0].hits(column) == 3
+    assert parse('"the report"')[0].hits(column) == 2
+    assert parse("rep*")[0].hits(column) == 4
     assert Phrase("report is n", ("report", "is", "n"), True).hits(column) == 1
+    assert parse('"the the"')[0].hits(fold("the the the")) == 2  # overlapping, as positions
+    assert parse("cafe")[0].hits(fold("Café CAFÉ cafés")) == 2
     assert [p.words for p in parse('ai "open source" rep* * ---')] == [
         ("ai",),
         ("open", "source"),
         ("rep",),
     ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(alphabet="ab é_-.", max_size=40), st.sampled_from(["a", "ab", '"a b"', "b*", '"a a"'])
+)
+def test_hits_count_what_the_words_hold(text: str, query: str) -> None:
+    """The pattern counts exactly the token positions where the phrase starts."""
+    phrase = parse(query)[0]
+    words, size = tokens(text), len(phrase.words)
+    expected = sum(
+        1
+        for i in range(len(words) - size + 1)
+        if tuple(words[i : i + size - 1]) == phrase.words[:-1]
+        and (
+            words[i + size - 1].startswith(phrase.words[-1])
+            if phrase.prefix
+            else words[i + size - 1] == phrase.words[-1]
+        )
+    )
+    assert phrase.hits(fold(text)) == expected
 
 
 @pytest.fixture(scope="module")
@@ -93,9 +118,7 @@ async def test_another_process_write_is_searchable_at_once(
 ) -> None:
     """The bot's index follows writes made by another process (the CLI, another host)."""
     assert not (await store.articles.search("zyzzyva")).items  # the index is built
-    path = write_article(
-        store_dir, "story", title="Zyzzyva beetles win the vote", published=True
-    )
+    path = write_article(store_dir, "story", title="Zyzzyva beetles win the vote", published=True)
     async with Store.open(database, store_dir) as other:
         await other.folder.sync()
         page = await store.articles.search("zyzzyva beetles")

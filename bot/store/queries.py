@@ -17,7 +17,7 @@ from bot.store.search_index import SearchIndex
 PAGE_SIZE = 5
 # Candidates beyond the page that the engine proposes for exact ranking: its order is
 # close to bm25's, not equal (tests/test_search.py measures the agreement).
-CANDIDATE_ROOM = 50
+CANDIDATE_ROOM = 20
 VERSION_LENGTH = 12  # hex digits of an article version: short enough for a button's custom_id
 DRAFT = "a.published = 0 AND a.deleted_at IS NULL AND a.duplicate_of IS NULL"
 
@@ -82,13 +82,16 @@ class Queries:
         async for row in in_chunks(
             self.db,
             # visible is checked here: in the WHERE clause SQLite would walk its index
-            f"SELECT {READ_COLUMNS}, a.visible FROM articles a WHERE a.rowid IN ({{marks}})",
-            found,
+            f"SELECT {READ_COLUMNS}, a.visible, a.rowid AS rowid_ FROM articles a "
+            "WHERE a.rowid IN ({marks})",
+            list(found),
         ):
             if not row["visible"]:  # withdrawn since the index last looked
                 continue
             columns = [row[c] for c in ranking.COLUMNS]
-            relevance = ranking.score(phrases, idfs, columns, avg_length)
+            relevance = ranking.score(
+                phrases, idfs, columns, found[row["rowid_"]], avg_length
+            )
             if relevance is not None:
                 scored.append((-relevance, -row["quality"], -row["published_at"], row))
         scored.sort(key=lambda s: s[:3])

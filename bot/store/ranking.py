@@ -14,7 +14,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 COLUMNS = ("title", "excerpt", "provider_name", "topics")
 WEIGHTS = (10.0, 4.0, 2.0, 3.0)  # title > excerpt > topics > provider (FTS5's bm25 weights)
@@ -44,15 +44,20 @@ def query_terms(text: str) -> Iterator[tuple[str, bool]]:
             yield raw, prefix
 
 
-def tokens(text: str) -> list[str]:
-    """Words as FTS5's unicode61 tokenizer (remove_diacritics 2) sees them: letters and
-    digits, lower-cased, accents removed."""
+def fold(text: str) -> str:
+    """Text as FTS5's unicode61 tokenizer (remove_diacritics 2) compares it: lower-cased,
+    accents removed."""
     if _ACCENTED.search(text):
         decomposed = unicodedata.normalize("NFD", text)
         text = unicodedata.normalize(
             "NFC", "".join(ch for ch in decomposed if not unicodedata.combining(ch))
         )
-    return _WORD.findall(text.lower())
+    return text.lower()
+
+
+def tokens(text: str) -> list[str]:
+    """Words as unicode61 sees them: the runs of letters and digits of the folded text."""
+    return _WORD.findall(fold(text))
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,21 +67,19 @@ class Phrase:
     text: str  # as typed, for the engine's own analyser
     words: tuple[str, ...]
     prefix: bool
+    pattern: re.Pattern[str] = field(init=False, compare=False, repr=False)
 
-    def hits(self, column: Sequence[str]) -> int:
-        """How many times the phrase occurs in a column's words."""
-        words, size = self.words, len(self.words)
-        if size == 1 and not self.prefix:
-            return column.count(words[0])
-        count = 0
-        for start in range(len(column) - size + 1):
-            window = column[start : start + size]
-            last = window[-1]
-            if tuple(window[:-1]) == words[:-1] and (
-                last.startswith(words[-1]) if self.prefix else last == words[-1]
-            ):
-                count += 1
-        return count
+    def __post_init__(self) -> None:
+        # Where the phrase starts: a word's start, then its words with any separators
+        # between them; a lookahead, so overlapping occurrences ("the the" in
+        # "the the the") count as unicode61's token positions do.
+        body = r"[\W_]+".join(re.escape(w) for w in self.words)
+        end = "" if self.prefix else r"(?![^\W_])"
+        object.__setattr__(self, "pattern", re.compile(rf"(?<![^\W_])(?={body}{end})"))
+
+    def hits(self, folded: str) -> int:
+        """How many times the phrase occurs in a column's folded text (`fold`)."""
+        return sum(1 for _ in self.pattern.finditer(folded))
 
 
 def parse(text: str) -> list[Phrase]:
@@ -95,15 +98,19 @@ def idf(documents: int, matching: int) -> float:
 
 
 def score(
-    phrases: Sequence[Phrase], idfs: Sequence[float], columns: Sequence[str], avg_length: float
+    phrases: Sequence[Phrase],
+    idfs: Sequence[float],
+    columns: Sequence[str],
+    length: int,
+    avg_length: float,
 ) -> float | None:
-    """bm25 of one article (higher is better), or None when a phrase is missing from it."""
-    words = [tokens(text) for text in columns]
-    length = sum(len(w) for w in words)
+    """bm25 of one article (higher is better) of `length` words, or None when a phrase is
+    missing from it."""
+    folded = [fold(text) for text in columns]
     norm = K1 * (1 - B + B * length / avg_length) if avg_length else K1
     total = 0.0
     for phrase, weight in zip(phrases, idfs, strict=True):
-        freq = sum(w * phrase.hits(col) for col, w in zip(words, WEIGHTS, strict=True))
+        freq = sum(w * phrase.hits(col) for col, w in zip(folded, WEIGHTS, strict=True))
         if not freq:
             return None
         total += weight * freq * (K1 + 1) / (freq + norm)
