@@ -29,6 +29,7 @@ from bench.fanout import bench as fanout_bench
 from bench.fanout import machine
 from bench.store import timed, vocabulary
 from bot.store import Store
+from tests.support import fts5
 from tests.support.corpus import write_corpus
 from tests.support.helpers import write_article
 from tests.support.postgres import PostgresServer, server_binaries, throwaway_server
@@ -84,7 +85,9 @@ async def store_figures(args: argparse.Namespace, tmp: Path, pg: PostgresServer)
     await pg.admin("CREATE DATABASE bench_store TEMPLATE newsbot_template")
     backends: dict[str, Path | str] = {"SQLite": sqlite_db, "PostgreSQL": pg.url("bench_store")}
     loads = {name: cold_load(db, folder) for name, db in backends.items()}
-    words = vocabulary(sqlite_db)  # the same words on both backends
+    reference = fts5.reference(sqlite_db)
+    words = vocabulary(reference)  # the same words on both backends
+    reference.close()
     for name, db in backends.items():
         load = loads[name]
         print(

@@ -3,8 +3,6 @@ stays current with every write: this process's, another process's, a bulk load's
 
 from __future__ import annotations
 
-import random
-import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -79,28 +77,9 @@ async def loaded(corpus: Path, tmp_path: Path) -> AsyncIterator[Store]:
         yield store
 
 
-def _sample_queries(conn: sqlite3.Connection) -> list[str]:
-    """200 queries from the corpus vocabulary: common words (in 15–60% of articles), rare
-    ones, pairs, a common word with a rare one, phrases and prefixes."""
-    vocab = [(t, n) for t, n in fts5.vocabulary(conn) if len(t) > 1]
-    documents = conn.execute("SELECT count(*) FROM articles WHERE visible = 1").fetchone()[0]
-    common = sorted(t for t, n in vocab if 0.15 * documents <= n <= 0.6 * documents)
-    rare = sorted(t for t, n in vocab if 3 <= n < 0.15 * documents)
-    assert len(common) >= 5 and len(rare) >= 50
-    pick = random.Random(5).choice
-    return (
-        [pick(common) for _ in range(50)]
-        + [pick(rare) for _ in range(60)]
-        + [f"{pick(common)} {pick(common)}" for _ in range(30)]
-        + [f"{pick(common)} {pick(rare)}" for _ in range(30)]
-        + [f'"{pick(common)} {pick(common)}"' for _ in range(10)]
-        + [pick(rare)[:3] + "*" for _ in range(20)]
-    )
-
-
 async def test_top_five_agree_with_full_fts5_scoring(loaded: Store, tmp_path: Path) -> None:
     reference = fts5.reference(tmp_path / "news.db")
-    queries = _sample_queries(reference)
+    queries = fts5.sample_queries(reference)
     assert len(queries) == QUERIES
     agreed = expected = 0
     for query in queries:

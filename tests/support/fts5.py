@@ -4,6 +4,7 @@ then recency), kept as the reference the index is measured against."""
 
 from __future__ import annotations
 
+import random
 import sqlite3
 from pathlib import Path
 
@@ -48,3 +49,22 @@ def top(conn: sqlite3.Connection, query: str, size: int) -> list[str]:
 def vocabulary(conn: sqlite3.Connection) -> list[tuple[str, int]]:
     """(word, articles that have it) for every indexed word."""
     return conn.execute("SELECT term, doc FROM temp.vocab").fetchall()
+
+
+def sample_queries(conn: sqlite3.Connection) -> list[str]:
+    """200 queries from the corpus vocabulary: common words (in 15–60% of articles), rare
+    ones, pairs, a common word with a rare one, phrases and prefixes."""
+    vocab = [(t, n) for t, n in vocabulary(conn) if len(t) > 1]
+    documents = conn.execute("SELECT count(*) FROM articles WHERE visible = 1").fetchone()[0]
+    common = sorted(t for t, n in vocab if 0.15 * documents <= n <= 0.6 * documents)
+    rare = sorted(t for t, n in vocab if 3 <= n < 0.15 * documents)
+    assert len(common) >= 5 and len(rare) >= 50
+    pick = random.Random(5).choice
+    return (
+        [pick(common) for _ in range(50)]
+        + [pick(rare) for _ in range(60)]
+        + [f"{pick(common)} {pick(common)}" for _ in range(30)]
+        + [f"{pick(common)} {pick(rare)}" for _ in range(30)]
+        + [f'"{pick(common)} {pick(common)}"' for _ in range(10)]
+        + [pick(rare)[:3] + "*" for _ in range(20)]
+    )
