@@ -153,6 +153,9 @@ class SearchIndex:
         self, entries: Sequence[_Entry]
     ) -> tuple[tantivy.Index, tantivy.IndexWriter, int]:
         index = tantivy.Index(self._schema)
+        # Reloaded by hand after each commit: left to itself, a reload can wait ~100 ms
+        # for the reader's own reload on commit, and every search waits with it.
+        index.config_reader(reload_policy="Manual")
         index.register_tokenizer("words", self._analyzer)
         writer = index.writer(_WRITER_HEAP, 1)
         total = 0
