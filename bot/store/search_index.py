@@ -173,10 +173,11 @@ class SearchIndex:
             row
             async for row in in_chunks(
                 self.db,
-                f"SELECT {_COLUMNS} FROM articles a WHERE a.rowid IN ({{marks}}) "
-                "AND a.visible = 1",
+                # visible is checked here: in the WHERE clause SQLite may walk its index
+                f"SELECT {_COLUMNS}, a.visible FROM articles a WHERE a.rowid IN ({{marks}})",
                 wanted,
             )
+            if row[5]
         ]
         topics = [
             row
