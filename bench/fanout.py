@@ -307,7 +307,8 @@ async def bench(args: argparse.Namespace, workdir: Path) -> int:
     return 0 if ok else 1
 
 
-def main(argv: list[str] | None = None) -> int:
+def arguments() -> argparse.ArgumentParser:
+    """The command line, also how bench.postgres asks for a run."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--channels", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=3, help="runs (median reported)")
@@ -319,7 +320,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--forums", type=int, default=0, help="channels that are forums")
     parser.add_argument("--announcements", type=int, default=0, help="announcement channels")
     parser.add_argument("--database-url", help="a PostgreSQL database to run on (default SQLite)")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = arguments().parse_args(argv)
     if args.keep is not None:
         args.keep.mkdir(parents=True, exist_ok=True)
         return asyncio.run(bench(args, args.keep))

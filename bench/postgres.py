@@ -25,6 +25,7 @@ import time
 from functools import partial
 from pathlib import Path
 
+from bench.fanout import arguments as fanout_arguments
 from bench.fanout import bench as fanout_bench
 from bench.fanout import machine
 from bench.store import timed, vocabulary
@@ -104,8 +105,9 @@ async def fanout_figures(args: argparse.Namespace, tmp: Path, pg: PostgresServer
         print(f"--- fan-out on {name}")
         workdir = tmp / f"fanout-{name}"
         workdir.mkdir()
-        options = {"channels": args.channels, "repeat": 3, "latency": 0.1, "database_url": url}
-        await fanout_bench(argparse.Namespace(**options), workdir)
+        options = fanout_arguments().parse_args(["--channels", str(args.channels)])
+        options.database_url = url
+        await fanout_bench(options, workdir)
 
 
 async def one_failover(discord: StandIn, url: str, workdir: Path, n: int) -> float:
