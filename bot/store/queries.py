@@ -74,10 +74,10 @@ class Queries:
         if not phrases:
             return Page((), page, False)
         await self.search_index.refresh()
-        found = self.search_index.candidates(
-            phrases, topic_key(topic) if topic else None, wanted + CANDIDATE_ROOM
-        )
         idfs, avg_length = self.search_index.statistics(phrases)
+        found = self.search_index.candidates(
+            phrases, idfs, topic_key(topic) if topic else None, wanted + CANDIDATE_ROOM
+        )
         scored = []
         async for row in in_chunks(
             self.db,

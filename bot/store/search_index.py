@@ -211,29 +211,29 @@ class SearchIndex:
     # ------------------------------------------------------------------ searching
 
     def candidates(
-        self, phrases: Sequence[Phrase], topic_key: str | None, limit: int
+        self,
+        phrases: Sequence[Phrase],
+        idfs: Sequence[float],
+        topic_key: str | None,
+        limit: int,
     ) -> dict[int, int]:
         """Up to `limit` articles matching every phrase (of that topic), the likeliest best
         first: row id -> length in words (what bm25 normalises by).
 
-        Each phrase weighs what it weighs in FTS5's bm25: tantivy's idf never falls below
-        ln 2, FTS5's all but vanishes for a word in most articles, so each phrase's score
-        is scaled to FTS5's idf (a prefix's words each from their own frequency, as FTS5
-        counts a prefix as one phrase)."""
+        Each phrase weighs what it weighs in FTS5's bm25 (`idfs`, from `statistics`):
+        tantivy's idf never falls below ln 2, FTS5's all but vanishes for a word in most
+        articles, so each phrase's score is scaled to FTS5's idf (a prefix's words each from
+        their own frequency, as FTS5 counts a prefix as one phrase)."""
         assert self._index is not None
-        documents = self._index.searcher().num_docs
+        searcher = self._index.searcher()
         clauses = [
-            (
-                tantivy.Occur.Must,
-                self._phrase_query(phrase, ranking.idf(documents, self._matches(phrase))),
-            )
-            for phrase in phrases
+            (tantivy.Occur.Must, self._phrase_query(searcher, phrase, idf))
+            for phrase, idf in zip(phrases, idfs, strict=True)
         ]
         if topic_key is not None:
             only = tantivy.Query.term_query(self._schema, "topic", topic_key)
             clauses.append((tantivy.Occur.Must, tantivy.Query.const_score_query(only, 0.0)))
         query = clauses[0][1] if len(clauses) == 1 else tantivy.Query.boolean_query(clauses)
-        searcher = self._index.searcher()
         found = [address for _, address in searcher.search(query, limit, count=False).hits]
         rowids = searcher.fast_field_values("rowid", found)
         lengths = searcher.fast_field_values("length", found)
@@ -248,7 +248,7 @@ class SearchIndex:
         if not starts:
             return []
         searcher = self._index.searcher()
-        clauses = [(tantivy.Occur.Must, self._starting("title", s, 256)) for s in starts]
+        clauses = [(tantivy.Occur.Must, self._starting(searcher, "title", s, 256)) for s in starts]
         query = tantivy.Query.boolean_query(clauses)
         hits = searcher.search(query, limit, order_by_field="rowid").hits
         return [int(v or 0) for v in searcher.fast_field_values("rowid", [a for _, a in hits])]
@@ -258,44 +258,49 @@ class SearchIndex:
         assert self._index is not None
         searcher = self._index.searcher()
         documents = searcher.num_docs
-        idfs = [ranking.idf(documents, self._matches(phrase)) for phrase in phrases]
+        idfs = [ranking.idf(documents, self._matches(searcher, phrase)) for phrase in phrases]
         return idfs, (self._total_length / documents if documents else 0.0)
 
-    def _matches(self, phrase: Phrase) -> int:
+    def _matches(self, searcher: tantivy.Searcher, phrase: Phrase) -> int:
         """How many articles hold the phrase (remembered until the index changes)."""
-        assert self._index is not None
         if phrase not in self._matching:
-            found = self._index.searcher().search(self._phrase_query(phrase), 1, count=True)
+            found = searcher.search(self._phrase_query(searcher, phrase), 1, count=True)
             self._matching[phrase] = found.count or 0  # type: ignore[attr-defined]  # not in the stub
         return self._matching[phrase]
 
-    def _phrase_query(self, phrase: Phrase, weight: float | None = None) -> tantivy.Query:
+    def _phrase_query(
+        self, searcher: tantivy.Searcher, phrase: Phrase, weight: float | None = None
+    ) -> tantivy.Query:
         """The engine's query for a phrase; with `weight`, scaled so that the phrase counts
         as if its idf were `weight` (each word of a prefix by its own frequency)."""
         words: list[str | tuple[int, str]] = list(self._analyzer.analyze(phrase.text))
         if not words:
             return tantivy.Query.empty_query()
         if phrase.prefix and len(words) == 1:
-            return self._starting("text", str(words[0]), 64, weight)
+            return self._starting(searcher, "text", str(words[0]), 64, weight)
         if phrase.prefix:
-            query = tantivy.Query.phrase_prefix_query(self._schema, "text", words[:-1] + words[-1:])
-            words = words[:-1]
+            query = tantivy.Query.phrase_prefix_query(self._schema, "text", words)
+            words = words[:-1]  # the last is a prefix: the others weigh the phrase
         elif len(words) > 1:
             query = tantivy.Query.phrase_query(self._schema, "text", words)
         else:
             query = tantivy.Query.term_query(self._schema, "text", str(words[0]))
         if weight is None:
             return query
-        engine = sum(self._engine_idf(self._searcher_freq(str(w))) for w in words)
+        engine = sum(_engine_idf(searcher, searcher.doc_freq("text", str(w))) for w in words)
         return tantivy.Query.boost_query(query, weight / engine)
 
     def _starting(
-        self, field: str, start: str, most: int, weight: float | None = None
+        self,
+        searcher: tantivy.Searcher,
+        field: str,
+        start: str,
+        most: int,
+        weight: float | None = None,
     ) -> tantivy.Query:
         """The words of `field` that begin with `start` (the commonest `most` of them): a
         prefix as words, so candidates rank by how often they use them."""
-        assert self._index is not None
-        words = self._index.searcher().terms_with_prefix(field, start, limit=most)
+        words = searcher.terms_with_prefix(field, start, limit=most)
         if not words:
             return tantivy.Query.empty_query()
         return tantivy.Query.boolean_query(
@@ -304,19 +309,15 @@ class SearchIndex:
                     tantivy.Occur.Should,
                     tantivy.Query.boost_query(
                         tantivy.Query.term_query(self._schema, field, w),
-                        1.0 if weight is None else weight / self._engine_idf(count),
+                        1.0 if weight is None else weight / _engine_idf(searcher, count),
                     ),
                 )
                 for w, count in words
             ]
         )
 
-    def _searcher_freq(self, word: str) -> int:
-        assert self._index is not None
-        return int(self._index.searcher().doc_freq("text", word))
 
-    def _engine_idf(self, matching: int) -> float:
-        """tantivy's bm25 idf (never below ln 2, unlike FTS5's)."""
-        assert self._index is not None
-        documents = self._index.searcher().num_docs
-        return math.log(1 + (documents - matching + 0.5) / (matching + 0.5))
+def _engine_idf(searcher: tantivy.Searcher, matching: int) -> float:
+    """tantivy's bm25 idf (never below ln 2, unlike FTS5's)."""
+    documents = searcher.num_docs
+    return math.log(1 + (documents - matching + 0.5) / (matching + 0.5))
