@@ -14,9 +14,18 @@ from pathlib import Path
 import pytest
 
 from bot.store import DeliveryState
-from tests.support.botenv import content, news_bot, settled, start_bot, store_with_seed, subscribe
+from tests.support.botenv import (
+    NewsEnv,
+    content,
+    news_bot,
+    settled,
+    start_bot,
+    store_with_seed,
+    subscribe,
+)
 from tests.support.helpers import SEED_ID, SEED_NAME, write_article
 from tests.support.stand_in import StandIn
+from tests.support.stand_in.records import Hold
 
 pytestmark = pytest.mark.usefixtures("both_backends")  # the end-to-end suite, on both backends
 
@@ -25,14 +34,22 @@ SEED_URL = (
 )
 
 
+async def publish_and_hold_the_post(env: NewsEnv, name: str) -> Hold:
+    """/publish the seed to the channel `name`, which follows every topic; Discord makes
+    the post and keeps its answer until `release()`."""
+    await subscribe(env, name)
+    channel = env.guild.channels[name]
+    in_flight = env.discord.hold_answer("POST", rf"^/channels/{channel}/messages$")
+    await env.discord.slash("publish", {"article": SEED_ID}, user_id=env.guild.moderator)
+    await asyncio.wait_for(in_flight.arrived.wait(), 10)
+    return in_flight
+
+
 async def test_a_withdrawal_while_the_post_is_in_flight_still_deletes_it(tmp_path: Path) -> None:
     store_with_seed(tmp_path)
     async with news_bot(tmp_path) as env:
         d, news = env.discord, env.guild.channels["news"]
-        await subscribe(env, "news")
-        in_flight = d.hold_answer("POST", rf"^/channels/{news}/messages$")
-        await d.slash("publish", {"article": SEED_ID}, user_id=env.guild.moderator)
-        await asyncio.wait_for(in_flight.arrived.wait(), 10)
+        in_flight = await publish_and_hold_the_post(env, "news")
         assert len(d.messages(news)) == 1  # Discord made the post; the bot has no answer yet
 
         withdrawn = await d.slash("unpublish", {"article": SEED_ID}, user_id=env.guild.moderator)
@@ -50,10 +67,7 @@ async def test_a_change_while_the_post_is_in_flight_is_edited_in(tmp_path: Path)
     seed = store_with_seed(tmp_path) / SEED_NAME
     async with news_bot(tmp_path) as env:
         d, news = env.discord, env.guild.channels["news"]
-        await subscribe(env, "news")
-        in_flight = d.hold_answer("POST", rf"^/channels/{news}/messages$")
-        await d.slash("publish", {"article": SEED_ID}, user_id=env.guild.moderator)
-        await asyncio.wait_for(in_flight.arrived.wait(), 10)
+        in_flight = await publish_and_hold_the_post(env, "news")
 
         text = seed.read_text("utf-8")
         seed.write_text(re.sub(r"(?m)^title: .*$", 'title: "Edited in flight"', text), "utf-8")
