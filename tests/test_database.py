@@ -3,6 +3,7 @@ and a damaged file stops start-up with one line that says how to rebuild."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import stat
 import subprocess
@@ -98,3 +99,30 @@ async def test_a_damaged_database_stops_start_up_with_one_line(
     assert result.returncode == 1
     [line] = result.stderr.strip().splitlines()
     assert "is damaged" in line and "newsbot load" in line and "Traceback" not in line
+
+
+async def test_a_read_after_a_commit_sees_it_while_other_reads_are_mid_result(
+    tmp_path: Path, store_dir: Path
+) -> None:
+    """A read shares its connection with reads still fetching: it must not join their
+    older snapshot (a `/feed add` once answered "something went wrong" that way)."""
+    many_rows = (
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000) "
+        "SELECT i FROM n, (SELECT count(*) FROM meta)"
+    )
+    async with Store.open(tmp_path / "news.db", store_dir) as store:
+
+        async def write_then_read(n: int) -> str | None:
+            async with store.db.transaction():
+                await store.db.execute(
+                    "INSERT INTO meta (key, value) VALUES (?, ?)", (f"k{n}", str(n))
+                )
+            return await store.meta.get(f"k{n}")
+
+        for round_ in range(30):
+            results = await asyncio.gather(
+                *(store.db.fetch(many_rows) for _ in range(4)),
+                *(write_then_read(round_ * 10 + n) for n in range(10)),
+            )
+            reads = results[4:]
+            assert reads == [str(round_ * 10 + n) for n in range(10)]

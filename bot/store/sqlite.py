@@ -132,7 +132,7 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 _SAVED_TRIGGERS = "bulk_load_triggers"  # meta key: the triggers a bulk load dropped
-READERS = 2  # read-only connections: readers never queue behind a write or one another
+READERS = 2  # read-only connections, one whole read at a time: reads never wait for a write
 # Set inside a write transaction: its own reads must go through the writing connection.
 _writing: ContextVar[bool] = ContextVar("sqlite_writing", default=False)
 
@@ -146,11 +146,11 @@ class SQLiteDatabase:
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self.conn = conn
-        self.readers: list[aiosqlite.Connection] = []
+        self.idle_readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
+        self._readers_open = False
         self.generation = 0
         self._write_lock = asyncio.Lock()
         self._after_commit: list[Callable[[], None]] = []
-        self._next_reader = 0
 
     @classmethod
     @contextlib.asynccontextmanager
@@ -185,17 +185,28 @@ class SQLiteDatabase:
                     readers.push_async_callback(reader.close)
                     reader.row_factory = aiosqlite.Row
                     await reader.execute("PRAGMA busy_timeout = 10000")
-                    db.readers.append(reader)
+                    db.idle_readers.put_nowait(reader)
+                db._readers_open = True
                 yield db
         finally:
             await conn.close()
 
-    def _reading(self) -> aiosqlite.Connection:
-        """The connection for a read: the writer inside a transaction, else the next reader."""
-        if _writing.get() or not self.readers:
-            return self.conn
-        self._next_reader = (self._next_reader + 1) % len(self.readers)
-        return self.readers[self._next_reader]
+    @contextlib.asynccontextmanager
+    async def _reading(self) -> AsyncIterator[aiosqlite.Connection]:
+        """A connection for one whole read: the writer inside a transaction (or before the
+        readers open), else an idle reader, lent until the read has fetched its last row.
+
+        Never a reader with a statement still fetching: the new statement would join that
+        one's snapshot and miss a commit made in between (a `/feed add` once failed so).
+        """
+        if _writing.get() or not self._readers_open:
+            yield self.conn
+            return
+        reader = await self.idle_readers.get()
+        try:
+            yield reader
+        finally:
+            self.idle_readers.put_nowait(reader)
 
     async def check_integrity(self, path: Path) -> None:
         """A damaged file must not start and serve half an index: stop, and say how to rebuild."""
@@ -220,11 +231,11 @@ class SQLiteDatabase:
     # ------------------------------------------------------------------ Database
 
     async def fetch(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
-        async with self._reading().execute(sql, tuple(params)) as cur:
+        async with self._reading() as conn, conn.execute(sql, tuple(params)) as cur:
             return list(await cur.fetchall())
 
     async def fetch_tuples(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
-        async with self._reading().execute(sql, tuple(params)) as cur:
+        async with self._reading() as conn, conn.execute(sql, tuple(params)) as cur:
             cur.row_factory = None
             return [tuple(r) for r in await cur.fetchall()]
 
