@@ -79,7 +79,7 @@ class Phrase:
 
     def hits(self, folded: str) -> int:
         """How many times the phrase occurs in a column's folded text (`fold`)."""
-        return sum(1 for _ in self.pattern.finditer(folded))
+        return len(self.pattern.findall(folded))
 
 
 def parse(text: str) -> list[Phrase]:
