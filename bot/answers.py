@@ -279,7 +279,7 @@ def digest_posted_text(channel_mention: str, digest: Digest) -> str:
 
 
 def cannot_post_text(channel_mention: str, missing: list[str]) -> str:
-    """The bot lacks permissions in the channel (named) to post a digest there."""
+    """The bot lacks permissions in the channel (named) to post a feed or a digest there."""
     return (
         f"I can't post in {channel_mention}: I am missing {', '.join(missing)} there. "
         "Grant them to the bot's role in that channel, then try again."

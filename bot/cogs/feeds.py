@@ -124,10 +124,7 @@ class Feeds(
         threads = threads and kind == ChannelKind.TEXT
         missing = missing_permissions(channel, interaction.guild.me, threads=threads)
         if missing:
-            raise NewsError(
-                f"I can't post in {channel.mention}: I am missing {', '.join(missing)} there. "
-                "Grant them to the bot's role in that channel, then run /feed add again."
-            )
+            raise NewsError(answers.cannot_post_text(channel.mention, missing))
         if role is not None and (role.is_default() or role.managed):
             raise NewsError("Pick a normal role to ping (not @everyone or a bot's own role).")
         sub = await desk.follow(
