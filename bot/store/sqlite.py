@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextvars import ContextVar
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import aiosqlite
 
@@ -132,7 +132,7 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 _SAVED_TRIGGERS = "bulk_load_triggers"  # meta key: the triggers a bulk load dropped
-READERS = 2  # read-only connections, one whole read at a time: reads never wait for a write
+READERS = 2  # read-only connections giving rows, and one giving tuples (bulk reads)
 # Set inside a write transaction: its own reads must go through the writing connection.
 _writing: ContextVar[bool] = ContextVar("sqlite_writing", default=False)
 
@@ -140,14 +140,20 @@ _writing: ContextVar[bool] = ContextVar("sqlite_writing", default=False)
 class SQLiteDatabase:
     """One writing connection (writes serialised here, and by `BEGIN IMMEDIATE` across
     processes) and a few read-only ones: WAL lets them read while a write is under way,
-    and they only ever see committed data."""
+    and they only ever see committed data.
+
+    Every read runs to its last row in one step on its connection's thread: a statement
+    left half-read holds a snapshot that the connection's next statement would share,
+    missing a commit made in between (a `/feed add` once failed to find its own row so).
+    """
 
     kind = "sqlite"
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self.conn = conn
-        self.idle_readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
-        self._readers_open = False
+        self.readers: list[aiosqlite.Connection] = []
+        self.tuple_reader: aiosqlite.Connection | None = None
+        self._next_reader = 0
         self.generation = 0
         self._write_lock = asyncio.Lock()
         self._after_commit: list[Callable[[], None]] = []
@@ -178,35 +184,27 @@ class SQLiteDatabase:
             await db.check_integrity(path)
             await db.migrate()
             async with contextlib.AsyncExitStack() as readers:
-                for _ in range(READERS):
+                for _ in range(READERS + 1):
                     reader = await aiosqlite.connect(
                         f"file:{path}?mode=ro", uri=True, isolation_level=None
                     )
                     readers.push_async_callback(reader.close)
-                    reader.row_factory = aiosqlite.Row
                     await reader.execute("PRAGMA busy_timeout = 10000")
-                    db.idle_readers.put_nowait(reader)
-                db._readers_open = True
+                    if len(db.readers) < READERS:
+                        reader.row_factory = aiosqlite.Row
+                        db.readers.append(reader)
+                    else:
+                        db.tuple_reader = reader
                 yield db
         finally:
             await conn.close()
 
-    @contextlib.asynccontextmanager
-    async def _reading(self) -> AsyncIterator[aiosqlite.Connection]:
-        """A connection for one whole read: the writer inside a transaction (or before the
-        readers open), else an idle reader, lent until the read has fetched its last row.
-
-        Never a reader with a statement still fetching: the new statement would join that
-        one's snapshot and miss a commit made in between (a `/feed add` once failed so).
-        """
-        if _writing.get() or not self._readers_open:
-            yield self.conn
-            return
-        reader = await self.idle_readers.get()
-        try:
-            yield reader
-        finally:
-            self.idle_readers.put_nowait(reader)
+    def _reading(self) -> aiosqlite.Connection:
+        """The connection for a read: the writer inside a transaction, else the next reader."""
+        if _writing.get() or not self.readers:
+            return self.conn
+        self._next_reader = (self._next_reader + 1) % len(self.readers)
+        return self.readers[self._next_reader]
 
     async def check_integrity(self, path: Path) -> None:
         """A damaged file must not start and serve half an index: stop, and say how to rebuild."""
@@ -231,13 +229,13 @@ class SQLiteDatabase:
     # ------------------------------------------------------------------ Database
 
     async def fetch(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
-        async with self._reading() as conn, conn.execute(sql, tuple(params)) as cur:
-            return list(await cur.fetchall())
+        return list(await self._reading().execute_fetchall(sql, tuple(params)))
 
     async def fetch_tuples(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
-        async with self._reading() as conn, conn.execute(sql, tuple(params)) as cur:
-            cur.row_factory = None
-            return [tuple(r) for r in await cur.fetchall()]
+        if _writing.get() or self.tuple_reader is None:
+            return [tuple(r) for r in await self.conn.execute_fetchall(sql, tuple(params))]
+        rows = await self.tuple_reader.execute_fetchall(sql, tuple(params))
+        return list(cast("Iterable[tuple[Any, ...]]", rows))  # no row factory: plain tuples
 
     async def fetchval(self, sql: str, params: Iterable[Any] = ()) -> Any:
         rows = await self.fetch(sql, params)
