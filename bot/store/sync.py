@@ -142,6 +142,18 @@ def read_file(path: str, mtime_ns: int = 0) -> ArticleRows | str:
         return str(ArticleError(name, f"could not be read ({exc.__class__.__name__})"))
 
 
+def _differences(
+    current: dict[str, FileStat], known: dict[str, FileStat]
+) -> tuple[list[str], list[str]]:
+    """The files to read (new or changed) and the files gone, each in name order."""
+    todo = sorted(name for name, stat in current.items() if known.get(name) != stat)
+    return todo, sorted(known.keys() - current.keys())
+
+
+def _file_stats(rows: Iterable[tuple[str, int, int]]) -> dict[str, FileStat]:
+    return {name: (mtime, size) for name, mtime, size in rows}
+
+
 def _read_batch(files: Sequence[tuple[str, int]]) -> list[ArticleRows | str]:
     return [read_file(path, mtime_ns) for path, mtime_ns in files]
 
@@ -183,9 +195,8 @@ class FolderSync:
     ) -> SyncReport:
         """Withdraw the files gone, read and apply the new or changed ones."""
         report = SyncReport(scanned=len(current))
-        todo = sorted(name for name, stat in current.items() if known.get(name) != stat)
+        todo, gone = await asyncio.to_thread(_differences, current, known)
         report.unchanged = len(current) - len(todo)
-        gone = sorted(set(known) - set(current))
         if gone and not current and only is None:
             # An empty folder (an unmounted volume, a bad deploy) would withdraw every
             # article and delete every post: refuse, loudly, and change nothing.
@@ -229,7 +240,7 @@ class FolderSync:
         """What the index last read: every file, or only `names`."""
         if names is None:
             rows = await self.db.fetch_tuples("SELECT name, mtime_ns, size FROM files")
-            return {name: (mtime, size) for name, mtime, size in rows}
+            return await asyncio.to_thread(_file_stats, rows)
         return {
             row[0]: (row[1], row[2])
             async for row in in_chunks(
