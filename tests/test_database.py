@@ -104,8 +104,9 @@ async def test_a_damaged_database_stops_start_up_with_one_line(
 async def test_a_read_after_a_commit_sees_it_while_other_reads_are_mid_result(
     tmp_path: Path, store_dir: Path
 ) -> None:
-    """A read shares its connection with reads still fetching: it must not join their
-    older snapshot (a `/feed add` once answered "something went wrong" that way)."""
+    """Reads share connections with reads of many rows: a read made after a commit must
+    never join such a read's older snapshot (a `/feed add` once answered "something went
+    wrong" that way, not finding the row it had just written)."""
     many_rows = (
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000) "
         "SELECT i FROM n, (SELECT count(*) FROM meta)"
