@@ -75,8 +75,7 @@ class Store:
         self.meta = Meta(db)
         self.leases = Leases(db)
         self.outbox.fence = lambda: self.leases.fence(Role.DELIVERER)
-        self.digests = Digests(db)
-        self.digests.fence = self.outbox.fence
+        self.digests = Digests(db, fence=self.outbox.fence)  # one deliverer's lease for both
         self.requests = PublishRequests(
             db, self.leases, lambda article_id: self.articles.get(article_id, include_hidden=True)
         )

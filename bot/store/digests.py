@@ -85,10 +85,6 @@ class DigestRun:
         )
 
 
-async def _unfenced() -> None:
-    """One host (SQLite): the deliverer is fixed by configuration, nothing to check."""
-
-
 _SUBSCRIPTIONS = """SELECT d.channel_id, d.topic_name, d.cadence, d.hour_utc, d.size, d.guild_id,
        d.created_at, c.paused_reason,
        (SELECT MAX(l.settled_at) FROM digest_log l WHERE l.channel_id = d.channel_id
@@ -105,11 +101,11 @@ _WAITING = (
 
 
 class Digests:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, fence: Callable[[], Awaitable[None]]) -> None:
         self.db = db
         # Called first in every delivery write's transaction: raises (leases.LeaseLost) when
-        # this process no longer holds the deliverer's lease (see Outbox.fence).
-        self.fence: Callable[[], Awaitable[None]] = _unfenced
+        # this process no longer holds the deliverer's lease; the outbox's own (Outbox.fence).
+        self.fence = fence
 
     # ------------------------------------------------------------------ subscriptions
 
