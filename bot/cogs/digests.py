@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -25,7 +24,7 @@ from discord.ext import commands
 from bot import answers, desk
 from bot.bot import NewsBot
 from bot.cogs.feeds import OwnMessageChannel, missing_permissions
-from bot.cogs.poster import NONCE_MAX, backoff, refusal_reason
+from bot.cogs.poster import backoff, nonce, refusal_reason
 from bot.digest import DEFAULT_HOUR, DEFAULT_SIZE, MAX_SIZE, MIN_SIZE, Digest, Every, next_due
 from bot.digest_post import digest_embed
 from bot.errors import DeskUnavailable, NewsError
@@ -41,8 +40,7 @@ Size = app_commands.Range[int, MIN_SIZE, MAX_SIZE]
 
 def nonce_for(run: DigestRun) -> str:
     """Same (digest, period), same nonce: Discord drops the repeat."""
-    key = f"digest|{run.channel_id}|{run.topic_key}|{run.period.key}"
-    return hashlib.sha256(key.encode()).hexdigest()[:NONCE_MAX]
+    return nonce(f"digest|{run.channel_id}|{run.topic_key}|{run.period.key}")
 
 
 async def post(channel: discord.abc.Messageable, digest: Digest, nonce: str) -> discord.Message:
@@ -140,9 +138,8 @@ class DigestCommands(
         await interaction.response.defer(ephemeral=True, thinking=True)
         digest = await desk.digest_now(self.store, topic, Every(every), size, self._now())
         # One post per call: a retry of this very request cannot post it twice.
-        nonce = hashlib.sha256(f"digest-now|{interaction.id}".encode()).hexdigest()[:NONCE_MAX]
         try:
-            await post(channel, digest, nonce)
+            await post(channel, digest, nonce(f"digest-now|{interaction.id}"))
         except (discord.Forbidden, discord.NotFound) as exc:
             raise NewsError(answers.refused_text(channel.mention, refusal_reason(exc))) from None
         await interaction.followup.send(

@@ -40,10 +40,14 @@ UNKNOWN_MESSAGE = 10008
 NONCE_MAX = 25  # Discord's limit on a message nonce
 
 
+def nonce(key: str) -> str:
+    """A message nonce within Discord's limit: the same key, the same nonce."""
+    return hashlib.sha256(key.encode()).hexdigest()[:NONCE_MAX]
+
+
 def nonce_for(delivery: Delivery) -> str:
     """Same (story, channel, generation), same nonce: Discord drops the repeat."""
-    key = f"{delivery.url}|{delivery.channel_id}|{delivery.generation}"
-    return hashlib.sha256(key.encode()).hexdigest()[:NONCE_MAX]
+    return nonce(f"{delivery.url}|{delivery.channel_id}|{delivery.generation}")
 
 
 class Pace:
