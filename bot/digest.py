@@ -109,8 +109,7 @@ def latest_period(every: Every, hour: int, now: datetime) -> Period:
 
 def next_due(every: Every, hour: int, now: datetime) -> datetime:
     """The first due time after `now`."""
-    latest = latest_period(every, hour, now).end
-    return latest + (timedelta(days=1) if every is Every.DAILY else timedelta(weeks=1))
+    return latest_period(every, hour, now).end + every.length
 
 
 def ending_at(every: Every, end: datetime) -> Period:
