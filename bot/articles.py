@@ -96,10 +96,15 @@ class Article:
     warnings: tuple[str, ...] = field(default=(), repr=False, compare=False)
 
 
+def encodable(text: str) -> str:
+    """`text` with each lone surrogate (typed, never stored) made "?": a string the
+    database can bind and the search engine can take."""
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
 def topic_key(topic: str) -> str:
     """The matching key of a topic: "AI", "ai " and "Ai" are one topic."""
-    key = " ".join(topic.split()).casefold()
-    return key.encode("utf-8", "replace").decode("utf-8")  # a lone surrogate cannot be bound
+    return encodable(" ".join(topic.split()).casefold())
 
 
 _SPACE = re.compile(r"\s")  # str.isspace's characters, found in C

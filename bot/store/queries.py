@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from bot.articles import Article, topic_key
+from bot.articles import Article, encodable, topic_key
 from bot.errors import ArticleNotFound, UnknownTopic
 from bot.store import ranking
 from bot.store.database import Database, Row, in_chunks
@@ -246,7 +246,7 @@ def article_key(article_id: str) -> str:
     try:
         article_id.encode("utf-8")
     except UnicodeEncodeError:
-        raise ArticleNotFound(article_id.encode("utf-8", "replace").decode()) from None
+        raise ArticleNotFound(encodable(article_id)) from None
     return article_id.strip()
 
 

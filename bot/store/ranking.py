@@ -16,6 +16,8 @@ import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
+from bot.articles import encodable
+
 COLUMNS = ("title", "excerpt", "provider_name", "topics")
 WEIGHTS = (10.0, 4.0, 2.0, 3.0)  # title > excerpt > topics > provider (FTS5's bm25 weights)
 K1 = 1.2
@@ -34,7 +36,7 @@ def query_terms(text: str) -> Iterator[tuple[str, bool]]:
     A trailing `*` on a word keeps its prefix meaning; every other character is data.
     Terms without a letter or digit are dropped (they match nothing); a lone surrogate
     (which no stored text holds) becomes a separator."""
-    text = text.encode("utf-8", "replace").decode("utf-8")
+    text = encodable(text)
     for phrase, word in _TERM.findall(text):
         raw = phrase or word
         prefix = bool(word) and len(word) > 1 and word.endswith("*")

@@ -25,6 +25,7 @@ from typing import Any
 
 import tantivy
 
+from bot.articles import encodable
 from bot.store import ranking
 from bot.store.database import Database, in_chunks
 from bot.store.ranking import Phrase
@@ -243,7 +244,7 @@ class SearchIndex:
         """Row ids of up to `limit` articles whose title has a word starting with each of
         `words` (autocomplete), newest rows first."""
         assert self._index is not None
-        typed = " ".join(words).encode("utf-8", "replace").decode("utf-8")
+        typed = encodable(" ".join(words))
         starts = [str(t) for t in self._analyzer.analyze(typed)]
         if not starts:
             return []
