@@ -12,6 +12,9 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence, Sized
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
+Clock = Callable[[], float]
+"""Seconds since the epoch: the store's one clock (`Store.clock`), injected by tests."""
+
 CHUNK = 500  # ids per `IN (...)` list: well under every backend's bound-parameter limit
 
 
@@ -64,6 +67,11 @@ class Database(Protocol):
 
     async def clock(self) -> float:
         """Seconds since the epoch by the database's clock: one clock for every process."""
+        ...
+
+    def now(self) -> float:
+        """The database's clock without a round trip: the local clock corrected by the
+        offset to it last measured (`clock`). The store's clock unless one is injected."""
         ...
 
     def bulk_load(self) -> AbstractAsyncContextManager[None]:

@@ -15,6 +15,7 @@ import functools
 import logging
 import os
 import re
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextvars import ContextVar
@@ -77,6 +78,7 @@ class PostgresDatabase:
         self._write_lock = asyncio.Lock()
         self.notifications = _Notifications(self, "")
         self._listen_task: asyncio.Task[None] | None = None
+        self.offset = 0.0  # the server's clock minus ours, last measured (`clock`)
 
     @classmethod
     @contextlib.asynccontextmanager
@@ -103,6 +105,7 @@ class PostgresDatabase:
         db = cls(pool, label)
         try:
             await db.migrate()
+            await db.clock()  # the first measure of the offset: `now` is right from the start
             db.notifications.url = url
             db._listen_task = asyncio.create_task(db.notifications.run_forever(), name="listen")
             yield db
@@ -206,8 +209,17 @@ class PostgresDatabase:
         self.notifications.listeners.setdefault(topic, []).append(callback)
 
     async def clock(self) -> float:
-        """The database server's clock (seconds): one clock for every host's leases."""
-        return float(await self.fetchval("SELECT EXTRACT(EPOCH FROM clock_timestamp())"))
+        """The database server's clock (seconds): one clock for every host's leases. Each
+        answer also measures the offset `now` applies (taken mid-way through the round trip)."""
+        asked = time.time()
+        server = float(await self.fetchval("SELECT EXTRACT(EPOCH FROM clock_timestamp())"))
+        self.offset = server - (asked + time.time()) / 2
+        return server
+
+    def now(self) -> float:
+        """The server's clock without a round trip: ours plus the offset last measured (at
+        open, then at each lease renewal). One clock for every host's outbox times."""
+        return time.time() + self.offset
 
     @contextlib.asynccontextmanager
     async def bulk_load(self) -> AsyncIterator[None]:
