@@ -24,7 +24,7 @@ from enum import StrEnum
 import aiohttp
 import discord
 
-from bot import answers, posting
+from bot import answers, desk, posting
 from bot.errors import ArticleNotFound, DeskUnavailable
 from bot.store import LeaseLost
 
@@ -118,6 +118,11 @@ class HeldBack:
     def since(self) -> float | None:
         """When the earliest task still waiting began to (the store's clock), or None."""
         return min(self._since.values(), default=None)
+
+    def state(self) -> desk.HeldBack | None:
+        """What /status says: since when, and why; None while nothing waits."""
+        since = self.since
+        return None if since is None else desk.HeldBack(since, self.reason)
 
     def hold(self, task: str, reason: str) -> None:
         self._since.setdefault(task, self.clock())

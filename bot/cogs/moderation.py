@@ -80,7 +80,7 @@ class ModerationCommands(commands.Cog):
     @app_commands.command(name="status", description="Store and delivery health")
     @moderator_command()
     async def status(self, interaction: discord.Interaction[Any]) -> None:
-        facts = await desk.status(self.store)
+        facts = await desk.status(self.store, self.bot.held_back.state())
         await interaction.response.send_message(embed=answers.status_embed(facts), ephemeral=True)
 
     @preview.autocomplete("article")

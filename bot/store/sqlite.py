@@ -14,7 +14,7 @@ import logging
 import os
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from contextvars import ContextVar
 from importlib import resources
 from pathlib import Path
@@ -22,7 +22,7 @@ from typing import Any, cast
 
 import aiosqlite
 
-from bot.errors import DatabaseDamaged, DatabaseUnavailable
+from bot.errors import DatabaseDamaged, DatabaseUnavailable, DeskUnavailable
 from bot.store.database import Row
 
 log = logging.getLogger(__name__)
@@ -229,12 +229,14 @@ class SQLiteDatabase:
     # ------------------------------------------------------------------ Database
 
     async def fetch(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
-        return list(await self._reading().execute_fetchall(sql, tuple(params)))
+        with _busy_is_unavailable():
+            return list(await self._reading().execute_fetchall(sql, tuple(params)))
 
     async def fetch_tuples(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
-        if _writing.get() or self.tuple_reader is None:
-            return [tuple(r) for r in await self.conn.execute_fetchall(sql, tuple(params))]
-        rows = await self.tuple_reader.execute_fetchall(sql, tuple(params))
+        with _busy_is_unavailable():
+            if _writing.get() or self.tuple_reader is None:
+                return [tuple(r) for r in await self.conn.execute_fetchall(sql, tuple(params))]
+            rows = await self.tuple_reader.execute_fetchall(sql, tuple(params))
         return list(cast("Iterable[tuple[Any, ...]]", rows))  # no row factory: plain tuples
 
     async def fetchval(self, sql: str, params: Iterable[Any] = ()) -> Any:
@@ -242,16 +244,19 @@ class SQLiteDatabase:
         return rows[0][0] if rows else None
 
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
-        async with self.conn.execute(sql, tuple(params)) as cur:
-            return cur.rowcount
+        with _busy_is_unavailable():
+            async with self.conn.execute(sql, tuple(params)) as cur:
+                return cur.rowcount
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        await self.conn.executemany(sql, rows)
+        with _busy_is_unavailable():
+            await self.conn.executemany(sql, rows)
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
         async with self._write_lock:
-            await self.conn.execute("BEGIN IMMEDIATE")
+            with _busy_is_unavailable():  # another process kept the file's write lock
+                await self.conn.execute("BEGIN IMMEDIATE")
             writing = _writing.set(True)
             try:
                 yield
@@ -261,7 +266,14 @@ class SQLiteDatabase:
                 raise
             finally:
                 _writing.reset(writing)
-            await self.conn.execute("COMMIT")
+            try:
+                with _busy_is_unavailable():
+                    await self.conn.execute("COMMIT")
+            except BaseException:  # not committed: nothing of it may stay open
+                self._after_commit.clear()
+                with contextlib.suppress(sqlite3.Error):
+                    await self.conn.execute("ROLLBACK")
+                raise
             self.generation += 1
             callbacks, self._after_commit = self._after_commit, []
         for callback in callbacks:
@@ -320,6 +332,19 @@ class SQLiteDatabase:
                 await self.execute(sql)
             await self.execute("INSERT INTO search_changes (article_rowid) VALUES (NULL)")
             await self.execute(f"DELETE FROM meta WHERE key = '{_SAVED_TRIGGERS}'")
+
+
+@contextlib.contextmanager
+def _busy_is_unavailable() -> Iterator[None]:
+    """ "database is locked" after busy_timeout: another process holds the file's write lock
+    (a long `BEGIN IMMEDIATE`, a backup). Like a PostgreSQL server away, it is retried in the
+    background, and readers are told the desk is briefly unavailable."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise DeskUnavailable(str(exc)) from None
+        raise
 
 
 async def _set_wal(conn: aiosqlite.Connection) -> None:
