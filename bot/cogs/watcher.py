@@ -18,6 +18,7 @@ from discord.ext import commands
 
 from bot.bot import NewsBot
 from bot.delivery import supervise
+from bot.errors import DeskUnavailable
 from bot.store import Role
 from bot.store.sync import is_article_name
 
@@ -107,7 +108,10 @@ class StoreWatcher(commands.Cog):
             return  # another process holds the scanner's lease: it sees the change
         try:
             report = await self.store.folder.sync_files(names)
-        except Exception:  # a locked database: the next rescan catches up
+        except DeskUnavailable as exc:  # the database away: the next rescan catches up
+            log.warning("applying changes to %d store file(s) postponed: %s", len(names), exc)
+            return
+        except Exception:  # a vanished file mid-read: the next rescan catches up
             log.exception("applying changes to %d store file(s) failed", len(names))
             return
         if report.loaded or report.deleted or report.errors:
