@@ -12,6 +12,7 @@ database's return; any other failure is logged with its traceback, counted in
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import time
@@ -146,14 +147,20 @@ class HeldBack:
             )
 
 
-async def supervise(name: str, iteration: Callable[[], Awaitable[None]], held: HeldBack) -> None:
-    """Run `iteration` forever (it does its own waiting between rounds). Only cancellation
-    ends it: the database away holds it back, a lost lease is waited out by the iteration's
-    next try, and any other failure is logged, counted and restarted after a backoff."""
+async def supervise(
+    name: str,
+    iteration: Callable[[], Awaitable[float]],
+    held: HeldBack,
+    wake: asyncio.Event | None = None,
+) -> None:
+    """Run `iteration` forever; each round returns how long to pause before the next (cut
+    short when `wake` is set). Only cancellation ends it: the database away holds it back
+    until a round succeeds, a lost lease is waited out by the next round, and any other
+    failure is logged, counted and restarted after a backoff."""
     failures = 0
     while True:
         try:
-            await iteration()
+            pause = await iteration()
         except asyncio.CancelledError:
             raise
         except DeskUnavailable as exc:
@@ -171,3 +178,8 @@ async def supervise(name: str, iteration: Callable[[], Awaitable[None]], held: H
             continue
         failures = 0
         held.release(name)
+        if wake is None:
+            await asyncio.sleep(pause)
+        elif pause > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), pause)

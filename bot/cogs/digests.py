@@ -182,11 +182,11 @@ class DigestScheduler(commands.Cog):
         await self.bot.wait_until_ready()
         await supervise("digests", self.scheduled, self.bot.held_back)
 
-    async def scheduled(self) -> None:
-        """One supervised round, then the wait until the next digest or retry is due."""
+    async def scheduled(self) -> float:
+        """One supervised round; the pause until the next digest or retry is due."""
         await self.store.leases.wait_for(Role.DELIVERER)
         await self.round()
-        await asyncio.sleep(await self._pause())
+        return await self._pause()
 
     async def _pause(self) -> float:
         """Until the next digest or retry falls due, and at least once a poll (digests added

@@ -81,21 +81,21 @@ class Poster(commands.Cog):
 
     async def _deliver_forever(self) -> None:
         await self.bot.wait_until_ready()
-        await supervise("deliveries", self.round, self.bot.held_back)
+        due = self.bot.deliveries_due
+        await supervise("deliveries", self.round, self.bot.held_back, wake=due)
 
-    async def round(self) -> None:
-        """Deliver what is due; then wake for the next retry, at least once a poll (work
-        other processes queued), or as soon as this process queues work."""
+    async def round(self) -> float:
+        """Deliver what is due; then the pause until the next retry, at least once a poll
+        (work other processes queued); work this process queues wakes it at once."""
         await self.store.leases.wait_for(Role.DELIVERER)
         self.bot.deliveries_due.clear()
         if await self.deliver_due():
-            return
-        timeout = self.bot.settings.poll_seconds
+            return 0.0
+        pause = self.bot.settings.poll_seconds
         next_at = await self.store.outbox.next_due_at()
         if next_at is not None:
-            timeout = min(timeout, max(1.0, next_at - self.store.clock()))
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.bot.deliveries_due.wait(), timeout)
+            pause = min(pause, max(1.0, next_at - self.store.clock()))
+        return pause
 
     async def deliver_due(self) -> bool:
         """One round: every channel's due rows, channels concurrently, each channel in order."""

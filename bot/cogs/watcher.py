@@ -83,17 +83,18 @@ class StoreWatcher(commands.Cog):
                 self.bot.settings.poll_seconds,
             )
 
-    async def rescan(self) -> None:
-        """Every NEWS_POLL_SECONDS, while this process holds the scanner's role: the whole
-        folder, for what events missed."""
+    async def rescan(self) -> float:
+        """Every NEWS_POLL_SECONDS (the load at start came first), while this process holds
+        the scanner's role: the whole folder, for what events missed."""
         await asyncio.sleep(self.bot.settings.poll_seconds)
         if not self.store.leases.holds(Role.SCANNER):
-            return  # another process scans the store folder
+            return 0.0  # another process scans the store folder
         report = await self.store.folder.sync()
         if report.loaded or report.deleted:
             log.info("store rescan: %s", report.changes_line())
+        return 0.0
 
-    async def serve(self) -> None:
+    async def serve(self) -> float:
         """While this process is the scanner: apply /publish asked on other processes."""
         requests = self.store.requests
         with contextlib.suppress(TimeoutError):
@@ -101,6 +102,7 @@ class StoreWatcher(commands.Cog):
         requests.asked.clear()
         if self.store.leases.holds(Role.SCANNER):
             await requests.serve(self.store.publishing.apply_here)
+        return 0.0
 
     async def apply(self, names: set[str]) -> None:
         """One batch of changed names: only these files are stat'ed and read."""
