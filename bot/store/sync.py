@@ -219,8 +219,9 @@ class FolderSync:
         return report
 
     async def _save_summary(self, report: SyncReport) -> None:
+        at = datetime.fromtimestamp(self.index.outbox.now(), UTC)  # the store's one clock
         summary = {
-            "at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "at": at.isoformat(timespec="seconds"),
             "scanned": report.scanned,
             "loaded": report.loaded,
             "deleted": report.deleted,
