@@ -28,6 +28,7 @@ import discord
 from bot import answers, desk, posting
 from bot.errors import ArticleNotFound, DeskUnavailable
 from bot.store import LeaseLost
+from bot.store.database import Clock
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +110,7 @@ class HeldBack:
     the log says it once a minute. Each task holds and releases on its own; work is held
     back while any task is."""
 
-    def __init__(self, clock: Callable[[], float]) -> None:
+    def __init__(self, clock: Clock) -> None:
         self.clock = clock
         self._since: dict[str, float] = {}
         self.reason = ""
@@ -167,8 +168,10 @@ async def supervise(
             held.hold(name, exc.reason)
             await asyncio.sleep(HELD_RETRY)
             continue
-        except LeaseLost as exc:
+        except LeaseLost as exc:  # the database answered; the next round waits for the lease
             log.info("%s: %s", name, exc)
+            held.release(name)
+            continue
         except Exception:
             failures += 1
             RESTARTS[name] += 1

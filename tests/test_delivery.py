@@ -116,6 +116,25 @@ async def test_a_supervised_task_that_raises_is_logged_and_restarted(
     assert f"supervised task test-task restarted ({before + 1})" in caplog.messages
 
 
+async def test_a_lost_lease_is_no_failure_the_next_round_runs_at_once() -> None:
+    runs: list[int] = []
+    again = asyncio.Event()
+
+    async def iteration() -> float:
+        runs.append(len(runs))
+        if len(runs) == 1:
+            raise LeaseLost(Role.DELIVERER)
+        again.set()
+        return 3600.0
+
+    task = asyncio.create_task(supervise("lease-task", iteration, HeldBack(time.time)))
+    await asyncio.wait_for(again.wait(), 1)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert runs == [0, 1] and RESTARTS["lease-task"] == 0
+
+
 async def test_a_database_away_holds_a_task_back_and_its_return_releases_it(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
