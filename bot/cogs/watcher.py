@@ -43,9 +43,9 @@ class StoreWatcher(commands.Cog):
     async def cog_load(self) -> None:
         self.task = asyncio.create_task(self.watch(), name="store-watcher")
         held = self.bot.held_back
-        self.loops.append(asyncio.create_task(supervise("rescan", self.rescan, held)))
+        self.loops.append(asyncio.create_task(supervise("store rescan", self.rescan, held)))
         if self.store.leases.elected:  # other hosts' /publish, applied by the scanner
-            self.loops.append(asyncio.create_task(supervise("requests", self.serve, held)))
+            self.loops.append(asyncio.create_task(supervise("publish requests", self.serve, held)))
 
     async def cog_unload(self) -> None:
         for loop in self.loops:
