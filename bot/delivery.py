@@ -126,18 +126,37 @@ class HeldBack:
         since = self.since
         return None if since is None else desk.HeldBack(since, self.reason)
 
+    def holds(self, task: str) -> bool:
+        return task in self._since
+
     def hold(self, task: str, reason: str) -> None:
         self._since.setdefault(task, self.clock())
         self.reason = reason
-        if time.monotonic() - self._said_at >= HELD_LOG_EVERY:
-            self._said_at = time.monotonic()
-            since = self.since
-            assert since is not None
-            log.warning(
-                "delivery held back since %s: the database is unreachable (%s)",
-                datetime.fromtimestamp(since, UTC).strftime("%H:%M:%S UTC"),
-                reason,
-            )
+        self._say()
+
+    def _say(self) -> None:
+        """Once a minute at most, whichever task asks."""
+        since = self.since
+        if since is None or time.monotonic() - self._said_at < HELD_LOG_EVERY:
+            return
+        self._said_at = time.monotonic()
+        log.warning(
+            "delivery held back since %s: the database is unreachable (%s)",
+            datetime.fromtimestamp(since, UTC).strftime("%H:%M:%S UTC"),
+            self.reason,
+        )
+
+    async def saying(self, work: Awaitable[float]) -> float:
+        """`work`, still said once a minute while it waits (for a lease the outage took)."""
+        task = asyncio.ensure_future(work)
+        try:
+            while True:
+                done, _ = await asyncio.wait({task}, timeout=HELD_LOG_EVERY)
+                if done:
+                    return task.result()
+                self._say()
+        finally:
+            task.cancel()
 
     def release(self, task: str) -> None:
         began = self._since.pop(task, None)
@@ -161,7 +180,8 @@ async def supervise(
     failures = 0
     while True:
         try:
-            pause = await iteration()
+            work = iteration()
+            pause = await (held.saying(work) if held.holds(name) else work)
         except asyncio.CancelledError:
             raise
         except DeskUnavailable as exc:

@@ -169,6 +169,37 @@ async def test_a_database_away_holds_a_task_back_and_its_return_releases_it(
     assert RESTARTS["held-task"] == 0
 
 
+async def test_a_held_task_waiting_for_its_lease_is_still_said_held_back_each_minute(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After the outage took its lease, a round waits for it without failing: the log must
+    still say, once a minute, that delivery is held back."""
+    monkeypatch.setattr("bot.delivery.HELD_LOG_EVERY", 0.3)
+    monkeypatch.setattr("bot.delivery.HELD_RETRY", 0.01)
+    lease = asyncio.Event()
+    rounds: list[int] = []
+
+    async def iteration() -> float:
+        rounds.append(len(rounds))
+        if len(rounds) == 1:
+            raise DeskUnavailable("connection refused")
+        await lease.wait()  # the lease comes back with the database
+        return 3600.0
+
+    held = HeldBack(time.time)
+    task = asyncio.create_task(supervise("waiting-task", iteration, held))
+    await asyncio.sleep(1.0)
+    assert held.since is not None
+    lease.set()
+    await asyncio.sleep(0.05)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    said = [m for m in caplog.messages if m.startswith("delivery held back since")]
+    assert 3 <= len(said) <= 5, said  # at 0, then every 0.3 s of the 1 s waited
+    assert held.since is None
+
+
 async def test_the_store_clock_on_postgresql_is_the_servers_whatever_the_hosts(
     pg_url: str, store_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -172,3 +172,6 @@ async def test_posting_is_held_back_while_the_database_is_away_and_resumes_once(
         assert len(held) == 1  # once a minute, not at every retry
         assert any("delivery resumed" in r.getMessage() for r in caplog.records)
         assert not [r for r in caplog.records if "supervised task" in r.getMessage()]
+        warned = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+        assert len([m for m in warned if "unreachable:" in m]) <= 1, warned  # not every retry
+        assert not [m for m in warned if "could not renew" in m], warned

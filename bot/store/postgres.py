@@ -38,6 +38,8 @@ CHANNEL = "newsbot"  # the NOTIFY channel every process listens on
 CONNECT_TIMEOUT = 2.0  # seconds: a command must still be answered within Discord's 3 s
 IDLE_IN_TRANSACTION_MS = 8000  # under the lease's 12 s, so a frozen holder never blocks it
 CLOSE_TIMEOUT = 5.0  # seconds to let busy connections finish at exit
+UNREACHABLE_LOG_EVERY = 60.0  # seconds: "unreachable" is said once a minute, not every retry
+RECONNECT_FIRST = 0.5  # seconds before LISTEN's connection is tried again, doubling to 10
 READ_DELAYS = (0.1, 0.4)  # a read that lost its connection is tried again after these
 # The connection is gone (or never came): the desk is briefly unavailable, not broken.
 LOST = (
@@ -79,6 +81,7 @@ class PostgresDatabase:
         self.notifications = _Notifications(self, "")
         self._listen_task: asyncio.Task[None] | None = None
         self.offset = 0.0  # the server's clock minus ours, last measured (`clock`)
+        self._said_unreachable_at = -UNREACHABLE_LOG_EVERY
 
     @classmethod
     @contextlib.asynccontextmanager
@@ -243,10 +246,16 @@ class PostgresDatabase:
                 return await self._on_pooled(operation)
             except LOST as exc:
                 if delay is None:
-                    log.warning("database %s unreachable: %s", self.label, _reason(exc))
+                    self._say_unreachable(_reason(exc))
                     raise DeskUnavailable(_reason(exc)) from None
                 await asyncio.sleep(delay)
         raise AssertionError("unreachable")
+
+    def _say_unreachable(self, reason: str) -> None:
+        """Once a minute at most: every task retries every few seconds while it is away."""
+        if time.monotonic() - self._said_unreachable_at >= UNREACHABLE_LOG_EVERY:
+            self._said_unreachable_at = time.monotonic()
+            log.warning("database %s unreachable: %s", self.label, reason)
 
     async def _on_pooled(self, operation: Callable[[Any], Awaitable[Any]]) -> Any:
         conn = await self._acquire()
@@ -317,7 +326,7 @@ class _Notifications:
         self.listeners: dict[str, list[Callable[[], None]]] = {}
 
     async def run_forever(self) -> None:
-        delay = 0.5
+        delay = RECONNECT_FIRST
         while True:
             conn = None
             try:
@@ -326,7 +335,7 @@ class _Notifications:
                 conn.add_termination_listener(lambda _c, gone=lost: gone.set())
                 await conn.add_listener(CHANNEL, self._notified)
                 self._missed()
-                delay = 0.5
+                delay = RECONNECT_FIRST
                 while not conn.is_closed() and not lost.is_set():
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(lost.wait(), 5)
@@ -335,7 +344,8 @@ class _Notifications:
             except asyncio.CancelledError:
                 raise
             except (*LOST, asyncpg.PostgresError) as exc:
-                log.warning("database notifications lost (%s); reconnecting", _reason(exc))
+                if delay == RECONNECT_FIRST:  # said once a gap, not at every try
+                    log.warning("database notifications lost (%s); reconnecting", _reason(exc))
             finally:
                 if conn is not None:
                     with contextlib.suppress(Exception):
