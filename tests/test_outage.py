@@ -136,7 +136,8 @@ async def test_posting_is_held_back_while_the_database_is_away_and_resumes_once(
             status = await d.slash("status", user_id=env.guild.moderator)
             return "held back" in status_fields(status).get("Delivery", "")
 
-        await d.wait_for(held_back, 15)
+        # SQLite: a write waits busy_timeout (10 s) for the lock, maybe behind another's
+        await d.wait_for(held_back, 25)
         status = await d.slash("status", user_id=env.guild.moderator)
         delivery = status_fields(status)["Delivery"]
         assert delivery.startswith("**held back** since <t:")
