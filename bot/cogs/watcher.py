@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import os
+from collections.abc import Awaitable, Callable
 
 import watchfiles
 from discord.ext import commands
@@ -42,10 +43,13 @@ class StoreWatcher(commands.Cog):
 
     async def cog_load(self) -> None:
         self.task = asyncio.create_task(self.watch(), name="store-watcher")
-        held = self.bot.held_back
-        self.loops.append(asyncio.create_task(supervise("store rescan", self.rescan, held)))
+        self._supervise("store rescan", self.rescan)
         if self.store.leases.elected:  # other hosts' /publish, applied by the scanner
-            self.loops.append(asyncio.create_task(supervise("publish requests", self.serve, held)))
+            self._supervise("publish requests", self.serve)
+
+    def _supervise(self, name: str, iteration: Callable[[], Awaitable[float]]) -> None:
+        task = supervise(name, iteration, self.bot.held_back)
+        self.loops.append(asyncio.create_task(task, name=name))
 
     async def cog_unload(self) -> None:
         for loop in self.loops:
