@@ -82,6 +82,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             if folder is not None:
                 raise ConfigError(_MISTYPED_LOAD.format(dir=folder))
             folder = args.replace_with
+        if args.verb in ("search", "news"):
+            from bot.console import MAX_LINE  # what the console refuses as a line too long
+
+            if len(" ".join(args.query if args.verb == "search" else args.topic)) > MAX_LINE:
+                raise ConfigError(f"{args.verb}: too long (at most {MAX_LINE:,} characters)")
         settings = Settings.from_env(require_store=folder is None)  # DIR is checked where used
         _log_to_stderr(settings)
         if args.verb == "check":
@@ -166,7 +171,7 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
             bad = [error for _, error in await store.articles.bad_files()]
             _print_report(report, bad + [e for e in report.errors if e not in bad])
             return 0
-        from bot.console import MAX_LINE, Console, error_text, run_console
+        from bot.console import Console, error_text, run_console
 
         if args.verb in ("run", "console"):
             if args.verb == "run":
@@ -184,8 +189,6 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
             "search": getattr(args, "query", []),
             "news": getattr(args, "topic", []),
         }[args.verb]
-        if len(" ".join(words)) > MAX_LINE:  # what the console refuses as a line too long
-            raise ConfigError(f"{args.verb}: too long (at most {MAX_LINE:,} characters)")
         try:
             _say(await Console(store, sys.stdout, actor="cli").command(args.verb, words, {}))
         except NothingFound as exc:  # an answer, not a failure
