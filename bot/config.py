@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote_plus, urlsplit
 
 from dotenv import dotenv_values
 
@@ -116,8 +115,8 @@ class Settings:
         return redact(self.database_url) if self.database_url else str(self.db_path)
 
 
-# Query-string parameters libpq and asyncpg read a secret from (`?password=...`).
-_SECRET_PARAMS = re.compile(r"([?&](?:ssl)?password=)[^&#]*", re.IGNORECASE)
+# Query-string parameters a driver reads a secret from (`?password=...`), as decoded.
+_SECRET_PARAMS = ("password", "sslpassword")
 
 
 def redact(url: str) -> str:
@@ -135,7 +134,16 @@ def redact(url: str) -> str:
             if ":" in user:
                 authority = f"{user.split(':', 1)[0]}:***@{host}"
         url = f"{scheme}://{authority}{tail}"
-    return _SECRET_PARAMS.sub(r"\1***", url)
+    head, mark, query = url.partition("?")
+    if not mark:
+        return url
+    query, hash_, fragment = query.partition("#")
+    items = query.split("&")
+    for n, item in enumerate(items):
+        key, eq, _ = item.partition("=")
+        if eq and unquote_plus(key).strip().lower() in _SECRET_PARAMS:  # `pass%77ord` too
+            items[n] = f"{key}=***"
+    return f"{head}?{'&'.join(items)}{hash_}{fragment}"
 
 
 def check_database_url(raw: str, name: str) -> str:
