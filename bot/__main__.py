@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="make DIR the store: every article not in DIR is withdrawn (its posts deleted)",
     )
-    # A folder given as to `check`: refused with a clear line, never loaded (see `main`).
+    # `load DIR`, typed as `check DIR` is: refused with one clear line, never loaded (`main`).
     load.add_argument("dir", nargs="?", type=Path, help=argparse.SUPPRESS)
     verbs.add_parser("check", help="validate every file; exit 1 on any bad file").add_argument(
         "dir", nargs="?", type=Path, help="store folder (default NEWS_STORE_DIR)"

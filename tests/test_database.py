@@ -154,6 +154,26 @@ async def test_a_nested_transaction_is_refused_at_once(
         assert await store.meta.get("after") == "1"
 
 
+async def test_a_task_started_inside_a_transaction_writes_on_its_own_once_it_ended(
+    database: Path | str, store_dir: Path
+) -> None:
+    """Such a task inherits the transaction's context; once the transaction has ended,
+    that is no nesting: its own transaction and its reads are its own."""
+    async with Store.open(database, store_dir) as store:
+        go = asyncio.Event()
+
+        async def later() -> str | None:
+            await go.wait()
+            async with store.db.transaction():
+                await store.db.execute("INSERT INTO meta (key, value) VALUES ('later', '1')")
+            return await store.meta.get("later")
+
+        async with store.db.transaction():
+            task = asyncio.create_task(later())
+        go.set()
+        assert await asyncio.wait_for(task, 5) == "1"
+
+
 async def test_after_commit_runs_at_once_outside_a_transaction_and_on_commit_inside(
     database: Path | str, store_dir: Path
 ) -> None:

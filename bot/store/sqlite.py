@@ -17,6 +17,7 @@ import stat
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextvars import ContextVar
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any, cast
@@ -135,9 +136,19 @@ MIGRATIONS: tuple[str, ...] = (
 _SAVED_TRIGGERS = "bulk_load_triggers"  # meta key: the triggers a bulk load dropped
 READERS = 2  # read-only connections giving rows, and one giving tuples (bulk reads)
 HEADER = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite database file
-# The database whose write transaction is open here: its own reads must go through the
-# writing connection, and a second `transaction()` inside it is refused.
-_writing: ContextVar[SQLiteDatabase | None] = ContextVar("sqlite_writing", default=None)
+
+
+@dataclass(eq=False)
+class _Writing:
+    """A write transaction open here: its own reads must go through the writing
+    connection, and a second `transaction()` inside it is refused. A task started inside
+    it inherits it, and must not count as inside it once it has ended (`open`)."""
+
+    db: SQLiteDatabase
+    open: bool = True
+
+
+_writing: ContextVar[_Writing | None] = ContextVar("sqlite_writing", default=None)
 
 
 class SQLiteDatabase:
@@ -202,9 +213,13 @@ class SQLiteDatabase:
         finally:
             await conn.close()
 
+    def _in_transaction(self) -> bool:
+        state = _writing.get()
+        return state is not None and state.db is self and state.open
+
     def _reading(self) -> aiosqlite.Connection:
         """The connection for a read: the writer inside a transaction, else the next reader."""
-        if _writing.get() is self or not self.readers:
+        if self._in_transaction() or not self.readers:
             return self.conn
         self._next_reader = (self._next_reader + 1) % len(self.readers)
         return self.readers[self._next_reader]
@@ -235,7 +250,7 @@ class SQLiteDatabase:
         return list(await self._reading().execute_fetchall(sql, tuple(params)))
 
     async def fetch_tuples(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
-        if _writing.get() is self or self.tuple_reader is None:
+        if self._in_transaction() or self.tuple_reader is None:
             return [tuple(r) for r in await self.conn.execute_fetchall(sql, tuple(params))]
         rows = await self.tuple_reader.execute_fetchall(sql, tuple(params))
         return list(cast("Iterable[tuple[Any, ...]]", rows))  # no row factory: plain tuples
@@ -253,11 +268,12 @@ class SQLiteDatabase:
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
-        if _writing.get() is self:  # it would wait for itself for ever
+        if self._in_transaction():  # it would wait for itself for ever
             raise RuntimeError(NESTED)
         async with self._write_lock:
             await self.conn.execute("BEGIN IMMEDIATE")
-            writing = _writing.set(self)
+            state = _Writing(self)
+            writing = _writing.set(state)
             try:
                 yield
             except BaseException:
@@ -265,6 +281,7 @@ class SQLiteDatabase:
                 await self.conn.execute("ROLLBACK")
                 raise
             finally:
+                state.open = False
                 _writing.reset(writing)
             await self.conn.execute("COMMIT")
             self.generation += 1
@@ -273,7 +290,7 @@ class SQLiteDatabase:
             callback()
 
     def after_commit(self, callback: Callable[[], None]) -> None:
-        if _writing.get() is not self:  # nothing to wait for: what it follows is committed
+        if not self._in_transaction():  # nothing to wait for: what it follows is committed
             callback()
         elif callback not in self._after_commit:
             self._after_commit.append(callback)
