@@ -26,7 +26,7 @@ import asyncpg
 
 from bot.config import redact
 from bot.errors import DatabaseUnavailable, DeskUnavailable
-from bot.store.database import Row
+from bot.store.database import NESTED, Row
 from bot.store.pg_migrations import MIGRATIONS
 
 log = logging.getLogger(__name__)
@@ -167,11 +167,10 @@ class PostgresDatabase:
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
-        """One write transaction on one connection; a nested call joins the outer one."""
+        """One write transaction on one connection; a nested call raises (`Database`)."""
         current = _CURRENT.get()
         if current is not None and current.db is self and current.open:
-            yield
-            return
+            raise RuntimeError(NESTED)
         async with self._write_lock:
             tx = await self._begin()
             token = _CURRENT.set(tx)
