@@ -18,6 +18,7 @@ import logging
 import math
 import time
 from collections import defaultdict
+from datetime import UTC, datetime
 
 import aiohttp
 import discord
@@ -35,8 +36,6 @@ log = logging.getLogger(__name__)
 MAX_CONCURRENT_CHANNELS = 16
 GLOBAL_RATE = 45.0  # requests/s: under Discord's 50/s global limit, so 429s stay rare
 MAX_BACKOFF = 300.0
-UNKNOWN_CHANNEL = 10003
-UNKNOWN_MESSAGE = 10008
 NONCE_MAX = 25  # Discord's limit on a message nonce
 
 
@@ -189,11 +188,10 @@ class Poster(commands.Cog):
             if delivery.state == DeliveryState.PENDING and await self._paced(delivery):
                 return False  # it waits its turn, and the channel's later posts behind it
             await self.pace.wait()
-            # Checked last before the request: a process frozen and resumed, whose lease may
-            # be another's by now, sends nothing more.
-            if not self.store.leases.holds(Role.DELIVERER):
-                return False
-            await self._act(delivery, article, shown)
+            # Every Discord request of this step is checked against the lease as it starts:
+            # a process frozen and resumed, whose lease may be another's by now, sends nothing.
+            with posting.guarded(lambda: self.store.leases.check(Role.DELIVERER)):
+                await self._act(delivery, article, shown)
             return True
         except ArticleNotFound:
             await self.store.outbox.lost(delivery)
@@ -254,7 +252,10 @@ class Poster(commands.Cog):
             return await posting.send_message(channel, delivery, article, nonce_for(delivery))
         forum = await posting.forum_of(self.bot, delivery.channel_id)
         if delivery.started_at is not None:
-            found = await posting.find_thread(forum, posting.thread_name(article), article.url)
+            since = datetime.fromtimestamp(delivery.started_at, UTC)
+            found = await posting.find_thread(
+                forum, posting.thread_name(article), article.url, since
+            )
             if found is not None:
                 log.info("found the forum post of %s made before", delivery.article_id)
                 return found
@@ -289,7 +290,7 @@ class Poster(commands.Cog):
         return delivery.owes_followup
 
     async def _refused(self, delivery: Delivery, exc: discord.HTTPException) -> bool:
-        if isinstance(exc, discord.NotFound) and exc.code == UNKNOWN_MESSAGE:
+        if isinstance(exc, discord.NotFound) and posting.post_gone(delivery, exc):
             await self.store.outbox.lost(delivery)  # someone deleted the post by hand
             return True
         reason = refusal_reason(exc)
@@ -318,7 +319,7 @@ class Poster(commands.Cog):
 
 def refusal_reason(exc: discord.HTTPException) -> str:
     """Why a channel is paused after Forbidden or Not Found (shown in /status, /feed list)."""
-    if isinstance(exc, discord.NotFound) or exc.code == UNKNOWN_CHANNEL:
+    if isinstance(exc, discord.NotFound) or exc.code == posting.UNKNOWN_CHANNEL:
         return "channel not found (deleted, or the bot was removed)"
     return f"missing permission (403: {exc.text or 'Forbidden'})"
 
