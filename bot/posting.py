@@ -166,7 +166,7 @@ async def _is_the_post(thread: discord.Thread, name: str, url: str) -> bool:
         starter = await thread.fetch_message(thread.id)
     except discord.NotFound:
         return False
-    return starter.author.id == thread.guild.me.id and any(e.url == url for e in starter.embeds)
+    return any(embed.url == url for embed in starter.embeds)
 
 
 async def post_to_forum(forum: discord.ForumChannel, delivery: Delivery, article: Article) -> int:
