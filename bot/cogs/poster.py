@@ -272,7 +272,7 @@ class Poster(commands.Cog):
         if len(recent) < delivery.max_per_hour:
             return False
         until = recent[-delivery.max_per_hour] + HOUR
-        await self.store.outbox.wait(delivery, until, "max_per_hour: waiting its turn")
+        await self.store.outbox.park(delivery.channel_id, until, "max_per_hour: waiting its turn")
         return True
 
     async def _rate_limited(self, delivery: Delivery, retry_after: float) -> bool:
