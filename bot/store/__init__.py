@@ -68,7 +68,9 @@ class Store:
         self.store_dir = store_dir
         self.outbox = Outbox(db)
         index = ArticleIndex(db, self.outbox)
-        self.folder = FolderSync(db, index, store_dir)
+        self.folder = FolderSync(
+            db, index, store_dir, fence=lambda: self.leases.fence(Role.SCANNER)
+        )
         self.articles = Queries(db)
         self.publishing = Publishing(db, index, store_dir)
         self.feeds = Feeds(db)
