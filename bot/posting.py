@@ -143,8 +143,8 @@ async def find_thread(
 ) -> int | None:
     """The bot's own thread in `forum` named `name` whose starter message links `url`: among
     the guild's active threads, then the forum's public archived ones (a post archived before
-    this retry is still the post), newest archived first, down to those archived before
-    `since` (when its creation went out) could have been made."""
+    this retry is still the post), latest archived first, until they were archived before
+    `since`, when the creation went out: no thread made by it can be older."""
     for thread in await forum.guild.active_threads():
         if thread.parent_id == forum.id and await _is_the_post(thread, name, url):
             return thread.id

@@ -115,4 +115,3 @@ async def test_three_thousand_paced_rows_falling_due_do_not_hold_up_another_chan
         await d.wait_for(recorded, timeout=10)
         await asyncio.sleep(1)
         assert len(d.messages(paced)) == 2  # one an hour, still
-
