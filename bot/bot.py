@@ -15,7 +15,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import answers
+from bot import answers, posting
 from bot.config import Settings
 from bot.delivery import HeldBack
 from bot.errors import ConfigError, NewsError
@@ -89,6 +89,8 @@ class NewsBot(commands.Bot):
             # A longer wait (the hourly crosspost limit) raises discord.RateLimited instead of
             # sleeping inside a delivery: the row waits in the outbox and nothing else stalls.
             max_ratelimit_timeout=MAX_RATELIMIT_WAIT,
+            # Each request a delivery makes is checked against its lease first (bot.posting).
+            http_trace=posting.request_trace(),
             **options,
         )
         self.settings = settings

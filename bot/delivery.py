@@ -36,8 +36,6 @@ MAX_BACKOFF = 300.0  # a delivery's retries
 MAX_RESTART_BACKOFF = 30.0  # a supervised task's restarts: a bug must not stop it for long
 HELD_RETRY = 2.0  # while the database is away: resumes within seconds of its return
 HELD_LOG_EVERY = 60.0  # "delivery held back" is said once a minute, not every retry
-UNKNOWN_CHANNEL = 10003
-UNKNOWN_MESSAGE = 10008
 NONCE_MAX = 25  # Discord's limit on a message nonce
 
 RESTARTS: Counter[str] = Counter()
@@ -71,7 +69,7 @@ def classify(exc: BaseException) -> Verdict | None:
             return Verdict(
                 Action.WAIT, f"rate limited for {exc.retry_after:.0f} s", exc.retry_after
             )
-        case discord.NotFound() if exc.code == UNKNOWN_MESSAGE:
+        case discord.NotFound() if exc.code == posting.UNKNOWN_MESSAGE:
             return Verdict(Action.LOST, "message no longer exists")
         case discord.Forbidden() | discord.NotFound():
             return Verdict(Action.PAUSE, refusal_reason(exc))
@@ -90,7 +88,7 @@ def classify(exc: BaseException) -> Verdict | None:
 
 def refusal_reason(exc: discord.HTTPException) -> str:
     """Why a channel is paused after Forbidden or Not Found (shown in /status, /feed list)."""
-    if isinstance(exc, discord.NotFound) or exc.code == UNKNOWN_CHANNEL:
+    if isinstance(exc, discord.NotFound) or exc.code == posting.UNKNOWN_CHANNEL:
         return "channel not found (deleted, or the bot was removed)"
     return f"missing permission (403: {exc.text or 'Forbidden'})"
 

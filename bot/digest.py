@@ -4,9 +4,11 @@ No Discord, no SQL, no clock of its own: every function is given the time it wor
 so a test can ask about any hour of any year.
 
 Periods: a daily digest is due every day at `hour` (UTC) and covers the 24 hours before;
-a weekly one is due on Mondays at `hour` and covers the 7 days before. A period is named
-by its due time: the day ("2026-03-02") or the ISO week ("2026-W10"; ISO weeks, so the
-Monday 2025-12-29 starts "2026-W01"). The name is what makes a digest's delivery unique.
+a weekly one is due on Mondays at `hour` and covers the 7 days before. Once a digest has
+been logged, its next period starts where the last one ended instead (`period_after`), so a
+digest moved to another hour skips no story and shows none twice. A period is named by its
+due time: the day ("2026-03-02") or the ISO week ("2026-W10"; ISO weeks, so the Monday
+2025-12-29 starts "2026-W01"). The name is what makes a digest's delivery unique.
 
 Score: Hacker News's gravity, (points - 1) ** 0.8 / (age_hours + 2) ** 1.8, where
 points - 1 = max(heat, 0) + quality / 2 (heat and quality clamped to 0..100; an unknown
@@ -105,6 +107,18 @@ def latest_period(every: Every, hour: int, now: datetime) -> Period:
     if every is Every.WEEKLY:
         due -= timedelta(days=(due.weekday() - WEEKLY_ANCHOR) % 7)
     return Period(period_key(every, due), due - every.length, due)
+
+
+def period_after(every: Every, hour: int, now: datetime, last_end: datetime | None) -> Period:
+    """The period due latest at or before `now`, starting where the digest's last logged
+    period ended: moving the hour then leaves no story out, and none in two digests. With
+    none logged (or one logged long ago), it starts where hour arithmetic puts it, and it
+    reaches back at most one length more."""
+    period = latest_period(every, hour, now)
+    if last_end is None:
+        return period
+    start = min(max(utc(last_end), period.start - every.length), period.end)
+    return Period(period.key, start, period.end)
 
 
 def next_due(every: Every, hour: int, now: datetime) -> datetime:

@@ -5,13 +5,26 @@ The poster (cogs/poster.py) decides when; this module does the Discord part of e
 Forum posts are made exactly once by reconciliation, not by nonce: Discord's
 `POST /channels/{forum}/threads` takes no nonce, so the outbox records that a creation
 went out (`Outbox.starting`) before it is sent, and any later try of that row first looks
-for the thread among the guild's active threads: the bot's own thread in that forum with
-that name whose starter message links this story. Found, it is adopted; only if it is
-not there is the thread created again.
+for the thread among the guild's active threads, then the forum's archived ones: the bot's
+own thread in that forum with that name whose starter message links this story. Found, it
+is adopted; only if it is not there is the thread created again.
+
+Fencing: the database refuses a deliverer's writes once its lease is another's, but it
+cannot refuse a Discord request. A delivery runs `guarded` by its lease check, and every
+request discord.py makes inside it, its own retries after a 5xx or a short 429 included,
+first calls that check (`request_trace`, installed as the client's `http_trace`): a process
+frozen and resumed after a standby took over sends nothing more.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from types import SimpleNamespace
+
+import aiohttp
 import discord
 
 from bot import embeds
@@ -25,6 +38,42 @@ TAGS_PER_FORUM = 20
 TAG_REQUIRED = 40067  # "A tag is required to create a forum post in this channel"
 ALREADY_CROSSPOSTED = 40033
 THREAD_EXISTS = 160004  # "A thread has already been created for this message"
+UNKNOWN_CHANNEL = 10003
+UNKNOWN_MESSAGE = 10008
+# A thread archived this long before its creation went out cannot be it: Discord's clock
+# and ours may differ, so the archived search stops only well past that.
+CLOCK_SKEW = timedelta(hours=1)
+
+_guard: contextvars.ContextVar[Callable[[], None] | None] = contextvars.ContextVar(
+    "delivery_guard", default=None
+)
+
+
+@contextlib.contextmanager
+def guarded(check: Callable[[], None]) -> Iterator[None]:
+    """Inside: every Discord request first calls `check` (which raises, e.g. LeaseLost, when
+    this process may no longer deliver); tasks started inside inherit it."""
+    token = _guard.set(check)
+    try:
+        yield
+    finally:
+        _guard.reset(token)
+
+
+def request_trace() -> aiohttp.TraceConfig:
+    """The client's `http_trace`: calls the current delivery's guard as each request starts,
+    the one point every request passes, discord.py's own retries included."""
+
+    async def starting(
+        session: aiohttp.ClientSession, context: SimpleNamespace, params: object
+    ) -> None:
+        check = _guard.get()
+        if check is not None:
+            check()
+
+    trace = aiohttp.TraceConfig()
+    trace.on_request_start.append(starting)
+    return trace
 
 
 class TagRequired(Exception):
@@ -89,19 +138,35 @@ async def forum_tags(
     return chosen
 
 
-async def find_thread(forum: discord.ForumChannel, name: str, url: str) -> int | None:
-    """The bot's own active thread in `forum` named `name` whose starter message links `url`."""
-    me = forum.guild.me.id
+async def find_thread(
+    forum: discord.ForumChannel, name: str, url: str, since: datetime
+) -> int | None:
+    """The bot's own thread in `forum` named `name` whose starter message links `url`: among
+    the guild's active threads, then the forum's public archived ones (a post archived before
+    this retry is still the post), latest archived first, until they were archived before
+    `since`, when the creation went out: no thread made by it can be older."""
     for thread in await forum.guild.active_threads():
-        if thread.parent_id != forum.id or thread.owner_id != me or thread.name != name:
-            continue
-        try:
-            starter = await thread.fetch_message(thread.id)
-        except discord.NotFound:
-            continue
-        if any(embed.url == url for embed in starter.embeds):
+        if thread.parent_id == forum.id and await _is_the_post(thread, name, url):
+            return thread.id
+    async for thread in forum.archived_threads(limit=None):
+        archived = thread.archive_timestamp
+        if archived is not None and archived < since - CLOCK_SKEW:
+            break
+        if await _is_the_post(thread, name, url):
             return thread.id
     return None
+
+
+async def _is_the_post(thread: discord.Thread, name: str, url: str) -> bool:
+    """Started by the bot, named `name`, its first message linking `url`: a member's thread,
+    or the bot's post of another story with the same headline, is not it."""
+    if thread.owner_id != thread.guild.me.id or thread.name != name:
+        return False
+    try:
+        starter = await thread.fetch_message(thread.id)
+    except discord.NotFound:
+        return False
+    return any(embed.url == url for embed in starter.embeds)
 
 
 async def post_to_forum(forum: discord.ForumChannel, delivery: Delivery, article: Article) -> int:
@@ -170,6 +235,15 @@ async def delete_post(client: discord.Client, delivery: Delivery) -> None:
             return
     where = message_channel(delivery)
     await client.get_partial_messageable(where).get_partial_message(delivery.message_id).delete()
+
+
+def post_gone(delivery: Delivery, exc: discord.HTTPException) -> bool:
+    """Discord says the post itself no longer exists: its message (10008), or a forum post's
+    own thread (10003 for the thread, not the forum). A lost post, not a refusing channel."""
+    if exc.code == UNKNOWN_MESSAGE:
+        return True
+    own_thread = delivery.kind == ChannelKind.FORUM and delivery.message_id is not None
+    return own_thread and exc.code == UNKNOWN_CHANNEL and exc.status == 404
 
 
 def message_channel(delivery: Delivery) -> int:

@@ -129,3 +129,27 @@ async def test_crossposts_once_only_in_announcement_channels_ten_an_hour(
     d.advance(3600)
     await sent[10].publish()
     assert all(m["flags"] & CROSSPOSTED for m in d.messages(desk_id))
+
+
+async def test_archived_and_member_started_threads_as_discord_lists_them(
+    discord_and_client: tuple[StandIn, discord.Client],
+) -> None:
+    d, client = discord_and_client
+    forum = await forum_of(client, d, d.add_forum("forum"))
+    reader = d.add_member("reader")
+    made = [await forum.create_thread(name=f"post {n}", content="x") for n in range(3)]
+    theirs = d.member_forum_post(forum.id, reader, "member post", links="https://e.example/1")
+    for thread in (made[0].thread, made[2].thread):
+        d.archive_thread(thread.id)
+
+    guild = forum.guild
+    active = {t.id: t.owner_id for t in await guild.active_threads()}
+    assert active == {made[1].thread.id: client.user.id, theirs: reader}  # type: ignore[union-attr]
+    archived = [t async for t in forum.archived_threads(limit=None)]
+    assert [t.id for t in archived] == [made[2].thread.id, made[0].thread.id]  # latest first
+    assert all(t.archived for t in archived)
+    starter = await guild.get_channel_or_thread(theirs).fetch_message(theirs)  # type: ignore[union-attr]
+    assert starter.author.id == reader and starter.embeds[0].url == "https://e.example/1"
+
+    d.delete_thread(made[1].thread.id)
+    await refused(made[1].message.edit(content="gone"), 404, 10003)

@@ -21,7 +21,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import answers, desk
+from bot import answers, desk, posting
 from bot.bot import NewsBot
 from bot.channels import OwnMessageChannel, missing_permissions
 from bot.delivery import Action, backoff, classify, nonce, refusal_reason, supervise
@@ -214,12 +214,11 @@ class DigestScheduler(commands.Cog):
         if not digest.stories:
             await self._settle(run, DigestState.EMPTY)
             return
-        # Checked last before the request: a process whose lease may be another's sends nothing.
-        if not self.store.leases.holds(Role.DELIVERER):
-            return
         channel = self.bot.get_partial_messageable(run.channel_id)
         try:
-            message = await post(channel, digest, nonce_for(run))
+            # Checked as the request starts: a process whose lease is another's sends nothing.
+            with posting.guarded(lambda: self.store.leases.check(Role.DELIVERER)):
+                message = await post(channel, digest, nonce_for(run))
         except Exception as exc:
             verdict = classify(exc)
             if verdict is None:

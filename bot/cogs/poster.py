@@ -18,7 +18,9 @@ import logging
 import math
 import time
 from collections import defaultdict
+from datetime import UTC, datetime
 
+import discord
 from discord.ext import commands
 
 from bot import embeds, posting
@@ -132,16 +134,19 @@ class Poster(commands.Cog):
             if delivery.state == DeliveryState.PENDING and await self._paced(delivery):
                 return False  # it waits its turn, and the channel's later posts behind it
             await self.pace.wait()
-            # Checked last before the request: a process frozen and resumed, whose lease may
-            # be another's by now, sends nothing more.
-            if not self.store.leases.holds(Role.DELIVERER):
-                return False
-            await self._act(delivery, article, shown)
+            # Every Discord request of this step is checked against the lease as it starts:
+            # a process frozen and resumed, whose lease may be another's by now, sends nothing.
+            with posting.guarded(lambda: self.store.leases.check(Role.DELIVERER)):
+                await self._act(delivery, article, shown)
             return True
         except Exception as exc:
             verdict = classify(exc)
             if verdict is None:
                 raise  # the database away, the lease lost: the supervisor's business
+            if isinstance(exc, discord.NotFound) and posting.post_gone(delivery, exc):
+                # A forum post's own thread deleted by hand: that post is lost, the forum
+                # (which a 404 "unknown channel" would otherwise pause) goes on.
+                verdict = Verdict(Action.LOST, "the post no longer exists")
             return await self._settle(delivery, verdict)
 
     async def _settle(self, delivery: Delivery, verdict: Verdict) -> bool:
@@ -215,7 +220,10 @@ class Poster(commands.Cog):
             return await posting.send_message(channel, delivery, article, nonce_for(delivery))
         forum = await posting.forum_of(self.bot, delivery.channel_id)
         if delivery.started_at is not None:
-            found = await posting.find_thread(forum, posting.thread_name(article), article.url)
+            since = datetime.fromtimestamp(delivery.started_at, UTC)
+            found = await posting.find_thread(
+                forum, posting.thread_name(article), article.url, since
+            )
             if found is not None:
                 log.info("found the forum post of %s made before", delivery.article_id)
                 return found
@@ -232,7 +240,7 @@ class Poster(commands.Cog):
         if len(recent) < delivery.max_per_hour:
             return False
         until = recent[-delivery.max_per_hour] + HOUR
-        await self.store.outbox.wait(delivery, until, "max_per_hour: waiting its turn")
+        await self.store.outbox.park(delivery.channel_id, until, "max_per_hour: waiting its turn")
         return True
 
 

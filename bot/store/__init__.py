@@ -76,7 +76,9 @@ class Store:
         self.clock: Clock = clock or db.now
         self.outbox = Outbox(db, self.clock)
         index = ArticleIndex(db, self.outbox)
-        self.folder = FolderSync(db, index, store_dir)
+        self.folder = FolderSync(
+            db, index, store_dir, fence=lambda: self.leases.fence(Role.SCANNER)
+        )
         self.articles = Queries(db)
         self.publishing = Publishing(db, index, store_dir)
         self.feeds = Feeds(db, self.clock)

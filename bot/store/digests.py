@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from bot.articles import topic_key
-from bot.digest import Every, Period, Story, latest_period
+from bot.digest import Every, Period, Story, period_after
 from bot.store.database import Database, Row
 
 _KEEP_SECONDS = 8 * 24 * 3600  # log rows a round looks at: a week's period, and a day more
@@ -204,16 +204,19 @@ class Digests:
     async def open_due(self, now: datetime) -> int:
         """Write the log row of every digest's latest period due by `now`, before anything
         is sent; a period due before the digest existed is skipped. How many were new."""
-        known = {
-            (r[0], r[1], r[2])
-            for r in await self.db.fetch_tuples(
-                "SELECT channel_id, topic_key, period_key FROM digest_log WHERE due_at >= ?",
-                [int(now.timestamp()) - _KEEP_SECONDS],
-            )
-        }
+        known: set[tuple[int, str, str]] = set()
+        ended: dict[tuple[int, str], int] = {}  # each digest's last logged period's end
+        for channel_id, key, period_key, due_at in await self.db.fetch_tuples(
+            "SELECT channel_id, topic_key, period_key, due_at FROM digest_log WHERE due_at >= ?",
+            [int(now.timestamp()) - _KEEP_SECONDS],
+        ):
+            known.add((channel_id, key, period_key))
+            ended[channel_id, key] = max(due_at, ended.get((channel_id, key), due_at))
         rows: list[tuple[object, ...]] = []
         for sub in await self.subscriptions():
-            period = latest_period(sub.every, sub.hour, now)
+            last = ended.get((sub.channel_id, topic_key(sub.topic)))
+            last_end = None if last is None else datetime.fromtimestamp(last, UTC)
+            period = period_after(sub.every, sub.hour, now, last_end)
             key = (sub.channel_id, topic_key(sub.topic), period.key)
             if sub.paused_reason or period.end.timestamp() < sub.created_at or key in known:
                 continue

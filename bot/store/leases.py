@@ -8,7 +8,12 @@ Every change of holder bumps the lease's epoch: the fencing token. The deliverer
 writes check it in their own transaction (`fence`), so a process that lost its lease (one
 frozen, then resumed) has every write refused. It also stops acting on its own: a holder
 trusts its lease only until MARGIN seconds before anyone could take it over (`holds`),
-measured on its monotonic clock from the moment it asked to renew.
+measured from the moment it asked to renew on a clock that keeps counting while the process
+is frozen or the host suspended (`_elapsed`). That is enough to fence Discord requests
+without a database round trip each: a standby takes over only once the lease went
+unrenewed for LEASE_SECONDS by the database's clock, counted from a renewal that happened
+after we asked, so our trust always ends first. A delivery checks it (`check`) right before
+every Discord request.
 
 On SQLite (one host) there is nothing to elect: the roles are the process's own, as
 configured, and `holds` answers from that.
@@ -51,10 +56,18 @@ class LeaseLost(Exception):
         self.role = role
 
 
+def _elapsed() -> float:
+    """Seconds on a clock that also counts a suspended host (CLOCK_BOOTTIME; monotonic
+    elsewhere): a lease trusted by a clock that stood still would outlive its term."""
+    if hasattr(time, "CLOCK_BOOTTIME"):
+        return time.clock_gettime(time.CLOCK_BOOTTIME)
+    return time.monotonic()
+
+
 @dataclass(slots=True)
 class _Held:
     epoch: int
-    trusted_until: float  # time.monotonic()
+    trusted_until: float  # by _elapsed()
 
 
 class Leases:
@@ -74,7 +87,13 @@ class Leases:
         if not self.elected:
             return role in self._wanted
         held = self._held.get(role)
-        return held is not None and time.monotonic() < held.trusted_until
+        return held is not None and _elapsed() < held.trusted_until
+
+    def check(self, role: Role) -> None:
+        """Raise LeaseLost unless this process may act in `role` right now: called before
+        each Discord request a delivery makes, which no database write can fence."""
+        if not self.holds(role):
+            raise LeaseLost(role)
 
     async def wait_for(self, role: Role) -> None:
         """Until this process holds `role`."""
@@ -143,7 +162,7 @@ class Leases:
 
     async def _try(self, role: Role) -> bool:
         """Renew the lease we hold, or take a free or expired one."""
-        asked_at = time.monotonic()
+        asked_at = _elapsed()
         held = self._held.get(role)
         async with self.db.transaction():
             now = await self.db.clock()

@@ -62,6 +62,7 @@ def _owed(alias: str = "") -> str:
 
 
 HOUR = 3600
+PER_CHANNEL = 20  # a round's rows of one channel, at most (see Outbox.due)
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,20 +265,30 @@ class Outbox(_Reports):
 
     # ------------------------------------------------------------------ delivering
 
-    async def due(self, limit: int = 200) -> list[Delivery]:
-        """Work that is due: oldest article first, then channel, paused channels skipped."""
+    async def due(self, limit: int = 200, per_channel: int = PER_CHANNEL) -> list[Delivery]:
+        """Work that is due: oldest article first, then channel, paused channels skipped.
+
+        At most `per_channel` rows of any one channel (a channel's rows go one after another
+        anyway): one channel's backlog never crowds another's story out of a round."""
         rows = await self.db.fetch(
-            f"""SELECT o.id, o.url, o.article_id, o.channel_id, o.role_id, o.state,
-                      o.message_id, o.attempts, o.generation, o.kind, o.silent,
-                      o.max_per_hour, o.threads, o.followup, o.started_at
-               FROM outbox o
-               JOIN articles a ON a.id = o.article_id
-               LEFT JOIN channels c ON c.channel_id = o.channel_id
-               WHERE {_owed("o.")} AND o.next_try_at <= ?
-                 AND (c.paused_reason IS NULL OR o.state = '{DeliveryState.DELETE}')
-               ORDER BY a.published_at, o.id
+            f"""SELECT id, url, article_id, channel_id, role_id, state, message_id, attempts,
+                      generation, kind, silent, max_per_hour, threads, followup, started_at
+               FROM (SELECT o.id, o.url, o.article_id, o.channel_id, o.role_id, o.state,
+                            o.message_id, o.attempts, o.generation, o.kind, o.silent,
+                            o.max_per_hour, o.threads, o.followup, o.started_at,
+                            a.published_at,
+                            ROW_NUMBER() OVER (PARTITION BY o.channel_id
+                                               ORDER BY a.published_at, o.id) AS place
+                     FROM outbox o
+                     JOIN articles a ON a.id = o.article_id
+                     LEFT JOIN channels c ON c.channel_id = o.channel_id
+                     WHERE {_owed("o.")} AND o.next_try_at <= ?
+                       AND (c.paused_reason IS NULL OR o.state = '{DeliveryState.DELETE}')
+                    ) due
+               WHERE place <= ?
+               ORDER BY published_at, id
                LIMIT ?""",
-            [self.now(), limit],
+            [self.now(), per_channel, limit],
         )
         return [Delivery.from_row(r) for r in rows]
 
@@ -357,6 +368,15 @@ class Outbox(_Reports):
         await self._write(
             "UPDATE outbox SET next_try_at = ?, last_error = ? WHERE id = ?",
             (until, why[:500], delivery.id),
+        )
+
+    async def park(self, channel_id: int, until: int, why: str) -> None:
+        """A paced channel's whole backlog waits its turn, in one update: every post still to
+        send there is skipped by `due()` until `until`, not re-read and parked one a round."""
+        await self._write(
+            f"UPDATE outbox SET next_try_at = ?, last_error = ? WHERE channel_id = ? "
+            f"AND state = '{DeliveryState.PENDING}' AND next_try_at < ?",
+            (until, why[:500], channel_id, until),
         )
 
     async def sent_times(self, channel_id: int, since: int) -> list[int]:

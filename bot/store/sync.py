@@ -13,7 +13,7 @@ import logging
 import os
 import stat
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -158,10 +158,19 @@ def _read_batch(files: Sequence[tuple[str, int]]) -> list[ArticleRows | str]:
 
 
 class FolderSync:
-    def __init__(self, db: Database, index: ArticleIndex, store_dir: Path) -> None:
+    def __init__(
+        self,
+        db: Database,
+        index: ArticleIndex,
+        store_dir: Path,
+        fence: Callable[[], Awaitable[None]],
+    ) -> None:
         self.db = db
         self.index = index
         self.store_dir = store_dir
+        # Called first in a withdrawal's transaction: raises (leases.LeaseLost) when this
+        # process no longer holds the scanner's lease, so only the scanner withdraws.
+        self.fence = fence
 
     async def sync(self, progress: Callable[[int, int], None] | None = None) -> SyncReport:
         """Bring the index in line with the whole store folder, reading only new or changed
@@ -278,8 +287,14 @@ class FolderSync:
                 pool.shutdown(cancel_futures=True)
 
     async def _withdraw_files(self, names: list[str], report: SyncReport) -> None:
+        """Withdraw the articles of files gone from the folder. Fenced, and re-checked last:
+        a file back in the folder by now (re-added, or rewritten by a /publish, since the
+        scan listed it) stays; the next scan reads it."""
         changes = Changes()
         async with self.db.transaction():
+            await self.fence()
+            back = await asyncio.to_thread(stat_files, self.store_dir, names)
+            names = [name for name in names if name not in back]
             ids = [
                 row[0]
                 async for row in in_chunks(

@@ -190,7 +190,9 @@ class RestRoutes:
         msg_type: int = 0,
         interaction: InteractionRecord | None = None,
         message_id: int | None = None,
+        author: dict[str, Any] | None = None,
     ) -> StoredMessage:
+        """A message by the bot, or by `author` (a member's user payload)."""
         content = "" if body.get("content") is None else str(body["content"])
         allowed = body.get("allowed_mentions")
         world = self._world_of_channel(channel_id)
@@ -198,7 +200,7 @@ class RestRoutes:
             "id": str(message_id or self._ids.next()),
             "channel_id": str(channel_id),
             "guild_id": str(world.guild_id),
-            "author": dict(world.bot_user),
+            "author": dict(author or world.bot_user),
             "content": content,
             "timestamp": iso_now(),
             "edited_timestamp": None,

@@ -9,6 +9,14 @@ What Discord does and refuses, per its API reference (Channel resource, Threads,
 - ``POST /channels/{channel}/messages/{message}/threads``: a thread on a message (same id as
   the message); Create Public Threads; a second one is 400, 160004.
 - ``DELETE /channels/{thread}``: Manage Threads; the thread and its messages go.
+- ``GET /guilds/{guild}/threads/active``: the guild's active threads only, never archived ones.
+- ``GET /channels/{channel}/threads/archived/public``: Read Message History; the public
+  archived threads, latest ``archive_timestamp`` first, those archived before ``before``
+  (an ISO8601 timestamp) when given, at most ``limit`` (2-100, default 50), and
+  ``has_more``: ``{"threads", "members", "has_more"}``.
+- Members start forum posts too: a thread's ``owner_id`` and its first message's author are
+  whoever started it (``member_forum_post``); moderators delete (``delete_thread``) and
+  threads are archived (``archive_thread``), after which only the archived list shows them.
 - ``PATCH /channels/{forum}``: ``available_tags`` (at most 20, names 1-20), Manage Channels.
 - ``POST /channels/{channel}/messages/{message}/crosspost``: announcement channels (type 5)
   only; 400, 40033 once crossposted; about 10 an hour per channel, then 429 with the
@@ -19,17 +27,29 @@ from __future__ import annotations
 
 import copy
 import time
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from .gateway import INTENT_GUILDS, Gateway
 from .records import CROSSPOSTED, Files, Handler, Params, Recorded, Reply, StoredMessage
 from .rest import Route, compile_routes
 from .validation import ApiError, FormErrors, TooManyRequests, validate_message
-from .world import ANNOUNCEMENT, FORUM, REQUIRE_TAG, TEXT, Channel, Perm, Snowflakes, World
+from .world import (
+    ANNOUNCEMENT,
+    FORUM,
+    REQUIRE_TAG,
+    TEXT,
+    Channel,
+    Perm,
+    Snowflakes,
+    World,
+    iso_now,
+)
 
 __all__ = ["ThreadRoutes"]
 
 THREAD_NAME, MAX_APPLIED_TAGS, MAX_TAGS, TAG_NAME = 100, 5, 20, 20
+ARCHIVED_PAGE, ARCHIVED_MIN, ARCHIVED_MAX = 50, 2, 100  # GET .../threads/archived/public limit
 ARCHIVE_DURATIONS = (60, 1440, 4320, 10080)
 CROSSPOSTS_PER_HOUR, HOUR = 10, 3600.0
 
@@ -60,6 +80,7 @@ class ThreadRoutes:
             ("PATCH", "/channels/{channel_id}", self._patch_channel),
             ("DELETE", "/channels/{channel_id}", self._delete_channel),
             ("GET", "/guilds/{guild_id}/threads/active", self._active_threads),
+            ("GET", "/channels/{channel_id}/threads/archived/public", self._archived_threads),
         ]
         return [*super()._build_routes(), *compile_routes(table)]  # type: ignore[misc]
 
@@ -94,6 +115,41 @@ class ThreadRoutes:
             message = copy.deepcopy(starter.data) if in_thread and starter else None
             out.append(world.thread_payload(thread) | {"message": message})
         return out
+
+    # --- what members and moderators do -------------------------------------------------------
+
+    def member_forum_post(self, forum_id: int, user_id: int, name: str, *, links: str = "") -> int:
+        """A forum post a member started (returns the thread's id): the thread is theirs,
+        and so is its first message, which links ``links`` (a link preview) when given."""
+        world = self._world_of_channel(forum_id)
+        forum = world.channels[forum_id]
+        thread = world.add_thread(forum, self._ids.next(), name, [], owner_id=user_id)
+        self._announce_thread(world, thread)
+        body: dict[str, Any] = {"content": links or name}
+        if links:
+            body["embeds"] = [{"type": "link", "url": links, "title": name}]
+        self._create_message(
+            thread.id,
+            body,
+            [],
+            in_channel=True,
+            message_id=thread.id,
+            author=world.members[user_id].user,
+        )
+        return thread.id
+
+    def archive_thread(self, thread_id: int) -> None:
+        """The thread is archived (by a moderator, or by inactivity): it leaves the active list."""
+        world = self._world_of_channel(thread_id)
+        thread = world.channels[thread_id]
+        thread.archived_at = iso_now()
+        self._gateway.broadcast(
+            "THREAD_UPDATE", world.thread_payload(thread), INTENT_GUILDS, world.guild_id
+        )
+
+    def delete_thread(self, thread_id: int) -> None:
+        """A moderator deletes the thread (a forum post) and with it its messages."""
+        self._remove_channel(self._world_of_channel(thread_id).channels[thread_id])
 
     def forum_tags(self, forum_id: int) -> list[dict[str, Any]]:
         """The forum's ``available_tags`` as Discord holds them now."""
@@ -184,6 +240,11 @@ class ThreadRoutes:
         world = self._world_of_channel(channel.id)
         needed = Perm.MANAGE_THREADS if channel.is_thread else Perm.MANAGE_CHANNELS
         self._require(world, channel, needed)
+        return 200, self._remove_channel(channel)
+
+    def _remove_channel(self, channel: Channel) -> dict[str, Any]:
+        """The channel and its messages go; connected bots are told. Its payload."""
+        world = self._world_of_channel(channel.id)
         payload = world.channel_payload(channel)
         channel.deleted = True
         for message in list(self._messages.values()):
@@ -191,7 +252,7 @@ class ThreadRoutes:
                 self._delete(message)
         event = "THREAD_DELETE" if channel.is_thread else "CHANNEL_DELETE"
         self._gateway.broadcast(event, payload, INTENT_GUILDS, world.guild_id)
-        return 200, payload
+        return payload
 
     async def _patch_channel(self, rec: Recorded, p: Params, files: Files) -> Reply:
         channel = self._channel_or_404(p)
@@ -258,6 +319,39 @@ class ThreadRoutes:
     async def _active_threads(self, rec: Recorded, p: Params, files: Files) -> Reply:
         world = self._guild_or_404(p)
         return 200, {
-            "threads": [world.thread_payload(t) for t in world.live_threads()],
+            "threads": [world.thread_payload(t) for t in world.active_threads()],
             "members": [],
+        }
+
+    async def _archived_threads(self, rec: Recorded, p: Params, files: Files) -> Reply:
+        channel = self._channel_or_404(p)
+        world = self._world_of_channel(channel.id)
+        self._require(world, channel, Perm.READ_MESSAGE_HISTORY)
+        errs = FormErrors()
+        limit = ARCHIVED_PAGE
+        raw = rec.query.get("limit")
+        if raw is not None:
+            if not raw.isdigit() or not ARCHIVED_MIN <= int(raw) <= ARCHIVED_MAX:
+                errs.add(("limit",), "NUMBER_TYPE_MIN", "Must be between 2 and 100.")
+            else:
+                limit = int(raw)
+        before: datetime | None = None
+        if rec.query.get("before"):
+            try:
+                before = datetime.fromisoformat(rec.query["before"])
+            except ValueError:
+                errs.add(("before",), "DATE_TIME_TYPE_PARSE", "Could not parse the timestamp.")
+        errs.raise_if_any()
+        archived = [
+            t
+            for t in world.live_threads(channel.id)
+            if t.archived_at is not None
+            and (before is None or datetime.fromisoformat(t.archived_at) < before)
+        ]
+        archived.sort(key=lambda t: (datetime.fromisoformat(str(t.archived_at)), t.id))
+        archived.reverse()
+        return 200, {
+            "threads": [world.thread_payload(t) for t in archived[:limit]],
+            "members": [],
+            "has_more": len(archived) > limit,
         }

@@ -99,9 +99,10 @@ class Channel:
     flags: int = 0
     available_tags: list[dict[str, Any]] = field(default_factory=list)  # forums
     parent_id: int | None = None  # threads
-    owner_id: int | None = None
+    owner_id: int | None = None  # threads: who started it
     applied_tags: list[str] = field(default_factory=list)
     created: str = ""
+    archived_at: str | None = None  # threads: when archived (None while active)
 
     @property
     def is_thread(self) -> bool:
@@ -209,16 +210,23 @@ class World:
         return None if channel is None or channel.deleted else channel
 
     def add_thread(
-        self, parent: Channel, thread_id: int, name: str, applied_tags: list[str]
+        self,
+        parent: Channel,
+        thread_id: int,
+        name: str,
+        applied_tags: list[str],
+        *,
+        owner_id: int | None = None,
     ) -> Channel:
-        """A public thread in ``parent`` (a forum post, or a thread on a message)."""
+        """A public thread in ``parent`` (a forum post, or a thread on a message), started
+        by ``owner_id`` (the bot unless a member's)."""
         thread = Channel(
             thread_id,
             name,
             0,
             type=PUBLIC_THREAD,
             parent_id=parent.id,
-            owner_id=self.bot_user_id,
+            owner_id=self.bot_user_id if owner_id is None else owner_id,
             applied_tags=applied_tags,
             created=iso_now(),
         )
@@ -230,11 +238,16 @@ class World:
         return [c for c in self.channels.values() if not c.deleted and not c.is_thread]
 
     def live_threads(self, parent_id: int | None = None) -> list[Channel]:
+        """Threads not deleted, archived ones included."""
         return [
             c
             for c in self.channels.values()
             if c.is_thread and not c.deleted and parent_id in (None, c.parent_id)
         ]
+
+    def active_threads(self, parent_id: int | None = None) -> list[Channel]:
+        """Threads neither deleted nor archived: what GUILD_CREATE and the active list hold."""
+        return [t for t in self.live_threads(parent_id) if t.archived_at is None]
 
     # --- permissions (Discord's documented algorithm) -----------------------------------
 
@@ -324,9 +337,9 @@ class World:
             "flags": 0,
             "applied_tags": list(thread.applied_tags),
             "thread_metadata": {
-                "archived": False,
+                "archived": thread.archived_at is not None,
                 "auto_archive_duration": 1440,
-                "archive_timestamp": thread.created,
+                "archive_timestamp": thread.archived_at or thread.created,
                 "locked": False,
                 "create_timestamp": thread.created,
             },
@@ -407,7 +420,7 @@ class World:
                 "members": [self.member_payload(m) for m in self.members.values()],
                 "voice_states": [],
                 "presences": [],
-                "threads": [self.thread_payload(t) for t in self.live_threads()],
+                "threads": [self.thread_payload(t) for t in self.active_threads()],
                 "stage_instances": [],
                 "guild_scheduled_events": [],
                 "soundboard_sounds": [],
