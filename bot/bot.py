@@ -19,6 +19,7 @@ from discord.ext import commands
 from bot import answers
 from bot.config import Settings
 from bot.errors import ConfigError, NewsError
+from bot.stalls import StallMonitor
 from bot.store import Role, Store, open_store
 
 log = logging.getLogger(__name__)
@@ -117,6 +118,7 @@ class NewsBot(commands.Bot):
         )
 
     async def setup_hook(self) -> None:
+        self.loop_stalls = StallMonitor.start(until=self.is_closed)  # logs stalls past 100 ms
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         await self.sync_commands()
