@@ -1,7 +1,8 @@
 """Chaos: two bots on one PostgreSQL and one store folder, under every fault at once (issue 16).
 
     python -m bench.chaos [--minutes 30] [--articles 20000] [--channels 50] [--forums 10]
-                          [--every 10] [--rate 5] [--seed 16] [--no-faults] [--keep DIR]
+                          [--every 10] [--rate 5] [--seed 16] [--no-faults] [--no-hostile]
+                          [--keep DIR]
 
 A throwaway PostgreSQL server (tests/support/postgres.py), the stand-in (in this process,
 Discord's rate limits on, 50 ms answers) and two real `newsbot run` processes sharing the
@@ -13,7 +14,7 @@ store folder, both competing for the scanner's and the deliverer's leases. Every
 - readers send /news, /news by topic, /search and /topics at ``--rate`` per second;
 - one hostile reader sends, twice a second each, the longest `/article` autocomplete and
   the longest `/search` the synced command definitions allow (6,000 characters where
-  they declare no ``max_length``);
+  they declare no ``max_length``), unless ``--no-hostile``;
 
 and, unless ``--no-faults``: the database is stopped for 20 s every 5 minutes (first at
 1 minute), the process holding the deliverer's lease (read from the `leases` table) is
@@ -105,6 +106,7 @@ class Faults:
     """What was done when: the windows readers' latencies and stalls are judged outside."""
 
     windows: list[Window] = field(default_factory=list)
+    begin: float = 0.0  # time.time() when both bots were ready: stalls before are start-up
     bursts: collections.Counter[str] = field(default_factory=collections.Counter)
     notes: list[str] = field(default_factory=list)
 
@@ -463,6 +465,7 @@ class BotFigures:
     stalls_outside: int = 0
     stalls_inside: int = 0
     longest_inside_ms: float = 0.0
+    startup_ms: float = 0.0  # the longest stall before both bots were ready
     restarts: int = 0
     errors: int = 0
     warnings: collections.Counter[str] = field(default_factory=collections.Counter)
@@ -484,7 +487,9 @@ def read_log(bot: BotProcess, name: str, record: Faults, grace: float) -> BotFig
         if m is None or when is None:
             continue
         ms = float(m.group(1))
-        if record.inside(when - ms / 1000, when, grace, bot.pid):
+        if when < record.begin:
+            figures.startup_ms = max(figures.startup_ms, ms)
+        elif record.inside(when - ms / 1000, when, grace, bot.pid):
             figures.stalls_inside += 1
             figures.longest_inside_ms = max(figures.longest_inside_ms, ms)
         else:
@@ -527,13 +532,15 @@ async def chaos(args: argparse.Namespace, workdir: Path, pg: PostgresServer) -> 
         f"chaos: {args.minutes:g} min, 2 bot processes on PostgreSQL, {args.articles} articles "
         f"(generated in {time.perf_counter() - started:.0f} s), a story every {args.every:g} s "
         f"to {args.channels} channels ({args.forums} forums), readers {args.rate:g}/s, "
-        f"faults {'OFF' if args.no_faults else 'on'}, seed {args.seed}"
+        f"faults {'OFF' if args.no_faults else 'on'}, hostile reader "
+        f"{'OFF' if args.no_hostile else 'on'}, seed {args.seed}"
     )
     rig = Rig(args, workdir, pg, url)
     record = Faults()
     try:
         await rig.start()
         ready = time.monotonic()
+        record.begin = time.time()
         pids = {b.pid: psutil.Process(b.pid) for b in rig.bots}
         load = Load(rig, args.seed)
         print(
@@ -556,9 +563,10 @@ async def chaos(args: argparse.Namespace, workdir: Path, pg: PostgresServer) -> 
             Every(args.every, load.story).run(end),
             Every(CHURN_EVERY, load.churn).run(end),
             Every(1 / args.rate, load.reader).run(end),
-            Every(HOSTILE_EVERY, load.hostile_reader).run(end),
             Every(1.0, sample_rss).run(end),
         ]
+        if not args.no_hostile:
+            jobs.append(Every(HOSTILE_EVERY, load.hostile_reader).run(end))
         if not args.no_faults:
             jobs.append(faults(rig, record, ready, end, args.seed))
         await asyncio.gather(*jobs)
@@ -665,7 +673,8 @@ def report(
             f"{f.name} (pid {f.pid}): longest loop stall outside outages "
             f"{f.longest_stall_ms:.0f} ms "
             f"({f.stalls_outside} stalls past 100 ms; {f.stalls_inside} during outages, longest "
-            f"{f.longest_inside_ms:.0f} ms); RSS {f.rss_minute / 2**20:.0f} MB after 1 min, "
+            f"{f.longest_inside_ms:.0f} ms; {f.startup_ms:.0f} ms at start-up); "
+            f"RSS {f.rss_minute / 2**20:.0f} MB after 1 min, "
             f"{f.rss_end / 2**20:.0f} MB at the end ({growth * 100:+.1f}%); supervised task "
             f"restarts {f.restarts}; {f.errors} ERROR lines"
         )
@@ -715,6 +724,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-faults", action="store_true", help="the load alone: checks the counting"
     )
+    parser.add_argument("--no-hostile", action="store_true", help="without the hostile reader")
     parser.add_argument(
         "--keep", type=Path, help="work in this folder and keep it (bot-a.log, ...)"
     )
