@@ -17,10 +17,10 @@ store folder, both competing for the scanner's and the deliverer's leases. Every
   they declare no ``max_length``), unless ``--no-hostile``;
 
 and, unless ``--no-faults``: the database is stopped for 20 s every 5 minutes (first at
-1 minute), the process holding the deliverer's lease (read from the `leases` table) is
-SIGSTOPped for 20 s once (at 2 minutes), and Discord answers every channel request with
-429s or 5xx for 3 s about every 45 s. Then the faults stop and the bots get up to
-``--drain`` seconds to deliver everything.
+1 minute); the process holding the deliverer's lease (read from the `leases` table) is
+SIGSTOPped for 20 s once, at 2 minutes, on its next forum request (mid forum post); and
+Discord answers every channel request with 429s or 5xx for 3 s about every 45 s. Then the
+faults stop and the bots get up to ``--drain`` seconds to deliver everything.
 
 Prints: posts lost and doubled (each story must reach each channel exactly once: messages
 counted per story and channel, forum posts per story and forum; target 0 and 0); the
@@ -65,13 +65,14 @@ from tests.support.corpus import TOPIC_NAMES, write_corpus
 from tests.support.helpers import article_text, write_article
 from tests.support.postgres import PostgresServer, server_binaries, throwaway_server
 from tests.support.run_bot import BotProcess, bot_env, follow_everything
-from tests.support.stand_in import InteractionNotAnswered, Perm, StandIn
+from tests.support.stand_in import InteractionNotAnswered, Perm, Recorded, StandIn
 
 OUTAGE_SECONDS = 20.0
 OUTAGE_EVERY = 300.0
 FIRST_OUTAGE = 60.0
 FREEZE_AT = 120.0
 FREEZE_SECONDS = 20.0
+FREEZE_WAIT = 30.0  # seconds the freeze waits for the deliverer's next forum request
 BURST_EVERY = 45.0
 BURST_SECONDS = 3.0
 CHURN_EVERY = 0.1
@@ -402,28 +403,58 @@ async def _at(when: float, kind: str, rig: Rig, record: Faults, rng: random.Rand
             await asyncio.to_thread(rig.pg.start)
             window.end = time.time()
     elif kind == "freeze":
-        pid = None
-        with contextlib.suppress(Exception):
-            pid = await rig.deliverer()
-        if pid is None or pid not in {b.pid for b in rig.bots}:
-            record.notes.append(f"freeze skipped: no bot holds the deliverer's lease ({pid})")
-            return
-        window = Window("freeze", time.time(), pid=pid)
-        record.windows.append(window)
-        os.kill(pid, signal.SIGSTOP)
-        rig.frozen.add(pid)
-        try:
-            await asyncio.sleep(FREEZE_SECONDS)
-        finally:
-            os.kill(pid, signal.SIGCONT)
-            rig.frozen.discard(pid)
-            window.end = time.time()
-        record.notes.append(f"froze {rig.bot_of(pid)} (the deliverer, pid {pid}) for 20 s")
+        await freeze(rig, record)
     else:
         status = rng.choice((429, 429, 500, 502, 503))
         rig.discord.fail_for(BURST_SECONDS, "*", CHANNEL_ROUTE, status, retry_after=1.0)
         record.windows.append(Window(f"burst {status}", time.time(), time.time() + BURST_SECONDS))
         record.bursts[str(status)] += 1
+
+
+async def freeze(rig: Rig, record: Faults) -> None:
+    """SIGSTOP the deliverer for FREEZE_SECONDS, at the moment it sends a forum request
+    (a forum post is several requests: frozen between them, as in issue 16) if it sends
+    one within FREEZE_WAIT seconds, else then; SIGCONT after."""
+    pid = None
+    with contextlib.suppress(Exception):
+        pid = await rig.deliverer()
+    bot = next((b for b in rig.bots if b.pid == pid), None)
+    if pid is None or bot is None:
+        record.notes.append(f"freeze skipped: no bot holds the deliverer's lease ({pid})")
+        return
+    auth = f"Bot {bot.env['DISCORD_TOKEN']}"
+    forums = tuple(f"/channels/{f}" for f in rig.forums)
+    stopped = asyncio.Event()
+    caught: list[str] = []
+
+    def stop(rec: Recorded | None = None) -> None:
+        if stopped.is_set():
+            return
+        if rec is not None:
+            if rec.headers.get("Authorization") != auth or not rec.path.startswith(forums):
+                return
+            caught.append(f"{rec.method} {rec.path}")
+        os.kill(pid, signal.SIGSTOP)
+        rig.frozen.add(pid)
+        record.windows.append(Window("freeze", time.time(), pid=pid))
+        stopped.set()
+
+    rig.discord.on_request = stop
+    try:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopped.wait(), FREEZE_WAIT)
+        stop()
+        await asyncio.sleep(FREEZE_SECONDS)
+    finally:
+        rig.discord.on_request = None
+        if pid in rig.frozen:
+            os.kill(pid, signal.SIGCONT)
+            rig.frozen.discard(pid)
+            record.windows[-1].end = time.time()
+    during = f"during its forum request {caught[0]}" if caught else "(no forum request seen)"
+    record.notes.append(
+        f"froze {rig.bot_of(pid)} (the deliverer, pid {pid}) for {FREEZE_SECONDS:g} s {during}"
+    )
 
 
 # --- what the bots did --------------------------------------------------------------------
@@ -544,8 +575,9 @@ async def chaos(args: argparse.Namespace, workdir: Path, pg: PostgresServer) -> 
         pids = {b.pid: psutil.Process(b.pid) for b in rig.bots}
         load = Load(rig, args.seed)
         print(
-            f"bots ready (bot-a pid {rig.bots[0].pid}, bot-b pid {rig.bots[1].pid}); hostile: "
-            f"/article autocomplete of {load.article_max} characters, /search of "
+            f"bots ready (bot-a pid {rig.bots[0].pid}, bot-b pid {rig.bots[1].pid}); hostile "
+            f"reader{' (off)' if args.no_hostile else ''}: /article autocomplete of "
+            f"{load.article_max} characters, /search of "
             f"{len(load.prefixes)} ({load.prefixes.count('*')} prefixes), "
             f"each every {HOSTILE_EVERY:g} s"
         )
@@ -656,7 +688,7 @@ def report(
             for c, v in sorted(by_command.items())
         )
     )
-    hostile = collections.defaultdict(list)
+    hostile: dict[str, list[float | None]] = {"autocomplete": [], "/search (hostile)": []}
     for a in load.hostile:
         hostile[a.command].append(a.latency)
     print(
@@ -666,6 +698,8 @@ def report(
             f"{ms(statistics.median([x for x in v if x is not None] or [float('inf')]))}"
             for c, v in sorted(hostile.items())
         )
+        if load.hostile
+        else "hostile reader: off"
     )
     for f in figures:
         growth = (f.rss_end - f.rss_minute) / f.rss_minute if f.rss_minute else float("nan")
