@@ -460,8 +460,8 @@ async def freeze(rig: Rig, record: Faults) -> None:
 # --- what the bots did --------------------------------------------------------------------
 
 
-def delivered(rig: Rig, titles: list[str]) -> tuple[int, int, int]:
-    """(lost, doubled, expected): each story in each channel, messages (a forum: posts)."""
+def tally(rig: Rig, titles: list[str]) -> collections.Counter[tuple[int, str]]:
+    """(channel, story) -> messages showing it now (a forum: posts)."""
     wanted = set(titles)
     counts: collections.Counter[tuple[int, str]] = collections.Counter()
     for channel in rig.channels:
@@ -470,10 +470,50 @@ def delivered(rig: Rig, titles: list[str]) -> tuple[int, int, int]:
         else:
             shown = [embed_title(m) for m in rig.discord.messages(channel)]
         counts.update((channel, t) for t in shown if t in wanted)
+    return counts
+
+
+def delivered(rig: Rig, titles: list[str]) -> tuple[int, int, int]:
+    """(lost, doubled, expected): each story in each channel, messages (a forum: posts)."""
+    counts = tally(rig, titles)
     expected = [(c, t) for c in rig.channels for t in titles]
     lost = sum(1 for key in expected if counts[key] == 0)
     doubled = sum(counts[key] - 1 for key in expected if counts[key] > 1)
     return lost, doubled, len(expected)
+
+
+def wrong(rig: Rig, titles: list[str], begin: float, limit: int = 8) -> list[str]:
+    """The first (channel, story) pairs shown other than once, each with the posts Discord
+    accepted for it: when (seconds into the run) and from which bot."""
+    counts = tally(rig, titles)
+    out = []
+    for channel in rig.channels:
+        for title in titles:
+            if counts[channel, title] == 1:
+                continue
+            sends = []
+            for r in rig.discord.requests:
+                if r.method != "POST" or r.status not in (200, 201) or not isinstance(r.json, dict):
+                    continue
+                if r.path not in (f"/channels/{channel}/messages", f"/channels/{channel}/threads"):
+                    continue
+                if title in (
+                    r.json.get("name"),
+                    embed_title(r.json),
+                    embed_title(r.json.get("message")),
+                ):
+                    who = r.headers.get("Authorization", "").removeprefix("Bot token-")
+                    sends.append(
+                        f"{r.path.rsplit('/', 1)[1]} by bot-{who} at {r.time - begin:.1f} s"
+                    )
+            kind = "forum" if channel in rig.forums else "channel"
+            out.append(
+                f"{title.split(':')[0]} in {kind} {channel}: shown {counts[channel, title]} "
+                f"time(s); accepted posts: {', '.join(sends) or 'none'}"
+            )
+            if len(out) >= limit:
+                return out
+    return out
 
 
 def log_lines(bot: BotProcess) -> Iterator[tuple[float | None, str]]:
@@ -619,6 +659,7 @@ async def chaos(args: argparse.Namespace, workdir: Path, pg: PostgresServer) -> 
         drained = time.monotonic() - drain_started
         await asyncio.sleep(5)
         lost, doubled, expected = delivered(rig, load.titles)
+        problems = wrong(rig, load.titles, ready)
         rss_end = {pid: proc.memory_info().rss for pid, proc in pids.items()}
     finally:
         await rig.close()
@@ -628,7 +669,7 @@ async def chaos(args: argparse.Namespace, workdir: Path, pg: PostgresServer) -> 
     ]
     for f in figures:
         f.rss_minute, f.rss_end = rss_minute.get(f.pid, 0), rss_end.get(f.pid, 0)
-    return report(args, rig, load, record, figures, (lost, doubled, expected), drained)
+    return report(args, rig, load, record, figures, (lost, doubled, expected, problems), drained)
 
 
 def report(
@@ -637,10 +678,10 @@ def report(
     load: Load,
     record: Faults,
     figures: list[BotFigures],
-    delivery: tuple[int, int, int],
+    delivery: tuple[int, int, int, list[str]],
     drained: float,
 ) -> int:
-    lost, doubled, expected = delivery
+    lost, doubled, expected, problems = delivery
     outages = record.outages()
     print(
         "faults: "
@@ -666,6 +707,8 @@ def report(
         f"posts: {expected} expected ({len(load.titles)} stories x {len(rig.channels)} channels), "
         f"{lost} lost, {doubled} doubled (drained in {drained:.0f} s of {args.drain:g})"
     )
+    for line in problems:
+        print(f"  {line}")
     # readers answered by whichever process the stand-in routes interactions to; an outage
     # of either process's loop (the freeze) is an outage for them when it is theirs
     kept, left_out = latencies(load.answers, record, args.grace, None)
