@@ -591,17 +591,16 @@ def ms(value: float) -> str:
 
 
 async def chaos(args: argparse.Namespace, workdir: Path, pg: PostgresServer) -> int:
-    store_dir = workdir / "store"
-    started = time.perf_counter()
-    write_corpus(
-        store_dir, args.articles, seed=args.seed, drafts_fraction=0.1, jobs=os.cpu_count() or 1
-    )
+    main = asyncio.current_task()
+    assert main is not None
+    # SIGTERM ends the run as Ctrl-C does: the main task is cancelled, everything stopped
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main.cancel)
     await pg.admin("CREATE DATABASE bench_chaos TEMPLATE newsbot_template")
     url = pg.url("bench_chaos")
     print(f"machine: {machine()}")
     print(
         f"chaos: {args.minutes:g} min, 2 bot processes on PostgreSQL, {args.articles} articles "
-        f"(generated in {time.perf_counter() - started:.0f} s), a story every {args.every:g} s "
+        f"(generated in {args.generated:.0f} s), a story every {args.every:g} s "
         f"to {args.channels} channels ({args.forums} forums), readers {args.rate:g}/s, "
         f"faults {'OFF' if args.no_faults else 'on'}, hostile reader "
         f"{'OFF' if args.no_hostile else 'on'}, seed {args.seed}"
@@ -811,16 +810,25 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("PostgreSQL server binaries (initdb, pg_ctl) not found")
     with contextlib.ExitStack() as stack:
         if args.keep is not None:
+            if args.keep.exists() and any(args.keep.iterdir()):
+                parser.error(f"--keep {args.keep}: not empty (a run needs a fresh store)")
             args.keep.mkdir(parents=True, exist_ok=True)
             workdir = args.keep
         else:
             workdir = Path(
                 stack.enter_context(tempfile.TemporaryDirectory(prefix="newsbot-chaos-"))
             )
+        # before any event loop or signal handler: the generator forks worker processes
+        started = time.perf_counter()
+        write_corpus(
+            workdir / "store", args.articles, seed=args.seed, drafts_fraction=0.1,
+            jobs=os.cpu_count() or 1,
+        )  # fmt: skip
+        args.generated = time.perf_counter() - started
         pg = stack.enter_context(throwaway_server(bindir))
         try:
             return asyncio.run(chaos(args, workdir, pg))
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, asyncio.CancelledError):
             print("interrupted: bots and PostgreSQL stopped", file=sys.stderr)
             return 130
 
