@@ -24,12 +24,13 @@ faults stop and the bots get up to ``--drain`` seconds to deliver everything.
 
 Prints: posts lost and doubled (each story must reach each channel exactly once: messages
 counted per story and channel, forum posts per story and forum; target 0 and 0); the
-readers' latency p50/p99 outside outages (dispatch to answer; a request overlapping an
-outage or the freeze, or the ``--grace`` seconds after one, is left out; target p99 <
-250 ms); each process's longest event-loop stall outside outages (the bots' own "event
-loop stalled N ms" log lines, bot/stalls.py; target < 100 ms); each process's RSS one
-minute after start and at the end (target <= +10%); how often a supervised task was
-restarted (log lines "supervised task ... restarted"); then one verdict line per target.
+readers' latency p50/p99 outside outages (dispatch to answer; a request whose wait, up
+to Discord's 3 s, overlaps a database outage or the freeze or the ``--grace`` seconds
+after one is left out; unanswered ones count as infinitely late; target p99 < 250 ms);
+each process's longest event-loop stall outside outages (the bots' own "event loop
+stalled N ms" log lines, bot/stalls.py; target < 100 ms); each process's RSS one minute
+after start and at the end (target <= +10%); how often a supervised task was restarted
+(log lines "supervised task ... restarted"); then one verdict line per target.
 Traffic goes to 127.0.0.1 only; every process (bots, PostgreSQL) is stopped on the way
 out, on Ctrl-C too.
 """
@@ -42,6 +43,7 @@ import collections
 import contextlib
 import gc
 import itertools
+import logging
 import os
 import random
 import re
@@ -54,6 +56,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +80,8 @@ BURST_EVERY = 45.0
 BURST_SECONDS = 3.0
 CHURN_EVERY = 0.1
 HOSTILE_EVERY = 0.5
+DEADLINE = 3.0  # seconds Discord gives an interaction's first answer
+MAX_IN_FLIGHT = 400  # requests of one kind (readers', the hostile's) waiting at once
 DISCORD_MAX_OPTION = 6000  # Discord's longest string option, when a command declares none
 TARGET_P99_MS = 250.0
 TARGET_STALL_MS = 100.0
@@ -155,6 +160,7 @@ class Rig:
         self.reader = d.add_member("reader")
         self.hostile = d.add_member("hostile")
         d.add_member("moderator", permissions=Perm.MANAGE_MESSAGES)
+        logging.getLogger("bot").setLevel(logging.ERROR)  # the generator's duplicate webUrls
         await follow_everything(
             self.url,
             self.store_dir,
@@ -248,7 +254,9 @@ class Load:
         self.titles: list[str] = []
         self.answers: list[Answer] = []
         self.hostile: list[Answer] = []
-        self.tasks: set[asyncio.Task[None]] = set()
+        self.reading: set[asyncio.Task[None]] = set()  # readers' requests in flight
+        self.attacking: set[asyncio.Task[None]] = set()  # the hostile reader's
+        self.hostile_random = random.Random(seed + 1)
         self.churns = 0
         self.search_max = rig.option_max("search", "query")
         self.article_max = rig.option_max("article", "article")
@@ -289,12 +297,14 @@ class Load:
         (folder / ".churned.txt.tmp").write_text(text, encoding="utf-8")
         os.replace(folder / ".churned.txt.tmp", folder / "churned.txt")
 
-    def _spawn(self, coro: Awaitable[None], cap: int) -> bool:
-        if len(self.tasks) >= cap:
+    def _spawn(self, tasks: set[asyncio.Task[None]], make: Callable[[], Awaitable[None]]) -> bool:
+        """Start ``make()`` unless MAX_IN_FLIGHT of ``tasks`` are still waiting (a bot far
+        behind: the load must not pile up without bound)."""
+        if len(tasks) >= MAX_IN_FLIGHT:
             return False
-        task: asyncio.Task[None] = asyncio.ensure_future(coro)
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+        task: asyncio.Task[None] = asyncio.ensure_future(make())
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
         return True
 
     async def _slash(
@@ -305,7 +315,7 @@ class Load:
             result = await self.rig.discord.slash(
                 name, options, user_id=user, channel_id=self.rig.lobby, timeout=30, quiet=0
             )
-        except InteractionNotAnswered:
+        except (InteractionNotAnswered, RuntimeError):  # RuntimeError: no session is up
             into.append(Answer(label, sent, None))
             return
         after = result.answered_after
@@ -326,7 +336,8 @@ class Load:
             label, name, options = "/search", "search", {"query": self.random.choice(SEARCHES)}
         else:
             label, name, options = "/topics", "topics", {}
-        if not self._spawn(self._slash(self.answers, label, name, options, self.rig.reader), 400):
+        ask = partial(self._slash, self.answers, label, name, options, self.rig.reader)
+        if not self._spawn(self.reading, ask):
             self.answers.append(Answer(label, time.time(), None))
 
     async def _autocomplete(self, text: str) -> None:
@@ -340,26 +351,25 @@ class Load:
                 channel_id=self.rig.lobby,
                 timeout=30,
             )
-        except InteractionNotAnswered:
+        except (InteractionNotAnswered, RuntimeError):
             self.hostile.append(Answer("autocomplete", sent, None))
             return
         self.hostile.append(Answer("autocomplete", sent, time.monotonic() - started))
 
     def hostile_reader(self) -> None:
-        if self.random.random() < 0.5:
+        rng = self.hostile_random
+        if rng.random() < 0.5:
             typed = ("a " * self.article_max)[: self.article_max]
         else:  # distinct short words: no cache helps
             letters = string.ascii_lowercase
             words = (
-                "".join(self.random.choices(letters, k=self.random.randint(1, 3)))
-                for _ in range(self.article_max)
+                "".join(rng.choices(letters, k=rng.randint(1, 3))) for _ in range(self.article_max)
             )
             typed = " ".join(words)[: self.article_max]
-        self._spawn(self._autocomplete(typed), 600)
+        self._spawn(self.attacking, partial(self._autocomplete, typed))
         query = {"query": self.prefixes}
-        self._spawn(
-            self._slash(self.hostile, "/search (hostile)", "search", query, self.rig.hostile), 600
-        )
+        search = partial(self._slash, self.hostile, "/search (hostile)", "search", query)
+        self._spawn(self.attacking, partial(search, self.rig.hostile))
 
 
 # --- the faults ---------------------------------------------------------------------------
@@ -569,14 +579,19 @@ def read_log(bot: BotProcess, name: str, record: Faults, grace: float) -> BotFig
     return figures
 
 
-def latencies(answers: list[Answer], record: Faults, grace: float, pid: int | None):
-    """Answers outside every outage window: their latencies (inf: not answered), and how
-    many were left out."""
+def answered_within(a: Answer) -> tuple[float, float]:
+    """The span in which an outage spoils an answer: from the dispatch to the answer, or to
+    Discord's 3 s deadline for one later or never answered."""
+    return a.sent, a.sent + min(a.latency if a.latency is not None else DEADLINE, DEADLINE)
+
+
+def latencies(answers: list[Answer], record: Faults, grace: float) -> tuple[list[float], int]:
+    """Answers outside every outage window: their latencies (inf: not answered, or the
+    apology), and how many were left out."""
     kept: list[float] = []
     left_out = 0
     for a in answers:
-        end = a.sent + (a.latency if a.latency is not None else 30.0)
-        if record.inside(a.sent, end, grace, pid):
+        if record.inside(*answered_within(a), grace):
             left_out += 1
             continue
         kept.append(a.latency if a.latency is not None and not a.error else float("inf"))
@@ -646,7 +661,7 @@ async def chaos(args: argparse.Namespace, workdir: Path, pg: PostgresServer) -> 
             rss_minute = {pid: proc.memory_info().rss for pid, proc in pids.items()}
         for line in record.notes:
             print(f"  {line}")
-        await asyncio.gather(*list(load.tasks), return_exceptions=True)
+        await asyncio.gather(*load.reading, *load.attacking, return_exceptions=True)
 
         # the drain: every story to every channel, then a while for a late duplicate
         drain_started = time.monotonic()
@@ -708,9 +723,9 @@ def report(
     )
     for line in problems:
         print(f"  {line}")
-    # readers answered by whichever process the stand-in routes interactions to; an outage
-    # of either process's loop (the freeze) is an outage for them when it is theirs
-    kept, left_out = latencies(load.answers, record, args.grace, None)
+    # the freeze counts as an outage for every reader: the stand-in sends interactions to
+    # the newest session, which may be the frozen process's
+    kept, left_out = latencies(load.answers, record, args.grace)
     answered = [x for x in kept if x != float("inf")]
     p50 = percentile(kept, 0.5) if kept else float("inf")
     p99 = percentile(kept, 0.99) if kept else float("inf")
@@ -721,7 +736,7 @@ def report(
     )
     by_command: dict[str, list[float]] = collections.defaultdict(list)
     for a in load.answers:
-        if a.latency is not None and not record.inside(a.sent, a.sent + a.latency, args.grace):
+        if a.latency is not None and not record.inside(*answered_within(a), args.grace):
             by_command[a.command].append(a.latency)
     print(
         "  by command: "
