@@ -189,7 +189,7 @@ class Rig:
                 os.kill(pid, signal.SIGCONT)
         with contextlib.suppress(Exception):
             if not self.pg_running():
-                self.pg.start()  # a clean shutdown releases the leases
+                self.pg.resume()  # a clean shutdown releases the leases
         for bot in self.bots:
             with contextlib.suppress(Exception):
                 await bot.stop(timeout=15)
@@ -406,11 +406,11 @@ async def _at(when: float, kind: str, rig: Rig, record: Faults, rng: random.Rand
     if kind == "database":
         window = Window("database", time.time())
         record.windows.append(window)
-        await asyncio.to_thread(rig.pg.stop)
+        await asyncio.to_thread(rig.pg.halt, "fast")
         try:
             await asyncio.sleep(OUTAGE_SECONDS)
         finally:
-            await asyncio.to_thread(rig.pg.start)
+            await asyncio.to_thread(rig.pg.resume)
             window.end = time.time()
     elif kind == "freeze":
         await freeze(rig, record)

@@ -105,8 +105,11 @@ def main(argv: list[str] | None = None) -> int:
         env["NEWS_DB_PATH"] = str(work / "news.db")
         env["LOG_LEVEL"] = "WARNING"
         runs = {
-            verb: run([sys.executable, "-m", "bot", verb, str(folder)], env, work)
-            for verb in ("check", "load")
+            verb: run([sys.executable, "-m", "bot", *args], env, work)
+            for verb, args in (
+                ("check", ["check", str(folder)]),
+                ("load", ["load", "--replace-with", str(folder)]),
+            )
         }
     print(
         f"store: {len(seeds)} shipped seed(s) + {len(POISONS)} hostile entries "

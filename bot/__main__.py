@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
+import re
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
+from typing import TextIO
 
-from bot.config import Settings, redact
+from bot.config import Settings, check_database_url, redact
 from bot.errors import (
     ConfigError,
     DatabaseDamaged,
@@ -19,12 +22,19 @@ from bot.errors import (
     NewsError,
     NothingFound,
 )
-from bot.frontmatter import FAST_YAML
-from bot.store import Store, SyncReport, is_database_url, open_store
+from bot.frontmatter import FAST_YAML, terminal_text
+from bot.store import Store, SyncReport, open_store
 from bot.store.migrate import copy_state
 from bot.store.sync import read_file, scan_store
 
 log = logging.getLogger("bot")
+# What a log line must never show: an interaction's token in discord.py's DEBUG lines (the
+# request URLs of answers and follow-ups, and the gateway payload that delivers it).
+_TOKENS = (
+    (re.compile(r"(/interactions/\d+/)[^/\s'\"?]+"), r"\1***"),
+    (re.compile(r"(/webhooks/\d+/)[^/\s'\"?]+"), r"\1***"),
+    (re.compile(r"""(['"]token['"]\s*:\s*['"])[^'"]*"""), r"\1***"),
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,12 +46,18 @@ def build_parser() -> argparse.ArgumentParser:
         "run", help="load the store and start the bot (offline console without a token)"
     )
     verbs.add_parser("console", help="the offline console: the bot's commands, printed")
-    for verb, text in (
-        ("load", "import the store and report counts and errors"),
-        ("check", "validate every file; exit 1 on any bad file"),
-    ):
-        sub = verbs.add_parser(verb, help=text)
-        sub.add_argument("dir", nargs="?", type=Path, help="store folder (default NEWS_STORE_DIR)")
+    load = verbs.add_parser("load", help="import the store (NEWS_STORE_DIR); report counts, errors")
+    load.add_argument(
+        "--replace-with",
+        type=Path,
+        metavar="DIR",
+        help="make DIR the store: every article not in DIR is withdrawn (its posts deleted)",
+    )
+    # `load DIR`, typed as `check DIR` is: refused with one clear line, never loaded (`main`).
+    load.add_argument("dir", nargs="?", type=Path, help=argparse.SUPPRESS)
+    verbs.add_parser("check", help="validate every file; exit 1 on any bad file").add_argument(
+        "dir", nargs="?", type=Path, help="store folder (default NEWS_STORE_DIR)"
+    )
     for verb, text in (("publish", "publish a draft"), ("unpublish", "withdraw an article")):
         verbs.add_parser(verb, help=text).add_argument(
             "id", help="article id (file name without extension)"
@@ -60,39 +76,82 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.verb is None:
         parser.print_help()
         return 2
-    folder: Path | None = getattr(args, "dir", None)  # `check DIR`, `load DIR`
+    folder: Path | None = getattr(args, "dir", None)  # `check DIR`
     try:
+        if args.verb == "load":
+            if folder is not None:
+                raise ConfigError(_MISTYPED_LOAD.format(dir=folder))
+            folder = args.replace_with
+        if args.verb in ("search", "news"):
+            from bot.console import MAX_LINE  # what the console refuses as a line too long
+
+            if len(" ".join(args.query if args.verb == "search" else args.topic)) > MAX_LINE:
+                raise ConfigError(f"{args.verb}: too long (at most {MAX_LINE:,} characters)")
         settings = Settings.from_env(require_store=folder is None)  # DIR is checked where used
-        logging.basicConfig(
-            level=settings.log_level_number,
-            format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-            stream=sys.stderr,
-        )
+        _log_to_stderr(settings)
         if args.verb == "check":
             return check(folder or settings.store_dir)
         return asyncio.run(dispatch(args, settings))
     except ConfigError as exc:
-        print(f"newsbot: {exc}", file=sys.stderr)
+        _say(f"newsbot: {exc}", sys.stderr)
         return 2
     except DatabaseUnavailable as exc:
-        print(f"newsbot: {exc}; check {exc.variable}", file=sys.stderr)
+        _say(f"newsbot: {exc}; check {exc.variable}", sys.stderr)
         return 1
     except DatabaseDamaged as exc:
-        print(
+        _say(
             f"newsbot: {exc}. The article files are the source of truth: move the file away, "
             f"then run `newsbot load` to rebuild it (subscriptions and the post log are lost).",
-            file=sys.stderr,
+            sys.stderr,
         )
         return 1
     except NewsError as exc:
-        print(f"newsbot: {exc}", file=sys.stderr)
+        _say(f"newsbot: {exc}", sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # no traceback reaches a user; LOG_LEVEL=DEBUG shows it
         log.debug("unexpected error", exc_info=exc)
-        print(f"newsbot: unexpected error: {exc.__class__.__name__}: {exc}", file=sys.stderr)
+        _say(f"newsbot: unexpected error: {exc.__class__.__name__}: {exc}", sys.stderr)
         return 1
+
+
+_MISTYPED_LOAD = (
+    "load {dir}: nothing was changed. `newsbot load` loads the store NEWS_STORE_DIR names; "
+    "to make {dir} the store instead (every article not in it is withdrawn, and a running "
+    "bot deletes its posts), run `newsbot load --replace-with {dir}`"
+)
+
+
+def _say(text: str, stream: TextIO | None = None) -> None:
+    """Print to the user's terminal (stdout unless `stream`): article text and file names
+    may hold control characters (ESC clears a screen, sets a title...), shown escaped."""
+    print(terminal_text(text), file=stream or sys.stdout)
+
+
+class _SafeLog(logging.Formatter):
+    """Log lines with no interaction token and no bot token in them (discord.py's DEBUG
+    lines show request URLs and gateway payloads), and no raw control characters."""
+
+    def __init__(self, fmt: str, secrets: Sequence[str]) -> None:
+        super().__init__(fmt)
+        self.secrets = [s for s in secrets if s]
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        for pattern, replacement in _TOKENS:
+            text = pattern.sub(replacement, text)
+        for secret in self.secrets:
+            text = text.replace(secret, "***")
+        return terminal_text(text)
+
+
+def _log_to_stderr(settings: Settings) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        _SafeLog("%(asctime)s %(levelname)-7s %(name)s: %(message)s", [settings.token or ""])
+    )
+    logging.basicConfig(level=settings.log_level_number, handlers=[handler])
 
 
 async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
@@ -103,7 +162,7 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
         await run_bot(settings)
         return 0
-    store_dir = getattr(args, "dir", None) or settings.store_dir
+    store_dir = getattr(args, "replace_with", None) or settings.store_dir
     if not store_dir.is_dir():
         raise ConfigError(f"{store_dir}: not a folder")
     async with open_store(settings, store_dir) as store:
@@ -116,10 +175,10 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
         if args.verb in ("run", "console"):
             if args.verb == "run":
-                print(
+                _say(
                     "DISCORD_TOKEN is not set: opening the offline console instead "
                     "(see README to connect to Discord).",
-                    file=sys.stderr,
+                    sys.stderr,
                 )
             _print_report(report, report.errors, quiet=True)
             await run_console(store)
@@ -131,11 +190,11 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
             "news": getattr(args, "topic", []),
         }[args.verb]
         try:
-            print(await Console(store, sys.stdout, actor="cli").command(args.verb, words, {}))
+            _say(await Console(store, sys.stdout, actor="cli").command(args.verb, words, {}))
         except NothingFound as exc:  # an answer, not a failure
-            print(error_text(exc))
+            _say(error_text(exc))
         except NewsError as exc:
-            print(f"newsbot: {error_text(exc)}", file=sys.stderr)
+            _say(f"newsbot: {error_text(exc)}", sys.stderr)
             return 1
         return 0
 
@@ -143,23 +202,34 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
 async def migrate_db(settings: Settings, url: str) -> int:
     """The index rebuilt in PostgreSQL from the store, then subscriptions, channel states,
     the audit trail and the delivery log copied: nothing is posted again. Safe to repeat."""
-    if not is_database_url(url):
-        raise ConfigError("--to: must be a postgresql:// URL")
+    url = check_database_url(url, "--to")
     if not settings.db_path.is_file():
         raise ConfigError(f"NEWS_DB_PATH: {settings.db_path} does not exist: nothing to move")
     async with (
         Store.open(settings.db_path, settings.store_dir) as old,
-        Store.open(url, settings.store_dir, pool_size=2) as new,
+        _migration_target(url, settings.store_dir) as new,
     ):
         report = await new.folder.sync(progress=_progress)
         copied = await copy_state(old.db, new.db)
-    print(
+    _say(
         f"index rebuilt from {settings.store_dir}: {report.scanned} files, {report.loaded} read, "
         f"{len(report.errors)} bad"
     )
-    print("copied: " + ", ".join(f"{rows} {table}" for table, rows in copied.copied.items()))
-    print(f"now start the bot with NEWS_DATABASE_URL={redact(url)}")
+    _say("copied: " + ", ".join(f"{rows} {table}" for table, rows in copied.copied.items()))
+    _say(f"now start the bot with NEWS_DATABASE_URL={redact(url)}")
     return 0
+
+
+@contextlib.asynccontextmanager
+async def _migration_target(url: str, store_dir: Path) -> AsyncIterator[Store]:
+    """The store at `--to`; a failure to open it names `--to`, not NEWS_DATABASE_URL."""
+    try:
+        async with Store.open(url, store_dir, pool_size=2) as store:
+            yield store
+    except DatabaseUnavailable as exc:
+        if exc.variable != "NEWS_DATABASE_URL":
+            raise
+        raise DatabaseUnavailable(exc.where, exc.reason, "--to") from None
 
 
 def check(store_dir: Path) -> int:
@@ -173,11 +243,11 @@ def check(store_dir: Path) -> int:
         result = read_file(os.path.join(store_dir, name), files[name][0])
         if isinstance(result, str):
             bad += 1
-            print(f"error: {result}")
+            _say(f"error: {result}")
             continue
         for warning in result.warnings:
-            print(f"warning: {warning}")
-    print(f"checked {len(files)} files in {store_dir}: {len(files) - bad} good, {bad} bad")
+            _say(f"warning: {warning}")
+    _say(f"checked {len(files)} files in {store_dir}: {len(files) - bad} good, {bad} bad")
     return 1 if bad else 0
 
 
@@ -191,17 +261,17 @@ def _progress(done: int, total: int) -> None:
 def _print_report(report: SyncReport, bad: list[str], *, quiet: bool = False) -> None:
     """Counts of this scan, and every file that is bad now (read in this scan or before)."""
     for error in bad:
-        print(f"error: {error}", file=sys.stderr)
+        _say(f"error: {error}", sys.stderr)
     if not quiet:
         for warning in report.warnings:
-            print(f"warning: {warning}", file=sys.stderr)
+            _say(f"warning: {warning}", sys.stderr)
     if not FAST_YAML:
-        print("warning: PyYAML has no libyaml here; loading is about 10x slower", file=sys.stderr)
-    print(
+        _say("warning: PyYAML has no libyaml here; loading is about 10x slower", sys.stderr)
+    _say(
         f"{report.scanned} files: {report.new} new, {report.changed} changed, "
         f"{report.deleted} withdrawn, {report.unchanged} unchanged, {len(bad)} bad "
         f"({report.seconds:.1f} s)",
-        file=sys.stderr if quiet else sys.stdout,
+        sys.stderr if quiet else sys.stdout,
     )
 
 

@@ -201,6 +201,18 @@ def feeds_embed(feeds: FeedList) -> discord.Embed:
 def status_embed(status: Status) -> discord.Embed:
     counts, queue = status.counts, status.queue
     embed = discord.Embed(title="newsbot status", colour=embeds.BRAND_COLOUR)
+    if status.held_back is not None:
+        since = datetime.fromtimestamp(status.held_back.since, UTC)
+        embed.add_field(
+            name="Delivery",
+            value=f"**held back** since {discord.utils.format_dt(since, 'T')} "
+            f"({embeds.relative_time(since)}): the database is unreachable "
+            f"({embeds.clean(embeds.shorten(status.held_back.reason, 300))}). "
+            "Posting resumes by itself when it answers again.",
+            inline=False,
+        )
+    if counts is None or queue is None:
+        return embed  # the database could not be read: nothing more is known
     embed.add_field(
         name="Articles",
         value=f"{counts.articles} ({counts.published} published, {counts.drafts} drafts)",

@@ -8,8 +8,7 @@ import gc
 import hashlib
 import json
 import logging
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import discord
@@ -18,6 +17,7 @@ from discord.ext import commands
 
 from bot import answers
 from bot.config import Settings
+from bot.delivery import HeldBack
 from bot.errors import ConfigError, NewsError
 from bot.stalls import StallMonitor
 from bot.store import Role, Store, open_store
@@ -76,8 +76,6 @@ class NewsBot(commands.Bot):
         self,
         settings: Settings,
         store: Store,
-        *,
-        clock: Callable[[], float] = time.time,
         **options: Any,
     ) -> None:
         intents = discord.Intents.none()
@@ -96,7 +94,9 @@ class NewsBot(commands.Bot):
         )
         self.settings = settings
         self.store = store
-        self.clock = clock  # seconds since the epoch: when digests are due (tests inject one)
+        # Since when background work waits for the database (/status shows it); the time
+        # is the store's one clock (`store.clock`), which tests inject into the store.
+        self.held_back = HeldBack(store.clock)
         # Set when this process queues outbox work; the delivery loop waits on it.
         self.deliveries_due = asyncio.Event()
         store.outbox.on_work = self.deliveries_due.set

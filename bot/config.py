@@ -7,7 +7,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote_plus, urlsplit
 
 from dotenv import dotenv_values
 
@@ -74,7 +74,8 @@ class Settings:
         if newsroom is None:  # unset: the guild the commands are synced to, if any
             newsroom = (guild_id,) if guild_id is not None else ()
         store_dir = Path(env.get("NEWS_STORE_DIR", "seeds"))
-        database_url = _database_url(env)
+        raw_url = env.get("NEWS_DATABASE_URL")
+        database_url = check_database_url(raw_url, "NEWS_DATABASE_URL") if raw_url else None
         # With PostgreSQL a host without the store folder still answers commands (and /publish,
         # through the scanner); it never takes the scanner's role.
         if require_store and not store_dir.is_dir() and database_url is None:
@@ -114,34 +115,51 @@ class Settings:
         return redact(self.database_url) if self.database_url else str(self.db_path)
 
 
+# Query-string parameters a driver reads a secret from (`?password=...`), as decoded.
+_SECRET_PARAMS = ("password", "sslpassword")
+
+
 def redact(url: str) -> str:
-    """A database URL with its password replaced by ***."""
-    parts = urlsplit(url)
-    if parts.password is None:
+    """A database URL fit to show: the password in its user part and in its query string
+    (`?password=`, `?sslpassword=`) replaced by ***. Works on text `urlsplit` rejects too:
+    every place a URL is shown (errors, logs, `migrate-db`) goes through here."""
+    scheme, sep, rest = url.partition("://")
+    if sep:
+        end = len(rest)
+        for mark in "/?#":  # the authority ends at the first of these
+            end = min(end, rest.find(mark) if mark in rest else end)
+        authority, tail = rest[:end], rest[end:]
+        if "@" in authority:
+            user, host = authority.rsplit("@", 1)
+            if ":" in user:
+                authority = f"{user.split(':', 1)[0]}:***@{host}"
+        url = f"{scheme}://{authority}{tail}"
+    head, mark, query = url.partition("?")
+    if not mark:
         return url
-    netloc = parts.netloc.rsplit("@", 1)
-    user = netloc[0].split(":", 1)[0]
-    return parts._replace(netloc=f"{user}:***@{netloc[1]}").geturl()
+    query, hash_, fragment = query.partition("#")
+    items = query.split("&")
+    for n, item in enumerate(items):
+        key, eq, _ = item.partition("=")
+        if eq and unquote_plus(key).strip().lower() in _SECRET_PARAMS:  # `pass%77ord` too
+            items[n] = f"{key}=***"
+    return f"{head}?{'&'.join(items)}{hash_}{fragment}"
 
 
-def _database_url(env: Mapping[str, str]) -> str | None:
-    raw = env.get("NEWS_DATABASE_URL")
-    if raw is None:
-        return None
+def check_database_url(raw: str, name: str) -> str:
+    """A PostgreSQL URL, or a ConfigError naming the setting (`name`) that gave it."""
     try:
         parts = urlsplit(raw)
         parts.port  # noqa: B018 - raises on a port that is not a number
     except ValueError:
-        raise ConfigError(
-            "NEWS_DATABASE_URL: not a valid URL (postgresql://user@host/db)"
-        ) from None
+        raise ConfigError(f"{name}: not a valid URL (postgresql://user@host/db)") from None
     if parts.scheme not in ("postgresql", "postgres"):
         raise ConfigError(
-            "NEWS_DATABASE_URL: must start with postgresql:// "
+            f"{name}: must start with postgresql:// "
             f"(got {parts.scheme + '://' if parts.scheme else 'no scheme'})"
         )
     if not parts.path.strip("/") and "dbname=" not in parts.query:
-        raise ConfigError("NEWS_DATABASE_URL: names no database (postgresql://user@host/db)")
+        raise ConfigError(f"{name}: names no database (postgresql://user@host/db)")
     return raw
 
 

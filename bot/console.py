@@ -20,7 +20,11 @@ from bot.articles import Article
 from bot.digest import DEFAULT_SIZE, MAX_SIZE, MIN_SIZE, Every
 from bot.digest_post import digest_embed
 from bot.errors import NewsError
+from bot.frontmatter import terminal_text
 from bot.store import Store
+
+MAX_LINE = 4000  # characters of a command line: more is refused before anything reads it
+MAX_PAGE = 100_000  # a page number beyond any store's pages, small enough for any database
 
 HELP = """Commands (the same as the bot's slash commands):
   /news [topic] [page:N]             latest published articles
@@ -71,6 +75,8 @@ class Console:
         line = line.strip()
         if not line or line.startswith("#"):
             return ""
+        if len(line) > MAX_LINE:
+            return _too_long(len(line))
         name, _, rest = line.lstrip("/").partition(" ")
         if name.lower() not in self.handlers:
             return f"Unknown command {line.split()[0]!r}. Type /help for the list."
@@ -93,12 +99,12 @@ class Console:
             if interactive:
                 self.out.write("newsbot> ")
                 self.out.flush()
-            line = await asyncio.to_thread(source.readline)
+            line, cut = await asyncio.to_thread(_read_line, source)
             if not line or line.strip() in ("/quit", "/exit", "quit", "exit"):
                 break
-            answer = await self.execute(line)
+            answer = _too_long(cut) if cut else await self.execute(line)
             if answer:
-                self.out.write(answer.rstrip() + "\n\n")
+                self.out.write(terminal_text(answer.rstrip()) + "\n\n")
                 self.out.flush()
 
     async def _news(self, words: list[str], options: dict[str, str]) -> str:
@@ -142,7 +148,7 @@ class Console:
     async def _digest(self, words: list[str], options: dict[str, str]) -> str:
         usage = f"Usage: /digest now [topic:NAME] [every:daily|weekly] [size:{MIN_SIZE}-{MAX_SIZE}]"
         every, size = options.get("every", Every.DAILY), options.get("size", str(DEFAULT_SIZE))
-        valid = every in tuple(Every) and size.isdigit() and MIN_SIZE <= int(size) <= MAX_SIZE
+        valid = every in tuple(Every) and _number(size, MAX_SIZE) in range(MIN_SIZE, MAX_SIZE + 1)
         if words != ["now"] or not valid:
             raise Usage(usage)
         now = datetime.fromtimestamp(self.clock(), UTC)
@@ -175,11 +181,37 @@ def _split(rest: str) -> tuple[list[str], dict[str, str]]:
     return words, options
 
 
+def _read_line(source: TextIO) -> tuple[str, int]:
+    """One line of input ("" at its end), and 0; or, for a line over MAX_LINE characters,
+    its start and its length: the rest is read and dropped, never held whole in memory."""
+    line = source.readline(MAX_LINE + 1)
+    if len(line) <= MAX_LINE or line.endswith("\n"):
+        return line, 0
+    length = len(line)
+    while (rest := source.readline(MAX_LINE + 1)) and not rest.endswith("\n"):
+        length += len(rest)
+    return line, length + len(rest.rstrip("\n"))
+
+
+def _too_long(length: int) -> str:
+    return f"That line is too long ({length:,} characters; at most {MAX_LINE:,}): ignored."
+
+
+def _number(raw: str, most: int) -> int | None:
+    """A whole number of ASCII digits up to `most`; None for anything else (`²`, `1e9`, a
+    number of a hundred digits)."""
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > len(str(most)):
+        return None
+    value = int(raw)
+    return value if value <= most else None
+
+
 def _page(options: dict[str, str]) -> int:
     raw = options.get("page", "1")
-    if not raw.isdigit() or int(raw) < 1:
-        raise Usage(f"page:{raw} is not a page number (1, 2, ...).")
-    return int(raw) - 1
+    number = _number(raw, MAX_PAGE)
+    if number is None or number < 1:
+        raise Usage(f"page:{raw} is not a page number (1, 2, ... up to {MAX_PAGE:,}).")
+    return number - 1
 
 
 def _one_id(words: list[str], command: str) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.articles import Article
 from bot.digest import Digest, Every, compose, ending_at
-from bot.errors import NothingFound
+from bot.errors import DeskUnavailable, NothingFound
 from bot.store import (
     ChannelKind,
     Counts,
@@ -57,12 +57,23 @@ class PublishOutcome:
 
 
 @dataclass(frozen=True, slots=True)
+class HeldBack:
+    """Delivery waits for the database: since when (unix seconds), and why."""
+
+    since: float
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class Status:
-    counts: Counts
-    queue: QueueHealth
+    """The store's health; only `held_back` when the database cannot be read."""
+
+    counts: Counts | None
+    queue: QueueHealth | None
     last_sync: dict[str, Any] | None
     bad_files: list[tuple[str, str]]  # files bad now: an unchanged bad file is not re-read
     digests: list[DigestSubscription]
+    held_back: HeldBack | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,14 +135,21 @@ async def refuse(store: Store, actor: str, action: str, article_id: str, why: st
     await store.publishing.audit_refusal(actor, action, article_id, why)
 
 
-async def status(store: Store) -> Status:
-    return Status(
-        counts=await store.articles.counts(),
-        queue=await store.outbox.health(),
-        last_sync=await store.articles.last_sync(),
-        bad_files=await store.articles.bad_files(),
-        digests=await store.digests.subscriptions(),
-    )
+async def status(store: Store, held_back: HeldBack | None = None) -> Status:
+    """With delivery held back, the database may be away: that much is still said."""
+    try:
+        return Status(
+            counts=await store.articles.counts(),
+            queue=await store.outbox.health(),
+            last_sync=await store.articles.last_sync(),
+            bad_files=await store.articles.bad_files(),
+            digests=await store.digests.subscriptions(),
+            held_back=held_back,
+        )
+    except DeskUnavailable:
+        if held_back is None:
+            raise
+        return Status(None, None, None, [], [], held_back)
 
 
 async def follow(

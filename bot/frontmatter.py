@@ -121,6 +121,20 @@ def one_line(text: str, limit: int = _MAX_PROBLEM) -> str:
     return _UNPRINTABLE.sub(_escape, text)
 
 
+# What a terminal must never receive raw from text of several lines: everything above but
+# the newline and the tab that lay the text out (ESC starts a control sequence, BEL rings,
+# a carriage return overwrites the line, U+009B is a one-byte CSI).
+_UNSAFE_ON_TERMINAL = re.compile(
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+
+
+def terminal_text(text: str) -> str:
+    """Text as it may be written to a terminal (the command line, the console, the log):
+    its lines kept, every control character escaped (`\\x1b`, `\\r`, `\\u202e`)."""
+    return _UNSAFE_ON_TERMINAL.sub(_escape, text)
+
+
 class ArticleError(ValueError):
     """A store file that cannot be served; the message names the file and the field or line.
 

@@ -3,6 +3,7 @@ buttons alike), autocomplete choices, the page turner and the Publish button."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
@@ -18,11 +19,12 @@ from discord import app_commands
 from bot import answers, desk, embeds
 from bot.bot import NewsBot, handle_error, reply_privately
 from bot.desk import Listing, ListKind
+from bot.errors import ArticleNotFound
 from bot.store import Store
 
 log = logging.getLogger(__name__)
 
-PAGE_LIFETIME = 24 * 3600  # seconds a list answer's page buttons keep working
+PAGE_LIFETIME = 24 * 3600  # seconds a list answer's page buttons and a Publish button work
 PAGE_PREFIX = "newsbot:page:"
 PUBLISH_PREFIX = "newsbot:publish:"
 CUSTOM_ID_MAX = 100
@@ -154,38 +156,50 @@ async def article_choices(
 
 class PublishButton(
     discord.ui.DynamicItem[discord.ui.Button[Any]],
-    # An id is a file name, so it holds no "/": the version, when present, is unambiguous.
-    template=re.compile(re.escape(PUBLISH_PREFIX) + r"(?:(?P<version>[0-9a-f]+)/)?(?P<id>.+)"),
+    # An id is a file name, so it holds no "/": the version before it is unambiguous.
+    template=re.compile(
+        re.escape(PUBLISH_PREFIX) + r"(?:(?P<made>[0-9a-z]+):(?P<version>[0-9a-f]+)/)?(?P<id>.+)"
+    ),
 ):
-    """A Publish button; its custom_id holds the article id (and, from a preview, the
-    version shown), so it survives restarts and publishes nothing newer than was seen."""
+    """A Publish button (under /preview, and each draft of /drafts); its custom_id holds
+    the article id, the version shown and when it was shown, so it survives restarts,
+    publishes nothing newer than was seen, and expires after PAGE_LIFETIME like the page
+    buttons. One without a version and a time (made before they were added) is expired."""
 
-    def __init__(self, article_id: str, version: str | None = None) -> None:
+    def __init__(self, article_id: str, version: str | None, made: int | None) -> None:
         self.article_id = article_id
         self.version = version
+        self.made = made
         super().__init__(
             discord.ui.Button(
                 label=embeds.shorten(f"Publish {article_id}", 80),
                 style=discord.ButtonStyle.success,
-                custom_id=_publish_id(article_id, version),
+                custom_id=_publish_id(article_id, version, made),
             )
         )
 
     @staticmethod
-    def fits(article_id: str, version: str | None = None) -> bool:
-        return len(_publish_id(article_id, version)) <= CUSTOM_ID_MAX
+    def fits(article_id: str, version: str, made: int) -> bool:
+        return len(_publish_id(article_id, version, made)) <= CUSTOM_ID_MAX
 
     @classmethod
     async def from_custom_id(
         cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str]
     ) -> PublishButton:
-        return cls(match["id"], match["version"])
+        made = int(match["made"], 36) if match["made"] else None
+        return cls(match["id"], match["version"], made)
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         """The same path as /publish: check, publish, answer."""
         bot: NewsBot = interaction.client
         try:
             await ensure_moderator(interaction, "publish", self.article_id, "publish")
+            if self.made is None or self.version is None or time.time() - self.made > PAGE_LIFETIME:
+                await interaction.response.send_message(
+                    "This button has expired; look at the draft again with /preview or /drafts.",
+                    ephemeral=True,
+                )
+                return
             if bot.store.publishing.forwards():  # the scanner's process applies it: defer
                 await interaction.response.defer(ephemeral=True, thinking=True)
             outcome = await desk.publish(
@@ -196,8 +210,9 @@ class PublishButton(
             await handle_error(interaction, exc)
 
 
-def _publish_id(article_id: str, version: str | None) -> str:
-    return PUBLISH_PREFIX + (f"{version}/" if version else "") + article_id
+def _publish_id(article_id: str, version: str | None, made: int | None) -> str:
+    shown = f"{base36(made)}:{version}/" if version and made is not None else ""
+    return PUBLISH_PREFIX + shown + article_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,9 +324,9 @@ async def listing_answer(
     are dispatched by their custom_id (see `setup` in the cogs)."""
     view = discord.ui.View(timeout=None)
     number, has_next = listing.page.page, listing.page.has_next
+    made = int(time.time()) if made is None else made
     if number > 0 or has_next:
         request = json.dumps([listing.query, listing.topic or ""], ensure_ascii=False)
-        made = int(time.time()) if made is None else made
         target = PageTarget(listing.kind, owner, 0, made, request)
         if len(dataclasses.replace(target, page=number + 1).custom_id()) > CUSTOM_ID_MAX:
             target = dataclasses.replace(target, request="#" + await store.meta.remember(request))
@@ -327,8 +342,11 @@ async def listing_answer(
         )
     if listing.kind == ListKind.DRAFTS:
         for article in listing.page.items:
-            if PublishButton.fits(article.id):
-                view.add_item(PublishButton(article.id))
+            # The version as the page is made (read just after it): a later edit is refused.
+            with contextlib.suppress(ArticleNotFound):  # gone meanwhile: no button
+                version = await store.articles.version(article.id)
+                if PublishButton.fits(article.id, version, made):
+                    view.add_item(PublishButton(article.id, version, made))
     view.stop()
     return answers.listing_embed(listing), (view if view.children else None)
 

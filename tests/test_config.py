@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import DEFAULT_POLL_SECONDS, Settings
+from bot.config import DEFAULT_POLL_SECONDS, Settings, redact
 from bot.errors import ConfigError
 
 TOKEN = "MTIzNDU2Nzg5MDEyMzQ1Njc4.Gabcde.s3cr3t-t0ken-value"
@@ -261,3 +261,26 @@ def test_the_token_is_never_in_repr(workdir: Path) -> None:
 def test_the_token_is_never_in_an_error(workdir: Path) -> None:
     message = refused({"DISCORD_TOKEN": TOKEN, "NEWS_CHANNEL_ID": "x"})
     assert "s3cr3t" not in message
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql://bob:pw@db/news", "postgresql://bob:***@db/news"),
+        ("postgresql://bob@db/news?password=pw", "postgresql://bob@db/news?password=***"),
+        (
+            "postgres://bob:pw@db:5432/news?sslmode=require&sslpassword=pw&PASSWORD=pw#x",
+            "postgres://bob:***@db:5432/news?sslmode=require&sslpassword=***&PASSWORD=***#x",
+        ),
+        ("postgresql://db/news?pass%77ord=pw", "postgresql://db/news?pass%77ord=***"),
+        (
+            "postgresql://bob:p@w@[::1/news?password=pw",
+            "postgresql://bob:***@[::1/news?password=***",
+        ),
+        ("postgresql://db/news?application_name=x", "postgresql://db/news?application_name=x"),
+    ],
+)
+def test_redact_hides_every_password_a_driver_would_read(url: str, shown: str) -> None:
+    """In the user part and the query string, decoded or not, even in a URL urlsplit rejects."""
+    assert redact(url) == shown
+    assert Settings(database_url=url).database_label == shown

@@ -36,12 +36,6 @@ class Clock:
         return self.now
 
 
-def with_clock(env: NewsEnv) -> Clock:
-    clock = Clock()
-    env.store.outbox.clock = clock
-    return clock
-
-
 def advance(env: NewsEnv, clock: Clock, seconds: float) -> None:
     """An hour (or any time) passes for the bot and for Discord alike; the poster wakes."""
     clock.now += seconds
@@ -201,8 +195,8 @@ async def test_without_manage_channels_or_threads_no_tag_is_made_nor_thread_dele
 async def test_announcements_are_crossposted_once_and_the_eleventh_waits_alone(
     tmp_path: Path,
 ) -> None:
-    async with StandIn() as d, news_bot(tmp_path, stand_in=d) as env:
-        clock = with_clock(env)
+    clock = Clock()
+    async with StandIn() as d, news_bot(tmp_path, stand_in=d, clock=clock) as env:
         news = env.guild.channels["news"]
         desk = d.add_announcement("desk")
         assert "crossposted" in await feed_add(env, desk)
@@ -226,8 +220,8 @@ async def test_announcements_are_crossposted_once_and_the_eleventh_waits_alone(
 
 
 async def test_an_already_crossposted_message_counts_as_done(tmp_path: Path) -> None:
-    async with StandIn() as d, news_bot(tmp_path, stand_in=d) as env:
-        clock = with_clock(env)
+    clock = Clock()
+    async with StandIn() as d, news_bot(tmp_path, stand_in=d, clock=clock) as env:
         desk = d.add_announcement("desk")
         await feed_add(env, desk)
         d.drop_after_commit("POST", r"/crosspost$")  # done by Discord, answer lost
@@ -261,8 +255,8 @@ async def test_silent_posts_carry_the_suppress_notifications_flag(tmp_path: Path
 async def test_max_per_hour_spreads_five_stories_over_three_hours_none_dropped(
     tmp_path: Path,
 ) -> None:
-    async with news_bot(tmp_path) as env:
-        clock = with_clock(env)
+    clock = Clock()
+    async with news_bot(tmp_path, clock=clock) as env:
         d, news = env.discord, env.guild.channels["news"]
         assert "at most 2 an hour" in await feed_add(env, news, max_per_hour=2)
         titles = publish_files(env, 5)

@@ -1,7 +1,7 @@
 """Digests end to end: /digest add|remove|now and the scheduled digest, exactly once.
 
 The real bot on a real database (SQLite and PostgreSQL) against the Discord stand-in. The
-bot's clock is injected (`NewsBot(clock=...)`): a test sets the digest hour instead of
+store's one clock is injected (`news_bot(clock=...)`): a test sets the digest hour instead of
 waiting for it. Stories count from when they became published (now, as the test runs),
 so a test's digest hour is the next whole hour but one, and its clock is set past it.
 """
@@ -233,8 +233,7 @@ async def test_a_digest_at_its_hour_is_sent_once_across_a_restart(tmp_path: Path
     due = digest_hour()
     clock = Clock()
     async with StandIn() as d:
-        async with news_bot(tmp_path, stand_in=d) as env:
-            env.bot.clock = clock
+        async with news_bot(tmp_path, stand_in=d, clock=clock) as env:
             news = env.guild.channels["news"]
             added = await digest(env, "add", channel=news, every="daily", hour=due.hour, size=3)
             assert content(added) == (
@@ -279,8 +278,8 @@ async def test_a_digest_with_nothing_to_show_sends_nothing_and_is_not_retried(
 ) -> None:
     write_article(store_folder(tmp_path), "draft", published=False)
     due = digest_hour()
-    async with news_bot(tmp_path) as env:
-        env.bot.clock = clock = Clock()
+    clock = Clock()
+    async with news_bot(tmp_path, clock=clock) as env:
         news = env.guild.channels["news"]
         await digest(env, "add", channel=news, every="weekly", hour=due.hour)
         clock.set(due.timestamp() + 7 * 86400)  # past the next Monday's hour, whichever
@@ -299,8 +298,8 @@ async def test_digests_in_feed_list_and_status_and_a_refusing_channel_is_paused(
 ) -> None:
     stories(store_folder(tmp_path))
     due = digest_hour()
-    async with news_bot(tmp_path) as env:
-        env.bot.clock = clock = Clock()
+    clock = Clock()
+    async with news_bot(tmp_path, clock=clock) as env:
         d, news, ai = env.discord, env.guild.channels["news"], env.guild.channels["ai"]
         await digest(env, "add", channel=news, every="daily", hour=due.hour)
         await digest(env, "add", channel=ai, every="weekly", hour=0, topic="ai", size=10)
@@ -336,8 +335,8 @@ async def test_digests_in_feed_list_and_status_and_a_refusing_channel_is_paused(
 async def test_a_digest_refused_for_a_moment_is_retried_into_one_message(tmp_path: Path) -> None:
     stories(store_folder(tmp_path))
     due = digest_hour()
-    async with news_bot(tmp_path) as env:
-        env.bot.clock = clock = Clock()
+    clock = Clock()
+    async with news_bot(tmp_path, clock=clock) as env:
         d, news = env.discord, env.guild.channels["news"]
         await digest(env, "add", channel=news, every="daily", hour=due.hour)
         d.fail_next("POST", MESSAGES, 503)  # discord.py gives up at once; the log retries

@@ -216,7 +216,7 @@ def test_check_and_load_name_each_hostile_file(tmp_path: Path, poison: Poison) -
     [error] = [ln for ln in checked.stdout.splitlines() if ln.startswith("error: ")]
     assert error.startswith(line) and poison.problem in error, error
     assert "Traceback" not in checked.stderr
-    loaded = newsbot(tmp_path, "load", str(folder), timeout=CLI_TIMEOUT, memory_limit=CLI_MEMORY)
+    loaded = newsbot(tmp_path, "load", timeout=CLI_TIMEOUT, memory_limit=CLI_MEMORY)
     assert loaded.returncode == 0, loaded.stderr
     assert "2 files: 1 new, 0 changed, 0 withdrawn, 0 unchanged, 1 bad" in loaded.stdout
     errors = [ln for ln in loaded.stderr.splitlines() if ln.startswith("error: ")]
@@ -236,21 +236,21 @@ def test_check_and_load_agree_on_a_store_of_every_hostile_file(tmp_path: Path) -
     for poison in POISONS:
         [line] = [ln for ln in checked_errors if ln.startswith(f"error: {poison.shown}: ")]
         assert poison.problem in line, line
-    loaded = newsbot(tmp_path, "load", str(folder), timeout=CLI_TIMEOUT, memory_limit=CLI_MEMORY)
+    loaded = newsbot(tmp_path, "load", timeout=CLI_TIMEOUT, memory_limit=CLI_MEMORY)
     assert f"{total} files: 1 new, 0 changed, 0 withdrawn, 0 unchanged, {len(POISONS)} bad" in (
         loaded.stdout
     )
     assert sorted(ln for ln in loaded.stderr.splitlines() if ln.startswith("error: ")) == (
         checked_errors
     )
-    again = newsbot(tmp_path, "load", str(folder), timeout=CLI_TIMEOUT, memory_limit=CLI_MEMORY)
+    again = newsbot(tmp_path, "load", timeout=CLI_TIMEOUT, memory_limit=CLI_MEMORY)
     assert f"0 new, 0 changed, 0 withdrawn, {total} unchanged, {len(POISONS)} bad" in again.stdout
 
 
 def test_the_log_names_a_bad_file_on_one_escaped_line(tmp_path: Path) -> None:
     folder = store_with_seed(tmp_path)
     (folder / "evil\nERROR bot: forged.txt").write_text(front())
-    loaded = newsbot(tmp_path, "load", str(folder), LOG_LEVEL="INFO")
+    loaded = newsbot(tmp_path, "load", LOG_LEVEL="INFO")
     assert "skipped evil\\nERROR bot: forged.txt: the file name has" in loaded.stderr
     assert not [ln for ln in loaded.stderr.splitlines() if ln.startswith("ERROR bot: forged")]
 

@@ -120,8 +120,8 @@ async def test_a_reader_pressing_a_publish_button_changes_nothing(tmp_path: Path
         await subscribe(env, "news")
         drafts = await env.discord.slash("drafts", user_id=env.guild.moderator)
         assert drafts.message is not None
-        custom_id = PUBLISH_PREFIX + SEED_ID
-        assert custom_id in [b.get("custom_id") for b in buttons(drafts.message)]
+        [custom_id] = [b["custom_id"] for b in buttons(drafts.message)]
+        assert custom_id.startswith(PUBLISH_PREFIX) and custom_id.endswith(f"/{SEED_ID}")
 
         pressed = await env.discord.click(
             custom_id, message=drafts.message, user_id=env.guild.reader
@@ -259,11 +259,12 @@ async def test_drafts_lists_drafts_with_buttons_that_publish_even_after_a_restar
             assert "Already out" not in description
             listed = drafts.message
             assert listed is not None
-            ids = [b.get("custom_id") for b in buttons(listed)]
-            assert ids == [PUBLISH_PREFIX + "draft_b", PUBLISH_PREFIX + SEED_ID]
+            ids = {b["label"]: b["custom_id"] for b in buttons(listed)}
+            assert list(ids) == ["Publish draft_b", f"Publish {SEED_ID}"]
+            assert all(i.startswith(PUBLISH_PREFIX) for i in ids.values())
 
             pressed = await d.click(
-                PUBLISH_PREFIX + "draft_b", message=listed, user_id=env.guild.moderator
+                ids["Publish draft_b"], message=listed, user_id=env.guild.moderator
             )
             assert pressed.type == 4 and pressed.ephemeral
             assert content(pressed) == "Published **Second draft**: posting it to 1 channel(s)."
@@ -275,11 +276,11 @@ async def test_drafts_lists_drafts_with_buttons_that_publish_even_after_a_restar
         # A fresh bot on the same database: the old message's button still works.
         async with start_bot(d, settings) as (_, store):
             again = await d.click(
-                PUBLISH_PREFIX + "draft_b", message=listed, user_id=env.guild.moderator
+                ids["Publish draft_b"], message=listed, user_id=env.guild.moderator
             )
             assert again.ephemeral and content(again) == "`draft_b` is already published."
             pressed = await d.click(
-                PUBLISH_PREFIX + SEED_ID, message=listed, user_id=env.guild.moderator
+                ids[f"Publish {SEED_ID}"], message=listed, user_id=env.guild.moderator
             )
             assert pressed.ephemeral and content(pressed).startswith(f"Published **{SEED_TITLE}**")
             await d.wait_for(lambda: len(d.messages(news)) == 2, 5)

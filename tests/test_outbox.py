@@ -157,9 +157,18 @@ def _later(path: Path, seconds: int = 10) -> None:
     os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns + seconds * 1_000_000_000))
 
 
-async def test_a_rows_delivery_options_follow_ups_and_waits(store: Store, store_dir: Path) -> None:
+async def test_a_rows_delivery_options_follow_ups_and_waits(
+    database: Path | str, store_dir: Path
+) -> None:
     clock = [1_000_000.0]
-    store.outbox.clock = lambda: clock[0]
+    async with Store.open(database, store_dir, clock=lambda: clock[0]) as store:
+        await store.folder.sync()
+        await _rows_delivery_options_follow_ups_and_waits(store, store_dir, clock)
+
+
+async def _rows_delivery_options_follow_ups_and_waits(
+    store: Store, store_dir: Path, clock: list[float]
+) -> None:
     await store.feeds.subscribe(1, "", actor="t", kind=ChannelKind.ANNOUNCEMENT, silent=True)
     await store.feeds.subscribe(2, "", actor="t", max_per_hour=3, threads=True)
     await store.feeds.subscribe(2, "World", actor="t", max_per_hour=2)  # the smaller cap wins

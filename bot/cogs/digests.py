@@ -5,7 +5,8 @@ The scheduler runs in the process holding the deliverer's role. Each round it wr
 log row of every period now due (before sending anything), then sends the rows waiting;
 each send carries a nonce made of (channel, topic, period), which Discord enforces, so a
 restart at the digest hour, or a retry after a lost answer, still gives one message.
-Time comes from `bot.clock`, so tests set the hour instead of waiting for it.
+Time comes from the store's clock (`store.clock`), so tests set the hour instead of waiting
+for it. What a failed send means is `delivery.classify`'s answer, as for every post.
 """
 
 from __future__ import annotations
@@ -16,25 +17,23 @@ import logging
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-import aiohttp
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot import answers, desk
 from bot.bot import NewsBot
-from bot.cogs.feeds import OwnMessageChannel, missing_permissions
-from bot.cogs.poster import backoff, nonce, refusal_reason
+from bot.channels import OwnMessageChannel, missing_permissions
+from bot.delivery import Action, backoff, classify, nonce, refusal_reason, supervise
 from bot.digest import DEFAULT_HOUR, DEFAULT_SIZE, MAX_SIZE, MIN_SIZE, Digest, Every, next_due
 from bot.digest_post import digest_embed
-from bot.errors import DeskUnavailable, NewsError
-from bot.store import DigestRun, DigestState, LeaseLost, Role
+from bot.errors import NewsError
+from bot.store import DigestRun, DigestState, Role
 from bot.ui import actor, admin_command, topic_choices
 
 log = logging.getLogger(__name__)
 
 Cadence = Literal["daily", "weekly"]
-RETRY_SECONDS = 5.0  # after a round that failed (the database away, the lease lost)
 Size = app_commands.Range[int, MIN_SIZE, MAX_SIZE]
 
 
@@ -62,7 +61,7 @@ class DigestCommands(
         super().__init__()
 
     def _now(self) -> datetime:
-        return datetime.fromtimestamp(self.bot.clock(), UTC)
+        return datetime.fromtimestamp(self.store.clock(), UTC)
 
     @app_commands.command(name="add", description="Post a digest of the top stories")
     @app_commands.describe(
@@ -181,22 +180,18 @@ class DigestScheduler(commands.Cog):
 
     async def _schedule_forever(self) -> None:
         await self.bot.wait_until_ready()
-        while not self.bot.is_closed():
-            await self.store.leases.wait_for(Role.DELIVERER)
-            pause = RETRY_SECONDS
-            try:
-                await self.round()
-                pause = await self._pause()
-            except (DeskUnavailable, LeaseLost) as exc:
-                log.warning("digests postponed: %s", exc)
-            except Exception:
-                log.exception("digest round failed; retrying shortly")
-            await asyncio.sleep(pause)
+        await supervise("digests", self.scheduled, self.bot.held_back)
+
+    async def scheduled(self) -> float:
+        """One supervised round; the pause until the next digest or retry is due."""
+        await self.store.leases.wait_for(Role.DELIVERER)
+        await self.round()
+        return await self._pause()
 
     async def _pause(self) -> float:
         """Until the next digest or retry falls due, and at least once a poll (digests added
         by other processes; a clock set forward)."""
-        now = self.bot.clock()
+        now = self.store.clock()
         wake = now + self.bot.settings.poll_seconds
         current = datetime.fromtimestamp(now, UTC)
         for digest in await self.store.digests.subscriptions():
@@ -208,7 +203,7 @@ class DigestScheduler(commands.Cog):
 
     async def round(self) -> None:
         """Log every period now due, then send what waits."""
-        now = self.bot.clock()
+        now = self.store.clock()
         await self.store.digests.open_due(datetime.fromtimestamp(now, UTC))
         for run in await self.store.digests.due(int(now)):
             await self.deliver(run)
@@ -225,24 +220,22 @@ class DigestScheduler(commands.Cog):
         channel = self.bot.get_partial_messageable(run.channel_id)
         try:
             message = await post(channel, digest, nonce_for(run))
-        except (discord.Forbidden, discord.NotFound) as exc:
-            reason = refusal_reason(exc)
-            await self.store.outbox.pause_channel(run.channel_id, reason)
-            await self._settle(run, DigestState.FAILED, error=reason)
-            log.warning("channel %s paused: %s", run.channel_id, reason)
-        except discord.HTTPException as exc:
-            if exc.status == 429 or exc.status >= 500:
-                await self._retry(run, f"Discord {exc.status}: {exc.text}")
+        except Exception as exc:
+            verdict = classify(exc)
+            if verdict is None:
+                raise  # the database away, the lease lost: the supervisor's business
+            if verdict.action in (Action.RETRY, Action.WAIT):
+                await self._retry(run, verdict.reason, verdict.delay)
+            elif verdict.action == Action.PAUSE:
+                await self.store.outbox.pause_channel(run.channel_id, verdict.reason)
+                await self._settle(run, DigestState.FAILED, error=verdict.reason)
+                log.warning("channel %s paused: %s", run.channel_id, verdict.reason)
             else:
-                log.error("Discord refused the digest in %s: %s", run.channel_id, exc)
-                await self._settle(run, DigestState.FAILED, error=str(exc))
-        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-            await self._retry(run, f"connection error: {exc!r}")
-        else:
-            await self._settle(run, DigestState.SENT, message.id, len(digest.stories))
-            log.info(
-                "posted the %s digest %s to channel %s", run.every, run.period.key, run.channel_id
-            )
+                log.error("the digest in %s was refused: %s", run.channel_id, verdict.reason)
+                await self._settle(run, DigestState.FAILED, error=verdict.reason)
+            return
+        await self._settle(run, DigestState.SENT, message.id, len(digest.stories))
+        log.info("posted the %s digest %s to channel %s", run.every, run.period.key, run.channel_id)
 
     async def _settle(
         self,
@@ -255,14 +248,15 @@ class DigestScheduler(commands.Cog):
         await self.store.digests.settle(
             run,
             state,
-            int(self.bot.clock()),
+            int(self.store.clock()),
             message_id=message_id,
             stories=stories,
             error=error,
         )
 
-    async def _retry(self, run: DigestRun, error: str) -> None:
-        delay = backoff(run.attempts)
+    async def _retry(self, run: DigestRun, error: str, wait: float = 0.0) -> None:
+        """Again after the backoff, or after a rate limit's wait if that is longer."""
+        delay = max(backoff(run.attempts), wait)
         log.warning(
             "digest %s to %s failed (%s); retrying in %.0f s",
             run.period.key,
@@ -270,7 +264,7 @@ class DigestScheduler(commands.Cog):
             error,
             delay,
         )
-        await self.store.digests.retry(run, error, delay, int(self.bot.clock()))
+        await self.store.digests.retry(run, error, delay, int(self.store.clock()))
 
 
 async def setup(bot: NewsBot) -> None:

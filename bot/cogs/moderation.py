@@ -5,6 +5,7 @@ commands, and every one is checked in code by `moderator_command`, not only hidd
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 import discord
@@ -46,12 +47,12 @@ class ModerationCommands(commands.Cog):
     @app_commands.describe(article="The draft to preview (start typing its title)")
     @moderator_command()
     async def preview(self, interaction: discord.Interaction[Any], article: str) -> None:
-        shown = await desk.preview(self.store, article)
+        shown, made = await desk.preview(self.store, article), int(time.time())
         publishable = not shown.article.published
-        publishable = publishable and PublishButton.fits(shown.article.id, shown.version)
+        publishable = publishable and PublishButton.fits(shown.article.id, shown.version, made)
         view = embeds.article_view(shown.article, room_for=int(publishable))
         if publishable:
-            view.add_item(PublishButton(shown.article.id, shown.version))
+            view.add_item(PublishButton(shown.article.id, shown.version, made))
         await interaction.response.send_message(
             answers.preview_text(shown.article),
             embed=embeds.article_embed(shown.article),
@@ -80,7 +81,7 @@ class ModerationCommands(commands.Cog):
     @app_commands.command(name="status", description="Store and delivery health")
     @moderator_command()
     async def status(self, interaction: discord.Interaction[Any]) -> None:
-        facts = await desk.status(self.store)
+        facts = await desk.status(self.store, self.bot.held_back.state())
         await interaction.response.send_message(embed=answers.status_embed(facts), ephemeral=True)
 
     @preview.autocomplete("article")

@@ -1,4 +1,4 @@
-"""The store poller and the delivery loop: outbox rows -> Discord posts, exactly once.
+"""The delivery loop: outbox rows -> Discord posts, exactly once.
 
 Each row is written (by the store) in the same transaction as the state change that
 causes it, and marked done only after Discord answered. Every message carries a nonce
@@ -6,27 +6,25 @@ derived from (story, channel), which Discord enforces, so a retry after a timeou
 a crash returns the message already stored instead of posting it twice. A forum post
 takes no nonce: it is looked up before a repeat instead (bot.posting). Crossposts and
 discussion threads follow the send; a long rate limit (the hourly crosspost one) makes a
-row wait in the outbox, never the loop.
+row wait in the outbox, never the loop. What a failed request means is `delivery.classify`'s
+answer; the loop runs supervised (`delivery.supervise`): nothing stops it for good.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import math
 import time
 from collections import defaultdict
 
-import aiohttp
-import discord
-from discord.ext import commands, tasks
+from discord.ext import commands
 
-from bot import answers, embeds, posting
+from bot import embeds, posting
 from bot.articles import Article
 from bot.bot import NewsBot
-from bot.errors import ArticleNotFound, DeskUnavailable
+from bot.delivery import Action, Verdict, backoff, classify, nonce, supervise
 from bot.store import ChannelKind, Delivery, DeliveryState, LeaseLost, Role
 from bot.store.outbox import HOUR
 
@@ -34,15 +32,6 @@ log = logging.getLogger(__name__)
 
 MAX_CONCURRENT_CHANNELS = 16
 GLOBAL_RATE = 45.0  # requests/s: under Discord's 50/s global limit, so 429s stay rare
-MAX_BACKOFF = 300.0
-UNKNOWN_CHANNEL = 10003
-UNKNOWN_MESSAGE = 10008
-NONCE_MAX = 25  # Discord's limit on a message nonce
-
-
-def nonce(key: str) -> str:
-    """A message nonce within Discord's limit: the same key, the same nonce."""
-    return hashlib.sha256(key.encode()).hexdigest()[:NONCE_MAX]
 
 
 def nonce_for(delivery: Delivery) -> str:
@@ -67,13 +56,8 @@ class Pace:
             await asyncio.sleep(delay)
 
 
-def backoff(attempts: int) -> float:
-    """2, 4, 8 ... seconds, capped: transient errors are retried, never in a tight loop."""
-    return float(min(MAX_BACKOFF, 2 ** (attempts + 1)))
-
-
 class Poster(commands.Cog):
-    """Rescans the store every NEWS_POLL_SECONDS and delivers due outbox rows.
+    """Delivers due outbox rows while this process holds the deliverer's role.
 
     The store wakes the delivery loop (`bot.deliveries_due`) when this process queues
     work; work queued by another process (`newsbot publish`) is found within a poll.
@@ -83,76 +67,35 @@ class Poster(commands.Cog):
         self.bot = bot
         self.store = bot.store
         self.pace = Pace(GLOBAL_RATE)
-        self.loops: list[asyncio.Task[None]] = []
+        self.loop: asyncio.Task[None] | None = None
 
     async def cog_load(self) -> None:
-        self.poll.change_interval(seconds=self.bot.settings.poll_seconds)
-        self.poll.start()
         if self.bot.settings.runs_delivery:
-            self.loops.append(asyncio.create_task(self._deliver_forever(), name="deliveries"))
-        if self.store.leases.elected:  # other hosts' /publish, applied by the scanner
-            self.loops.append(asyncio.create_task(self._serve_requests(), name="requests"))
+            self.loop = asyncio.create_task(self._deliver_forever(), name="deliveries")
 
     async def cog_unload(self) -> None:
-        self.poll.cancel()
-        for loop in self.loops:
-            loop.cancel()
+        if self.loop is not None:
+            self.loop.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await loop
-
-    async def _serve_requests(self) -> None:
-        """While this process is the scanner: apply /publish asked on other processes."""
-        requests = self.store.requests
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(requests.asked.wait(), 1.0)  # NOTIFY, or a poll
-            requests.asked.clear()
-            if not self.store.leases.holds(Role.SCANNER):
-                continue
-            try:
-                await requests.serve(self.store.publishing.apply_here)
-            except Exception as exc:
-                log.warning("publish requests postponed: %s", exc)
-
-    @tasks.loop()  # the interval is NEWS_POLL_SECONDS, set in cog_load
-    async def poll(self) -> None:
-        if not self.store.leases.holds(Role.SCANNER):
-            return  # another process scans the store folder
-        try:
-            report = await self.store.folder.sync()
-        except DeskUnavailable as exc:
-            log.warning("store rescan postponed: %s", exc)
-            return
-        except Exception:  # a vanished folder, a locked database: try again next interval
-            log.exception("store rescan failed; retrying in %s s", self.bot.settings.poll_seconds)
-            return
-        if report.loaded or report.deleted:
-            log.info("store rescan: %s", report.changes_line())
+                await self.loop
 
     async def _deliver_forever(self) -> None:
         await self.bot.wait_until_ready()
-        while not self.bot.is_closed():
-            await self.store.leases.wait_for(Role.DELIVERER)
-            self.bot.deliveries_due.clear()
-            try:
-                worked = await self.deliver_due()
-            except DeskUnavailable as exc:
-                log.warning("delivery paused: %s; retrying shortly", exc)
-                worked = False
-                await asyncio.sleep(5)
-            except Exception:
-                log.exception("delivery round failed; retrying shortly")
-                worked = False
-                await asyncio.sleep(5)
-            if worked:
-                continue
-            # Wake for the next retry, and at least once a poll for work other processes queued.
-            timeout = self.bot.settings.poll_seconds
-            next_at = await self.store.outbox.next_due_at()
-            if next_at is not None:
-                timeout = min(timeout, max(1.0, next_at - self.store.outbox.clock()))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.bot.deliveries_due.wait(), timeout)
+        due = self.bot.deliveries_due
+        await supervise("deliveries", self.round, self.bot.held_back, wake=due)
+
+    async def round(self) -> float:
+        """Deliver what is due; then the pause until the next retry, at least once a poll
+        (work other processes queued); work this process queues wakes it at once."""
+        await self.store.leases.wait_for(Role.DELIVERER)
+        self.bot.deliveries_due.clear()
+        if await self.deliver_due():
+            return 0.0
+        pause = self.bot.settings.poll_seconds
+        next_at = await self.store.outbox.next_due_at()
+        if next_at is not None:
+            pause = min(pause, max(1.0, next_at - self.store.clock()))
+        return pause
 
     async def deliver_due(self) -> bool:
         """One round: every channel's due rows, channels concurrently, each channel in order."""
@@ -195,33 +138,51 @@ class Poster(commands.Cog):
                 return False
             await self._act(delivery, article, shown)
             return True
-        except ArticleNotFound:
-            await self.store.outbox.lost(delivery)
-            return True
-        except posting.TagRequired:
-            await self._pause(delivery.channel_id, answers.FORUM_NEEDS_A_TAG)
-            return True
-        except discord.RateLimited as exc:
-            return await self._rate_limited(delivery, exc.retry_after)
-        except (discord.Forbidden, discord.NotFound) as exc:
-            return await self._refused(delivery, exc)
-        except discord.HTTPException as exc:
-            if exc.status == 429 or exc.status >= 500:
-                await self._retry(delivery, f"Discord {exc.status}: {exc.text}")
+        except Exception as exc:
+            verdict = classify(exc)
+            if verdict is None:
+                raise  # the database away, the lease lost: the supervisor's business
+            return await self._settle(delivery, verdict)
+
+    async def _settle(self, delivery: Delivery, verdict: Verdict) -> bool:
+        """Record what a failed step means; True when the channel's next rows may go on."""
+        outbox = self.store.outbox
+        what = delivery.followup or delivery.state
+        match verdict.action:
+            case Action.RETRY:
+                delay = backoff(delivery.attempts)
+                log.warning(
+                    "%s of %s to %s failed (%s); retrying in %.0f s",
+                    what,
+                    delivery.article_id,
+                    delivery.channel_id,
+                    verdict.reason,
+                    delay,
+                )
+                await outbox.retry(delivery, verdict.reason, delay)
                 return False
-            if exc.code == posting.TAG_REQUIRED:
-                await self._pause(delivery.channel_id, answers.FORUM_NEEDS_A_TAG)
-                return True
-            log.error("Discord refused %s in %s: %s", delivery.state, delivery.channel_id, exc)
-            await self.store.outbox.lost(delivery)
-            return True
-        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-            await self._retry(delivery, f"connection error: {exc!r}")
-            return False
-        except discord.ClientException as exc:  # the channel changed kind since /feed add
-            log.error("cannot deliver %s to %s: %s", delivery.state, delivery.channel_id, exc)
-            await self.store.outbox.lost(delivery)
-            return True
+            case Action.WAIT:
+                # A long limit (Discord's hourly crosspost one): the row waits in the outbox.
+                # A crosspost holds back nothing; any other step keeps its channel's order.
+                until = int(self.store.clock()) + math.ceil(verdict.delay)
+                await outbox.wait(delivery, until, verdict.reason)
+                log.info(
+                    "%s of %s in %s waits %.0f s (rate limit)",
+                    what,
+                    delivery.article_id,
+                    delivery.channel_id,
+                    verdict.delay,
+                )
+                return delivery.owes_followup
+            case Action.PAUSE if delivery.state != DeliveryState.DELETE:
+                await outbox.pause_channel(delivery.channel_id, verdict.reason)
+                log.warning("channel %s paused: %s", delivery.channel_id, verdict.reason)
+            case Action.GIVE_UP:
+                log.error("cannot deliver %s to %s: %s", what, delivery.channel_id, verdict.reason)
+                await outbox.lost(delivery)
+            case _:  # lost; or a deletion refused: nothing left to delete there
+                await outbox.lost(delivery)
+        return True
 
     async def _act(self, delivery: Delivery, article: Article | None, shown: str | None) -> None:
         """The one step the row asks for, recorded once Discord answered."""
@@ -266,61 +227,13 @@ class Poster(commands.Cog):
         until the oldest of them is an hour old. Nothing is dropped; the oldest goes first."""
         if not delivery.max_per_hour:
             return False
-        now = self.store.outbox.now()
+        now = int(self.store.clock())
         recent = await self.store.outbox.sent_times(delivery.channel_id, now - HOUR + 1)
         if len(recent) < delivery.max_per_hour:
             return False
         until = recent[-delivery.max_per_hour] + HOUR
         await self.store.outbox.wait(delivery, until, "max_per_hour: waiting its turn")
         return True
-
-    async def _rate_limited(self, delivery: Delivery, retry_after: float) -> bool:
-        """A long limit (Discord's hourly crosspost one): the row waits in the outbox. A
-        crosspost holds back nothing; any other step keeps its channel's order."""
-        until = self.store.outbox.now() + math.ceil(retry_after)
-        await self.store.outbox.wait(delivery, until, f"rate limited for {retry_after:.0f} s")
-        log.info(
-            "%s of %s in %s waits %.0f s (rate limit)",
-            delivery.followup or delivery.state,
-            delivery.article_id,
-            delivery.channel_id,
-            retry_after,
-        )
-        return delivery.owes_followup
-
-    async def _refused(self, delivery: Delivery, exc: discord.HTTPException) -> bool:
-        if isinstance(exc, discord.NotFound) and exc.code == UNKNOWN_MESSAGE:
-            await self.store.outbox.lost(delivery)  # someone deleted the post by hand
-            return True
-        reason = refusal_reason(exc)
-        if delivery.state == DeliveryState.DELETE:
-            await self.store.outbox.lost(delivery)
-            return True
-        await self._pause(delivery.channel_id, reason)
-        return True
-
-    async def _pause(self, channel_id: int, reason: str) -> None:
-        await self.store.outbox.pause_channel(channel_id, reason)
-        log.warning("channel %s paused: %s", channel_id, reason)
-
-    async def _retry(self, delivery: Delivery, error: str) -> None:
-        delay = backoff(delivery.attempts)
-        log.warning(
-            "%s of %s to %s failed (%s); retrying in %.0f s",
-            delivery.state,
-            delivery.article_id,
-            delivery.channel_id,
-            error,
-            delay,
-        )
-        await self.store.outbox.retry(delivery, error, delay)
-
-
-def refusal_reason(exc: discord.HTTPException) -> str:
-    """Why a channel is paused after Forbidden or Not Found (shown in /status, /feed list)."""
-    if isinstance(exc, discord.NotFound) or exc.code == UNKNOWN_CHANNEL:
-        return "channel not found (deleted, or the bot was removed)"
-    return f"missing permission (403: {exc.text or 'Forbidden'})"
 
 
 async def setup(bot: NewsBot) -> None:

@@ -1,6 +1,10 @@
-"""The store watcher: file-system events (inotify, through watchfiles) bring a dropped,
+"""The store folder's cog: file-system events (inotify, through watchfiles) bring a dropped,
 changed or deleted file into the index within a second or two; the rescan every
-NEWS_POLL_SECONDS (in the poster) stays as the safety net where events are unavailable."""
+NEWS_POLL_SECONDS stays as the safety net where events are unavailable; and while this
+process holds the scanner's role, it applies the /publish asked on other processes.
+
+The rescan and the requests run supervised (`delivery.supervise`): a database away holds
+them back, and they resume by themselves on its return."""
 
 from __future__ import annotations
 
@@ -8,11 +12,14 @@ import asyncio
 import contextlib
 import logging
 import os
+from collections.abc import Awaitable, Callable
 
 import watchfiles
 from discord.ext import commands
 
 from bot.bot import NewsBot
+from bot.delivery import supervise
+from bot.errors import DeskUnavailable
 from bot.store import Role
 from bot.store.sync import is_article_name
 
@@ -32,11 +39,23 @@ class StoreWatcher(commands.Cog):
         self.store = bot.store
         self.stop = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
+        self.loops: list[asyncio.Task[None]] = []
 
     async def cog_load(self) -> None:
         self.task = asyncio.create_task(self.watch(), name="store-watcher")
+        self._supervise("store rescan", self.rescan)
+        if self.store.leases.elected:  # other hosts' /publish, applied by the scanner
+            self._supervise("publish requests", self.serve)
+
+    def _supervise(self, name: str, iteration: Callable[[], Awaitable[float]]) -> None:
+        task = supervise(name, iteration, self.bot.held_back)
+        self.loops.append(asyncio.create_task(task, name=name))
 
     async def cog_unload(self) -> None:
+        for loop in self.loops:
+            loop.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await loop
         self.stop.set()
         if self.task is not None:
             try:
@@ -68,13 +87,37 @@ class StoreWatcher(commands.Cog):
                 self.bot.settings.poll_seconds,
             )
 
+    async def rescan(self) -> float:
+        """Every NEWS_POLL_SECONDS (the load at start came first), while this process holds
+        the scanner's role: the whole folder, for what events missed."""
+        await asyncio.sleep(self.bot.settings.poll_seconds)
+        if not self.store.leases.holds(Role.SCANNER):
+            return 0.0  # another process scans the store folder
+        report = await self.store.folder.sync()
+        if report.loaded or report.deleted:
+            log.info("store rescan: %s", report.changes_line())
+        return 0.0
+
+    async def serve(self) -> float:
+        """While this process is the scanner: apply /publish asked on other processes."""
+        requests = self.store.requests
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(requests.asked.wait(), 1.0)  # NOTIFY, or a poll
+        requests.asked.clear()
+        if self.store.leases.holds(Role.SCANNER):
+            await requests.serve(self.store.publishing.apply_here)
+        return 0.0
+
     async def apply(self, names: set[str]) -> None:
         """One batch of changed names: only these files are stat'ed and read."""
         if not self.store.leases.holds(Role.SCANNER):
             return  # another process holds the scanner's lease: it sees the change
         try:
             report = await self.store.folder.sync_files(names)
-        except Exception:  # a locked database: the next rescan catches up
+        except DeskUnavailable as exc:  # the database away: the next rescan catches up
+            log.warning("applying changes to %d store file(s) postponed: %s", len(names), exc)
+            return
+        except Exception:  # a vanished file mid-read: the next rescan catches up
             log.exception("applying changes to %d store file(s) failed", len(names))
             return
         if report.loaded or report.deleted or report.errors:

@@ -15,6 +15,13 @@ them, the delivery log (outbox), channel subscriptions and the moderation audit 
 Each part speaks to the backend through the `Database` protocol (database.py): SQLite
 (sqlite.py, one host, the default) or PostgreSQL (postgres.py, several hosts), chosen by
 what `Store.open` is given: a file path, or a `postgresql://` URL.
+
+Time is one clock for the whole store (`Store.clock`, unix seconds), given to every part
+that writes or compares a time. Unless one is injected (tests advance their own), it is
+the backend's `Database.now`: on PostgreSQL the local clock corrected by its offset to the
+database server's clock, measured when the database is opened and again at every lease
+renewal (a query already made every 2 s), so a host whose clock is an hour ahead writes
+the same next_try_at, sent_at and pacing times as any other, without a round trip each.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 from bot.config import Settings
-from bot.store.database import Database
+from bot.store.database import Clock, Database
 from bot.store.digests import DigestRun, Digests, DigestState, DigestSubscription
 from bot.store.feeds import Feeds, Subscription
 from bot.store.index import ArticleIndex
@@ -63,39 +70,49 @@ __all__ = [
 class Store:
     """The bot's state: one database, the store folder, and the parts that use them."""
 
-    def __init__(self, db: Database, store_dir: Path) -> None:
+    def __init__(self, db: Database, store_dir: Path, clock: Clock | None = None) -> None:
         self.db = db
         self.store_dir = store_dir
-        self.outbox = Outbox(db)
+        self.clock: Clock = clock or db.now
+        self.outbox = Outbox(db, self.clock)
         index = ArticleIndex(db, self.outbox)
         self.folder = FolderSync(db, index, store_dir)
         self.articles = Queries(db)
         self.publishing = Publishing(db, index, store_dir)
-        self.feeds = Feeds(db)
-        self.meta = Meta(db)
+        self.feeds = Feeds(db, self.clock)
+        self.meta = Meta(db, self.clock)
         self.leases = Leases(db)
         self.outbox.fence = lambda: self.leases.fence(Role.DELIVERER)
         self.digests = Digests(db, fence=self.outbox.fence)  # one deliverer's lease for both
         self.requests = PublishRequests(
-            db, self.leases, lambda article_id: self.articles.get(article_id, include_hidden=True)
+            db,
+            self.leases,
+            lambda article_id: self.articles.get(article_id, include_hidden=True),
+            self.clock,
         )
         self.publishing.requests = self.requests
 
     @classmethod
     @contextlib.asynccontextmanager
     async def open(
-        cls, database: Path | str, store_dir: Path, *, pool_size: int = 10
+        cls,
+        database: Path | str,
+        store_dir: Path,
+        *,
+        pool_size: int = 10,
+        clock: Clock | None = None,
     ) -> AsyncIterator[Store]:
         """Open (creating and migrating) the database: a SQLite file, or a PostgreSQL URL
-        (`postgresql://…`, a pool of `pool_size` connections); closed on exit."""
+        (`postgresql://…`, a pool of `pool_size` connections); closed on exit. `clock`
+        replaces the database's (tests)."""
         if is_database_url(database):
             from bot.store.postgres import PostgresDatabase  # asyncpg loads only when used
 
             async with PostgresDatabase.open(str(database), pool_size) as pg:
-                yield cls(pg, store_dir)
+                yield cls(pg, store_dir, clock)
             return
         async with SQLiteDatabase.open(Path(database)) as db:
-            yield cls(db, store_dir)
+            yield cls(db, store_dir, clock)
 
 
 def is_database_url(database: Path | str) -> bool:
@@ -103,8 +120,10 @@ def is_database_url(database: Path | str) -> bool:
 
 
 def open_store(
-    settings: Settings, store_dir: Path | None = None
+    settings: Settings, store_dir: Path | None = None, *, clock: Clock | None = None
 ) -> AbstractAsyncContextManager[Store]:
     """The store the settings name: PostgreSQL when NEWS_DATABASE_URL is set, else SQLite."""
     database: Path | str = settings.database_url or settings.db_path
-    return Store.open(database, store_dir or settings.store_dir, pool_size=settings.pool_size)
+    return Store.open(
+        database, store_dir or settings.store_dir, pool_size=settings.pool_size, clock=clock
+    )

@@ -12,7 +12,14 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence, Sized
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
+Clock = Callable[[], float]
+"""Seconds since the epoch: the store's one clock (`Store.clock`), injected by tests."""
+
 CHUNK = 500  # ids per `IN (...)` list: well under every backend's bound-parameter limit
+NESTED = (
+    "transaction() inside an open transaction of the same database: write transactions do "
+    "not nest; do the inner work in the outer transaction"
+)
 
 
 class Row(Protocol):
@@ -46,11 +53,19 @@ class Database(Protocol):
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None: ...
 
     def transaction(self) -> AbstractAsyncContextManager[None]:
-        """One write transaction; serialised in this process and across processes."""
+        """One write transaction; serialised in this process and across processes.
+
+        Transactions do not nest: entering one while this task (or the task that started
+        this one) already has one open on the same database raises RuntimeError at once,
+        on every backend (neither waiting for itself nor silently joining the outer one,
+        whose rollback would then undo the inner one's work after it looked done).
+        """
         ...
 
     def after_commit(self, callback: Callable[[], None]) -> None:
-        """Call `callback` once the current transaction has committed (e.g. wake the poster)."""
+        """Inside a transaction: call `callback` once it has committed (not at all if it
+        rolls back; once however often it is registered). Outside one: call it at once,
+        on every backend, since what it follows is already committed (e.g. wake the poster)."""
         ...
 
     def notify(self, topic: str) -> None:
@@ -64,6 +79,11 @@ class Database(Protocol):
 
     async def clock(self) -> float:
         """Seconds since the epoch by the database's clock: one clock for every process."""
+        ...
+
+    def now(self) -> float:
+        """The database's clock without a round trip: the local clock corrected by the
+        offset to it last measured (`clock`). The store's clock unless one is injected."""
         ...
 
     def bulk_load(self) -> AbstractAsyncContextManager[None]:

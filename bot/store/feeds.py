@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.articles import topic_key
-from bot.store.database import Database
-from bot.store.outbox import ChannelKind, now
+from bot.store.database import Clock, Database
+from bot.store.outbox import ChannelKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,8 +24,9 @@ class Subscription:
 
 
 class Feeds:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, clock: Clock) -> None:
         self.db = db
+        self.clock = clock
 
     async def subscribe(
         self,
@@ -68,7 +69,7 @@ class Feeds:
                     topic,
                     role_id,
                     min_quality,
-                    now(),
+                    int(self.clock()),
                     actor,
                     kind,
                     int(silent),

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from bot.store.database import Database, chunks, in_chunks, marks
-from bot.store.outbox import Outbox, now
+from bot.store.outbox import Outbox
 from bot.store.records import ARTICLE_COLUMNS, ArticleRows
 
 log = logging.getLogger(__name__)
@@ -162,7 +162,7 @@ class ArticleIndex:
                 "UPDATE articles SET visible_since = COALESCE((SELECT MIN(o.visible_since) "
                 "FROM articles o WHERE o.url = articles.url), ?) "
                 f"WHERE url IN ({marks(chunk)}) AND visible = 1 AND visible_since IS NULL",
-                [now(), *chunk],
+                [self.outbox.now(), *chunk],
             )
 
     async def _rowids(self, ids: Sequence[str]) -> dict[str, int]:

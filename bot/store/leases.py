@@ -27,6 +27,7 @@ from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from bot.errors import DeskUnavailable
 from bot.store.database import Database
 
 log = logging.getLogger(__name__)
@@ -134,7 +135,9 @@ class Leases:
                 await self._try(role)
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # the database is away: trusted_until runs out alone
+            except DeskUnavailable:  # said once a minute by the backend and the deliverer
+                pass
+            except Exception as exc:  # trusted_until runs out alone
                 log.warning("could not renew or take the %s lease: %s", role, exc)
             await asyncio.sleep(RENEW_SECONDS if role in self._held else TRY_SECONDS)
 

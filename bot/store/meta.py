@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import hashlib
-import time
 
-from bot.store.database import Database
+from bot.store.database import Clock, Database
 
 SAVED_FOR = 2 * 24 * 3600  # seconds a remembered value is kept (page buttons live a day)
 
 
 class Meta:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, clock: Clock) -> None:
         self.db = db
+        self.clock = clock
 
     async def get(self, key: str) -> str | None:
         value = await self.db.fetchval("SELECT value FROM meta WHERE key = ?", [key])
@@ -29,7 +29,7 @@ class Meta:
     async def remember(self, value: str) -> str:
         """Keep a value too long for a button's custom_id; a short key finds it again."""
         key = hashlib.sha256(value.encode()).hexdigest()[:16]
-        now = int(time.time())
+        now = int(self.clock())
         async with self.db.transaction():
             await self.db.execute("DELETE FROM remembered WHERE saved_at < ?", (now - SAVED_FOR,))
             await self.db.execute(

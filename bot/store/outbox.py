@@ -8,18 +8,19 @@ refuses or the message is gone. The poster builds each send's nonce from a row's
 A sent row may still owe a follow-up (`Followup`: the crosspost of an announcement, the
 discussion thread of a text post): it stays work until that is done, whatever its state,
 so a crosspost waiting out Discord's hourly limit holds back nothing else. Time comes from
-`Outbox.clock` (unix seconds), which tests replace to pace posts without waiting an hour.
+the store's one clock (`Store.clock`, given here), which tests inject to pace posts
+without waiting an hour; on PostgreSQL it follows the database's clock, so every host
+writes next_try_at, sent_at and pacing times on the same clock.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, fields
 from enum import StrEnum
 from typing import Any
 
-from bot.store.database import Database, Row
+from bot.store.database import Clock, Database, Row
 
 
 class ChannelKind(StrEnum):
@@ -113,10 +114,6 @@ class QueueHealth:
     channels: tuple[ChannelHealth, ...]
 
 
-def now() -> int:
-    return int(time.time())
-
-
 async def _unfenced() -> None:
     """One host (SQLite): the deliverer is fixed by configuration, nothing to check."""
 
@@ -172,9 +169,9 @@ class _Reports:
 class Outbox(_Reports):
     """Queue writes (called inside the caller's transaction) and the deliverer's side."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, clock: Clock) -> None:
         self.db = db
-        self.clock: Callable[[], float] = time.time  # unix seconds; tests inject their own
+        self.clock = clock
         self.on_work: Callable[[], None] = lambda: None  # the poster wakes on it
         # Called first in every deliverer write's transaction: raises (leases.LeaseLost) when
         # this process no longer holds the deliverer's lease, so the write is refused.

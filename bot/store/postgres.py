@@ -15,6 +15,7 @@ import functools
 import logging
 import os
 import re
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextvars import ContextVar
@@ -25,7 +26,7 @@ import asyncpg
 
 from bot.config import redact
 from bot.errors import DatabaseUnavailable, DeskUnavailable
-from bot.store.database import Row
+from bot.store.database import NESTED, Row
 from bot.store.pg_migrations import MIGRATIONS
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,8 @@ CHANNEL = "newsbot"  # the NOTIFY channel every process listens on
 CONNECT_TIMEOUT = 2.0  # seconds: a command must still be answered within Discord's 3 s
 IDLE_IN_TRANSACTION_MS = 8000  # under the lease's 12 s, so a frozen holder never blocks it
 CLOSE_TIMEOUT = 5.0  # seconds to let busy connections finish at exit
+UNREACHABLE_LOG_EVERY = 60.0  # seconds: "unreachable" is said once a minute, not every retry
+RECONNECT_FIRST = 0.5  # seconds before LISTEN's connection is tried again, doubling to 10
 READ_DELAYS = (0.1, 0.4)  # a read that lost its connection is tried again after these
 # The connection is gone (or never came): the desk is briefly unavailable, not broken.
 LOST = (
@@ -77,6 +80,8 @@ class PostgresDatabase:
         self._write_lock = asyncio.Lock()
         self.notifications = _Notifications(self, "")
         self._listen_task: asyncio.Task[None] | None = None
+        self.offset = 0.0  # the server's clock minus ours, last measured (`clock`)
+        self._said_unreachable_at = -UNREACHABLE_LOG_EVERY
 
     @classmethod
     @contextlib.asynccontextmanager
@@ -103,6 +108,7 @@ class PostgresDatabase:
         db = cls(pool, label)
         try:
             await db.migrate()
+            await db.clock()  # the first measure of the offset: `now` is right from the start
             db.notifications.url = url
             db._listen_task = asyncio.create_task(db.notifications.run_forever(), name="listen")
             yield db
@@ -161,11 +167,10 @@ class PostgresDatabase:
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
-        """One write transaction on one connection; a nested call joins the outer one."""
+        """One write transaction on one connection; a nested call raises (`Database`)."""
         current = _CURRENT.get()
         if current is not None and current.db is self and current.open:
-            yield
-            return
+            raise RuntimeError(NESTED)
         async with self._write_lock:
             tx = await self._begin()
             token = _CURRENT.set(tx)
@@ -206,8 +211,17 @@ class PostgresDatabase:
         self.notifications.listeners.setdefault(topic, []).append(callback)
 
     async def clock(self) -> float:
-        """The database server's clock (seconds): one clock for every host's leases."""
-        return float(await self.fetchval("SELECT EXTRACT(EPOCH FROM clock_timestamp())"))
+        """The database server's clock (seconds): one clock for every host's leases. Each
+        answer also measures the offset `now` applies (taken mid-way through the round trip)."""
+        asked = time.time()
+        server = float(await self.fetchval("SELECT EXTRACT(EPOCH FROM clock_timestamp())"))
+        self.offset = server - (asked + time.time()) / 2
+        return server
+
+    def now(self) -> float:
+        """The server's clock without a round trip: ours plus the offset last measured (at
+        open, then at each lease renewal). One clock for every host's outbox times."""
+        return time.time() + self.offset
 
     @contextlib.asynccontextmanager
     async def bulk_load(self) -> AsyncIterator[None]:
@@ -231,10 +245,16 @@ class PostgresDatabase:
                 return await self._on_pooled(operation)
             except LOST as exc:
                 if delay is None:
-                    log.warning("database %s unreachable: %s", self.label, _reason(exc))
+                    self._say_unreachable(_reason(exc))
                     raise DeskUnavailable(_reason(exc)) from None
                 await asyncio.sleep(delay)
         raise AssertionError("unreachable")
+
+    def _say_unreachable(self, reason: str) -> None:
+        """Once a minute at most: every task retries every few seconds while it is away."""
+        if time.monotonic() - self._said_unreachable_at >= UNREACHABLE_LOG_EVERY:
+            self._said_unreachable_at = time.monotonic()
+            log.warning("database %s unreachable: %s", self.label, reason)
 
     async def _on_pooled(self, operation: Callable[[Any], Awaitable[Any]]) -> Any:
         conn = await self._acquire()
@@ -305,7 +325,7 @@ class _Notifications:
         self.listeners: dict[str, list[Callable[[], None]]] = {}
 
     async def run_forever(self) -> None:
-        delay = 0.5
+        delay = RECONNECT_FIRST
         while True:
             conn = None
             try:
@@ -314,7 +334,7 @@ class _Notifications:
                 conn.add_termination_listener(lambda _c, gone=lost: gone.set())
                 await conn.add_listener(CHANNEL, self._notified)
                 self._missed()
-                delay = 0.5
+                delay = RECONNECT_FIRST
                 while not conn.is_closed() and not lost.is_set():
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(lost.wait(), 5)
@@ -323,7 +343,8 @@ class _Notifications:
             except asyncio.CancelledError:
                 raise
             except (*LOST, asyncpg.PostgresError) as exc:
-                log.warning("database notifications lost (%s); reconnecting", _reason(exc))
+                if delay == RECONNECT_FIRST:  # said once a gap, not at every try
+                    log.warning("database notifications lost (%s); reconnecting", _reason(exc))
             finally:
                 if conn is not None:
                     with contextlib.suppress(Exception):

@@ -23,7 +23,6 @@ from bot.errors import (
 from bot.frontmatter import ArticleError, set_published
 from bot.store.database import Database
 from bot.store.index import ArticleIndex, Changes
-from bot.store.outbox import now
 from bot.store.queries import article_key
 from bot.store.records import article_rows
 from bot.store.requests import PublishRequests
@@ -157,7 +156,7 @@ class Publishing:
     async def _audit(self, actor: str, action: str, article_id: str, detail: str) -> None:
         await self.db.execute(
             "INSERT INTO audit (at, actor, action, article_id, detail) VALUES (?, ?, ?, ?, ?)",
-            (now(), actor, action, article_id, detail),
+            (self.index.outbox.now(), actor, action, article_id, detail),
         )
 
 

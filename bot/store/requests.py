@@ -30,7 +30,7 @@ from bot.errors import (
     PublishError,
     ServedByDuplicate,
 )
-from bot.store.database import Database, Row
+from bot.store.database import Clock, Database, Row
 from bot.store.leases import Leases, Role
 
 log = logging.getLogger(__name__)
@@ -59,8 +59,15 @@ Apply = Callable[[str, str, bool, str | None], Awaitable[Article]]
 class PublishRequests:
     """The asker's side (`submit`) and the scanner's (`serve`)."""
 
-    def __init__(self, db: Database, leases: Leases, get: Callable[[str], Awaitable[Article]]):
+    def __init__(
+        self,
+        db: Database,
+        leases: Leases,
+        get: Callable[[str], Awaitable[Article]],
+        clock: Clock,
+    ) -> None:
         self.db = db
+        self.clock = clock
         self.leases = leases
         self.get = get  # an article by id, hidden ones too
         self.asked = asyncio.Event()
@@ -81,7 +88,7 @@ class PublishRequests:
             request = await self.db.fetchval(
                 "INSERT INTO publish_requests (article_id, actor, publish, version, created_at) "
                 "VALUES (?, ?, ?, ?, ?) RETURNING id",
-                [article_id, actor, int(published), version, time.time()],
+                [article_id, actor, int(published), version, self.clock()],
             )
             self.db.notify(ASKED)
         deadline = time.monotonic() + WAIT_SECONDS
@@ -127,7 +134,7 @@ class PublishRequests:
             async with self.db.transaction():  # answered long ago, or left by a dead scanner
                 await self.db.execute(
                     "DELETE FROM publish_requests WHERE created_at < ? AND state <> 'pending'",
-                    [time.time() - KEPT_SECONDS],
+                    [self.clock() - KEPT_SECONDS],
                 )
         return served
 

@@ -13,17 +13,19 @@ import json
 import logging
 import os
 import sqlite3
+import stat
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from contextvars import ContextVar
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any, cast
 
 import aiosqlite
 
-from bot.errors import DatabaseDamaged, DatabaseUnavailable
-from bot.store.database import Row
+from bot.errors import DatabaseDamaged, DatabaseUnavailable, DeskUnavailable
+from bot.store.database import NESTED, Row
 
 log = logging.getLogger(__name__)
 
@@ -133,8 +135,20 @@ MIGRATIONS: tuple[str, ...] = (
 
 _SAVED_TRIGGERS = "bulk_load_triggers"  # meta key: the triggers a bulk load dropped
 READERS = 2  # read-only connections giving rows, and one giving tuples (bulk reads)
-# Set inside a write transaction: its own reads must go through the writing connection.
-_writing: ContextVar[bool] = ContextVar("sqlite_writing", default=False)
+HEADER = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite database file
+
+
+@dataclass(eq=False)
+class _Writing:
+    """A write transaction open here: its own reads must go through the writing
+    connection, and a second `transaction()` inside it is refused. A task started inside
+    it inherits it, and must not count as inside it once it has ended (`open`)."""
+
+    db: SQLiteDatabase
+    open: bool = True
+
+
+_writing: ContextVar[_Writing | None] = ContextVar("sqlite_writing", default=None)
 
 
 class SQLiteDatabase:
@@ -199,9 +213,13 @@ class SQLiteDatabase:
         finally:
             await conn.close()
 
+    def _in_transaction(self) -> bool:
+        state = _writing.get()
+        return state is not None and state.db is self and state.open
+
     def _reading(self) -> aiosqlite.Connection:
         """The connection for a read: the writer inside a transaction, else the next reader."""
-        if _writing.get() or not self.readers:
+        if self._in_transaction() or not self.readers:
             return self.conn
         self._next_reader = (self._next_reader + 1) % len(self.readers)
         return self.readers[self._next_reader]
@@ -229,12 +247,14 @@ class SQLiteDatabase:
     # ------------------------------------------------------------------ Database
 
     async def fetch(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
-        return list(await self._reading().execute_fetchall(sql, tuple(params)))
+        with _busy_is_unavailable():
+            return list(await self._reading().execute_fetchall(sql, tuple(params)))
 
     async def fetch_tuples(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
-        if _writing.get() or self.tuple_reader is None:
-            return [tuple(r) for r in await self.conn.execute_fetchall(sql, tuple(params))]
-        rows = await self.tuple_reader.execute_fetchall(sql, tuple(params))
+        with _busy_is_unavailable():
+            if self._in_transaction() or self.tuple_reader is None:
+                return [tuple(r) for r in await self.conn.execute_fetchall(sql, tuple(params))]
+            rows = await self.tuple_reader.execute_fetchall(sql, tuple(params))
         return list(cast("Iterable[tuple[Any, ...]]", rows))  # no row factory: plain tuples
 
     async def fetchval(self, sql: str, params: Iterable[Any] = ()) -> Any:
@@ -242,17 +262,23 @@ class SQLiteDatabase:
         return rows[0][0] if rows else None
 
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
-        async with self.conn.execute(sql, tuple(params)) as cur:
-            return cur.rowcount
+        with _busy_is_unavailable():
+            async with self.conn.execute(sql, tuple(params)) as cur:
+                return cur.rowcount
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        await self.conn.executemany(sql, rows)
+        with _busy_is_unavailable():
+            await self.conn.executemany(sql, rows)
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
+        if self._in_transaction():  # it would wait for itself for ever
+            raise RuntimeError(NESTED)
         async with self._write_lock:
-            await self.conn.execute("BEGIN IMMEDIATE")
-            writing = _writing.set(True)
+            with _busy_is_unavailable():  # another process kept the file's write lock
+                await self.conn.execute("BEGIN IMMEDIATE")
+            state = _Writing(self)
+            writing = _writing.set(state)
             try:
                 yield
             except BaseException:
@@ -260,15 +286,25 @@ class SQLiteDatabase:
                 await self.conn.execute("ROLLBACK")
                 raise
             finally:
+                state.open = False
                 _writing.reset(writing)
-            await self.conn.execute("COMMIT")
+            try:
+                with _busy_is_unavailable():
+                    await self.conn.execute("COMMIT")
+            except BaseException:  # not committed: nothing of it may stay open
+                self._after_commit.clear()
+                with contextlib.suppress(sqlite3.Error):
+                    await self.conn.execute("ROLLBACK")
+                raise
             self.generation += 1
             callbacks, self._after_commit = self._after_commit, []
         for callback in callbacks:
             callback()
 
     def after_commit(self, callback: Callable[[], None]) -> None:
-        if callback not in self._after_commit:
+        if not self._in_transaction():  # nothing to wait for: what it follows is committed
+            callback()
+        elif callback not in self._after_commit:
             self._after_commit.append(callback)
 
     def notify(self, topic: str) -> None:
@@ -278,6 +314,10 @@ class SQLiteDatabase:
         """No other process notifies over a SQLite file."""
 
     async def clock(self) -> float:
+        return time.time()
+
+    def now(self) -> float:
+        """One host: its own clock is every process's."""
         return time.time()
 
     @contextlib.asynccontextmanager
@@ -318,6 +358,19 @@ class SQLiteDatabase:
             await self.execute(f"DELETE FROM meta WHERE key = '{_SAVED_TRIGGERS}'")
 
 
+@contextlib.contextmanager
+def _busy_is_unavailable() -> Iterator[None]:
+    """ "database is locked" after busy_timeout: another process holds the file's write lock
+    (a long `BEGIN IMMEDIATE`, a backup). Like a PostgreSQL server away, it is retried in the
+    background, and readers are told the desk is briefly unavailable."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise DeskUnavailable(str(exc)) from None
+        raise
+
+
 async def _set_wal(conn: aiosqlite.Connection) -> None:
     """WAL mode. Switching takes an exclusive lock for which SQLite may answer "locked"
     without waiting (another process creating the file at the same moment): retry a while."""
@@ -332,16 +385,33 @@ async def _set_wal(conn: aiosqlite.Connection) -> None:
 
 
 def _create_private(path: Path) -> None:
-    """The database folder 0700 and file 0600 when we create them; an existing file that
-    others may read is tightened (SQLite gives its -wal and -shm files the same mode)."""
+    """The database folder 0700 and file 0600 when we create them. An existing path must be
+    a SQLite file (or an empty one, as a start cut short leaves it): anything else, a text
+    file, a folder, a device, is refused before anything is changed. One that others may
+    read is tightened (SQLite gives its -wal and -shm files the same mode)."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        if os.fstat(fd).st_mode & 0o077:
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
+        return
+    except FileExistsError:
+        pass
+    # Non-blocking: opening a FIFO to read would wait for a writer.
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise NotADatabase("not a regular file")
+        if info.st_size and os.pread(fd, len(HEADER), 0) != HEADER:
+            raise NotADatabase("not a SQLite database file")
+        if info.st_mode & 0o077:
             os.fchmod(fd, 0o600)
             log.warning("%s was readable by others; made it private (0600)", path)
     finally:
         os.close(fd)
+
+
+class NotADatabase(OSError):
+    """NEWS_DB_PATH names something that is not a SQLite file: it is left as it is."""
 
 
 def _statements(script: str) -> list[str]:

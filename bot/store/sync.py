@@ -24,7 +24,6 @@ from bot.articles import ARTICLE_SUFFIXES, read_article
 from bot.frontmatter import ArticleError, printable_name
 from bot.store.database import Database, in_chunks
 from bot.store.index import ArticleIndex, Changes
-from bot.store.outbox import now
 from bot.store.records import ArticleRows, article_rows
 from bot.store.search_index import SearchIndex
 
@@ -220,8 +219,9 @@ class FolderSync:
         return report
 
     async def _save_summary(self, report: SyncReport) -> None:
+        at = datetime.fromtimestamp(self.index.outbox.now(), UTC)  # the store's one clock
         summary = {
-            "at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "at": at.isoformat(timespec="seconds"),
             "scanned": report.scanned,
             "loaded": report.loaded,
             "deleted": report.deleted,
@@ -291,7 +291,7 @@ class FolderSync:
             before = await self.index.visibility(ids)
             await self.db.executemany(
                 "UPDATE articles SET deleted_at = ? WHERE file = ? AND deleted_at IS NULL",
-                [(now(), n) for n in names],
+                [(self.index.outbox.now(), n) for n in names],
             )
             await self.db.executemany("DELETE FROM files WHERE name = ?", [(n,) for n in names])
             await self.index.settle(before, {}, changes)

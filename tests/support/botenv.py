@@ -22,6 +22,7 @@ from typing import Any
 from bot.bot import NewsBot, serving
 from bot.config import Settings
 from bot.store import Store, open_store
+from bot.store.database import Clock
 from tests.support.helpers import SEED_PATH
 from tests.support.stand_in import InteractionResult, Perm, StandIn, running_bot
 
@@ -82,10 +83,11 @@ def settings_for(stand_in: StandIn, store_dir: Path, db_path: Path, **changes: A
 
 @contextlib.asynccontextmanager
 async def start_bot(
-    stand_in: StandIn, settings: Settings, **options: Any
+    stand_in: StandIn, settings: Settings, *, clock: Clock | None = None, **options: Any
 ) -> AsyncIterator[tuple[NewsBot, Store]]:
-    """Open the store, load it, start the real bot against the stand-in; all closed on exit."""
-    async with open_store(settings) as store, serving(settings, store):
+    """Open the store, load it, start the real bot against the stand-in; all closed on exit.
+    `clock` is the store's one clock (the bot reads it from the store)."""
+    async with open_store(settings, clock=clock) as store, serving(settings, store):
         bot = NewsBot(settings, store, guild_ready_timeout=0.1, **options)
         async with running_bot(bot, stand_in):
             yield bot, store
@@ -97,9 +99,11 @@ async def news_bot(
     *,
     stand_in: StandIn | None = None,
     channels: tuple[str, ...] = ("news", "ai"),
+    clock: Clock | None = None,
     **changes: Any,
 ) -> AsyncIterator[NewsEnv]:
-    """Everything an end-to-end test needs; `changes` adjust Settings."""
+    """Everything an end-to-end test needs; `changes` adjust Settings, `clock` replaces
+    the store's clock (a test advances it instead of waiting)."""
     store_dir = tmp_path / "store"
     store_dir.mkdir(exist_ok=True)
     async with contextlib.AsyncExitStack() as stack:
@@ -107,7 +111,7 @@ async def news_bot(
             stand_in = await stack.enter_async_context(StandIn())
         guild = populate(stand_in, channels)
         settings = settings_for(stand_in, store_dir, tmp_path / "news.db", **changes)
-        bot, store = await stack.enter_async_context(start_bot(stand_in, settings))
+        bot, store = await stack.enter_async_context(start_bot(stand_in, settings, clock=clock))
         yield NewsEnv(stand_in, bot, store, store_dir, settings, guild)
 
 

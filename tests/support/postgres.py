@@ -71,28 +71,6 @@ class PostgresServer:
         subprocess.run([*self._as_user, *args], check=True, capture_output=True, timeout=120)
 
     def start(self) -> None:
-        """Start the server: a first start makes its data folder; a later one (after `stop`)
-        starts the same server, same data, on the same port."""
-        if not self.data.exists():
-            self._init()
-        options = (
-            f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-            "-c max_connections=300 -c shared_buffers=64MB"
-        )
-        self._run(
-            str(self.bindir / "pg_ctl"),
-            "-D",
-            str(self.data),
-            "-l",
-            str(self.folder / "server.log"),
-            "-o",
-            options,
-            "-w",
-            "start",
-        )
-
-    def _init(self) -> None:
         pwfile = self.folder / "pw"
         pwfile.write_text(PASSWORD)
         if self._as_user:
@@ -111,17 +89,38 @@ class PostgresServer:
             "--locale=C.UTF-8",
             "--no-sync",
         )
+        self.resume()
 
-    def stop(self, mode: str = "fast") -> None:
-        """Stop the server as an outage would: every client is cut off, what was committed
-        stays ("fast"; "immediate" is a crash, and with synchronous_commit off it loses the
-        last commits), and `start` brings the same server back."""
+    def resume(self) -> None:
+        """Start the server (again, after `halt`) on the same port and data."""
+        options = (
+            f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 "
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+            "-c max_connections=300 -c shared_buffers=64MB"
+        )
+        self._run(
+            str(self.bindir / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.folder / "server.log"),
+            "-o",
+            options,
+            "-w",
+            "start",
+        )
+
+    def halt(self, mode: str = "immediate") -> None:
+        """Stop the server at once, as a crash or an outage would, keeping its data.
+
+        "immediate" is a crash: with synchronous_commit off the last commits (~200 ms) are
+        lost. "fast" cuts every client off too but keeps what was committed, as a real
+        server's outage would (bench.chaos)."""
         self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", mode, "stop")
 
-    def remove(self) -> None:
-        """Stop the server if it runs, and delete its folder."""
+    def stop(self) -> None:
         with contextlib.suppress(subprocess.SubprocessError, OSError):
-            self.stop("immediate")
+            self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop")
         shutil.rmtree(self.folder, ignore_errors=True)
 
     async def admin(self, sql: str) -> None:
@@ -162,4 +161,4 @@ def throwaway_server(bindir: Path) -> Iterator[PostgresServer]:
         asyncio.run(server.make_template())
         yield server
     finally:
-        server.remove()
+        server.stop()
