@@ -20,7 +20,10 @@ and, unless ``--no-faults``: the database is stopped for 20 s every 5 minutes (f
 1 minute); the process holding the deliverer's lease (read from the `leases` table) is
 SIGSTOPped for 20 s once, at 2 minutes, on its next forum request (mid forum post); and
 Discord answers every channel request with 429s or 5xx for 3 s about every 45 s. Then the
-faults stop and the bots get up to ``--drain`` seconds to deliver everything.
+faults stop and the bots get up to ``--drain`` seconds to deliver everything. The schedule
+is fixed by ``--seed``: with the default one a 429 burst starts at 118 s, so the freeze
+catches a forum request that Discord refuses with a 429 and discord.py itself sends again
+once the process resumes (a request the bot's own lease checks never see).
 
 Prints: posts lost and doubled (each story must reach each channel exactly once: messages
 counted per story and channel, forum posts per story and forum; target 0 and 0); the
