@@ -19,6 +19,7 @@ from bot import answers, posting
 from bot.config import Settings
 from bot.delivery import HeldBack
 from bot.errors import ConfigError, NewsError
+from bot.stalls import StallMonitor
 from bot.store import Role, Store, open_store
 
 log = logging.getLogger(__name__)
@@ -119,6 +120,7 @@ class NewsBot(commands.Bot):
         )
 
     async def setup_hook(self) -> None:
+        self.loop_stalls = StallMonitor.start(until=self.is_closed)  # logs stalls past 100 ms
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         await self.sync_commands()

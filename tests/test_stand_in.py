@@ -279,6 +279,15 @@ async def test_500s_are_retried(stand_in: StandIn, bot: commands.Bot, news: int)
     assert len(stand_in.messages(news)) == 1
 
 
+async def test_a_burst_refuses_every_matching_request_until_it_ends(
+    stand_in: StandIn, bot: commands.Bot, news: int
+) -> None:
+    stand_in.fail_for(0.5, "POST", MESSAGES, 500)
+    await text_channel(bot, news).send("after a burst")  # discord.py retries after 1 s
+    assert statuses(stand_in, "POST", MESSAGES) == [500, 200]
+    assert len(stand_in.messages(news)) == 1
+
+
 async def test_dropped_connection_after_commit_and_nonce_retry(
     stand_in: StandIn, bot: commands.Bot, news: int
 ) -> None:

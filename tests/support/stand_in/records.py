@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import re
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -76,10 +77,12 @@ class Fault:
     status: int = 0
     retry_after: float = 0.3
     code: int = 0
+    until: float = float("inf")  # time.monotonic() after which it matches nothing
 
     def matches(self, method: str, path: str) -> bool:
         return (
             self.remaining > 0
+            and time.monotonic() < self.until
             and self.method in ("*", method)
             and self.pattern.search(path) is not None
         )

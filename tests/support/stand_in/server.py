@@ -339,6 +339,30 @@ class StandIn(ThreadRoutes, RestRoutes):
             Fault(method.upper(), re.compile(path_regex), times, status, retry_after, code)
         )
 
+    def fail_for(
+        self,
+        seconds: float,
+        method: str,
+        path_regex: str,
+        status: int,
+        *,
+        retry_after: float = 0.3,
+        code: int = 0,
+    ) -> None:
+        """A burst: for the next ``seconds``, answer every matching request with ``status``
+        (a 429 with ``retry_after``, a 5xx as an outage) without applying it."""
+        self._faults.append(
+            Fault(
+                method.upper(),
+                re.compile(path_regex),
+                2**62,
+                status,
+                retry_after,
+                code,
+                until=time.monotonic() + seconds,
+            )
+        )
+
     def drop_after_commit(self, method: str, path_regex: str, *, times: int = 1) -> None:
         """Apply the next ``times`` matching requests, then cut the connection unanswered."""
         self._drops.append(Fault(method.upper(), re.compile(path_regex), times))
