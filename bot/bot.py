@@ -36,6 +36,7 @@ GLOBAL_TARGET = 0
 SYNC_DIGEST_KEY = "command_sync:{target}"  # meta key: the definitions last synced there
 SYNCED_GUILDS_KEY = "command_sync:guilds"  # meta key: the guilds last given commands
 MAX_RATELIMIT_WAIT = 30.0  # seconds discord.py may sleep on a 429 (its smallest allowed)
+UNKNOWN_INTERACTION = 10062  # Discord's code for an interaction answered too late
 APOLOGY = "Sorry, something went wrong on our side. The error was logged; please try again."
 
 
@@ -50,7 +51,13 @@ class NewsTree(app_commands.CommandTree[Any]):
 
 
 async def handle_error(interaction: discord.Interaction[Any], error: Exception) -> None:
-    """The one error handler, in order: domain errors, check failures, anything else."""
+    """The one error handler, in order: an interaction that expired, domain errors, check
+    failures, anything else."""
+    if isinstance(error, discord.NotFound) and error.code == UNKNOWN_INTERACTION:
+        # Answered after Discord's 3 s (a frozen or starved process): nobody is waiting for
+        # this answer any more, and nothing can reach the reader; one line, no traceback.
+        log.warning("%s answered too late: the interaction expired", _what(interaction))
+        return
     if isinstance(error, NewsError):
         text = answers.error_text(error)
     elif isinstance(error, app_commands.CheckFailure):

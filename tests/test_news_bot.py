@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
+import time
 from pathlib import Path
 
 import pytest
 
+import bot.desk
 import bot.ui
 from bot.bot import APOLOGY
 from tests.support.botenv import news_bot, settings_for, start_bot
@@ -289,3 +292,31 @@ async def test_bot_mentions_nobody_by_default(tmp_path: Path) -> None:
         assert env.bot.allowed_mentions.to_dict()["parse"] == []
         result = await env.discord.slash("news", {}, user_id=env.guild.reader)
         assert result.data["allowed_mentions"] == {"parse": []}
+
+
+async def test_an_answer_too_late_for_discord_is_one_warning_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A process that was frozen or starved answers after Discord's 3 s: Discord says
+    10062 Unknown interaction. Nobody waits for that answer any more; one warning says so,
+    with no traceback at ERROR (a frozen process would log hundreds)."""
+    original = bot.desk.topics
+
+    async def stalled(store: object) -> object:
+        time.sleep(3.3)  # the whole event loop held, as a frozen process's is
+        return await original(store)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(bot.desk, "topics", stalled)
+    ai_store(tmp_path / "store", published=3, drafts=0)
+    async with news_bot(tmp_path) as env:
+        caplog.clear()
+        result = await env.discord.slash("topics", user_id=env.guild.reader)
+        assert not result.acknowledged
+        assert [a.status for a in result.attempts] == [404]
+
+        def late() -> list[logging.LogRecord]:
+            return [r for r in caplog.records if "answered too late" in r.getMessage()]
+
+        await env.discord.wait_for(lambda: late() != [], timeout=10)
+        assert [(r.levelname, r.exc_info) for r in late()] == [("WARNING", None)]
+        assert not [r for r in caplog.records if r.levelname == "ERROR"]
