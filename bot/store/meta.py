@@ -8,6 +8,9 @@ import time
 from bot.store.database import Database
 
 SAVED_FOR = 2 * 24 * 3600  # seconds a remembered value is kept (page buttons live a day)
+# Expired values one `remember` deletes, oldest first, found by the saved_at index: more
+# than the one it adds, so the table keeps up, and never a scan of the whole table.
+EXPIRED_PER_WRITE = 16
 
 
 class Meta:
@@ -31,7 +34,11 @@ class Meta:
         key = hashlib.sha256(value.encode()).hexdigest()[:16]
         now = int(time.time())
         async with self.db.transaction():
-            await self.db.execute("DELETE FROM remembered WHERE saved_at < ?", (now - SAVED_FOR,))
+            await self.db.execute(
+                "DELETE FROM remembered WHERE key IN (SELECT key FROM remembered "
+                "WHERE saved_at < ? ORDER BY saved_at LIMIT ?)",
+                (now - SAVED_FOR, EXPIRED_PER_WRITE),
+            )
             await self.db.execute(
                 "INSERT INTO remembered (key, value, saved_at) VALUES (?, ?, ?) "
                 "ON CONFLICT (key) DO UPDATE SET saved_at = excluded.saved_at",
