@@ -1,0 +1,171 @@
+"""What one reader types costs a bounded amount, and never anyone else's answer.
+
+End to end, the real bot over the stand-in: the longest inputs Discord lets a reader send
+(and longer ones, which only a forged request carries) beside other readers, at 20,000
+articles, one of them with a 1 MiB excerpt. The others must be answered in well under a
+second (a 6,000-character title autocomplete stalled everyone for seconds).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import string
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import pytest
+
+from bot.store import Store
+from bot.store.queries import TYPED_MAX
+from bot.store.ranking import QUERY_MAX
+from tests.support.botenv import NewsEnv, content, news_bot
+from tests.support.corpus import write_corpus
+from tests.support.helpers import write_article
+
+ARTICLES = 20_000
+OTHERS_WITHIN = 1.0  # seconds: what the other readers' slowest answer may take
+ROUNDS = 8  # of the other readers' requests, each round all four of them
+CHARACTERS = string.ascii_lowercase + string.digits
+# The longest /search: 66 one-letter prefixes, each expanding to many words.
+WORST_QUERY = " ".join(f"{CHARACTERS[n % len(CHARACTERS)]}*" for n in range(66))
+LONGEST_TITLE = "a " * 3000  # 6,000 characters typed into /article's autocomplete
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """20,000 generated articles and one whose 1 MiB excerpt holds a word for every prefix
+    of WORST_QUERY, loaded once into a SQLite database (the work is the bot's, whatever
+    the backend)."""
+    folder = tmp_path_factory.mktemp("twenty-thousand")
+    write_corpus(folder / "store", ARTICLES, seed=7, jobs=os.cpu_count() or 1)
+    cycle = " ".join(f"{c}ook" for c in CHARACTERS) + " "
+    write_article(
+        folder / "store",
+        "huge",
+        title="Every word at once",
+        excerpt=cycle * (1_000_000 // len(cycle)),
+        published=True,
+    )
+
+    async def load() -> None:
+        async with Store.open(folder / "news.db", folder / "store") as store:
+            await store.folder.sync()
+
+    asyncio.run(load())
+    return folder
+
+
+@contextlib.asynccontextmanager
+async def big_bot(loaded: Path, tmp_path: Path) -> AsyncIterator[NewsEnv]:
+    """The bot on its own copy of the loaded store (files linked, database copied)."""
+    store_dir = tmp_path / "store"
+    store_dir.mkdir()
+    for entry in os.scandir(loaded / "store"):
+        os.link(entry.path, store_dir / entry.name)
+    shutil.copy2(loaded / "news.db", tmp_path / "news.db")
+    async with news_bot(tmp_path) as env:
+        yield env
+
+
+async def others_answered(env: NewsEnv, hostile: Callable[[], Awaitable[object]]) -> float:
+    """The slowest of the other readers' answers while `hostile` is sent again and again."""
+    d, reader = env.discord, env.guild.reader
+    stop = asyncio.Event()
+    sent = 0
+
+    async def attack() -> None:
+        nonlocal sent
+        while not stop.is_set():
+            await hostile()
+            sent += 1
+
+    async def timed(request: Awaitable[object]) -> float:
+        started = time.perf_counter()
+        await request
+        return time.perf_counter() - started
+
+    attacker = asyncio.create_task(attack())
+    await asyncio.sleep(0.05)  # the first hostile request is in flight
+    slowest = 0.0
+    try:
+        for _ in range(ROUNDS):
+            for request in (
+                d.slash("news", {}, user_id=reader, quiet=0),
+                d.slash("topics", {}, user_id=reader, quiet=0),
+                d.slash("search", {"query": "market"}, user_id=reader, quiet=0),
+                d.autocomplete("news", {"topic": "A"}, "topic", user_id=reader),
+            ):
+                slowest = max(slowest, await timed(request))
+    finally:
+        stop.set()
+        await asyncio.wait_for(attacker, 60)
+    assert sent >= 1
+    return slowest
+
+
+async def test_a_6000_character_title_autocomplete_stalls_no_other_reader(
+    loaded: Path, tmp_path: Path
+) -> None:
+    async with big_bot(loaded, tmp_path) as env:
+
+        async def hostile() -> None:
+            choices = await env.discord.autocomplete(
+                "article", {"article": LONGEST_TITLE}, "article", user_id=env.guild.admin,
+                timeout=60,
+            )  # fmt: skip
+            assert 0 < len(choices) <= 25  # titles with a word starting with "a"
+
+        slowest = await others_answered(env, hostile)
+        assert slowest < OTHERS_WITHIN, f"another reader waited {slowest:.2f} s"
+
+
+async def test_the_worst_search_stalls_no_other_reader(loaded: Path, tmp_path: Path) -> None:
+    assert len(WORST_QUERY) <= QUERY_MAX
+    async with big_bot(loaded, tmp_path) as env:
+
+        async def hostile() -> None:
+            found = await env.discord.slash(
+                "search", {"query": WORST_QUERY}, user_id=env.guild.admin, timeout=60, quiet=0
+            )
+            assert found.data["embeds"][0]["description"]  # a page of results
+
+        slowest = await others_answered(env, hostile)
+        assert slowest < OTHERS_WITHIN, f"another reader waited {slowest:.2f} s"
+
+
+async def test_reader_options_declare_their_longest(tmp_path: Path) -> None:
+    """Discord itself refuses longer input; the store reads no more than this either."""
+    async with news_bot(tmp_path) as env:
+        commands = {c["name"]: c for c in env.discord.commands(env.discord.guild_id)}
+        lengths = {
+            (name, option["name"]): option.get("max_length")
+            for name in ("news", "search", "article")
+            for option in commands[name]["options"]
+        }
+        assert lengths == {
+            ("news", "topic"): TYPED_MAX,
+            ("search", "query"): QUERY_MAX,
+            ("search", "topic"): TYPED_MAX,
+            ("article", "article"): TYPED_MAX,
+        }
+
+
+async def test_a_topic_only_drafts_have_answers_as_an_unknown_one(tmp_path: Path) -> None:
+    """Readers never see drafts: not even whether a draft's topic exists."""
+    store_dir = tmp_path / "store"
+    store_dir.mkdir()
+    write_article(store_dir, "out", topics=["Markets"], published=True)
+    write_article(store_dir, "secret", topics=["Merger Talks"], published=False)
+    async with news_bot(tmp_path) as env:
+        d, reader = env.discord, env.guild.reader
+        for command, options in (("news", {}), ("search", {"query": "excerpt"})):
+            answers = [
+                content(await d.slash(command, {**options, "topic": typed}, user_id=reader))
+                for typed in ("Merger Talks", "Merger Tulks")
+            ]
+            assert answers[0] == answers[1].replace("Merger Tulks", "Merger Talks"), answers
+            assert "No articles with the topic" in answers[0]
