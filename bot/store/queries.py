@@ -147,20 +147,24 @@ class Queries:
         """Known topics with their published-article counts, most articles first."""
         return [(name, count) for _, name, count in await self._topic_counts()]
 
-    async def topic_name(self, topic: str) -> str | None:
-        """The display name of a topic some published article has (any spelling), or None:
-        a topic only drafts have is unknown, as drafts are not there for readers."""
+    async def topic_name(self, topic: str, *, published: bool = False) -> str | None:
+        """The display name of a known topic (any spelling), or None. With `published`,
+        only a topic some published article has: to a reader, a topic only drafts carry
+        must be as unknown as any other (else the answer tells drafts' topics apart)."""
+        visible = (
+            " AND EXISTS (SELECT 1 FROM article_topics at JOIN articles a "
+            "ON a.rowid = at.article_rowid WHERE at.topic_key = t.key AND a.visible = 1)"
+        )
         name = await self.db.fetchval(
-            "SELECT t.name FROM topics t WHERE t.key = ? AND EXISTS (SELECT 1 "
-            "FROM article_topics at JOIN articles a ON a.rowid = at.article_rowid "
-            "WHERE at.topic_key = t.key AND a.visible = 1)",
+            f"SELECT t.name FROM topics t WHERE t.key = ?{visible if published else ''}",
             [topic_key(topic[:TYPED_MAX])],
         )
         return str(name) if name is not None else None
 
-    async def require_topic(self, typed: str) -> str:
-        """The display name of a known topic, or `UnknownTopic` with close ones."""
-        name = await self.topic_name(typed)
+    async def require_topic(self, typed: str, *, published: bool = False) -> str:
+        """The display name of a known topic (see `topic_name`), or `UnknownTopic` with
+        close ones."""
+        name = await self.topic_name(typed, published=published)
         if name is not None:
             return name
         known = {key: shown for key, shown, _ in await self._topic_counts()}
