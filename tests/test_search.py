@@ -218,6 +218,8 @@ async def test_a_withdrawn_article_leaves_its_place_to_a_weaker_match(
     """More withdrawn strong matches than the engine proposes candidates: the live weak
     match is still found (a withdrawn article left in the engine would take its place)."""
     many = PAGE_SIZE + 1 + CANDIDATE_ROOM
+    for n in range(2 * many):  # the word is in few enough articles to weigh something
+        write_article(store_dir, f"other{n}", title=f"Otter number {n}", published=True)
     for n in range(many):
         write_article(store_dir, f"strong{n}", title="Narwhal narwhal narwhal", published=True)
     write_article(
