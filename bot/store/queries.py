@@ -19,6 +19,9 @@ PAGE_SIZE = 5
 # Candidates beyond the page that the engine proposes for exact ranking: its order is
 # close to bm25's, not equal (tests/test_search.py measures the agreement).
 CANDIDATE_ROOM = 20
+# Characters of candidates' text scored on the event loop: below this, scoring takes less
+# than the hop to a thread; above (a long query over long articles), a thread does it.
+SCORED_ON_LOOP = 65_536
 TYPED_MAX = 100  # characters of a typed title or topic that autocomplete and lookups read
 VERSION_LENGTH = 12  # hex digits of an article version: short enough for a button's custom_id
 DRAFT = "a.published = 0 AND a.deleted_at IS NULL AND a.duplicate_of IS NULL"
@@ -92,7 +95,7 @@ class Queries:
         ]
 
         def ranked() -> list[Row]:
-            """Rows in bm25 order (in a thread: each costs a few columns' bounded text)."""
+            """Rows in bm25 order (each costs a fold and a count of its searched text)."""
             scored = []
             for row in rows:
                 columns = [row[c] for c in ranking.COLUMNS]
@@ -104,7 +107,11 @@ class Queries:
             scored.sort(key=lambda s: s[:3])
             return [s[3] for s in scored]
 
-        return _page_of((await asyncio.to_thread(ranked))[page * PAGE_SIZE : wanted], page)
+        size = len(phrases) * sum(
+            min(len(row[c]), ranking.FIELD_CHARS) for row in rows for c in ranking.COLUMNS
+        )
+        ordered = ranked() if size <= SCORED_ON_LOOP else await asyncio.to_thread(ranked)
+        return _page_of(ordered[page * PAGE_SIZE : wanted], page)
 
     async def drafts(self, page: int = 0) -> Page:
         """Drafts awaiting review, newest first."""
