@@ -85,13 +85,13 @@ class FeedList:
 
 
 async def latest(store: Store, topic: str | None = None, page: int = 0) -> Listing:
-    name = await store.articles.require_topic(topic) if topic else None
+    name = await store.articles.require_topic(topic, published=True) if topic else None
     found = await store.articles.latest(name, page)
     return _listed(Listing(ListKind.LATEST, found, name))
 
 
 async def search(store: Store, query: str, topic: str | None = None, page: int = 0) -> Listing:
-    name = await store.articles.require_topic(topic) if topic else None
+    name = await store.articles.require_topic(topic, published=True) if topic else None
     found = await store.articles.search(query, name, page)
     return _listed(Listing(ListKind.SEARCH, found, name, " ".join(query.split())))
 

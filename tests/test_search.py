@@ -3,6 +3,9 @@ stays current with every write: this process's, another process's, a bulk load's
 
 from __future__ import annotations
 
+import logging
+import time
+import tracemalloc
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -11,7 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.store import Store, search_index
-from bot.store.ranking import Phrase, fold, parse, tokens
+from bot.store.queries import CANDIDATE_ROOM, PAGE_SIZE
+from bot.store.ranking import MAX_PHRASES, QUERY_MAX, Phrase, fold, length, parse, score, tokens
 from bot.store.sync import PARALLEL_THRESHOLD
 from tests.support import fts5
 from tests.support.corpus import write_corpus
@@ -131,16 +135,144 @@ async def test_a_bulk_load_rebuilds_the_index(store: Store, store_dir: Path) -> 
     assert (await store.articles.search("the")).has_next  # the generated articles are there
 
 
-async def test_a_pruned_change_log_rebuilds_and_stays_right(
-    store: Store, store_dir: Path, monkeypatch: pytest.MonkeyPatch
+def built(caplog: pytest.LogCaptureFixture) -> int:
+    """How many times the search index was built from scratch, as its log says."""
+    return sum(r.getMessage().startswith("search index built") for r in caplog.records)
+
+
+async def test_a_pruned_change_log_rebuilds_only_a_process_behind_the_cut(
+    store: Store,
+    database: Path | str,
+    store_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """The rescan keeps the log short; a process behind the cut rebuilds, finding all."""
+    """Another process prunes changes this one never applied: it rebuilds once, finding all."""
     monkeypatch.setattr(search_index, "KEEP_CHANGES", 3)
+    caplog.set_level(logging.INFO, logger="bot.store.search_index")
     assert not (await store.articles.search("otter")).items
+    async with Store.open(database, store_dir) as other:
+        for n in range(6):
+            write_article(store_dir, f"otter{n}", title=f"Otter number {n}", published=True)
+        await other.folder.sync()
+    caplog.clear()
+    page = await store.articles.search("otter")
+    assert len(page.items) == 5 and page.has_next
+    assert built(caplog) == 1
+    assert len((await store.articles.search("otter", page=1)).items) == 1
+    assert built(caplog) == 1
+
+
+async def test_rescans_past_the_prune_limit_never_rebuild(
+    store: Store,
+    store_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A log longer than it keeps, rescanned again and again (every NEWS_POLL_SECONDS): a
+    process that keeps up applies the changes and never rebuilds (each rebuild cost every
+    host seconds, and each rescan's prune asked for another)."""
+    monkeypatch.setattr(search_index, "KEEP_CHANGES", 3)
+    caplog.set_level(logging.INFO, logger="bot.store.search_index")
     for n in range(6):
         write_article(store_dir, f"otter{n}", title=f"Otter number {n}", published=True)
     await store.folder.sync()
-    kept = await store.db.fetch_tuples("SELECT article_rowid FROM search_changes")
-    assert len(kept) == 4 and kept[-1] == (None,)  # three changes and the rebuild marker
-    page = await store.articles.search("otter")
-    assert len(page.items) == 5 and page.has_next
+    assert len((await store.articles.search("otter")).items) == 5
+    caplog.clear()
+    for round_ in range(5):
+        await store.folder.sync()  # nothing changed
+        assert len((await store.articles.search("otter")).items) == 5
+        write_article(store_dir, "otter0", title=f"Seal number {round_}", published=True)
+        await store.folder.sync()
+        titles = [a.title for a in (await store.articles.search("seal")).items]
+        assert titles == [f"Seal number {round_}"]
+    assert built(caplog) == 0
+
+
+async def test_bm25_scores_are_fts5s(loaded: Store, tmp_path: Path) -> None:
+    """The scores themselves, not only the order: FTS5's bm25 (its idf, not Lucene's
+    `1 +` form) over each of FTS5's best five, for every sampled query of words and phrases
+    (a prefix's article count is the engine's estimate: its commonest words)."""
+    reference = fts5.reference(tmp_path / "news.db")
+    await loaded.articles.search_index.refresh()
+    queries = [q for q in fts5.sample_queries(reference) if not q.endswith("*")]
+    compared = 0
+    for query in queries:
+        phrases = parse(query)
+        idfs, average, _ = await loaded.articles.search_index.find(phrases, None, 1)
+        rows = reference.execute(
+            "SELECT bm25(ref, 10.0, 4.0, 2.0, 3.0), f.title, f.excerpt, f.provider_name, "
+            "f.topics FROM temp.ref f WHERE ref MATCH ? ORDER BY 1 LIMIT 5",
+            [fts5.match(query)],
+        ).fetchall()
+        for bm25, *columns in rows:
+            ours = score(phrases, idfs, columns, length(columns), average)
+            assert ours == pytest.approx(-bm25, rel=1e-9), (query, columns[0])
+            compared += 1
+    assert compared > 0.8 * 5 * len(queries)
+
+
+async def test_a_withdrawn_article_leaves_its_place_to_a_weaker_match(
+    store: Store, store_dir: Path
+) -> None:
+    """More withdrawn strong matches than the engine proposes candidates: the live weak
+    match is still found (a withdrawn article left in the engine would take its place)."""
+    many = PAGE_SIZE + 1 + CANDIDATE_ROOM
+    for n in range(2 * many):  # the word is in few enough articles to weigh something
+        write_article(store_dir, f"other{n}", title=f"Otter number {n}", published=True)
+    for n in range(many):
+        write_article(store_dir, f"strong{n}", title="Narwhal narwhal narwhal", published=True)
+    write_article(
+        store_dir, "weak", title="Arctic report", excerpt="A narwhal was seen.", published=True
+    )
+    await store.folder.sync()
+    assert len((await store.articles.search("narwhal")).items) == PAGE_SIZE
+    for n in range(many):
+        write_article(store_dir, f"strong{n}", title="Narwhal narwhal narwhal", published=False)
+    await store.folder.sync()
+    assert [a.id for a in (await store.articles.search("narwhal")).items] == ["weak"]
+
+
+async def test_a_query_counts_its_first_distinct_phrases() -> None:
+    """A repeated word is one phrase; past MAX_PHRASES distinct ones, the rest are ignored."""
+    assert [p.words for p in parse("a " * 3000)] == [("a",)]
+    many = parse(" ".join(f"w{n}*" for n in range(60)))
+    assert [p.words for p in many] == [(f"w{n}",) for n in range(MAX_PHRASES)]
+    # only the first QUERY_MAX characters are read
+    assert [p.words for p in parse("x" * 300 + " ok")] == [("x" * QUERY_MAX,)]
+
+
+async def test_a_huge_excerpt_is_searched_and_scored_in_its_first_part(
+    store: Store, store_dir: Path
+) -> None:
+    """A 1 MiB excerpt: found by a word near its start, not by one past FIELD_CHARS, and
+    searching it costs what a short one does."""
+    excerpt = ("walrus " + "ice " * 300) + "x " * 500_000 + "penguin"
+    write_article(store_dir, "huge", title="Polar", excerpt=excerpt, published=True)
+    await store.folder.sync()
+    started = time.perf_counter()
+    assert [a.id for a in (await store.articles.search("walrus ice*")).items] == ["huge"]
+    assert time.perf_counter() - started < 0.5
+    assert not (await store.articles.search("penguin")).items
+
+
+async def test_the_phrase_cache_stays_bounded(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Thousands of distinct words searched on a quiet store: memory stops growing once
+    the cache is full (each word stayed until the next change, +293 MiB after 20,000)."""
+    monkeypatch.setattr(search_index, "PHRASE_CACHE", 100)
+
+    async def searches(start: int, count: int) -> None:
+        for n in range(start, start + count):
+            await store.articles.search(f"word{n} other{n} \"some phrase {n}\"")
+
+    await searches(0, 300)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        await searches(300, 1500)
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert grown < 512 * 1024, f"{grown:,} bytes more after 1,500 more distinct searches"

@@ -10,7 +10,13 @@ from discord.ext import commands
 
 from bot import desk, embeds
 from bot.bot import NewsBot
+from bot.store.queries import TYPED_MAX
+from bot.store.ranking import QUERY_MAX
 from bot.ui import PageButton, article_choices, send_listing, topic_choices
+
+# What Discord lets a reader type (max_length); the store reads no more than this either.
+Query = app_commands.Range[str, 1, QUERY_MAX]
+Typed = app_commands.Range[str, 1, TYPED_MAX]
 
 
 class News(commands.Cog):
@@ -22,7 +28,9 @@ class News(commands.Cog):
 
     @app_commands.command(name="news", description="Latest published articles, newest first")
     @app_commands.describe(topic="Only articles about this topic (autocompletes)")
-    async def news(self, interaction: discord.Interaction[Any], topic: str | None = None) -> None:
+    async def news(
+        self, interaction: discord.Interaction[Any], topic: Typed | None = None
+    ) -> None:
         await send_listing(interaction, await desk.latest(self.store, topic))
 
     @app_commands.command(name="search", description="Search published articles")
@@ -33,8 +41,8 @@ class News(commands.Cog):
     async def search(
         self,
         interaction: discord.Interaction[Any],
-        query: app_commands.Range[str, 1, 200],
-        topic: str | None = None,
+        query: Query,
+        topic: Typed | None = None,
     ) -> None:
         await send_listing(interaction, await desk.search(self.store, query, topic))
 
@@ -45,7 +53,7 @@ class News(commands.Cog):
 
     @app_commands.command(name="article", description="One article in full, with related coverage")
     @app_commands.describe(article="The article (start typing its title)")
-    async def article(self, interaction: discord.Interaction[Any], article: str) -> None:
+    async def article(self, interaction: discord.Interaction[Any], article: Typed) -> None:
         found = await desk.article(self.store, article)
         await interaction.response.send_message(
             embed=embeds.article_embed(found), view=embeds.article_view(found)

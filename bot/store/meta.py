@@ -7,6 +7,13 @@ import hashlib
 from bot.store.database import Clock, Database
 
 SAVED_FOR = 2 * 24 * 3600  # seconds a remembered value is kept (page buttons live a day)
+# Expired values one `remember` deletes, oldest first, found by the saved_at index: more
+# than the one it adds, so the table keeps up, and never a scan of the whole table.
+EXPIRED_PER_WRITE = 16
+EXPIRE = (
+    "DELETE FROM remembered WHERE key IN (SELECT key FROM remembered "
+    "WHERE saved_at < ? ORDER BY saved_at LIMIT ?)"
+)
 
 
 class Meta:
@@ -31,7 +38,7 @@ class Meta:
         key = hashlib.sha256(value.encode()).hexdigest()[:16]
         now = int(self.clock())
         async with self.db.transaction():
-            await self.db.execute("DELETE FROM remembered WHERE saved_at < ?", (now - SAVED_FOR,))
+            await self.db.execute(EXPIRE, (now - SAVED_FOR, EXPIRED_PER_WRITE))
             await self.db.execute(
                 "INSERT INTO remembered (key, value, saved_at) VALUES (?, ?, ?) "
                 "ON CONFLICT (key) DO UPDATE SET saved_at = excluded.saved_at",

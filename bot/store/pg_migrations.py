@@ -84,4 +84,6 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (channel_id, topic_key, period_key)
     );
     CREATE INDEX digest_log_work ON digest_log (next_try_at) WHERE state = 'pending';""",
+    # 5: remembered values expire through an index (as SQLite's 8).
+    "CREATE INDEX remembered_saved_at ON remembered (saved_at);",
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import difflib
 import json
 from dataclasses import dataclass
@@ -18,6 +19,10 @@ PAGE_SIZE = 5
 # Candidates beyond the page that the engine proposes for exact ranking: its order is
 # close to bm25's, not equal (tests/test_search.py measures the agreement).
 CANDIDATE_ROOM = 20
+# Characters of candidates' text scored on the event loop: below this, scoring takes less
+# than the hop to a thread; above (a long query over long articles), a thread does it.
+SCORED_ON_LOOP = 65_536
+TYPED_MAX = 100  # characters of a typed title or topic that autocomplete and lookups read
 VERSION_LENGTH = 12  # hex digits of an article version: short enough for a button's custom_id
 DRAFT = "a.published = 0 AND a.deleted_at IS NULL AND a.duplicate_of IS NULL"
 
@@ -74,28 +79,39 @@ class Queries:
         if not phrases:
             return Page((), page, False)
         await self.search_index.refresh()
-        idfs, avg_length = self.search_index.statistics(phrases)
-        found = self.search_index.candidates(
-            phrases, idfs, topic_key(topic) if topic else None, wanted + CANDIDATE_ROOM
+        idfs, avg_length, found = await self.search_index.find(
+            phrases, topic_key(topic) if topic else None, wanted + CANDIDATE_ROOM
         )
-        scored = []
-        async for row in in_chunks(
-            self.db,
-            # visible is checked here: in the WHERE clause SQLite would walk its index
-            f"SELECT {READ_COLUMNS}, a.visible, a.rowid AS rowid_ FROM articles a "
-            "WHERE a.rowid IN ({marks})",
-            list(found),
-        ):
-            if not row["visible"]:  # withdrawn since the index last looked
-                continue
-            columns = [row[c] for c in ranking.COLUMNS]
-            relevance = ranking.score(
-                phrases, idfs, columns, found[row["rowid_"]], avg_length
+        rows = [
+            row
+            async for row in in_chunks(
+                self.db,
+                # visible is checked here: in the WHERE clause SQLite would walk its index
+                f"SELECT {READ_COLUMNS}, a.visible, a.rowid AS rowid_ FROM articles a "
+                "WHERE a.rowid IN ({marks})",
+                list(found),
             )
-            if relevance is not None:
-                scored.append((-relevance, -row["quality"], -row["published_at"], row))
-        scored.sort(key=lambda s: s[:3])
-        return _page_of([s[3] for s in scored[page * PAGE_SIZE : wanted]], page)
+            if row["visible"]  # not withdrawn since the index last looked
+        ]
+
+        def ranked() -> list[Row]:
+            """Rows in bm25 order (each costs a fold and a count of its searched text)."""
+            scored = []
+            for row in rows:
+                columns = [row[c] for c in ranking.COLUMNS]
+                relevance = ranking.score(
+                    phrases, idfs, columns, found[row["rowid_"]], avg_length
+                )
+                if relevance is not None:
+                    scored.append((-relevance, -row["quality"], -row["published_at"], row))
+            scored.sort(key=lambda s: s[:3])
+            return [s[3] for s in scored]
+
+        size = len(phrases) * sum(
+            min(len(row[c]), ranking.FIELD_CHARS) for row in rows for c in ranking.COLUMNS
+        )
+        ordered = ranked() if size <= SCORED_ON_LOOP else await asyncio.to_thread(ranked)
+        return _page_of(ordered[page * PAGE_SIZE : wanted], page)
 
     async def drafts(self, page: int = 0) -> Page:
         """Drafts awaiting review, newest first."""
@@ -138,24 +154,36 @@ class Queries:
         """Known topics with their published-article counts, most articles first."""
         return [(name, count) for _, name, count in await self._topic_counts()]
 
-    async def topic_name(self, topic: str) -> str | None:
-        """The display name of a known topic (any spelling), or None."""
-        name = await self.db.fetchval("SELECT name FROM topics WHERE key = ?", [topic_key(topic)])
+    async def topic_name(self, topic: str, *, published: bool = False) -> str | None:
+        """The display name of a known topic (any spelling), or None. With `published`,
+        only a topic some published article has: to a reader, a topic only drafts carry
+        must be as unknown as any other (else the answer tells drafts' topics apart)."""
+        visible = (
+            " AND EXISTS (SELECT 1 FROM article_topics at JOIN articles a "
+            "ON a.rowid = at.article_rowid WHERE at.topic_key = t.key AND a.visible = 1)"
+        )
+        name = await self.db.fetchval(
+            f"SELECT t.name FROM topics t WHERE t.key = ?{visible if published else ''}",
+            [topic_key(topic[:TYPED_MAX])],
+        )
         return str(name) if name is not None else None
 
-    async def require_topic(self, typed: str) -> str:
-        """The display name of a known topic, or `UnknownTopic` with close ones."""
-        name = await self.topic_name(typed)
+    async def require_topic(self, typed: str, *, published: bool = False) -> str:
+        """The display name of a known topic (see `topic_name`), or `UnknownTopic` with
+        close ones."""
+        name = await self.topic_name(typed, published=published)
         if name is not None:
             return name
         known = {key: shown for key, shown, _ in await self._topic_counts()}
-        close = difflib.get_close_matches(topic_key(typed), list(known), n=3, cutoff=0.6)
+        close = difflib.get_close_matches(
+            topic_key(typed[:TYPED_MAX]), list(known), n=3, cutoff=0.6
+        )
         raise UnknownTopic(" ".join(typed.split())[:100], [known[k] for k in close])
 
     async def match_topics(self, typed: str, limit: int = 25) -> list[tuple[str, int]]:
         """Topics whose name contains what was typed (any case or spacing), most articles
         first, those that start with it before the rest (for autocomplete)."""
-        key = topic_key(typed)
+        key = topic_key(typed[:TYPED_MAX])
         counts = await self._topic_counts()
         starts = [(n, c) for k, n, c in counts if k.startswith(key)]
         inside = [(n, c) for k, n, c in counts if key in k and not k.startswith(key)]
@@ -168,11 +196,14 @@ class Queries:
 
         Autocomplete must answer in milliseconds: published titles come from the search
         index (a bounded candidate set, newest first); drafts, which are few, from a scan.
+        What was typed counts up to TYPED_MAX characters, each distinct word once.
         """
-        words = [w for w in typed.split() if any(ch.isalnum() for ch in w)]
+        words = list(
+            dict.fromkeys(w for w in typed[:TYPED_MAX].split() if any(ch.isalnum() for ch in w))
+        )
         if published and words:
             await self.search_index.refresh()
-            candidates = self.search_index.titled(words, 500)
+            candidates = await self.search_index.titled(" ".join(words), 500)
             rows = [
                 row
                 async for row in in_chunks(

@@ -6,6 +6,11 @@ article: each phrase's hits are weighted by column (title > excerpt > topics > p
 and summed, the sum saturates with k1 and is normalised by the article's length, and
 words found in most articles count (almost) nothing. Quality, then recency, break ties.
 The search index (search_index.py) only proposes candidates; this module decides.
+
+What a reader types costs a bounded amount: a query keeps the first MAX_PHRASES distinct
+phrases of its first QUERY_MAX characters, and each column is searched and scored in its
+first FIELD_CHARS characters (the index holds the same cut), so a 1 MiB excerpt costs
+what a short one does.
 """
 
 from __future__ import annotations
@@ -23,6 +28,11 @@ WEIGHTS = (10.0, 4.0, 2.0, 3.0)  # title > excerpt > topics > provider (FTS5's b
 K1 = 1.2
 B = 0.75
 _FLOOR_IDF = 1e-6  # FTS5's idf for a word in more than half the articles
+QUERY_MAX = 200  # characters of a query read (the /search option's max_length)
+MAX_PHRASES = 16  # distinct words or phrases of a query; the rest are ignored
+# Characters of each column searched and scored: an embed shows at most 4,096 of a field,
+# and the cut bounds what one candidate costs to fold and count (it was its whole text).
+FIELD_CHARS = 4096
 
 _WORD = re.compile(r"[^\W_]+")  # letters and digits: unicode61's token characters
 # Beyond ASCII, Latin-1 symbols and general punctuation (· ’ —): what may need folding.
@@ -85,16 +95,20 @@ class Phrase:
 
 
 def parse(text: str) -> list[Phrase]:
-    """The phrases of a query; empty when nothing in it is searchable."""
-    phrases = []
-    for raw, prefix in query_terms(text):
+    """The distinct phrases of a query, at most MAX_PHRASES; empty when nothing in it is
+    searchable. A repeated phrase matches nothing more, so it is counted once."""
+    phrases: dict[tuple[tuple[str, ...], bool], Phrase] = {}
+    for raw, prefix in query_terms(text[:QUERY_MAX]):
         words = tuple(tokens(raw))
-        if words:
-            phrases.append(Phrase(raw, words, prefix))
-    return phrases
+        if words and (words, prefix) not in phrases:
+            phrases[words, prefix] = Phrase(raw, words, prefix)
+            if len(phrases) == MAX_PHRASES:
+                break
+    return list(phrases.values())
 
 
 def idf(documents: int, matching: int) -> float:
+    """FTS5's idf: a word in more than half the articles weighs (almost) nothing."""
     value = math.log((documents - matching + 0.5) / (matching + 0.5))
     return value if value > 0 else _FLOOR_IDF
 
@@ -107,8 +121,8 @@ def score(
     avg_length: float,
 ) -> float | None:
     """bm25 of one article (higher is better) of `length` words, or None when a phrase is
-    missing from it."""
-    folded = [fold(text) for text in columns]
+    missing from it (from the searched part of each column, see `searched`)."""
+    folded = [fold(text) for text in searched(columns)]
     norm = K1 * (1 - B + B * length / avg_length) if avg_length else K1
     total = 0.0
     for phrase, weight in zip(phrases, idfs, strict=True):
@@ -119,6 +133,11 @@ def score(
     return total
 
 
+def searched(columns: Sequence[str]) -> tuple[str, ...]:
+    """The part of each column that is indexed and scored: its first FIELD_CHARS."""
+    return tuple(text[:FIELD_CHARS] for text in columns)
+
+
 def length(columns: Sequence[str]) -> int:
-    """An article's length in words, as bm25 normalises it."""
-    return sum(len(tokens(text)) for text in columns)
+    """An article's length in words, as bm25 normalises it (its searched part)."""
+    return sum(len(tokens(text)) for text in searched(columns))

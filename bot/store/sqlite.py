@@ -131,6 +131,9 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (channel_id, topic_key, period_key)
     ) WITHOUT ROWID;
     CREATE INDEX digest_log_work ON digest_log (next_try_at) WHERE state = 'pending';""",
+    # 8: remembered values expire through an index: each write deleted the expired ones
+    # with a scan of the whole table (a quarter second at a million rows).
+    "CREATE INDEX remembered_saved_at ON remembered (saved_at);",
 )
 
 _SAVED_TRIGGERS = "bulk_load_triggers"  # meta key: the triggers a bulk load dropped
