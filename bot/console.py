@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import shlex
 import sys
-import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TextIO
@@ -50,12 +49,10 @@ class Console:
         store: Store,
         out: TextIO,
         actor: str = "console",
-        clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
         self.out = out
         self.actor = actor
-        self.clock = clock
         self.handlers: dict[str, Callable[[list[str], dict[str, str]], Awaitable[str]]] = {
             "news": self._news,
             "search": self._search,
@@ -115,9 +112,7 @@ class Console:
         query = " ".join(words)
         if not query:
             raise Usage('Usage: /search words or "a phrase" [topic:NAME]')
-        return _listing(
-            await desk.search(self.store, query, options.get("topic"), _page(options))
-        )
+        return _listing(await desk.search(self.store, query, options.get("topic"), _page(options)))
 
     async def _topics(self, words: list[str], options: dict[str, str]) -> str:
         return embeds.embed_to_text(embeds.topics_embed(await desk.topics(self.store)))
@@ -151,7 +146,7 @@ class Console:
         valid = every in tuple(Every) and _number(size, MAX_SIZE) in range(MIN_SIZE, MAX_SIZE + 1)
         if words != ["now"] or not valid:
             raise Usage(usage)
-        now = datetime.fromtimestamp(self.clock(), UTC)
+        now = datetime.fromtimestamp(self.store.clock(), UTC)
         topic = options.get("topic")
         digest = await desk.digest_now(self.store, topic, Every(every), int(size), now)
         return "Digest (not posted):\n" + embeds.embed_to_text(digest_embed(digest))

@@ -8,7 +8,6 @@ import dataclasses
 import json
 import logging
 import re
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -194,7 +193,11 @@ class PublishButton(
         bot: NewsBot = interaction.client
         try:
             await ensure_moderator(interaction, "publish", self.article_id, "publish")
-            if self.made is None or self.version is None or time.time() - self.made > PAGE_LIFETIME:
+            if (
+                self.made is None
+                or self.version is None
+                or bot.store.clock() - self.made > PAGE_LIFETIME
+            ):
                 await interaction.response.send_message(
                     "This button has expired; look at the draft again with /preview or /drafts.",
                     ephemeral=True,
@@ -302,7 +305,7 @@ class PageButton(
         target = self.target
         assert target is not None  # interaction_check refuses a button without one
         try:
-            if time.time() - target.made > PAGE_LIFETIME:
+            if bot.store.clock() - target.made > PAGE_LIFETIME:
                 await interaction.response.send_message(
                     "These buttons have expired; run the command again.", ephemeral=True
                 )
@@ -324,7 +327,7 @@ async def listing_answer(
     are dispatched by their custom_id (see `setup` in the cogs)."""
     view = discord.ui.View(timeout=None)
     number, has_next = listing.page.page, listing.page.has_next
-    made = int(time.time()) if made is None else made
+    made = int(store.clock()) if made is None else made
     if number > 0 or has_next:
         request = json.dumps([listing.query, listing.topic or ""], ensure_ascii=False)
         target = PageTarget(listing.kind, owner, 0, made, request)

@@ -189,9 +189,14 @@ def test_console_digest_now_prints_the_digest_as_it_would_be_posted(tmp_path: Pa
 
 async def test_console_digest_covers_the_day_up_to_its_clock(tmp_path: Path) -> None:
     folder = store_with_seed(tmp_path)
-    async with Store.open(tmp_path / "db.sqlite", folder) as store:
+    now = time.time()
+    clock = {"ahead": 0.0}
+    async with Store.open(
+        tmp_path / "db.sqlite", folder, clock=lambda: now + clock["ahead"]
+    ) as store:
         await store.folder.sync()  # "ai-news" becomes published now
-        ahead = Console(store, io.StringIO(), clock=lambda: time.time() + 2 * 86400)
+        clock["ahead"] = 2 * 86400
+        ahead = Console(store, io.StringIO())
         assert "Nothing to show" in await ahead.execute("/digest now")  # two days on
         weekly = await ahead.execute("/digest now every:weekly topic:AI")
         assert "Weekly digest: AI" in weekly and "1. Robots write news" in weekly

@@ -5,7 +5,6 @@ commands, and every one is checked in code by `moderator_command`, not only hidd
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 import discord
@@ -47,7 +46,7 @@ class ModerationCommands(commands.Cog):
     @app_commands.describe(article="The draft to preview (start typing its title)")
     @moderator_command()
     async def preview(self, interaction: discord.Interaction[Any], article: str) -> None:
-        shown, made = await desk.preview(self.store, article), int(time.time())
+        shown, made = await desk.preview(self.store, article), int(self.store.clock())
         publishable = not shown.article.published
         publishable = publishable and PublishButton.fits(shown.article.id, shown.version, made)
         view = embeds.article_view(shown.article, room_for=int(publishable))
