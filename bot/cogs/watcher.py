@@ -40,6 +40,7 @@ class StoreWatcher(commands.Cog):
         self.stop = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
         self.loops: list[asyncio.Task[None]] = []
+        self.postponed = False  # file events arrived while the database was away
 
     async def cog_load(self) -> None:
         self.task = asyncio.create_task(self.watch(), name="store-watcher")
@@ -115,11 +116,14 @@ class StoreWatcher(commands.Cog):
         try:
             report = await self.store.folder.sync_files(names)
         except DeskUnavailable as exc:  # the database away: the next rescan catches up
-            log.warning("applying changes to %d store file(s) postponed: %s", len(names), exc)
+            if not self.postponed:  # said once an outage, not for every batch of events
+                log.warning("changes to store files postponed: %s", exc)
+            self.postponed = True
             return
         except Exception:  # a vanished file mid-read: the next rescan catches up
             log.exception("applying changes to %d store file(s) failed", len(names))
             return
+        self.postponed = False
         if report.loaded or report.deleted or report.errors:
             log.info("store change: %s", report.changes_line())
 
