@@ -69,6 +69,29 @@ async def handle_error(interaction: discord.Interaction[Any], error: Exception) 
     await reply_privately(interaction, text)
 
 
+class LateAutocomplete(logging.Filter):
+    """discord.py logs an autocomplete answered after Discord's 3 s (10062) as an ERROR with
+    its traceback, outside the tree's error handler: like a late command's (`handle_error`),
+    it becomes one warning line, as nothing is wrong but a frozen or starved moment."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, discord.NotFound) and error.code == UNKNOWN_INTERACTION:
+            record.levelno, record.levelname = (
+                logging.WARNING,
+                logging.getLevelName(logging.WARNING),
+            )
+            record.msg, record.args = (
+                "an autocomplete answered too late: the interaction expired",
+                (),
+            )
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+LATE_AUTOCOMPLETE = LateAutocomplete()
+
+
 def _what(interaction: discord.Interaction[Any]) -> str:
     if interaction.command is not None:
         return f"/{interaction.command.qualified_name}"
@@ -103,6 +126,7 @@ class NewsBot(commands.Bot):
         )
         self.settings = settings
         self.store = store
+        logging.getLogger("discord.app_commands.tree").addFilter(LATE_AUTOCOMPLETE)  # once
         # Since when background work waits for the database (/status shows it); the time
         # is the store's one clock (`store.clock`), which tests inject into the store.
         self.held_back = HeldBack(store.clock)

@@ -18,7 +18,7 @@ from discord import app_commands
 from bot import answers, desk, embeds
 from bot.bot import NewsBot, handle_error, reply_privately
 from bot.desk import Listing, ListKind
-from bot.errors import ArticleNotFound
+from bot.errors import ArticleNotFound, DeskUnavailable
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -125,6 +125,8 @@ async def topic_choices(store: Store, current: str) -> list[app_commands.Choice[
     """Known topics matching what was typed, with counts; never an error, at most 25."""
     try:
         matches = await store.articles.match_topics(current, limit=25)
+    except DeskUnavailable:  # the database away: said once a minute by the backend
+        return []
     except Exception:
         log.exception("topic autocomplete failed")
         return []
@@ -140,6 +142,8 @@ async def article_choices(
     """Articles (published, or drafts) whose title matches what was typed; value = article id."""
     try:
         matches = await store.articles.match_titles(current, published=published, limit=25)
+    except DeskUnavailable:  # the database away: said once a minute by the backend
+        return []
     except Exception:
         log.exception("article autocomplete failed")
         return []

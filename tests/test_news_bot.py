@@ -8,13 +8,15 @@ import time
 from pathlib import Path
 
 import pytest
+from discord.app_commands import Choice
 
 import bot.desk
 import bot.ui
 from bot.bot import APOLOGY
+from bot.store import Store
 from tests.support.botenv import news_bot, settings_for, start_bot
 from tests.support.helpers import write_article
-from tests.support.stand_in import StandIn
+from tests.support.stand_in import InteractionNotAnswered, StandIn
 
 EXPECTED_COMMANDS = {
     "news",
@@ -313,6 +315,34 @@ async def test_an_answer_too_late_for_discord_is_one_warning_not_a_traceback(
         result = await env.discord.slash("topics", user_id=env.guild.reader)
         assert not result.acknowledged
         assert [a.status for a in result.attempts] == [404]
+
+        def late() -> list[logging.LogRecord]:
+            return [r for r in caplog.records if "answered too late" in r.getMessage()]
+
+        await env.discord.wait_for(lambda: late() != [], timeout=10)
+        assert [(r.levelname, r.exc_info) for r in late()] == [("WARNING", None)]
+        assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+async def test_an_autocomplete_too_late_for_discord_is_one_warning_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """discord.py logs a failed autocomplete answer itself, at ERROR with its traceback: a
+    late one (10062) is one warning instead, as for a late command."""
+    original = bot.ui.topic_choices
+
+    async def stalled(store: Store, current: str) -> list[Choice[str]]:
+        time.sleep(3.3)  # the whole event loop held, as a frozen process's is
+        return await original(store, current)
+
+    monkeypatch.setattr(bot.ui, "topic_choices", stalled)  # before the cog imports it
+    ai_store(tmp_path / "store", published=3, drafts=0)
+    async with news_bot(tmp_path) as env:
+        caplog.clear()
+        with pytest.raises(InteractionNotAnswered):
+            await env.discord.autocomplete(
+                "news", {"topic": "a"}, "topic", user_id=env.guild.reader, timeout=6
+            )
 
         def late() -> list[logging.LogRecord]:
             return [r for r in caplog.records if "answered too late" in r.getMessage()]

@@ -146,6 +146,10 @@ async def test_posting_is_held_back_while_the_database_is_away_and_resumes_once(
         news = await d.slash("news", user_id=env.guild.reader)
         if outage.backend == "postgresql":  # nothing can be read: the reader is told so
             assert content(news) == answers.error_text(DeskUnavailable("any"))
+            typed = await d.autocomplete(
+                "article", {"article": "Bef"}, "article", user_id=env.guild.reader
+            )
+            assert typed == []  # offered nothing, and no traceback logged for it
         else:  # WAL: readers read beside a held write lock
             assert content(news) != APOLOGY and news.data.get("embeds")
         try:
@@ -180,4 +184,5 @@ async def test_posting_is_held_back_while_the_database_is_away_and_resumes_once(
         warned = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
         assert len([m for m in warned if "unreachable:" in m]) <= 1, warned  # not every retry
         assert not [m for m in warned if "could not renew" in m], warned
+        assert not [r for r in caplog.records if r.exc_info], "no traceback for an outage"
         assert len([m for m in warned if "store files postponed" in m]) <= 1, warned
