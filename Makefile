@@ -29,6 +29,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.hostile
 	$(BIN)/python -m bench.latency
 	$(BIN)/python -m bench.freshness
+	$(BIN)/python -m bench.chaos
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -22,8 +22,8 @@ SIGSTOPped for 20 s once, at 2 minutes, on its next forum request (mid forum pos
 Discord answers every channel request with 429s or 5xx for 3 s about every 45 s. Then the
 faults stop and the bots get up to ``--drain`` seconds to deliver everything. The schedule
 is fixed by ``--seed``: with the default one a 429 burst starts at 118 s, so the freeze
-catches a forum request that Discord refuses with a 429 and discord.py itself sends again
-once the process resumes (a request the bot's own lease checks never see).
+catches a forum request that Discord refuses with a 429 and discord.py itself would send
+again once the process resumes (the lease check at every request's start refuses it).
 
 Prints: posts lost and doubled (each story must reach each channel exactly once: messages
 counted per story and channel, forum posts per story and forum; target 0 and 0); the
