@@ -120,9 +120,17 @@ async def _unfenced() -> None:
 
 
 class _Reports:
-    """What operators and tests ask of the outbox: read-only, the queue's rows counted."""
+    """What operators, tests and pacing ask of the outbox: read-only, the queue's rows counted."""
 
     db: Database
+
+    async def sent_times(self, channel_id: int, since: int) -> list[int]:
+        """When this channel's posts since `since` were sent, oldest first (for pacing)."""
+        rows = await self.db.fetch(
+            "SELECT sent_at FROM outbox WHERE channel_id = ? AND sent_at >= ? ORDER BY sent_at",
+            [channel_id, since],
+        )
+        return [int(r[0]) for r in rows]
 
     async def queued_channels(self, url: str) -> int:
         """How many channels have a post of this story waiting to be sent."""
@@ -378,14 +386,6 @@ class Outbox(_Reports):
             f"AND state = '{DeliveryState.PENDING}' AND next_try_at < ?",
             (until, why[:500], channel_id, until),
         )
-
-    async def sent_times(self, channel_id: int, since: int) -> list[int]:
-        """When this channel's posts since `since` were sent, oldest first (for pacing)."""
-        rows = await self.db.fetch(
-            "SELECT sent_at FROM outbox WHERE channel_id = ? AND sent_at >= ? ORDER BY sent_at",
-            [channel_id, since],
-        )
-        return [int(r[0]) for r in rows]
 
     async def retry(self, delivery: Delivery, error: str, delay: float) -> None:
         """A transient failure: try again after `delay` seconds."""
