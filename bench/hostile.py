@@ -7,7 +7,7 @@ with control characters or not UTF-8, ...).
 
 Each command runs as a real subprocess, as a user runs it; its wall time and peak RSS
 (os.wait4's rusage of that one child) are printed with the command line. Targets
-(PRODUCT §9: no file can stop the bot or blow up): load under 60 s and 400 MB. A
+(no file can stop the bot or blow up): load under 60 s and 400 MB. A
 command that misses a target, hangs, fails or does not name every hostile file makes the
 benchmark exit 1. Each child runs under a 4 GiB address-space cap and a 120 s timeout,
 so a regression fails here instead of taking the machine down.

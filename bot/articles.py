@@ -3,7 +3,7 @@
 No Discord, no SQL. Everything the rest of the bot knows about an article comes
 through `read_article` (a file in the store folder) or `parse_article` (its text).
 The store format lives here and in `frontmatter.py` (the text layer: fences, YAML
-under limits, the write-back of `published:`), hostile files included (PRODUCT §9):
+under limits, the write-back of `published:`), hostile files included:
 one file, one error, whatever the file holds.
 """
 
@@ -31,7 +31,7 @@ from bot.frontmatter import (
 
 log = logging.getLogger(__name__)
 
-# The limit on one file (PRODUCT §9); the front matter has its own (frontmatter.py).
+# The limit on one file; the front matter has its own (frontmatter.py).
 MAX_FILE_BYTES = 1024 * 1024
 
 

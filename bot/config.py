@@ -20,15 +20,14 @@ DEFAULT_POOL_SIZE = 10  # PostgreSQL connections per process (NEWS_DB_POOL_SIZE)
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    """Every knob of PRODUCT §6. The token is kept out of repr so it can never be logged."""
+    """Every setting, from the environment and `.env`; the token is out of repr, never logged."""
 
     token: str | None = field(default=None, repr=False)
     store_dir: Path = Path("seeds")
     db_path: Path = Path("data/news.db")
     channel_id: int | None = None
     guild_id: int | None = None
-    # The servers where moderation commands exist (PRODUCT §3 "The newsroom"); none: the
-    # command line and console only.
+    # The servers where moderation commands exist; none: the command line and console only.
     newsroom_guild_ids: frozenset[int] = frozenset()
     moderator_role_ids: frozenset[int] = frozenset()
     poll_seconds: float = DEFAULT_POLL_SECONDS

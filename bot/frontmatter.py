@@ -1,5 +1,5 @@
 """A store file's text layer: the `---` fences, the YAML of its front matter under the
-limits of PRODUCT §9 (no anchors or aliases, nesting at most 32, integers within 64
+limits on hostile files (no anchors or aliases, nesting at most 32, integers within 64
 bits), the write-back of `published:` (bytes in, bytes out), and the one-line error
 that names a bad file. `articles.py` builds the `Article` from what this reads.
 """
@@ -24,7 +24,7 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
     FAST_YAML = False
 
 
-# The limits on a front matter (PRODUCT §9). Past them a file is a bad file like any other.
+# The limits on a front matter. Past them a file is a bad file like any other.
 MAX_NESTING = 32  # collections inside collections, the top mapping counting as 1
 INT_MIN, INT_MAX = -(2**63), 2**63 - 1  # SQLite INTEGER, and far below Python's digit limit
 # A 64-bit integer takes at most 67 characters ("-0b" and 64 binary digits); longer text

@@ -1,4 +1,4 @@
-"""Article files (PRODUCT §1): what parses, what is refused and how the refusal reads."""
+"""Article files: what parses, what is refused and how the refusal reads."""
 
 from __future__ import annotations
 
@@ -321,7 +321,7 @@ def test_quality_beyond_sqlite_integer_is_refused() -> None:
 
 
 def test_related_quality_beyond_sqlite_integer_refuses_the_file() -> None:
-    """PRODUCT §9: a number outside 64-bit integers, anywhere, makes the file bad."""
+    """A number outside 64-bit integers, anywhere, makes the file bad."""
     text = with_line(
         "related:\n  - title: R\n    webUrl: https://r.example/\n    quality: 99999999999999999999"
     )

@@ -1,4 +1,4 @@
-"""Settings from the environment and `.env` (PRODUCT §6)."""
+"""Settings from the environment and `.env`."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Hostile input (PRODUCT §9): no file can stop the bot.
+"""Hostile input: no file can stop the bot.
 
 Every hostile entry of tests/support/hostile.py is a bad file, named (escaped) with what
 is wrong, by the one reader that `newsbot check`, `newsbot load`, every rescan and the

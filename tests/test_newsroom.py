@@ -1,4 +1,4 @@
-"""The newsroom (PRODUCT §3): the store is one editorial desk, so moderation exists only in
+"""The newsroom: the store is one editorial desk, so moderation exists only in
 the newsroom server(s), NEWSROOM_GUILD_IDS. A moderator of any other server, where the bot
 is installed as well, is a reader and a feed admin there, never an editor.
 

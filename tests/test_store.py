@@ -1,4 +1,4 @@
-"""The article store (PRODUCT §1, §2): sync, reading, search, publishing.
+"""The article store: sync, reading, search, publishing.
 
 The store's contract suite: every test that takes `store` or `database` runs on SQLite and
 on PostgreSQL with the same expectations. Where a fact is only in the schema (`secured`,

@@ -1,4 +1,4 @@
-"""Hostile store files (PRODUCT §9): one of each kind, for the tests and bench/hostile.py.
+"""Hostile store files: one of each kind, for the tests and bench/hostile.py.
 
 Each `Poison` writes one entry into a store folder and says how the reader must refuse
 it: the file name as `check` and `load` print it (escaped) and a piece of the problem.
