@@ -100,14 +100,7 @@ async def cluster(tmp_path: Path, pg_url: str) -> AsyncIterator[Cluster]:
             try:
                 yield cluster
             finally:
-                for process in cluster.processes.values():
-                    if process.running:
-                        with contextlib.suppress(ProcessLookupError):
-                            os.kill(process.pid, signal.SIGCONT)
-                    process.kill()
-                for process in cluster.processes.values():
-                    with contextlib.suppress(Exception):
-                        await process.wait_exit()
+                await BotProcess.kill_all(cluster.processes.values())
                 for process in cluster.processes.values():
                     assert PASSWORD not in process.log()
 

@@ -10,7 +10,6 @@ it makes none. And every deliverer write is refused once another process took th
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import re
 import signal
@@ -122,14 +121,7 @@ async def pair(tmp_path: Path, pg_url: str) -> AsyncIterator[Pair]:
             try:
                 yield pair
             finally:
-                for process in pair.processes.values():
-                    if process.running:
-                        with contextlib.suppress(ProcessLookupError):
-                            os.kill(process.pid, signal.SIGCONT)
-                    process.kill()
-                for process in pair.processes.values():
-                    with contextlib.suppress(Exception):
-                        await process.wait_exit()
+                await BotProcess.kill_all(pair.processes.values())
 
 
 async def resume(pair: Pair, name: str, frozen_at: float) -> float:

@@ -18,7 +18,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -193,6 +193,20 @@ class BotProcess:
             self.kill()
             with contextlib.suppress(TimeoutError):
                 await self.wait_exit(timeout)
+
+    @staticmethod
+    async def kill_all(processes: Iterable[BotProcess]) -> None:
+        """A test's teardown: every process killed, a frozen one (SIGSTOP) first woken so
+        the kill is not left pending, then reaped."""
+        processes = list(processes)
+        for process in processes:
+            if process.running:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(process.pid, signal.SIGCONT)
+            process.kill()
+        for process in processes:
+            with contextlib.suppress(Exception):
+                await process.wait_exit()
 
     def tail(self, lines: int = 40) -> str:
         return "\n".join(self.log().splitlines()[-lines:])
