@@ -60,6 +60,16 @@ KNOWN_FIELDS = frozenset(
 
 
 @dataclass(frozen=True, slots=True)
+class Image:
+    """A picture of an article or of a related item: an https URL and its size in pixels
+    (0 when the file does not say)."""
+
+    url: str
+    width: int = 0
+    height: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class RelatedLink:
     """One item of an article's related coverage."""
 
@@ -69,6 +79,7 @@ class RelatedLink:
     provider: str = ""
     published_at: datetime | None = None
     quality: int = 0
+    image: Image | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +101,7 @@ class Article:
     provider_domain: str = ""
     topics: tuple[str, ...] = ()
     related: tuple[RelatedLink, ...] = ()
+    image: Image | None = None  # the article's own picture (its first valid `images` entry)
     secured: str | None = field(default=None, repr=False)
     extra: dict[str, Any] = field(default_factory=dict, repr=False, compare=False, hash=False)
     body: str = field(default="", repr=False)

@@ -38,7 +38,15 @@ from bot.store.feeds import Feeds, Subscription
 from bot.store.index import ArticleIndex
 from bot.store.leases import LeaseLost, Leases, Role
 from bot.store.meta import Meta
-from bot.store.outbox import ChannelKind, Delivery, DeliveryState, Followup, Outbox, QueueHealth
+from bot.store.outbox import (
+    ChannelKind,
+    Delivery,
+    DeliveryState,
+    Followup,
+    Outbox,
+    QueueHealth,
+    Style,
+)
 from bot.store.publishing import AuditEntry, Publishing
 from bot.store.queries import PAGE_SIZE, Counts, Page, Queries
 from bot.store.requests import PublishRequests
@@ -61,6 +69,7 @@ __all__ = [
     "QueueHealth",
     "Role",
     "Store",
+    "Style",
     "Subscription",
     "SyncReport",
     "open_store",

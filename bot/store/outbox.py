@@ -31,6 +31,15 @@ class ChannelKind(StrEnum):
     ANNOUNCEMENT = "announcement"
 
 
+class Style(StrEnum):
+    """How a feed's posts look: a Components V2 card (new feeds), the embed (feeds made
+    before cards), or one plain line (bridges, tiny screens). A post keeps its style."""
+
+    CARD = "card"
+    EMBED = "embed"
+    LINK = "link"
+
+
 class Followup(StrEnum):
     """What a sent post still owes."""
 
