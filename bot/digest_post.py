@@ -58,3 +58,26 @@ def _line(number: int, story: Story, budget: int) -> str:
     else:
         shown = _fit(title, room)
     return f"{prefix}**{shown}**{meta}"
+
+
+# --- TEMPORARY (styles branch): stand-ins for the rendering branch's digest_card and
+# digest_text, so the delivery side can be built and tested; drop them when it lands.
+
+
+def digest_card(digest: Digest) -> discord.ui.LayoutView:
+    """The digest as one Components V2 card (stand-in: the embed's text in a container)."""
+    embed = digest_embed(digest)
+    card = discord.ui.LayoutView(timeout=None)
+    texts = [f"## {embed.title}", embed.description or "", f"-# {embed.footer.text or ''}"]
+    container = discord.ui.Container[discord.ui.LayoutView](accent_colour=BRAND_COLOUR)
+    for text in texts:
+        container.add_item(discord.ui.TextDisplay[discord.ui.LayoutView](text))
+    card.add_item(container)
+    card.stop()
+    return card
+
+
+def digest_text(digest: Digest) -> str:
+    """The digest as plain lines (stand-in: the embed's heading and numbered stories)."""
+    embed = digest_embed(digest)
+    return f"**{embed.title}**\n{embed.description or ''}"[:2000]
