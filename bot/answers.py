@@ -28,7 +28,7 @@ from bot.errors import (
     ServedByDuplicate,
     UnknownTopic,
 )
-from bot.store import ChannelKind, DigestSubscription, Subscription
+from bot.store import ChannelKind, DigestSubscription, Style, Subscription
 
 _EMPTY = {
     ListKind.LATEST: "No published articles yet. Check back soon.",
@@ -156,9 +156,16 @@ def followed_text(channel_mention: str, sub: Subscription, role_mention: str | N
     return f"{channel_mention} will receive new {what}{extra}{ping}{how}, from now on."
 
 
+STYLE_WORDS = {
+    Style.CARD: "as cards",
+    Style.EMBED: "as embeds",
+    Style.LINK: "as one plain line each",
+}
+
+
 def _delivery_parts(sub: Subscription) -> list[str]:
-    """How a feed is served, beyond a plain message a post."""
-    parts = []
+    """How a feed is served: its style, then what differs from a plain message a post."""
+    parts = [STYLE_WORDS[sub.style]]
     if sub.kind == ChannelKind.FORUM:
         parts.append("each as its own forum post")
     elif sub.kind == ChannelKind.ANNOUNCEMENT:
@@ -264,12 +271,21 @@ def _digests_health(digests: list[DigestSubscription]) -> str:
     return embeds.shorten("\n".join(lines), 1000) + more
 
 
+DIGEST_STYLE_WORDS = {
+    Style.CARD: "as a card",
+    Style.EMBED: "as an embed",
+    Style.LINK: "as plain lines",
+}
+
+
 def _digest_summary(digest: DigestSubscription) -> str:
-    """ "daily digest at 08:00 UTC · AI · top 5" """
+    """ "daily digest at 08:00 UTC · AI · top 5 · as a card" """
     day = f" on {_WEEKDAYS[WEEKLY_ANCHOR]}s" if digest.every == Every.WEEKLY else ""
     topic = embeds.clean(digest.topic) if digest.topic else "all topics"
     when = f"{digest.every} digest{day} at {digest.hour:02d}:00 UTC"
-    return TOPIC_SEPARATOR.join((when, topic, f"top {digest.size}"))
+    return TOPIC_SEPARATOR.join(
+        (when, topic, f"top {digest.size}", DIGEST_STYLE_WORDS[digest.style])
+    )
 
 
 def digest_added_text(channel_mention: str, digest: DigestSubscription, first: datetime) -> str:

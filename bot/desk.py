@@ -23,6 +23,7 @@ from bot.store import (
     Page,
     QueueHealth,
     Store,
+    Style,
     Subscription,
 )
 
@@ -165,8 +166,10 @@ async def follow(
     silent: bool = False,
     max_per_hour: int = 0,
     threads: bool = False,
+    style: Style | None = None,
 ) -> Subscription:
-    """Subscribe a channel (to a known topic, or all) from now on; resumes it if paused."""
+    """Subscribe a channel (to a known topic, or all) from now on; resumes it if paused.
+    `style` None: cards for a new subscription, an existing one keeps its style."""
     name = await store.articles.require_topic(topic) if topic else ""
     return await store.feeds.subscribe(
         channel_id,
@@ -179,6 +182,7 @@ async def follow(
         silent=silent,
         max_per_hour=max_per_hour,
         threads=threads,
+        style=style,
     )
 
 
@@ -212,9 +216,10 @@ async def add_digest(
     actor: str,
     guild_id: int,
     now: datetime,
+    style: Style | None = None,
 ) -> DigestSubscription:
     """A channel's digest (of a known topic, or all), from its next due time; resumes the
-    channel if paused."""
+    channel if paused. `style` None: a card for a new digest, an existing one keeps its own."""
     name = await store.articles.require_topic(topic) if topic else ""
     return await store.digests.add(
         channel_id,
@@ -225,6 +230,7 @@ async def add_digest(
         guild_id=guild_id,
         actor=actor,
         now=int(now.timestamp()),
+        style=style,
     )
 
 

@@ -2,12 +2,18 @@
 
 The poster (cogs/poster.py) decides when; this module does the Discord part of each step.
 
+A post looks as its outbox row's style says (`Style`): a Components V2 card (discord.py sets
+the IS_COMPONENTS_V2 flag for a LayoutView, and then sends no content or embeds), the embed
+and its link buttons, or one plain line. The row keeps the style its post was made in, so an
+edit never turns a card into an embed (Discord refuses to drop the flag anyway).
+
 Forum posts are made exactly once by reconciliation, not by nonce: Discord's
 `POST /channels/{forum}/threads` takes no nonce, so the outbox records that a creation
 went out (`Outbox.starting`) before it is sent, and any later try of that row first looks
 for the thread among the guild's active threads, then the forum's archived ones: the bot's
-own thread in that forum with that name whose starter message links this story. Found, it
-is adopted; only if it is not there is the thread created again.
+own thread in that forum with that name whose starter message links this story (the embed's
+link, the card's Read button or headline, the plain line's link). Found, it is adopted;
+only if it is not there is the thread created again.
 
 Fencing: the database refuses a deliverer's writes once its lease is another's, but it
 cannot refuse a Discord request. A delivery runs `guarded` by its lease check, and every
@@ -20,17 +26,19 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta
 from types import SimpleNamespace
+from typing import Any, Literal
 
 import aiohttp
 import discord
 
-from bot import embeds
+from bot import cards, embeds
 from bot.articles import Article, topic_key
-from bot.store import ChannelKind, Delivery, Followup
+from bot.store import ChannelKind, Delivery, Followup, Style
 
+StyleName = Literal["card", "embed", "link"]  # Style's values: /feed and /digest offer them
 THREAD_NAME = 100  # Discord's limit on a thread's name
 TAG_NAME = 20  # on a forum tag's name
 TAGS_PER_POST = 5
@@ -95,6 +103,16 @@ def mentions(role_id: int | None) -> discord.AllowedMentions:
 
 def ping(delivery: Delivery) -> str | None:
     return f"<@&{delivery.role_id}>" if delivery.role_id else None
+
+
+def card(delivery: Delivery, article: Article) -> discord.ui.LayoutView:
+    """The `card` style's message: the feed's ping, if any, in a text display above it."""
+    return cards.article_card(article, ping=ping(delivery))
+
+
+def link_line(delivery: Delivery, article: Article) -> str:
+    """The `link` style's message: the ping, if any, then the one line."""
+    return cards.link_line(article, ping(delivery))
 
 
 def followup_of(delivery: Delivery) -> Followup:
@@ -166,37 +184,101 @@ async def _is_the_post(thread: discord.Thread, name: str, url: str) -> bool:
         starter = await thread.fetch_message(thread.id)
     except discord.NotFound:
         return False
-    return any(embed.url == url for embed in starter.embeds)
+    return links_story(starter, url)
+
+
+def links_story(message: discord.Message, url: str) -> bool:
+    """The message is a post of the story at `url`, in any style: an embed linking it, a
+    card whose Read button or headline links it, or a line ending with its link."""
+    if any(embed.url == url for embed in message.embeds) or f"<{url}>" in message.content:
+        return True
+    headline = embeds._md_link("", url)[2:]  # "(url)" as a card's headline links it
+    return any(_links(component.to_dict(), url, headline) for component in message.components)
+
+
+def _links(component: Mapping[str, Any], url: str, headline: str) -> bool:
+    """A component, or one inside it, is a link button to `url` or text linking it."""
+    if component.get("url") == url:
+        return True
+    text = component.get("content")
+    if isinstance(text, str) and headline and f"]{headline}" in text:
+        return True
+    inner = [*(component.get("components") or ()), component.get("accessory") or {}]
+    return any(_links(child, url, headline) for child in inner if isinstance(child, Mapping))
 
 
 async def post_to_forum(forum: discord.ForumChannel, delivery: Delivery, article: Article) -> int:
     """Create the forum post: the headline as the thread's name, tags from the topics, the
-    embed and buttons as its first message. Its id is the thread's (and the message's)."""
+    post (card, embed and buttons, or line) as its first message. Its id is the thread's
+    (and the message's)."""
     tags = await forum_tags(forum, article.topics)
-    created = await forum.create_thread(
-        name=thread_name(article),
-        content=ping(delivery),
-        embed=embeds.article_embed(article),
-        view=embeds.article_view(article),
-        applied_tags=tags,
-        allowed_mentions=mentions(delivery.role_id),
-        silent=delivery.silent,
-    )
+    name, allowed, silent = thread_name(article), mentions(delivery.role_id), delivery.silent
+    if delivery.style == Style.CARD:
+        created = await forum.create_thread(
+            name=name,
+            view=card(delivery, article),
+            applied_tags=tags,
+            allowed_mentions=allowed,
+            silent=silent,
+        )
+    elif delivery.style == Style.LINK:
+        created = await forum.create_thread(
+            name=name,
+            content=link_line(delivery, article),
+            applied_tags=tags,
+            allowed_mentions=allowed,
+            silent=silent,
+        )
+    else:
+        created = await forum.create_thread(
+            name=name,
+            content=ping(delivery),
+            embed=embeds.article_embed(article),
+            view=embeds.article_view(article),
+            applied_tags=tags,
+            allowed_mentions=allowed,
+            silent=silent,
+        )
     return created.thread.id
 
 
 async def send_message(
     channel: discord.PartialMessageable, delivery: Delivery, article: Article, nonce: str
 ) -> int:
-    message = await channel.send(
-        content=ping(delivery),
-        embed=embeds.article_embed(article),
-        view=embeds.article_view(article),
-        nonce=nonce,
-        allowed_mentions=mentions(delivery.role_id),
-        silent=delivery.silent,
-    )
+    """A message in the row's style, with its nonce: a repeat returns the one stored."""
+    allowed, silent = mentions(delivery.role_id), delivery.silent
+    if delivery.style == Style.CARD:
+        message = await channel.send(
+            view=card(delivery, article), nonce=nonce, allowed_mentions=allowed, silent=silent
+        )
+    elif delivery.style == Style.LINK:
+        message = await channel.send(
+            link_line(delivery, article), nonce=nonce, allowed_mentions=allowed, silent=silent
+        )
+    else:
+        message = await channel.send(
+            content=ping(delivery),
+            embed=embeds.article_embed(article),
+            view=embeds.article_view(article),
+            nonce=nonce,
+            allowed_mentions=allowed,
+            silent=silent,
+        )
     return message.id
+
+
+async def edit_post(client: discord.Client, delivery: Delivery, article: Article) -> None:
+    """Edit the post in place, in the style it was made in (the ping stays as it was)."""
+    assert delivery.message_id is not None
+    channel = client.get_partial_messageable(message_channel(delivery))
+    message = channel.get_partial_message(delivery.message_id)
+    allowed = mentions(delivery.role_id)
+    if delivery.style == Style.CARD:
+        await message.edit(view=card(delivery, article), allowed_mentions=allowed)
+    elif delivery.style == Style.LINK:
+        await message.edit(content=link_line(delivery, article), allowed_mentions=allowed)
+    else:
+        await message.edit(embed=embeds.article_embed(article), view=embeds.article_view(article))
 
 
 async def follow_up(client: discord.Client, delivery: Delivery, article: Article) -> None:

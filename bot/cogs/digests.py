@@ -26,14 +26,16 @@ from bot.bot import NewsBot
 from bot.channels import OwnMessageChannel, missing_permissions
 from bot.delivery import Action, backoff, classify, nonce, refusal_reason, supervise
 from bot.digest import DEFAULT_HOUR, DEFAULT_SIZE, MAX_SIZE, MIN_SIZE, Digest, Every, next_due
-from bot.digest_post import digest_embed
+from bot.digest_post import digest_card, digest_embed, digest_text
 from bot.errors import NewsError
-from bot.store import DigestRun, DigestState, Role
+from bot.posting import StyleName
+from bot.store import DigestRun, DigestState, Role, Style
 from bot.ui import actor, admin_command, topic_choices
 
 log = logging.getLogger(__name__)
 
 Cadence = Literal["daily", "weekly"]
+DIGEST_STYLE_HELP = "card, embed or link (plain lines); new digests: card"
 Size = app_commands.Range[int, MIN_SIZE, MAX_SIZE]
 
 
@@ -42,11 +44,16 @@ def nonce_for(run: DigestRun) -> str:
     return nonce(f"digest|{run.channel_id}|{run.topic_key}|{run.period.key}")
 
 
-async def post(channel: discord.abc.Messageable, digest: Digest, nonce: str) -> discord.Message:
-    """The digest's one message; it pings no one."""
-    return await channel.send(
-        embed=digest_embed(digest), nonce=nonce, allowed_mentions=discord.AllowedMentions.none()
-    )
+async def post(
+    channel: discord.abc.Messageable, digest: Digest, nonce: str, style: Style
+) -> discord.Message:
+    """The digest's one message, in its style (a card, an embed, plain lines); it pings no one."""
+    nobody = discord.AllowedMentions.none()
+    if style == Style.CARD:
+        return await channel.send(view=digest_card(digest), nonce=nonce, allowed_mentions=nobody)
+    if style == Style.LINK:
+        return await channel.send(digest_text(digest), nonce=nonce, allowed_mentions=nobody)
+    return await channel.send(embed=digest_embed(digest), nonce=nonce, allowed_mentions=nobody)
 
 
 @admin_command()
@@ -70,6 +77,7 @@ class DigestCommands(
         hour=f"The hour it is posted, 0-23 UTC (default {DEFAULT_HOUR})",
         topic="Only this topic (default: every topic)",
         size=f"How many stories, {MIN_SIZE}-{MAX_SIZE} (default {DEFAULT_SIZE})",
+        style=DIGEST_STYLE_HELP,
     )
     async def add(
         self,
@@ -79,6 +87,7 @@ class DigestCommands(
         hour: app_commands.Range[int, 0, 23] = DEFAULT_HOUR,
         topic: str | None = None,
         size: Size = DEFAULT_SIZE,
+        style: StyleName | None = None,
     ) -> None:
         assert interaction.guild is not None  # admin_command is guild only
         _ensure_can_post(channel, interaction.guild.me)
@@ -93,6 +102,7 @@ class DigestCommands(
             actor=actor(interaction),
             guild_id=interaction.guild.id,
             now=now,
+            style=None if style is None else Style(style),
         )
         first = next_due(digest.every, digest.hour, now)
         await interaction.response.send_message(
@@ -123,6 +133,7 @@ class DigestCommands(
         topic="Only this topic (default: every topic)",
         every="The last day or the last week (default: daily)",
         size=f"How many stories, {MIN_SIZE}-{MAX_SIZE} (default {DEFAULT_SIZE})",
+        style="card (default), embed or link (plain lines)",
     )
     async def now(
         self,
@@ -131,6 +142,7 @@ class DigestCommands(
         topic: str | None = None,
         every: Cadence = "daily",
         size: Size = DEFAULT_SIZE,
+        style: StyleName = "card",
     ) -> None:
         assert interaction.guild is not None
         _ensure_can_post(channel, interaction.guild.me)
@@ -138,7 +150,7 @@ class DigestCommands(
         digest = await desk.digest_now(self.store, topic, Every(every), size, self._now())
         # One post per call: a retry of this very request cannot post it twice.
         try:
-            await post(channel, digest, nonce(f"digest-now|{interaction.id}"))
+            await post(channel, digest, nonce(f"digest-now|{interaction.id}"), Style(style))
         except (discord.Forbidden, discord.NotFound) as exc:
             raise NewsError(answers.refused_text(channel.mention, refusal_reason(exc))) from None
         await interaction.followup.send(
@@ -218,7 +230,7 @@ class DigestScheduler(commands.Cog):
         try:
             # Checked as the request starts: a process whose lease is another's sends nothing.
             with posting.guarded(lambda: self.store.leases.check(Role.DELIVERER)):
-                message = await post(channel, digest, nonce_for(run))
+                message = await post(channel, digest, nonce_for(run), run.style)
         except Exception as exc:
             verdict = classify(exc)
             if verdict is None:

@@ -15,8 +15,11 @@ from bot import answers, desk
 from bot.bot import NewsBot
 from bot.channels import OwnTextChannel, kind_of, missing_permissions
 from bot.errors import NewsError
-from bot.store import ChannelKind
+from bot.posting import StyleName
+from bot.store import ChannelKind, Style
 from bot.ui import actor, admin_command, topic_choices
+
+STYLE_HELP = "card, embed or link (one plain line); new feeds: card; a change is for new posts"
 
 
 @admin_command()
@@ -39,6 +42,7 @@ class Feeds(
         silent="Post without notifications (default: off)",
         max_per_hour="At most this many posts an hour; the rest wait their turn (default: no cap)",
         threads="Open a discussion thread on each post (text channels; default: off)",
+        style=STYLE_HELP,
     )
     async def add(
         self,
@@ -50,6 +54,7 @@ class Feeds(
         silent: bool = False,
         max_per_hour: app_commands.Range[int, 1, 3600] | None = None,
         threads: bool = False,
+        style: StyleName | None = None,
     ) -> None:
         assert interaction.guild is not None  # admin_command is guild only
         kind = kind_of(channel)
@@ -71,6 +76,7 @@ class Feeds(
             silent=silent,
             max_per_hour=max_per_hour or 0,
             threads=threads,
+            style=None if style is None else Style(style),
         )
         await interaction.response.send_message(
             answers.followed_text(channel.mention, sub, role.mention if role else None),

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 import discord
 from discord.ext import commands
 
-from bot import embeds, posting
+from bot import posting
 from bot.articles import Article
 from bot.bot import NewsBot
 from bot.delivery import Action, Verdict, backoff, classify, nonce, supervise
@@ -202,10 +202,7 @@ class Poster(commands.Cog):
             await posting.follow_up(self.bot, delivery, article)
             await outbox.followed_up(delivery)
         elif delivery.state == DeliveryState.EDIT and delivery.message_id is not None:
-            channel = self.bot.get_partial_messageable(posting.message_channel(delivery))
-            await channel.get_partial_message(delivery.message_id).edit(
-                embed=embeds.article_embed(article), view=embeds.article_view(article)
-            )
+            await posting.edit_post(self.bot, delivery, article)
             await outbox.done(delivery, delivery.message_id, shown=shown)
         else:
             message_id = await self._post(delivery, article)

@@ -17,6 +17,7 @@ from enum import StrEnum
 from bot.articles import topic_key
 from bot.digest import Every, Period, Story, period_after
 from bot.store.database import Database, Row
+from bot.store.outbox import Style
 
 _KEEP_SECONDS = 8 * 24 * 3600  # log rows a round looks at: a week's period, and a day more
 
@@ -39,6 +40,7 @@ class DigestSubscription:
     created_at: int
     paused_reason: str | None
     last_sent_at: int | None
+    style: Style = Style.CARD  # how it looks (digests made before cards: embed)
 
     @classmethod
     def from_row(cls, row: Row) -> DigestSubscription:
@@ -52,6 +54,7 @@ class DigestSubscription:
             created_at=row["created_at"],
             paused_reason=row["paused_reason"],
             last_sent_at=row["last_sent_at"],
+            style=Style(row["style"]),
         )
 
 
@@ -68,6 +71,7 @@ class DigestRun:
     state: DigestState
     attempts: int
     message_id: int | None
+    style: Style = Style.CARD  # the digest's style as it is sent
 
     @classmethod
     def from_row(cls, row: Row) -> DigestRun:
@@ -82,16 +86,17 @@ class DigestRun:
             state=DigestState(row["state"]),
             attempts=row["attempts"],
             message_id=row["message_id"],
+            style=Style(row["style"]),
         )
 
 
 _SUBSCRIPTIONS = """SELECT d.channel_id, d.topic_name, d.cadence, d.hour_utc, d.size, d.guild_id,
-       d.created_at, c.paused_reason,
+       d.created_at, d.style, c.paused_reason,
        (SELECT MAX(l.settled_at) FROM digest_log l WHERE l.channel_id = d.channel_id
          AND l.topic_key = d.topic_key AND l.state = 'sent') AS last_sent_at
 FROM digests d LEFT JOIN channels c ON c.channel_id = d.channel_id"""
 _RUNS = """SELECT l.channel_id, l.topic_key, l.period_key, l.starts_at, l.due_at, l.state,
-       l.attempts, l.message_id, l.next_try_at, d.topic_name, d.size, d.cadence
+       l.attempts, l.message_id, l.next_try_at, d.topic_name, d.size, d.cadence, d.style
 FROM digest_log l JOIN digests d ON d.channel_id = l.channel_id AND d.topic_key = l.topic_key"""
 # Rows to send: pending, of a digest that still exists (the join), on a channel not paused.
 _WAITING = (
@@ -120,18 +125,34 @@ class Digests:
         guild_id: int,
         actor: str,
         now: int,
+        style: Style | None = None,
     ) -> DigestSubscription:
         """A digest of a topic (its display name; "" = all) in a channel, from its next due
-        time; replaces the channel's digest of that topic and resumes a paused channel."""
+        time; replaces the channel's digest of that topic and resumes a paused channel.
+        `style` None: a new digest is a card, an existing one keeps its style."""
+        kept = "digests.style" if style is None else "excluded.style"
         async with self.db.transaction():
             await self.db.execute(
                 "INSERT INTO digests (channel_id, topic_key, guild_id, topic_name, cadence, "
-                "hour_utc, size, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "hour_utc, size, created_at, created_by, style) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (channel_id, topic_key) DO UPDATE SET guild_id = excluded.guild_id, "
                 "topic_name = excluded.topic_name, cadence = excluded.cadence, "
                 "hour_utc = excluded.hour_utc, size = excluded.size, "
-                "created_at = excluded.created_at, created_by = excluded.created_by",
-                (channel_id, topic_key(topic), guild_id, topic, every, hour, size, now, actor),
+                "created_at = excluded.created_at, created_by = excluded.created_by, "
+                f"style = {kept}",
+                (
+                    channel_id,
+                    topic_key(topic),
+                    guild_id,
+                    topic,
+                    every,
+                    hour,
+                    size,
+                    now,
+                    actor,
+                    Style.CARD if style is None else Style(style),
+                ),
             )
             await self.db.execute(
                 "UPDATE channels SET paused_reason = NULL, paused_at = NULL WHERE channel_id = ?",

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from bot.articles import topic_key
 from bot.store.database import Clock, Database
-from bot.store.outbox import ChannelKind
+from bot.store.outbox import ChannelKind, Style
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +21,7 @@ class Subscription:
     silent: bool = False  # posts notify no one
     max_per_hour: int = 0  # 0: as fast as Discord allows
     threads: bool = False  # a discussion thread on each post (text channels)
+    style: Style = Style.CARD  # how its posts look (feeds made before cards: embed)
 
 
 class Feeds:
@@ -42,25 +43,29 @@ class Feeds:
         silent: bool = False,
         max_per_hour: int = 0,
         threads: bool = False,
+        style: Style | None = None,
     ) -> Subscription:
         """Follow a topic (its display name; "" = all) in a channel from now on.
 
         `replace` also resumes a paused channel; without it an existing subscription wins.
+        `style` None: a new subscription's posts are cards, an existing one keeps its style
+        (what an admin changing another option expects); given, it applies to new posts.
         """
         conflict = (
             "DO UPDATE SET guild_id = excluded.guild_id, topic_name = excluded.topic_name, "
             "role_id = excluded.role_id, min_quality = excluded.min_quality, "
             "created_at = excluded.created_at, created_by = excluded.created_by, "
             "kind = excluded.kind, silent = excluded.silent, "
-            "max_per_hour = excluded.max_per_hour, threads = excluded.threads"
+            "max_per_hour = excluded.max_per_hour, threads = excluded.threads, "
+            f"style = {'subscriptions.style' if style is None else 'excluded.style'}"
             if replace
             else "DO NOTHING"
         )
         async with self.db.transaction():
             await self.db.execute(
                 "INSERT INTO subscriptions (channel_id, topic_key, guild_id, topic_name, role_id, "
-                "min_quality, created_at, created_by, kind, silent, max_per_hour, threads) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "min_quality, created_at, created_by, kind, silent, max_per_hour, threads, style) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 f"ON CONFLICT (channel_id, topic_key) {conflict}",
                 (
                     channel_id,
@@ -75,6 +80,7 @@ class Feeds:
                     int(silent),
                     max_per_hour,
                     int(threads),
+                    Style.CARD if style is None else Style(style),
                 ),
             )
             if replace:
@@ -107,7 +113,8 @@ class Feeds:
             where, params = "s.channel_id = ?", [channel_id]
         rows = await self.db.fetch(
             "SELECT s.channel_id, s.topic_name, s.role_id, s.min_quality, s.guild_id, "
-            "c.paused_reason, s.kind, s.silent, s.max_per_hour, s.threads FROM subscriptions s "
+            "c.paused_reason, s.kind, s.silent, s.max_per_hour, s.threads, s.style "
+            "FROM subscriptions s "
             "LEFT JOIN channels c ON c.channel_id = s.channel_id "
             f"WHERE {where} ORDER BY s.channel_id, s.topic_name",
             params,
@@ -124,6 +131,7 @@ class Feeds:
                 silent=bool(r["silent"]),
                 max_per_hour=r["max_per_hour"],
                 threads=bool(r["threads"]),
+                style=Style(r["style"]),
             )
             for r in rows
         ]

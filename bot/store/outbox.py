@@ -70,6 +70,15 @@ def _owed(alias: str = "") -> str:
     )
 
 
+# SQL: the style of a channel's post when several of its subscriptions match the story: a
+# topic's own feed decides over the channel's all-topics feed; among equals card, then
+# embed, then link (a rank of 0-5, modulo 3 the style).
+_STYLE_OF_CHANNEL = (
+    "CASE MIN(CASE WHEN s.topic_key = '' THEN 3 ELSE 0 END + CASE s.style "
+    f"WHEN '{Style.CARD}' THEN 0 WHEN '{Style.EMBED}' THEN 1 ELSE 2 END) % 3 "
+    f"WHEN 0 THEN '{Style.CARD}' WHEN 1 THEN '{Style.EMBED}' ELSE '{Style.LINK}' END"
+)
+
 HOUR = 3600
 PER_CHANNEL = 20  # a round's rows of one channel, at most (see Outbox.due)
 
@@ -93,6 +102,7 @@ class Delivery:
     threads: bool = False
     followup: Followup = Followup.NONE
     started_at: int | None = None  # a forum thread's creation went out then (maybe unanswered)
+    style: Style = Style.CARD  # how the post looks: the feed's when queued, kept once sent
 
     @classmethod
     def from_row(cls, row: Row) -> Delivery:
@@ -100,6 +110,7 @@ class Delivery:
         values["state"] = DeliveryState(values["state"])
         values["kind"] = ChannelKind(values["kind"])
         values["followup"] = Followup(values["followup"])
+        values["style"] = Style(values["style"])
         values["silent"], values["threads"] = bool(values["silent"]), bool(values["threads"])
         return cls(**values)
 
@@ -223,10 +234,10 @@ class Outbox(_Reports):
         S = DeliveryState
         await self.db.executemany(
             f"""INSERT INTO outbox (url, article_id, channel_id, role_id, created_at,
-                                   kind, silent, max_per_hour, threads)
+                                   kind, silent, max_per_hour, threads, style)
                SELECT CAST(? AS TEXT), a.id, s.channel_id, MAX(s.role_id), CAST(? AS BIGINT),
                       MAX(s.kind), MIN(s.silent), COALESCE(MIN(NULLIF(s.max_per_hour, 0)), 0),
-                      MAX(s.threads)
+                      MAX(s.threads), {_STYLE_OF_CHANNEL}
                FROM articles a JOIN subscriptions s
                  ON (s.topic_key = '' OR s.topic_key IN
                         (SELECT topic_key FROM article_topics WHERE article_rowid = a.rowid))
@@ -246,6 +257,8 @@ class Outbox(_Reports):
                                 THEN NULL ELSE outbox.sent_at END,
                    started_at = CASE WHEN outbox.state IN ('{S.DELETED}', '{S.FAILED}')
                                 THEN NULL ELSE outbox.started_at END,
+                   style = CASE WHEN outbox.state IN ('{S.DELETED}', '{S.FAILED}')
+                                THEN excluded.style ELSE outbox.style END,
                    kind = excluded.kind, silent = excluded.silent,
                    max_per_hour = excluded.max_per_hour, threads = excluded.threads,
                    attempts = 0, next_try_at = 0, last_error = NULL""",
@@ -289,10 +302,11 @@ class Outbox(_Reports):
         anyway): one channel's backlog never crowds another's story out of a round."""
         rows = await self.db.fetch(
             f"""SELECT id, url, article_id, channel_id, role_id, state, message_id, attempts,
-                      generation, kind, silent, max_per_hour, threads, followup, started_at
+                      generation, kind, silent, max_per_hour, threads, followup, started_at,
+                      style
                FROM (SELECT o.id, o.url, o.article_id, o.channel_id, o.role_id, o.state,
                             o.message_id, o.attempts, o.generation, o.kind, o.silent,
-                            o.max_per_hour, o.threads, o.followup, o.started_at,
+                            o.max_per_hour, o.threads, o.followup, o.started_at, o.style,
                             a.published_at,
                             ROW_NUMBER() OVER (PARTITION BY o.channel_id
                                                ORDER BY a.published_at, o.id) AS place
