@@ -203,7 +203,7 @@ def _links(component: Mapping[str, Any], url: str, headline: str) -> bool:
     text = component.get("content")
     if isinstance(text, str) and headline and f"]{headline}" in text:
         return True
-    inner = [*(component.get("components") or ()), component.get("accessory") or {}]
+    inner = [*(component.get("components") or ()), component.get("accessory")]
     return any(_links(child, url, headline) for child in inner if isinstance(child, Mapping))
 
 

@@ -16,7 +16,7 @@ import pytest
 
 from bot.store import DeliveryState
 from tests.support.botenv import NewsEnv, content, news_bot, settled
-from tests.support.helpers import write_article
+from tests.support.helpers import card_link, is_card, write_article
 from tests.support.stand_in import Perm, StandIn
 
 pytestmark = pytest.mark.usefixtures("both_backends")
@@ -60,8 +60,10 @@ async def sent_to(env: NewsEnv, name: str, forum: int) -> int:
 
 
 def links(thread: dict[str, Any]) -> list[str]:
+    """What a post's first message links: an embed's URL, or a card's Read button."""
     message = thread["message"] or {}
-    return [str(e.get("url")) for e in message.get("embeds") or []]
+    embedded = [str(e.get("url")) for e in message.get("embeds") or []]
+    return embedded + ([str(card_link(message))] if is_card(message) else [])
 
 
 async def test_a_post_archived_before_the_retry_is_adopted_not_made_again(

@@ -18,7 +18,7 @@ import pytest
 
 from bot.store import Counts, DeliveryState
 from tests.support.botenv import NewsEnv, content, news_bot, settled, start_bot, subscribe
-from tests.support.helpers import write_article
+from tests.support.helpers import card_texts, card_title, is_card, write_article
 from tests.support.stand_in import Recorded, StandIn
 
 pytestmark = pytest.mark.usefixtures("both_backends")  # the end-to-end suite, on both backends
@@ -74,7 +74,7 @@ async def test_a_published_file_dropped_into_the_store_is_posted_within_a_poll(
         await d.wait_for(lambda: len(d.messages(news)) == 1, 3)
         [post] = requests_to(d, "POST", news)
         assert post.time - dropped_at < 2 * env.settings.poll_seconds + 0.5
-        assert d.messages(news)[0]["embeds"][0]["title"] == "Dropped in"
+        assert card_title(d.messages(news)[0]) == "Dropped in"
         # A draft dropped in is not posted.
         write_article(env.store_dir, "draft", title="Still a draft")
         await settled(env)
@@ -95,7 +95,7 @@ async def test_a_vanished_store_folder_is_logged_and_the_poller_carries_on(
         moved.rename(env.store_dir)
         write_article(env.store_dir, "back", title="Back again", published=True)
         await d.wait_for(lambda: len(d.messages(news)) == 1, 5)
-        assert d.messages(news)[0]["embeds"][0]["title"] == "Back again"
+        assert card_title(d.messages(news)[0]) == "Back again"
 
 
 async def test_editing_a_posted_article_edits_its_post(tmp_path: Path) -> None:
@@ -104,7 +104,7 @@ async def test_editing_a_posted_article_edits_its_post(tmp_path: Path) -> None:
         d, news = env.discord, env.guild.channels["news"]
         await subscribe(env, "news")
         posted = await drop_and_wait(env, "story", "news", excerpt="The first excerpt.")
-        assert posted["embeds"][0]["description"] == "The first excerpt."
+        assert is_card(posted) and "The first excerpt." in card_texts(posted)
 
         path = write_article(env.store_dir, "story", published=True, excerpt="A fresh excerpt.")
         touch_later(path)
@@ -113,11 +113,12 @@ async def test_editing_a_posted_article_edits_its_post(tmp_path: Path) -> None:
         await quiet(env)
         [edit] = requests_to(d, "PATCH", news)
         assert edit.path == f"/channels/{news}/messages/{posted['id']}" and edit.status == 200
-        assert edit.json is not None
-        assert edit.json["embeds"][0]["description"] == "A fresh excerpt."
+        assert edit.json is not None and is_card(edit.json)
+        assert "A fresh excerpt." in card_texts(edit.json)
+        assert "The first excerpt." not in card_texts(edit.json)
         [message] = d.messages(news)
-        assert message["id"] == posted["id"]
-        assert message["embeds"][0]["description"] == "A fresh excerpt."
+        assert message["id"] == posted["id"] and is_card(message)
+        assert "A fresh excerpt." in card_texts(message)
         assert message["edited_timestamp"] is not None
         assert len(requests_to(d, "POST", news)) == 1
 
@@ -163,12 +164,13 @@ async def test_unpublish_deletes_the_posts_and_flips_the_file(tmp_path: Path) ->
 
 
 async def test_a_subscription_role_is_the_only_ping(tmp_path: Path) -> None:
+    """An embed feed pings in the message's content (a card feed: tests/test_styles.py)."""
     store_folder(tmp_path)
     async with StandIn() as d:
         other = d.add_role("Someone else")
         async with news_bot(tmp_path, stand_in=d) as env:
             role = env.guild.mod_role
-            await subscribe(env, "news", role=role)
+            await subscribe(env, "news", role=role, style="embed")
             title = f"@everyone @here <@&{other}> <@{env.guild.reader}> look"
             post = await drop_and_wait(env, "loud", "news", title=title)
             [sent] = requests_to(d, "POST", env.guild.channels["news"])
@@ -194,9 +196,10 @@ async def test_an_article_that_tries_to_ping_pings_no_one(tmp_path: Path) -> Non
         assert not sent.json.get("content")
         assert post["mention_everyone"] is False
         assert post["mention_roles"] == [] and post["mentions"] == []
-        shown = post["embeds"][0]["title"]
+        shown = card_title(post)
         assert "everyone" in shown and "123" in shown  # kept as text, not a mention
-        assert "@everyone" not in shown and "<@&123>" not in shown
+        for text in card_texts(post):  # the headline, the provider, the excerpt
+            assert "@everyone" not in text and "@here" not in text and "<@&123>" not in text
 
 
 # --- the confidential field ----------------------------------------------------------------

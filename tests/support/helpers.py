@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -55,3 +57,70 @@ def write_article(
     if mtime is not None:
         os.utime(path, (mtime, mtime))
     return path
+
+
+# --- a Components V2 card, read back from a message as Discord stored it (or a request's
+# JSON): what a reader sees, without depending on how the card is laid out.
+
+IS_COMPONENTS_V2 = 1 << 15  # the message flag
+ACTION_ROW, BUTTON, SECTION, TEXT_DISPLAY, THUMBNAIL, CONTAINER = 1, 2, 9, 10, 11, 17
+LINK_BUTTON = 5  # a button's style
+_HEADING = re.compile(r"^#{1,3} (?:\[(?P<linked>.*)\]\((?P<url>[^)]*)\)|(?P<plain>.*))$")
+
+
+def components(message: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every component of the message, depth first: inside rows, containers and sections,
+    and a section's accessory after its texts."""
+
+    def walk(items: list[Any]) -> Iterator[dict[str, Any]]:
+        for item in items:
+            yield item
+            yield from walk(list(item.get("components") or []))
+            if item.get("accessory"):
+                yield from walk([item["accessory"]])
+
+    yield from walk(list(message.get("components") or []))
+
+
+def is_card(message: Mapping[str, Any]) -> bool:
+    """Sent (or stored) with the V2 flag, as one container (a ping's text may sit above it)."""
+    kinds = [c["type"] for c in message.get("components") or []]
+    return bool(int(message.get("flags") or 0) & IS_COMPONENTS_V2) and CONTAINER in kinds
+
+
+def card_container(message: Mapping[str, Any]) -> dict[str, Any]:
+    """The card itself: the message's one container."""
+    [container] = [c for c in message.get("components") or [] if c["type"] == CONTAINER]
+    return container
+
+
+def card_texts(message: Mapping[str, Any]) -> list[str]:
+    """The text of every text display, in reading order."""
+    return [c["content"] for c in components(message) if c["type"] == TEXT_DISPLAY]
+
+
+def card_headline(message: Mapping[str, Any]) -> tuple[str, str | None]:
+    """The card's headline as shown (its first heading line) and the URL it links to."""
+    for text in card_texts(message):
+        match = _HEADING.match(text.split("\n", 1)[0])
+        if match:
+            return match["linked"] or match["plain"] or "", match["url"]
+    raise AssertionError(f"no headline in {card_texts(message)}")
+
+
+def card_title(message: Mapping[str, Any]) -> str:
+    return card_headline(message)[0]
+
+
+def card_buttons(message: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return [c for c in components(message) if c["type"] == BUTTON]
+
+
+def card_link(message: Mapping[str, Any]) -> str | None:
+    """Where the card's Read button (its first link button) goes."""
+    links = [b["url"] for b in card_buttons(message) if b.get("style") == LINK_BUTTON]
+    return links[0] if links else None
+
+
+def card_thumbnails(message: Mapping[str, Any]) -> list[str]:
+    return [c["media"]["url"] for c in components(message) if c["type"] == THUMBNAIL]
