@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.support.botenv import NewsEnv, content, news_bot, store_with_seed
-from tests.support.helpers import SEED_ID, write_article
+from tests.support.helpers import SEED_ID, card_title, write_article
 from tests.support.stand_in import InteractionResult, Perm, StandIn
 
 # --- helpers -------------------------------------------------------------------------------
@@ -79,13 +79,13 @@ async def test_feed_add_answers_privately_and_stores_the_subscription(tmp_path: 
         everything = await feed(env, "add", channel=news)
         assert everything.type == 4 and everything.ephemeral
         assert content(everything) == (
-            f"<#{news}> will receive new articles on every topic, from now on."
+            f"<#{news}> will receive new articles on every topic, as cards, from now on."
         )
         topical = await feed(env, "add", channel=ai, topic="ai ", role=role, min_quality=5)
         assert topical.ephemeral
         assert content(topical) == (
             f"<#{ai}> will receive new articles about **AI** with quality ≥ 5, "
-            f"pinging <@&{role}>, from now on."
+            f"pinging <@&{role}>, as cards, from now on."
         )
         assert topical.data["allowed_mentions"] == {"parse": []}  # the answer pings no one
         assert await subscriptions(env) == [(news, "", None, 0), (ai, "AI", role, 5)]
@@ -168,16 +168,16 @@ async def test_feed_list_and_remove(tmp_path: Path) -> None:
         await feed(env, "add", channel=ai, topic="AI", min_quality=50)
         await feed(env, "add", channel=ai, topic="AI Ethics")
         assert (await feed_list(env)).splitlines() == [
-            f"<#{news}>: all topics · pings <@&{role}>",
-            f"<#{ai}>: AI · quality ≥ 50",
-            f"<#{ai}>: AI Ethics",
+            f"<#{news}>: all topics · pings <@&{role}> · as cards",
+            f"<#{ai}>: AI · quality ≥ 50 · as cards",
+            f"<#{ai}>: AI Ethics · as cards",
         ]
 
         one = await feed(env, "remove", channel=ai, topic="AI Ethics")
         assert one.ephemeral and content(one) == f"Removed 1 subscription(s) from <#{ai}>."
         assert (await feed_list(env)).splitlines() == [
-            f"<#{news}>: all topics · pings <@&{role}>",
-            f"<#{ai}>: AI · quality ≥ 50",
+            f"<#{news}>: all topics · pings <@&{role}> · as cards",
+            f"<#{ai}>: AI · quality ≥ 50 · as cards",
         ]
         nothing = await feed(env, "remove", channel=channels["world"])
         assert nothing.ephemeral
@@ -228,7 +228,8 @@ async def test_an_admin_of_another_server_touches_none_of_this_servers_feeds(
             own = await as_other_admin("add", channel=theirs)
             assert (
                 content(own)
-                == f"<#{theirs}> will receive new articles on every topic, from now on."
+                == f"<#{theirs}> will receive new articles on every topic, as cards, "
+                "from now on."
             )
             before = await env.store.feeds.subscriptions()
             assert {(s.channel_id, s.guild_id) for s in before} == {
@@ -266,9 +267,9 @@ async def test_an_admin_of_another_server_touches_none_of_this_servers_feeds(
             assert await env.store.feeds.subscriptions() == before
 
             listed = await as_other_admin("list")
-            assert listed.data["embeds"][0]["description"] == f"<#{theirs}>: all topics"
+            assert listed.data["embeds"][0]["description"] == f"<#{theirs}>: all topics · as cards"
             assert str(news) not in json.dumps(listed.data)
-            assert (await feed_list(env)) == f"<#{news}>: all topics"
+            assert (await feed_list(env)) == f"<#{news}>: all topics · as cards"
 
             # Below the command: removing is scoped by server, whatever channel id is named.
             assert await env.store.feeds.unsubscribe(news, None, guild_id=other) == 0
@@ -303,7 +304,7 @@ async def test_a_new_subscription_gets_only_articles_published_after_it(tmp_path
         await quiet(env)
         for channel in (news, ai):
             [post] = d.messages(channel)
-            assert post["embeds"][0]["title"] == "Fresh story"
+            assert card_title(post) == "Fresh story"
 
 
 async def test_a_first_start_with_news_channel_id_floods_nothing(tmp_path: Path) -> None:
@@ -318,7 +319,7 @@ async def test_a_first_start_with_news_channel_id_floods_nothing(tmp_path: Path)
             assert d.all_posts() == {}
             write_article(folder, "fresh", title="Fresh story", published=True)
             await d.wait_for(lambda: len(d.messages(firehose)) == 1, 5)
-            assert d.messages(firehose)[0]["embeds"][0]["title"] == "Fresh story"
+            assert card_title(d.messages(firehose)[0]) == "Fresh story"
             assert set(d.all_posts()) == {firehose}
 
 
@@ -344,7 +345,7 @@ async def test_a_forbidden_channel_is_paused_reported_and_resumed_by_feed_add(
         reason = await env.store.feeds.paused_reason(ai)
         assert reason is not None and reason.startswith("missing permission (403")
         listed = await feed_list(env)
-        assert f"<#{ai}>: AI · **paused**: missing permission" in listed
+        assert f"<#{ai}>: AI · as cards · **paused**: missing permission" in listed
         assert "run /feed add to resume" in listed
         assert "paused" not in listed.splitlines()[0]  # news is fine
         assert f"<#{ai}>: last post never — **paused**: missing permission" in (
@@ -359,7 +360,7 @@ async def test_a_forbidden_channel_is_paused_reported_and_resumed_by_feed_add(
 
         await publish(env, "second")
         await d.wait_for(lambda: len(d.messages(ai)) == 1 and len(d.messages(news)) == 2, 5)
-        assert d.messages(ai)[0]["embeds"][0]["title"] == "Second story"
+        assert card_title(d.messages(ai)[0]) == "Second story"
         assert post_statuses(d, ai) == [403, 200]
 
 
