@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from bot.store import DeliveryState, Store
-from tests.support.helpers import write_article
+from tests.support.helpers import card_title, write_article
 from tests.support.run_bot import BotProcess, bot_env, follow_everything
 from tests.support.stand_in import InteractionNotAnswered, Perm, Recorded, StandIn
 
@@ -84,7 +84,7 @@ class Fanout:
         for channel in self.channels:
             shown = self.discord.messages(channel)
             assert len(shown) == 1, f"channel {channel} shows {len(shown)} posts"
-            assert shown[0]["embeds"][0]["title"] == TITLE
+            assert card_title(shown[0]) == TITLE
 
 
 @pytest.fixture

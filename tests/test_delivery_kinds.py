@@ -18,7 +18,7 @@ import pytest
 
 from bot.store import DeliveryState
 from tests.support.botenv import NewsEnv, content, news_bot, settled, subscribe
-from tests.support.helpers import write_article
+from tests.support.helpers import card_link, card_texts, card_title, is_card, write_article
 from tests.support.stand_in import Perm, Recorded, StandIn
 
 pytestmark = pytest.mark.usefixtures("both_backends")
@@ -118,12 +118,12 @@ async def test_a_forum_gets_one_post_per_story_with_its_tags_edited_then_deleted
         [created] = requests(d, "POST", rf"^/channels/{forum}/threads$")
         assert created.json is not None
         starter = created.json["message"]
-        assert starter["allowed_mentions"] == {"parse": []}
-        assert starter["embeds"][0]["description"] == "First take."
-        assert starter["components"], "the buttons are the first message's too"
-        assert thread["message"]["id"] == thread["id"]
-        assert not thread["message"]["mention_everyone"]
         url = "https://example.com/news/robots"
+        assert starter["allowed_mentions"] == {"parse": []}
+        assert is_card(starter) and "First take." in card_texts(starter)
+        assert card_link(starter) == url, "the card's buttons are the first message's too"
+        assert thread["message"]["id"] == thread["id"] and is_card(thread["message"])
+        assert not thread["message"]["mention_everyone"]
         assert await env.store.outbox.posts(url) == {forum: (DeliveryState.SENT, int(thread["id"]))}
 
         later = time.time() + 5
@@ -133,8 +133,9 @@ async def test_a_forum_gets_one_post_per_story_with_its_tags_edited_then_deleted
         await settled(env)
         [edit] = requests(d, "PATCH", r"/messages/")
         assert edit.path == f"/channels/{thread['id']}/messages/{thread['id']}"
+        assert edit.json is not None and is_card(edit.json)
         [still] = d.threads(forum)
-        assert still["message"]["embeds"][0]["description"] == "Second take."
+        assert is_card(still["message"]) and "Second take." in card_texts(still["message"])
 
         result = await d.slash("unpublish", {"article": "robots"}, user_id=env.guild.moderator)
         assert content(result).startswith("Withdrew")
@@ -262,7 +263,7 @@ async def test_max_per_hour_spreads_five_stories_over_three_hours_none_dropped(
         titles = publish_files(env, 5)
 
         def shown() -> list[str]:
-            return [m["embeds"][0]["title"] for m in d.messages(news)]
+            return [card_title(m) for m in d.messages(news)]
 
         for hour, expected in enumerate((2, 4, 5)):
             if hour:

@@ -23,7 +23,7 @@ from tests.support.botenv import (
     store_with_seed,
     subscribe,
 )
-from tests.support.helpers import SEED_ID, SEED_NAME, write_article
+from tests.support.helpers import SEED_ID, SEED_NAME, card_title, write_article
 from tests.support.stand_in import StandIn
 from tests.support.stand_in.records import Hold
 
@@ -75,7 +75,7 @@ async def test_a_change_while_the_post_is_in_flight_is_edited_in(tmp_path: Path)
         in_flight.release()
 
         def titles() -> list[str]:
-            return [m["embeds"][0]["title"] for m in d.messages(news)]
+            return [card_title(m) for m in d.messages(news)]
 
         await d.wait_for(lambda: titles() == ["Edited in flight"], 10)
         await settled(env)

@@ -141,7 +141,8 @@ async def test_digest_now_posts_the_top_stories_in_score_order_never_a_draft(
     stories(store_folder(tmp_path))
     async with news_bot(tmp_path) as env:
         d, news = env.discord, env.guild.channels["news"]
-        result = await digest(env, "now", channel=news, size=3)
+        # The embed's lines show the order plainly (a card digest: tests/test_styles.py).
+        result = await digest(env, "now", channel=news, size=3, style="embed")
         assert said(result) == f"Posted the daily digest (3 stories) in <#{news}>."
         [message] = d.messages(news)
         embed = message["embeds"][0]
@@ -161,7 +162,7 @@ async def test_digest_now_posts_the_top_stories_in_score_order_never_a_draft(
         assert sent.json["enforce_nonce"] and len(sent.json["nonce"]) <= 25
 
         # Each call posts once: a second call is a second message; a topic narrows it.
-        again = await digest(env, "now", channel=news, topic="ai", every="weekly")
+        again = await digest(env, "now", channel=news, topic="ai", every="weekly", style="embed")
         assert said(again) == f"Posted the weekly digest (1 story) in <#{news}>."
         assert len(d.messages(news)) == 2
         assert d.messages(news)[1]["embeds"][0]["title"] == "Weekly digest: AI"
@@ -235,10 +236,12 @@ async def test_a_digest_at_its_hour_is_sent_once_across_a_restart(tmp_path: Path
     async with StandIn() as d:
         async with news_bot(tmp_path, stand_in=d, clock=clock) as env:
             news = env.guild.channels["news"]
-            added = await digest(env, "add", channel=news, every="daily", hour=due.hour, size=3)
+            added = await digest(
+                env, "add", channel=news, every="daily", hour=due.hour, size=3, style="embed"
+            )
             assert content(added) == (
                 f"<#{news}> will get a daily digest at {due.hour:02d}:00 UTC · all topics · "
-                f"top 3; the first one <t:{int(due.timestamp())}:R>."
+                f"top 3 · as an embed; the first one <t:{int(due.timestamp())}:R>."
             )
             await asyncio.sleep(env.settings.poll_seconds * 2)
             assert posts(d, news) == []  # not yet its hour
@@ -305,8 +308,8 @@ async def test_digests_in_feed_list_and_status_and_a_refusing_channel_is_paused(
         await digest(env, "add", channel=ai, every="weekly", hour=0, topic="ai", size=10)
         listed = await env.discord.slash("feed", subcommand="list", user_id=env.guild.admin)
         assert str(listed.data["embeds"][0]["description"]).splitlines() == [
-            f"<#{news}>: daily digest at {due.hour:02d}:00 UTC · all topics · top 5",
-            f"<#{ai}>: weekly digest on Mondays at 00:00 UTC · AI · top 10",
+            f"<#{news}>: daily digest at {due.hour:02d}:00 UTC · all topics · top 5 · as a card",
+            f"<#{ai}>: weekly digest on Mondays at 00:00 UTC · AI · top 10 · as a card",
         ]
         d.set_bot_permissions(news, can_send=False)
         clock.set(due.timestamp() + 30)
@@ -322,7 +325,8 @@ async def test_digests_in_feed_list_and_status_and_a_refusing_channel_is_paused(
             fields["Digests"]
             .splitlines()[0]
             .startswith(
-                f"<#{news}>: daily digest at {due.hour:02d}:00 UTC · all topics · top 5, "
+                f"<#{news}>: daily digest at {due.hour:02d}:00 UTC · all topics · top 5 · "
+                "as a card, "
                 "last sent never — **paused**: missing permission"
             )
         )

@@ -21,7 +21,7 @@ import pytest
 
 from bot.store import Role, Store
 from bot.store.leases import LEASE_SECONDS
-from tests.support.helpers import write_article
+from tests.support.helpers import card_title, write_article
 from tests.support.postgres import PASSWORD
 from tests.support.run_bot import BotProcess, bot_env, follow_everything
 from tests.support.stand_in import Perm, Recorded, StandIn
@@ -82,7 +82,7 @@ class Cluster:
         for channel in self.channels:
             shown = self.discord.messages(channel)
             assert len(shown) == 1, f"channel {channel} shows {len(shown)} posts"
-            assert shown[0]["embeds"][0]["title"] == TITLE
+            assert card_title(shown[0]) == TITLE
 
 
 @pytest.fixture

@@ -33,7 +33,7 @@ from bot.store import (
     Store,
     leases,
 )
-from tests.support.helpers import write_article
+from tests.support.helpers import card_title, write_article
 from tests.support.run_bot import BotProcess, bot_env, follow_everything
 from tests.support.stand_in import Perm, Recorded, StandIn
 
@@ -178,7 +178,7 @@ async def test_a_deliverer_frozen_mid_edit_never_overwrites_the_newer_text(pair:
 
     def shown() -> str:
         [post] = pair.discord.messages(pair.news)
-        return str(post["embeds"][0]["title"])
+        return card_title(post)
 
     await pair.discord.wait_for(lambda: shown() == "River: third take", timeout=40)
     resumed_at = await resume(pair, "a", frozen_at())
@@ -186,7 +186,7 @@ async def test_a_deliverer_frozen_mid_edit_never_overwrites_the_newer_text(pair:
     assert shown() == "River: third take", "the resumed process wrote its older text back"
     assert pair.sent_by("a", "PATCH", r"/messages/", after=resumed_at) == []
     [thread] = pair.discord.threads(pair.forum)
-    assert thread["message"]["embeds"][0]["title"] == "River: third take"
+    assert card_title(thread["message"]) == "River: third take"
 
 
 # --- every deliverer write, against a lease another process took over ----------------------

@@ -29,7 +29,7 @@ from bot.store import Store
 from bot.store.sync import read_file, scan_store
 from tests.support.botenv import news_bot, subscribe
 from tests.support.cli import newsbot
-from tests.support.helpers import SEED_NAME, SEED_PATH, write_article
+from tests.support.helpers import SEED_NAME, SEED_PATH, card_title, write_article
 from tests.support.hostile import (
     POISONS,
     Poison,
@@ -504,7 +504,7 @@ async def test_a_bot_started_on_a_poisoned_store_keeps_posting(
         await subscribe(env, "news")
         write_article(env.store_dir, "next", title="The next good file", published=True)
         await d.wait_for(lambda: len(d.messages(news)) == 1, 10)
-        assert d.messages(news)[0]["embeds"][0]["title"] == "The next good file"
+        assert card_title(d.messages(news)[0]) == "The next good file"
         bad = await env.store.articles.bad_files()
         assert len(bad) == len(POISONS)
     assert "store rescan failed" not in caplog.text
@@ -523,7 +523,7 @@ async def test_a_poison_file_dropped_into_a_running_bot_does_not_stop_it(
         await asyncio.sleep(env.settings.poll_seconds * 3)  # rescans that meet the poison
         write_article(env.store_dir, "after", title="After the poison", published=True)
         await d.wait_for(lambda: len(d.messages(news)) == 2, 10)
-        assert d.messages(news)[1]["embeds"][0]["title"] == "After the poison"
+        assert card_title(d.messages(news)[1]) == "After the poison"
     assert "store rescan failed" not in caplog.text
     assert "evil\\nerror: forged.txt" in caplog.text
     assert not [ln for ln in caplog.text.splitlines() if ln.startswith("error: forged")]

@@ -23,7 +23,7 @@ from tests.support.botenv import (
     store_with_seed,
     subscribe,
 )
-from tests.support.helpers import SEED_ID, SEED_PATH, write_article
+from tests.support.helpers import SEED_ID, SEED_PATH, card_title, write_article
 from tests.support.stand_in import StandIn
 
 pytestmark = pytest.mark.usefixtures("both_backends")  # the end-to-end suite, on both backends
@@ -163,8 +163,9 @@ async def test_publishing_the_seed_posts_once_to_every_following_channel(tmp_pat
     original = (folder / SEED_PATH.name).read_bytes()
     async with news_bot(tmp_path, channels=("news", "ai", "sports")) as env:
         d, channels = env.discord, env.guild.channels
-        await subscribe(env, "news")
-        await subscribe(env, "ai", topic="AI")
+        # Embed feeds: this is the embed's shape (a card feed's post: tests/test_styles.py).
+        await subscribe(env, "news", style="embed")
+        await subscribe(env, "ai", topic="AI", style="embed")
         result = await d.slash("publish", {"article": SEED_ID}, user_id=env.guild.moderator)
         assert result.type == 4 and result.ephemeral
         assert content(result) == f"Published **{SEED_TITLE}**: posting it to 2 channel(s)."
@@ -269,7 +270,7 @@ async def test_drafts_lists_drafts_with_buttons_that_publish_even_after_a_restar
             assert pressed.type == 4 and pressed.ephemeral
             assert content(pressed) == "Published **Second draft**: posting it to 1 channel(s)."
             await d.wait_for(lambda: len(d.messages(news)) == 1, 5)
-            assert d.messages(news)[0]["embeds"][0]["title"] == "Second draft"
+            assert card_title(d.messages(news)[0]) == "Second draft"
             assert b"published: true" in (folder / "draft_b.txt").read_bytes()
             settings = env.settings
 
@@ -284,7 +285,7 @@ async def test_drafts_lists_drafts_with_buttons_that_publish_even_after_a_restar
             )
             assert pressed.ephemeral and content(pressed).startswith(f"Published **{SEED_TITLE}**")
             await d.wait_for(lambda: len(d.messages(news)) == 2, 5)
-            assert [m["embeds"][0]["title"] for m in d.messages(news)] == [
+            assert [card_title(m) for m in d.messages(news)] == [
                 "Second draft",
                 SEED_TITLE,
             ]
@@ -309,7 +310,7 @@ async def test_preview_shows_exactly_the_post_to_come(tmp_path: Path) -> None:
     original = (folder / SEED_PATH.name).read_bytes()
     async with news_bot(tmp_path) as env:
         d, news = env.discord, env.guild.channels["news"]
-        await subscribe(env, "news")
+        await subscribe(env, "news", style="embed")  # the preview is the embed feed's post
         preview = await d.slash("preview", {"article": SEED_ID}, user_id=env.guild.moderator)
         assert preview.type == 4 and preview.ephemeral
         assert content(preview).startswith(f"Preview of `{SEED_ID}` (a draft)")

@@ -28,7 +28,7 @@ from bot.bot import APOLOGY
 from bot.errors import DeskUnavailable
 from tests.support import botenv
 from tests.support.botenv import NewsEnv, content, news_bot, subscribe
-from tests.support.helpers import write_article
+from tests.support.helpers import card_title, write_article
 from tests.support.postgres import PostgresServer, server_binaries
 from tests.support.stand_in import InteractionNotAnswered, StandIn
 
@@ -109,7 +109,7 @@ async def running(tmp_path: Path) -> AsyncIterator[NewsEnv]:
 
 
 def titles(env: NewsEnv) -> list[str]:
-    return [m["embeds"][0]["title"] for m in env.discord.messages(env.guild.channels["news"])]
+    return [card_title(m) for m in env.discord.messages(env.guild.channels["news"])]
 
 
 def status_fields(result: Any) -> dict[str, str]:

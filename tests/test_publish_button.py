@@ -14,7 +14,7 @@ import pytest
 
 from bot.ui import PUBLISH_PREFIX, base36
 from tests.support.botenv import NewsEnv, content, news_bot, store_with_seed, subscribe
-from tests.support.helpers import SEED_ID, SEED_PATH, write_article
+from tests.support.helpers import SEED_ID, SEED_PATH, card_title, write_article
 
 pytestmark = pytest.mark.usefixtures("both_backends")
 
@@ -82,7 +82,7 @@ async def test_a_drafts_button_publishes_nothing_the_moderator_did_not_see(
         )
         assert content(pressed).startswith("Published **How Long Will the Open-Source AI")
         await d.wait_for(lambda: len(d.messages(news)) == 1, 5)
-        assert d.messages(news)[0]["embeds"][0]["title"].startswith("How Long Will")
+        assert card_title(d.messages(news)[0]).startswith("How Long Will")
 
         # A fresh /drafts shows the edit, and its button publishes it.
         again = await d.slash("drafts", user_id=env.guild.moderator)

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from tests.support.botenv import NewsEnv, news_bot
-from tests.support.helpers import write_article
+from tests.support.helpers import card_title, write_article
 from tests.support.stand_in import StandIn
 
 
@@ -51,7 +51,7 @@ async def publish_in_quick_succession(env: NewsEnv, count: int) -> None:
 
 
 def titles_shown(discord: StandIn, channel: int) -> list[str]:
-    return [m["embeds"][0]["title"] for m in discord.messages(channel)]
+    return [card_title(m) for m in discord.messages(channel)]
 
 
 async def test_three_stories_to_forty_channels_land_once_in_order(tmp_path: Path) -> None:

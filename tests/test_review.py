@@ -21,7 +21,7 @@ from bot.errors import FileChanged, ServedByDuplicate
 from bot.store import DeliveryState, Store
 from bot.ui import PUBLISH_PREFIX
 from tests.support.botenv import content, news_bot, store_with_seed, subscribe
-from tests.support.helpers import SEED_ID, write_article
+from tests.support.helpers import SEED_ID, card_title, write_article
 
 
 def publish_button(message: dict[str, Any]) -> str:
@@ -64,7 +64,7 @@ async def test_a_preview_button_publishes_only_the_version_shown(tmp_path: Path)
             == "Published **Something nobody reviewed**: posting it to 1 channel(s)."
         )
         await d.wait_for(lambda: len(d.messages(news)) == 1, 5)
-        assert d.messages(news)[0]["embeds"][0]["title"] == "Something nobody reviewed"
+        assert card_title(d.messages(news)[0]) == "Something nobody reviewed"
 
 
 async def test_publish_refuses_a_file_changed_since_it_was_read(tmp_path: Path) -> None:

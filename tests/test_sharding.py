@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.helpers import write_article
+from tests.support.helpers import card_title, write_article
 from tests.support.run_bot import BotProcess, bot_env, follow_everything
 from tests.support.stand_in import Perm, StandIn
 
@@ -135,7 +135,7 @@ async def test_two_processes_split_the_shards_and_deliver_once(cluster: Cluster)
 
     for channel in channels:
         shown = cluster.discord.messages(channel)
-        assert [m["embeds"][0]["title"] for m in shown] == [BREAKING]
+        assert [card_title(m) for m in shown] == [BREAKING]
         assert cluster.posts_sent(channel) == 1
     assert "posted strike" in first.log()
     assert "posted" not in second.log()

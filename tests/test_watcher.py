@@ -10,7 +10,7 @@ import pytest
 import bot.store.sync
 from bot.store import Store
 from tests.support.botenv import news_bot, settled, subscribe
-from tests.support.helpers import write_article
+from tests.support.helpers import card_title, write_article
 
 
 async def test_sync_files_reads_only_the_named_files(
@@ -42,11 +42,11 @@ async def test_dropped_changed_and_deleted_files_reach_the_channel_without_a_res
         await subscribe(env, "news")
         write_article(folder, "breaking", published=True, title="Breaking")
         await d.wait_for(lambda: len(d.messages(news)) == 1, 10)
-        assert d.messages(news)[0]["embeds"][0]["title"] == "Breaking"
+        assert card_title(d.messages(news)[0]) == "Breaking"
 
         write_article(folder, "breaking", published=True, title="Breaking, updated")
         await d.wait_for(
-            lambda: d.messages(news)[0]["embeds"][0]["title"] == "Breaking, updated", 10
+            lambda: card_title(d.messages(news)[0]) == "Breaking, updated", 10
         )
         (folder / "breaking.txt").unlink()
         await d.wait_for(lambda: d.messages(news) == [], 10)
