@@ -26,7 +26,6 @@ from bot.articles import parse_article_bytes
 from bot.config import Settings
 from bot.digest import Every
 from bot.store import DeliveryState, Store, Style
-from bot.store.outbox import Delivery
 from tests.support.botenv import (
     NewsEnv,
     content,
@@ -410,6 +409,13 @@ async def test_a_post_keeps_its_style_and_a_post_made_anew_takes_the_feeds(
     assert (edit.state, edit.message_id, edit.style) == (DeliveryState.EDIT, 1001, Style.EMBED)
     await store.outbox.done(edit, 1001)
 
+    # Withdrawn and published again before its deletion was made: the post is edited back.
+    await store.publishing.unpublish("story", "mod")
+    await store.publishing.publish("story", "mod")
+    [back] = await store.outbox.due()
+    assert (back.state, back.message_id, back.style) == (DeliveryState.EDIT, 1001, Style.EMBED)
+    await store.outbox.done(back, 1001)
+
     await store.publishing.unpublish("story", "mod")
     [delete] = await store.outbox.due()
     assert delete.style == Style.EMBED
@@ -439,11 +445,6 @@ async def test_a_topics_own_feed_decides_a_posts_style_over_the_all_topics_feed(
         ("story", 2, Style.EMBED),  # two topic feeds: embed before link
         ("other", 1, Style.CARD),
     }
-
-
-def test_a_delivery_made_without_a_style_is_a_card() -> None:
-    row = Delivery(1, url_of("x"), "x", 1, None, DeliveryState.PENDING, None, 0, 0)
-    assert row.style == Style.CARD
 
 
 # --- an upgraded database --------------------------------------------------------------------
