@@ -11,10 +11,10 @@ import asyncio
 import dataclasses
 from pathlib import Path
 
-from bot.store import DeliveryState, Store
+from bot.store import DeliveryState, Store, Style
 from tests.support.botenv import content, news_bot, settled, start_bot, subscribe
 from tests.support.cli import newsbot
-from tests.support.helpers import write_article
+from tests.support.helpers import card_title, is_card, write_article
 from tests.support.stand_in import StandIn
 
 MESSAGES = r"^/channels/\d+/messages"
@@ -51,7 +51,7 @@ async def test_a_sqlite_bot_moves_to_postgresql_and_reposts_nothing(
             await settled(env)
             await env.store.publishing.audit_refusal("someone", "publish", "quake", "not a mod")
             settings = env.settings
-        quake_post = next(m for m in discord.messages(news) if "quake" in str(m["embeds"]))
+        quake_post = next(m for m in discord.messages(news) if card_title(m) == "Story quake")
 
         for _ in range(2):  # safe to run again
             moved = newsbot(
@@ -69,9 +69,10 @@ async def test_a_sqlite_bot_moves_to_postgresql_and_reposts_nothing(
             assert "s3cret" not in moved.stdout + moved.stderr
 
         async with Store.open(pg_url, store) as copied:
-            assert len(await copied.feeds.subscriptions()) == 2
+            # Each feed, post and digest keeps its style: cards stay cards.
+            assert [s.style for s in await copied.feeds.subscriptions()] == [Style.CARD] * 2
             [weekly] = await copied.digests.subscriptions()
-            assert (weekly.channel_id, weekly.every) == (ai, "weekly")
+            assert (weekly.channel_id, weekly.every, weekly.style) == (ai, "weekly", Style.CARD)
             assert (await copied.outbox.state_counts()) == {DeliveryState.SENT: 4}
             trail = await copied.publishing.audit_trail()
             assert [(e.actor, e.action) for e in trail] == [("someone", "refused publish")]
@@ -88,8 +89,10 @@ async def test_a_sqlite_bot_moves_to_postgresql_and_reposts_nothing(
                 lambda: "updated" in str(discord.messages(news)),
                 timeout=10,
             )
-            edited = next(m for m in discord.messages(news) if "quake" in str(m["embeds"]))
+            edited = next(m for m in discord.messages(news) if "quake" in card_title(m))
             assert edited["id"] == quake_post["id"]  # the old post, edited in place
+            edit = [r for r in discord.requests if r.method == "PATCH"][-1]
+            assert edit.json is not None and is_card(edit.json)  # as the card it is
 
             result = await discord.slash(
                 "unpublish", {"article": "flood"}, user_id=env.guild.moderator

@@ -32,6 +32,7 @@ _COPIES: dict[str, tuple[tuple[str, ...], str, str]] = {
             "silent",
             "max_per_hour",
             "threads",
+            "style",
         ),
         "(channel_id, topic_key)",
         "DO NOTHING",
@@ -63,6 +64,7 @@ _COPIES: dict[str, tuple[tuple[str, ...], str, str]] = {
             "threads",
             "followup",
             "started_at",
+            "style",
         ),
         "(url, channel_id)",
         "DO UPDATE SET state = excluded.state, message_id = excluded.message_id, "
@@ -81,6 +83,7 @@ _COPIES: dict[str, tuple[tuple[str, ...], str, str]] = {
             "size",
             "created_at",
             "created_by",
+            "style",
         ),
         "(channel_id, topic_key)",
         "DO NOTHING",
