@@ -24,6 +24,16 @@ class Subscription:
     style: Style = Style.CARD  # how its posts look (feeds made before cards: embed)
 
 
+# `/feed add` on an existing subscription: every option as given (the style: see subscribe).
+_REPLACE = (
+    "DO UPDATE SET guild_id = excluded.guild_id, topic_name = excluded.topic_name, "
+    "role_id = excluded.role_id, min_quality = excluded.min_quality, "
+    "created_at = excluded.created_at, created_by = excluded.created_by, "
+    "kind = excluded.kind, silent = excluded.silent, "
+    "max_per_hour = excluded.max_per_hour, threads = excluded.threads"
+)
+
+
 class Feeds:
     def __init__(self, db: Database, clock: Clock) -> None:
         self.db = db
@@ -51,16 +61,8 @@ class Feeds:
         `style` None: a new subscription's posts are cards, an existing one keeps its style
         (what an admin changing another option expects); given, it applies to new posts.
         """
-        conflict = (
-            "DO UPDATE SET guild_id = excluded.guild_id, topic_name = excluded.topic_name, "
-            "role_id = excluded.role_id, min_quality = excluded.min_quality, "
-            "created_at = excluded.created_at, created_by = excluded.created_by, "
-            "kind = excluded.kind, silent = excluded.silent, "
-            "max_per_hour = excluded.max_per_hour, threads = excluded.threads, "
-            f"style = {'subscriptions.style' if style is None else 'excluded.style'}"
-            if replace
-            else "DO NOTHING"
-        )
+        kept = "subscriptions.style" if style is None else "excluded.style"
+        conflict = f"{_REPLACE}, style = {kept}" if replace else "DO NOTHING"
         async with self.db.transaction():
             await self.db.execute(
                 "INSERT INTO subscriptions (channel_id, topic_key, guild_id, topic_name, role_id, "
