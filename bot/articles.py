@@ -484,6 +484,7 @@ def _image(entry: object) -> Image | str:
         return f"url is longer than {MAX_IMAGE_URL:,} characters"
     try:
         parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
     except ValueError:
         return "url is not a valid URL"
     if parts.scheme != "https":
