@@ -491,6 +491,7 @@ def _image(entry: object) -> Image | str:
         return "url is not https"
     if not url.isprintable() or _SPACE.search(url) or not parts.hostname:
         return "url is not a valid https URL"
+    url = "https" + url[len("https") :]  # "HTTPS://…" kept as "https://…", as shown
     return Image(url, _side(entry.get("width")), _side(entry.get("height")))
 
 

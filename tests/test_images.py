@@ -134,6 +134,13 @@ def test_a_bad_picture_is_dropped_with_a_warning_naming_file_and_field(
     assert article.warnings == (f"a.txt: {warning}",)
 
 
+def test_an_upper_case_scheme_is_kept_in_lower_case() -> None:
+    """The card shows pictures whose URL starts with "https://": the same picture typed
+    "HTTPS://" is that one."""
+    article = parse_article(pictured([{"url": "HTTPS://img.example.com/A.jpg"}]), "a.txt")
+    assert (article.image, article.warnings) == (Image("https://img.example.com/A.jpg"), ())
+
+
 def test_a_url_of_exactly_2048_characters_is_kept() -> None:
     url = "https://img.example.com/" + "x" * (MAX_IMAGE_URL - 24)
     assert len(url) == MAX_IMAGE_URL
