@@ -19,7 +19,10 @@ OpenAPI description (the ``...ComponentForMessageRequest`` schemas):
   ``custom_id``; other buttons a ``custom_id`` (at most 100).
 
 Every refusal is reported into the caller's FormErrors (400, code 50035) at the path of the
-offending field, e.g. ``components.0.components.1.accessory.media.url``.
+offending field, e.g. ``components.0.components.1.accessory.media.url``. The error codes are
+the ones Discord answers where they are known (UNION_TYPE_CHOICES, BASE_TYPE_*,
+URL_TYPE_INVALID_URL, COMPONENT_LAYOUT_WIDTH_EXCEEDED); where Discord documents a rule but not
+its code, the code names the rule: rely on the status, 50035 and the path.
 """
 
 from __future__ import annotations
