@@ -4,6 +4,7 @@ the offending field (or 403/50007 for a user whose DMs are closed)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -374,9 +375,12 @@ async def test_a_dm_is_opened_once_sent_and_read_back(stand_in: StandIn, bot: co
     dm = await bot.create_dm(discord.Object(alice))
     assert dm.id == stand_in.dm_channel_id(alice)
     assert dm.recipient is not None and dm.recipient.id == alice
+    heard = asyncio.create_task(bot.wait_for("message", check=lambda m: m.channel.id == dm.id))
     first = await dm.send(view=Card("Saved"), nonce="save-1")
     again = await dm.send(view=Card("Saved"), nonce="save-1")  # a retry: the same message
     assert again.id == first.id and first.guild is None
+    event = await asyncio.wait_for(heard, 5)  # MESSAGE_CREATE reached the bot, as a DM
+    assert event.id == first.id and isinstance(event.channel, discord.DMChannel)
     [stored] = stand_in.dms(alice)
     assert stored["components"] == card_json("Saved") and stored["flags"] == V2
     assert "guild_id" not in stored

@@ -151,9 +151,7 @@ class RestRoutes:
         primary guild for an unknown channel)."""
         dm = self._dm_channels.get(channel_id)
         for world in self.worlds.values():
-            if dm is not None and dm.recipient_id in world.members:
-                return world
-            if channel_id in world.channels:
+            if dm.recipient_id in world.members if dm is not None else channel_id in world.channels:
                 return world
         return self.world
 
