@@ -589,6 +589,8 @@ async def test_v2_bodies_discord_accepts_are_stored_as_sent(
     assert status == 200, answer
     [stored] = stand_in.messages(news)
     assert (stored["components"], stored["flags"]) == (body["components"], V2)
+    status, got = await call(stand_in, "GET", f"/channels/{news}/messages/{answer['id']}", None)
+    assert (status, got["components"], got["flags"]) == (200, body["components"], V2)
 
 
 async def test_an_edit_keeps_the_flag_and_the_card_free_of_content(

@@ -3,7 +3,8 @@
 What Discord does (API reference, User resource "Create DM", and the JSON error codes):
 - ``POST /users/@me/channels`` with ``{"recipient_id"}`` (discord.py's ``User.create_dm``,
   which ``User.send`` calls) answers the bot's DM channel with that user: type 1 with the
-  user in ``recipients``, the same channel (same id) however often it is asked.
+  user in ``recipients``, the same channel (same id) however often it is asked; a user
+  the stand-in does not know is 400, code 50033 "Invalid Recipient(s)".
 - Messages to it are channel messages like any other (edits, deletes, ``enforce_nonce``),
   without a guild. Opening the channel always works; sending to a user who takes no DMs
   from the bot (their privacy setting, per server they share with it: ``close_dms``) is
@@ -19,7 +20,7 @@ import copy
 from typing import TYPE_CHECKING, Any
 
 from .forms import ApiError
-from .records import Files, Handler, Params, Recorded, Reply, StoredMessage
+from .records import Files, Handler, Params, Recorded, Reply
 from .rest import Route, compile_routes
 from .world import DM, Channel, Snowflakes, World
 
@@ -29,10 +30,8 @@ __all__ = ["DirectMessages"]
 class DirectMessages:
     """The DM route and what tests read and switch about DMs; StandIn owns the state."""
 
-    world: World
     worlds: dict[int, World]
     _ids: Snowflakes
-    _messages: dict[int, StoredMessage]
     _dm_channels: dict[int, Channel]  # DM channel id -> channel
 
     def _build_routes(self) -> list[Route]:
