@@ -156,12 +156,15 @@ async def test_a_card_is_one_v2_container_with_its_colour_and_time_pinging_only_
         [message] = d.messages(news)  # what Discord stored: the card, flag and all
         assert message["flags"] & V2 and is_card(message) and message["content"] == ""
         assert message["components"] == payload["components"] and message["embeds"] == []
+        assert message["mention_roles"] == [str(role)] and not message["mention_everyone"]
 
         # Without a role, nobody: no ping above the card.
         [quiet] = requests(d, "POST", f"/channels/{ai}/messages")
         assert body(quiet)["allowed_mentions"] == {"parse": []}
         assert [c["type"] for c in body(quiet)["components"]] == [CONTAINER]
         assert card_container(body(quiet)) == container
+        [unpinged] = d.messages(ai)
+        assert unpinged["mention_roles"] == [] and not unpinged["mention_everyone"]
 
 
 @E2E
