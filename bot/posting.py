@@ -12,7 +12,7 @@ Forum posts are made exactly once by reconciliation, not by nonce: Discord's
 went out (`Outbox.starting`) before it is sent, and any later try of that row first looks
 for the thread among the guild's active threads, then the forum's archived ones: the bot's
 own thread in that forum with that name whose starter message links this story (the embed's
-link, the card's Read button or headline, the plain line's link). Found, it is adopted;
+link, the card's Read button, the plain line's link). Found, it is adopted;
 only if it is not there is the thread created again.
 
 Fencing: the database refuses a deliverer's writes once its lease is another's, but it
@@ -189,22 +189,21 @@ async def _is_the_post(thread: discord.Thread, name: str, url: str) -> bool:
 
 def links_story(message: discord.Message, url: str) -> bool:
     """The message is a post of the story at `url`, in any style: an embed linking it, a
-    card whose Read button or headline links it, or a line ending with its link."""
+    line ending with its link, or a card whose Read button links it (a card links related
+    coverage as text only: another story's card citing this one is not its post)."""
     if any(embed.url == url for embed in message.embeds) or f"<{url}>" in message.content:
         return True
-    headline = embeds._md_link("", url)[2:]  # "(url)" as a card's headline links it
-    return any(_links(component.to_dict(), url, headline) for component in message.components)
+    if not message.flags.components_v2:
+        return False  # an embed's link buttons include its related coverage
+    return any(_link_button(component.to_dict(), url) for component in message.components)
 
 
-def _links(component: Mapping[str, Any], url: str, headline: str) -> bool:
-    """A component, or one inside it, is a link button to `url` or text linking it."""
-    if component.get("url") == url:
-        return True
-    text = component.get("content")
-    if isinstance(text, str) and headline and f"]{headline}" in text:
+def _link_button(component: Mapping[str, Any], url: str) -> bool:
+    """The component, or one inside it, is a link button to `url`."""
+    if component.get("style") == discord.ButtonStyle.link.value and component.get("url") == url:
         return True
     inner = [*(component.get("components") or ()), component.get("accessory")]
-    return any(_links(child, url, headline) for child in inner if isinstance(child, Mapping))
+    return any(_link_button(child, url) for child in inner if isinstance(child, Mapping))
 
 
 async def post_to_forum(forum: discord.ForumChannel, delivery: Delivery, article: Article) -> int:
