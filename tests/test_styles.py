@@ -297,6 +297,27 @@ async def test_a_forum_post_in_any_style_is_found_by_its_retry_not_made_twice(
 
 
 @E2E
+@pytest.mark.parametrize("style", ["card", "embed"])
+async def test_another_storys_forum_post_citing_the_story_is_not_taken_for_its_post(
+    tmp_path: Path, style: str
+) -> None:
+    async with StandIn() as d, news_bot(tmp_path, stand_in=d) as env:
+        forum = d.add_forum("forum", tags=["Climate"])
+        await feed_add(env, forum, style=style)
+        cites = [{"title": "The first report", "webUrl": url_of("first")}]
+        publish(env, "second", title="The river peaks", topics=["Climate"], related=cites)
+        second = await sent(env, "second", forum)
+        d.fail_next("POST", f"^/channels/{forum}/threads$", 503)  # refused: never made
+        later = "2024-01-02T12:00:00Z"
+        publish(env, "first", title="The river peaks", topics=["Climate"], publishedDateTime=later)
+
+        first = await sent(env, "first", forum)
+
+        assert first != second, "the retry took the post citing the story for its own"
+        assert sorted(int(t["id"]) for t in d.threads(forum)) == sorted([first, second])
+
+
+@E2E
 async def test_a_card_in_an_announcement_channel_is_crossposted(tmp_path: Path) -> None:
     async with StandIn() as d, news_bot(tmp_path, stand_in=d) as env:
         desk = d.add_announcement("desk")
