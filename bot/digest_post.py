@@ -2,7 +2,7 @@
 period's best stories, each a linked title with its provider and "+N related".
 
 Pure, like `embeds`, whose one escaper it uses: story text is cut to its share of the
-description first, then escaped (`embeds._inert`), so ten huge titles still fit.
+description first, then escaped (`embeds.inert`), so ten huge titles still fit.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import discord
 
 from bot.articles import TOPIC_SEPARATOR
 from bot.digest import Digest, Every, Story
-from bot.embeds import BRAND_COLOUR, _fit, _inert, _md_link
+from bot.embeds import BRAND_COLOUR, fit, inert, md_link
 
 _TITLE_MAX = 256  # Discord's embed title
 _DESCRIPTION_MAX = 4096  # Discord's embed description
@@ -25,7 +25,7 @@ def digest_embed(digest: Digest) -> discord.Embed:
     """The digest's message: heading, numbered stories, the period in the footer."""
     heading = _HEADINGS[digest.every] + (f": {digest.topic}" if digest.topic else "")
     embed = discord.Embed(
-        title=_inert(heading, _TITLE_MAX),
+        title=inert(heading, _TITLE_MAX),
         colour=BRAND_COLOUR,
         timestamp=digest.period.end,
     )
@@ -45,16 +45,16 @@ def digest_embed(digest: Digest) -> discord.Embed:
 def _line(number: int, story: Story, budget: int) -> str:
     """`1. **[title](url)** · provider · +N related`, within `budget` characters; when room
     is short the title is cut, then its link is dropped."""
-    provider = _inert(story.provider, _PROVIDER_MAX)
+    provider = inert(story.provider, _PROVIDER_MAX)
     meta = "".join(
         f"{TOPIC_SEPARATOR}{part}" for part in (provider, f"+{story.related} related") if part
     )
     prefix = f"{number}. "
-    title = _inert(story.title, _STORY_TITLE_MAX) or "Untitled"
+    title = inert(story.title, _STORY_TITLE_MAX) or "Untitled"
     room = budget - len(prefix) - len("****") - len(meta)
-    link = _md_link("", story.url)  # "[](target)", or "" when the URL may not be linked
+    link = md_link("", story.url)  # "[](target)", or "" when the URL may not be linked
     if link and room - len(link) >= _MIN_LINKED_TITLE:
-        shown = _md_link(_fit(title, room - len(link)), story.url)
+        shown = md_link(fit(title, room - len(link)), story.url)
     else:
-        shown = _fit(title, room)
+        shown = fit(title, room)
     return f"{prefix}**{shown}**{meta}"
