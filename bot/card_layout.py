@@ -34,15 +34,20 @@ _INVISIBLE = re.compile("[\u061c\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u20
 
 
 def untrusted(raw: str, limit: int, *, multiline: bool = False) -> str:
-    """Article text for a card: invisible controls dropped, then made inert within `limit`
-    (a huge text is bounded before anything reads it whole)."""
-    return inert(_INVISIBLE.sub("", bounded(raw, limit)), limit, multiline=multiline)
+    """Article text for a card: invisible controls dropped, then made inert within `limit`."""
+    return inert(visible(raw, limit), limit, multiline=multiline)
+
+
+def visible(raw: str, limit: int) -> str:
+    """`raw` without its invisible controls, bounded first (as `embeds.inert` would bound
+    it for `limit`) so that a huge text is never read whole."""
+    return _INVISIBLE.sub("", bounded(raw, limit))
 
 
 def thumbnail(url: str, title: str) -> discord.ui.Thumbnail[Card]:
     """A thumbnail whose alt text is `title` (plain text, 1 to 1,024 characters, or none)."""
-    alt = shorten(plain(one_line(_INVISIBLE.sub("", bounded(title, THUMBNAIL_DESCRIPTION_MAX)))),
-                  THUMBNAIL_DESCRIPTION_MAX)
+    shown = one_line(visible(title, THUMBNAIL_DESCRIPTION_MAX))
+    alt = shorten(plain(shown), THUMBNAIL_DESCRIPTION_MAX)
     return discord.ui.Thumbnail[Card](url, description=alt or None)
 
 

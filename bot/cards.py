@@ -11,6 +11,7 @@ what does not fit is cut ("…and N more"), never sent for Discord to refuse.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import zlib
 from collections.abc import Sequence
@@ -34,6 +35,7 @@ from bot.card_layout import (
     text_length,
     thumbnail,
     untrusted,
+    visible,
 )
 from bot.embeds import (
     BRAND_COLOUR,
@@ -206,7 +208,7 @@ def results_card(
     budget = room // max(min(len(articles), MAX_COMPONENTS), 1)
     entries: list[Entry] = []
     for index, article in enumerate(articles):
-        text = result_entry(article, budget)
+        text = result_entry(_visible(article), budget)
         if len(text) > budget:  # not even a bare entry fits its share: the rest is "…more"
             break
         given = accessories[index] if index < len(accessories) else None
@@ -257,6 +259,16 @@ def _headline(article: Article) -> str:
     stamp = f"{discord.utils.format_dt(when, 'f')} ({discord.utils.format_dt(when, 'R')})"
     meta = TOPIC_SEPARATOR.join(p for p in (provider, stamp) if p)
     return f"### {md_link(title, article.url)}\n{meta}"
+
+
+def _visible(article: Article) -> Article:
+    """The article with no invisible controls in what a list entry shows of it."""
+    return dataclasses.replace(
+        article,
+        title=visible(article.title, _TITLE_MAX),
+        excerpt=visible(article.excerpt, _EXCERPT_MAX),
+        provider_name=visible(article.provider_name, _PROVIDER_MAX),
+    )
 
 
 def _topics(topics: Sequence[str]) -> str:
