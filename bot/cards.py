@@ -49,12 +49,34 @@ from bot.embeds import (
     unplain,
 )
 
+# The API the cogs and the poster build on (`Card`, `Item` and the limits come from
+# `card_layout`, named here so that one import serves).
+__all__ = [
+    "CUSTOM_ID_MAX",
+    "LINK_URL_MAX",
+    "MAX_COMPONENTS",
+    "MAX_TEXT",
+    "MEDIA_URL_MAX",
+    "PALETTE",
+    "RELATED_PREFIX",
+    "SAVE_PREFIX",
+    "Card",
+    "Item",
+    "accent",
+    "article_card",
+    "card_to_text",
+    "custom_id",
+    "link_line",
+    "picture",
+    "related_card",
+    "results_card",
+]
+
 SAVE_PREFIX = "newsbot:save:"
 RELATED_PREFIX = "newsbot:related:"
 
-# Discord's limits (its components reference: button label, link button url, custom_id,
-# unfurled media url); the message-wide ones are in `card_layout`.
-LABEL_MAX = 80
+# Discord's limits (its components reference: link button url, custom_id, unfurled media
+# url); the message-wide ones are in `card_layout`.
 LINK_URL_MAX = 512
 CUSTOM_ID_MAX = 100
 MEDIA_URL_MAX = 2048
