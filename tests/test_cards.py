@@ -427,3 +427,45 @@ def test_the_link_line_is_plain_and_inert() -> None:
     assert link_line(hostile, "<@&7>") == (
         f"<@&7> @\u200beveryone \\[x\\]\\(https://evil.example\\) · P <{URL}>"
     )
+
+
+# --- the checker itself ----------------------------------------------------------------------
+
+V = discord.ui.LayoutView
+
+
+def _breach(kind: str) -> discord.ui.LayoutView:
+    """A card breaking one rule `check_card` holds cards to (discord.py builds them all)."""
+    text, button, row = discord.ui.TextDisplay[V], discord.ui.Button[V], discord.ui.ActionRow[V]
+
+    def beside(picture: discord.ui.Thumbnail[V]) -> discord.ui.Section[V]:
+        return discord.ui.Section[V](text("t"), accessory=picture)
+
+    parts: dict[str, list[discord.ui.Item[V]]] = {
+        "text over 4,000": [text("a" * 2001), text("b" * 2000)],
+        "http picture": [beside(discord.ui.Thumbnail[V]("http://a.example/p.jpg"))],
+        "alt text over 1,024": [
+            beside(discord.ui.Thumbnail[V]("https://a.example/p.jpg", description="d" * 1025))
+        ],
+        "label over 80": [row(button(label="l" * 81, custom_id="c"))],
+        "link over 512": [row(button(label="Read", url="https://a.example/" + "u" * 500))],
+        "a live mention": [text("hello @everyone")],
+        "a foreign masked link": [text("[x](https://evil.example)")],
+        "a custom_id twice": [
+            row(button(label="a", custom_id="c"), button(label="b", custom_id="c"))
+        ],
+    }
+    view = discord.ui.LayoutView()
+    for item in parts[kind]:
+        view.add_item(item)
+    return view
+
+
+@pytest.mark.parametrize(
+    "kind",
+    ["text over 4,000", "http picture", "alt text over 1,024", "label over 80", "link over 512",
+     "a live mention", "a foreign masked link", "a custom_id twice"],
+)
+def test_the_checker_catches_each_breach(kind: str) -> None:
+    with pytest.raises(AssertionError):
+        check_card(_breach(kind), urls={"https://ok.example"})

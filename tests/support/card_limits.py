@@ -7,7 +7,8 @@ empty; a section holds 1-3 text displays and a thumbnail or button accessory; an
 row 1-5 buttons; a button label at most 80 characters; a link button's URL at most 512;
 a custom_id 1-100 characters, unique in the message; a thumbnail's description 1-1,024;
 a media URL at most 2,048 (and ours are https only). On top, the card must be inert: no
-text that pings, and no masked link but to a URL the article gave.
+text that pings, and no masked link but to a URL the article gave. The stand-in's own
+validation (what the bot's tests send through) must accept the card too.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ from typing import Any
 import discord
 
 from bot.articles import Article, is_http_url
+from tests.support.stand_in.components import check_components
+from tests.support.stand_in.forms import FormErrors
+from tests.support.stand_in.records import COMPONENTS_V2
 
 TOP_LEVEL = {1, 9, 10, 12, 13, 14, 17}
 IN_CONTAINER = {1, 9, 10, 12, 13, 14}
@@ -60,6 +64,9 @@ def check_card(
     assert walk.text <= 4000, walk.text
     assert card.total_children_count == walk.components  # discord.py counts as Discord does
     assert len(set(walk.custom_ids)) == len(walk.custom_ids), walk.custom_ids
+    stand_in = FormErrors()
+    check_components(stand_in, payload, COMPONENTS_V2)
+    assert stand_in.tree == {}, stand_in.tree
     targets = {url.translate(MD_URL_ESCAPES) for url in urls}
     for index, text in enumerate(walk.texts):
         if ping is not None and index == 0:
