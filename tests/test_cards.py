@@ -27,7 +27,7 @@ from bot.cards import (
     results_card,
 )
 from bot.embeds import BRAND_COLOUR
-from tests.support.card_limits import article_urls, check_card
+from tests.support.card_limits import SEPARATOR, article_urls, beside, check_card
 
 WHEN = datetime(2023, 5, 12, 13, 24, tzinfo=UTC)
 STAMP = "<t:1683897840:f> (<t:1683897840:R>)"
@@ -89,37 +89,20 @@ def test_the_seed_card_is_exactly_this() -> None:
             "accent_color": 0x276749,  # "AI" in the palette
             "spoiler": False,
             "components": [
-                {
-                    "type": 9,
-                    "components": [
-                        {"type": 10, "content": f"### [How Long Will the Open-Source AI Boom "
-                         f"Last?]({URL})\nGovernment Technology · {STAMP}"},
-                        {"type": 10, "content": EXCERPT.replace("(almost)", "\\(almost\\)")},
+                beside(
+                    [
+                        f"### [How Long Will the Open-Source AI Boom Last?]({URL})\n"
+                        f"Government Technology · {STAMP}",
+                        EXCERPT.replace("(almost)", "\\(almost\\)"),
                     ],
-                    "accessory": {
-                        "type": 11,
-                        "spoiler": False,
-                        "media": {"url": PICTURE},
-                        "description": "How Long Will the Open-Source AI Boom Last?",
-                    },
-                },
-                {"type": 14, "divider": True, "spacing": 1},
+                    PICTURE,
+                    "How Long Will the Open-Source AI Boom Last?",
+                ),
+                SEPARATOR,
                 {"type": 10, "content": "**Related coverage**"},
-                {
-                    "type": 9,
-                    "components": [
-                        {
-                            "type": 10,
-                            "content": f"[{MIT_TITLE}]({MIT_URL})\n-# MIT Technology Review",
-                        }
-                    ],
-                    "accessory": {
-                        "type": 11,
-                        "spoiler": False,
-                        "media": {"url": MIT_PICTURE},
-                        "description": MIT_TITLE,
-                    },
-                },
+                beside(
+                    [f"[{MIT_TITLE}]({MIT_URL})\n-# MIT Technology Review"], MIT_PICTURE, MIT_TITLE
+                ),
                 {"type": 10, "content": f"[{VB_TITLE}]({VB_URL})\n-# VentureBeat"},
                 {"type": 10, "content": "-# AI · AI Ethics"},
                 {

@@ -11,7 +11,7 @@ from bot.articles import Image
 from bot.cards import card_to_text
 from bot.digest import MAX_SIZE, MIN_SIZE, Digest, Every, Story, latest_period
 from bot.digest_post import digest_card, digest_embed, digest_text
-from tests.support.card_limits import check_card
+from tests.support.card_limits import SEPARATOR, beside, check_card
 
 PERIOD = latest_period(Every.WEEKLY, 8, datetime(2026, 3, 5, tzinfo=UTC))
 
@@ -98,23 +98,12 @@ def test_two_stories_the_first_with_its_picture() -> None:
             "spoiler": False,
             "components": [
                 {"type": 10, "content": "## Weekly digest: AI"},
-                {
-                    "type": 9,
-                    "components": [
-                        {
-                            "type": 10,
-                            "content": "1. **[Story 1](https://example.com/1)** · Example · "
-                            "+1 related",
-                        }
-                    ],
-                    "accessory": {
-                        "type": 11,
-                        "spoiler": False,
-                        "media": {"url": PICTURE},
-                        "description": "Story 1",
-                    },
-                },
-                {"type": 14, "divider": True, "spacing": 1},
+                beside(
+                    ["1. **[Story 1](https://example.com/1)** · Example · +1 related"],
+                    PICTURE,
+                    "Story 1",
+                ),
+                SEPARATOR,
                 {
                     "type": 10,
                     "content": "2. **[Story 2](https://example.com/2)** · Example · +2 related",

@@ -44,6 +44,20 @@ class Walk:
     custom_ids: list[str] = field(default_factory=list)
 
 
+def beside(texts: list[str], url: str, description: str) -> dict[str, Any]:
+    """A section as discord.py sends it: `texts` beside a thumbnail of `url`."""
+    return {
+        "type": 9,
+        "components": [{"type": 10, "content": text} for text in texts],
+        "accessory": {
+            "type": 11, "spoiler": False, "media": {"url": url}, "description": description
+        },
+    }
+
+
+SEPARATOR = {"type": 14, "divider": True, "spacing": 1}
+
+
 def article_urls(article: Article) -> set[str]:
     """The link targets a card of `article` may hold: the article's and its related items'."""
     return {article.url, *(link.url for link in article.related)}
