@@ -139,6 +139,8 @@ def test_console_pipes_commands_and_prints_the_post(tmp_path: Path) -> None:
         "Related coverage\nThe open-source AI boom is built on Big Tech’s handouts. How long "
         "will it last? <https://www.technologyreview.com/2023/05/12/1072950/"
         "open-source-ai-google-openai-eleuther-meta/>\nMIT Technology Review\n"
+        "picture: <https://wp.technologyreview.com/wp-content/uploads/2023/05/open-closed2.jpeg"
+        "?w=3000>\nOpen source AI continues"  # the second item has no picture: none shown
     ) in post
     read = "[Read] https://www.govtech.com/artificial-intelligence/how-long-will-the-open-source-"
     assert f"{read}ai-boom-last\n[Save]\n" in post
