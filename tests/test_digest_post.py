@@ -3,6 +3,7 @@ numbered linked titles with their pictures, within Discord's limits, text inert.
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime
 
 import discord
@@ -181,3 +182,26 @@ def test_the_link_style_fits_a_message_for_ten_huge_stories() -> None:
     assert "https://" not in lines[10]  # a link too long for its share is left out
     hostile = [story(n, title="word " * 2000, provider="P" * 5000) for n in range(10)]
     assert len(digest_text(digest(hostile, topic="T" * 5000))) <= 2000
+
+
+def test_random_digests_always_fit() -> None:
+    rng = random.Random(17)
+    alphabet = "aZ9 *_~|`>#-[]()<>@&!\\\n:.\u202e\u200bé漢😀"
+
+    def text(most: int) -> str:
+        return "".join(rng.choice(alphabet) for _ in range(rng.choice((0, 5, most))))
+
+    def url() -> str:
+        return rng.choice(("", "javascript:x", "https://h.example/(a)" + "v" * rng.randint(0, 3000),
+                           "http://h.example/ok"))
+
+    for _ in range(60):
+        stories = [
+            story(n, title=text(3000), provider=text(300), url=url(),
+                  related=rng.randint(0, 10**12),
+                  image=Image(url()) if rng.random() < 0.7 else None)
+            for n in range(rng.randint(MIN_SIZE, MAX_SIZE))
+        ]
+        made = digest(stories, topic=text(400), every=rng.choice(list(Every)))
+        check_card(digest_card(made), urls={s.url for s in stories})
+        assert len(digest_text(made)) <= 2000
