@@ -26,10 +26,10 @@ BUTTONS_PER_ROW = 5
 Card = discord.ui.LayoutView
 Item = discord.ui.Item[discord.ui.LayoutView]
 
-# Invisible characters with no place in a card: bidi embeddings, overrides and isolates
-# (U+202E turns the rest of a line around: "gpj.exe" shows as "exe.jpg"), zero-width
-# spaces and joiners that hide words or fake an empty title, the byte-order mark. ZWJ and
-# ZWNJ stay: emoji sequences and Persian script need them.
+# Invisible characters with no place in a card: bidi marks, embeddings, overrides and
+# isolates (U+202E turns the rest of a line around: "gpj.exe" shows as "exe.jpg"),
+# zero-width spaces and word joiners that hide words or fake an empty title, the byte-order
+# mark. ZWJ and ZWNJ stay: emoji sequences and Persian script need them.
 _INVISIBLE = re.compile("[\u061c\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 
 

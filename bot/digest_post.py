@@ -19,6 +19,7 @@ from bot.card_layout import (
     Card,
     Entry,
     finish,
+    more_length,
     stack,
     thumbnail,
     untrusted,
@@ -53,7 +54,7 @@ def digest_card(digest: Digest) -> Card:
     title, provider and "+N related", beside its picture), the period in small text."""
     heading = f"## {_heading(digest)}"
     footer = f"-# {_period(digest)}"
-    room = MAX_TEXT - len(heading) - len(footer)
+    room = MAX_TEXT - len(heading) - len(footer) - more_length(len(digest.stories))
     stories = [
         Entry(line, thumbnail(image, story.title) if (image := picture(story.image)) else None)
         for line, story in zip(_lines(digest, room, masked=True), digest.stories, strict=True)
