@@ -74,19 +74,22 @@ class Entry:
         return self.accessory is not None and (pictures or not self.optional)
 
 
-def stack(entries: Sequence[Entry], total: int, room: int, *, divider: bool) -> list[Item]:
+def stack(
+    entries: Sequence[Entry], total: int, room: int, *, divider: bool, frame: bool = False
+) -> list[Item]:
     """`entries` within `room` components, a separator between each two (a line when
-    `divider`). What does not fit goes in this order: the separators, the optional
-    accessories, then entries from the end, said as "…and N more" (`total` counts the
-    entries the caller left out already). The caller reserves that line's text."""
+    `divider`) and, with `frame`, a space before the first and after the last. What does
+    not fit goes in this order: the separators, the optional accessories, then entries
+    from the end, said as "…and N more" (`total` counts the entries the caller left out
+    already). The caller reserves that line's text."""
+    tail = 1 if len(entries) < total else 0
     for separators, pictures in ((True, True), (False, True), (False, False)):
-        extra = 1 if len(entries) < total else 0
-        if _cost(entries, separators, pictures) + extra <= room:
-            return _build(entries, total, separators, pictures, divider)
+        if _cost(entries, separators and frame, separators, pictures) + tail <= room:
+            return _build(entries, total, separators, pictures, divider, frame)
     kept = list(entries)
-    while kept and _cost(kept, False, False) + 1 > room:
+    while kept and _cost(kept, False, False, False) + 1 > room:
         kept.pop()
-    return _build(kept, total, False, False, divider)
+    return _build(kept, total, False, False, divider, frame)
 
 
 def more(left: int) -> discord.ui.TextDisplay[Card]:
@@ -134,13 +137,19 @@ def _walk(item: Item) -> list[Item]:
     return []
 
 
-def _cost(entries: Sequence[Entry], separators: bool, pictures: bool) -> int:
+def _cost(entries: Sequence[Entry], frame: bool, separators: bool, pictures: bool) -> int:
     gaps = max(len(entries) - 1, 0) if separators else 0
-    return sum(entry.parts(pictures) for entry in entries) + gaps
+    edges = 2 if frame and entries else 0
+    return sum(entry.parts(pictures) for entry in entries) + gaps + edges
 
 
 def _build(
-    entries: Sequence[Entry], total: int, separators: bool, pictures: bool, divider: bool
+    entries: Sequence[Entry],
+    total: int,
+    separators: bool,
+    pictures: bool,
+    divider: bool,
+    frame: bool,
 ) -> list[Item]:
     items: list[Item] = []
     for index, entry in enumerate(entries):
@@ -149,4 +158,7 @@ def _build(
         items.append(entry.item(pictures))
     if len(entries) < total:
         items.append(more(total - len(entries)))
+    if separators and frame and entries:
+        space = discord.ui.Separator[Card](visible=False)
+        return [space, *items, discord.ui.Separator[Card](visible=False)]
     return items

@@ -217,7 +217,7 @@ def results_card(
 
     `heading` is raw text (it may hold the user's query) and is made inert here; `note`
     is the caller's own markdown (mentions are neutralised). `page` is 0-based. A page
-    too big for one message loses its separators, then its pictures, then its last
+    too big for one message loses its spacing, then its pictures, then its last
     articles ("…and N more"); a caller's accessory is kept as long as its article.
     """
     title = f"## {untrusted(heading, _TITLE_MAX) or 'Results'}"
@@ -239,7 +239,7 @@ def results_card(
             entries.append(Entry(text, given, optional=False))
         else:
             entries.append(Entry(text, thumbnail(image, article.title) if image else None))
-    listed = stack(entries, len(articles), MAX_COMPONENTS - fixed_parts, divider=False)
+    listed = stack(entries, len(articles), MAX_COMPONENTS - fixed_parts, divider=False, frame=True)
     body: list[Item] = [discord.ui.TextDisplay[Card](title)]
     if note_text:
         body.append(discord.ui.TextDisplay[Card](note_text))

@@ -60,7 +60,7 @@ def digest_card(digest: Digest) -> Card:
         for line, story in zip(_lines(digest, room, masked=True), digest.stories, strict=True)
     ]
     parts = MAX_COMPONENTS - 3  # the container, the heading and the footer
-    listed = stack(stories, len(stories), parts, divider=True)
+    listed = stack(stories, len(stories), parts, divider=True, frame=True)
     return finish(
         discord.ui.Container[Card](
             discord.ui.TextDisplay[Card](heading),

@@ -367,7 +367,10 @@ def _page_article(i: int) -> Article:
 
 def test_a_results_page_gives_up_separators_then_pictures_then_articles() -> None:
     previous = discord.ui.Button[discord.ui.LayoutView](label="Previous", custom_id="prev")
-    for count, separators, pictures, listed in ((5, 4, 5, 5), (10, 0, 10, 10),
+    # 35 components for the list: 5 articles with pictures, the 4 separators between them
+    # and a space around them take 21; 10 take 30 without separators; 12 take 12 without
+    # pictures; of 40, 34 are listed and "…and 6 more".
+    for count, separators, pictures, listed in ((5, 6, 5, 5), (10, 0, 10, 10),
                                                 (12, 0, 0, 12), (40, 0, 0, 34)):
         page = [_page_article(i) for i in range(count)]
         card = results_card("Latest news", page, page=0, has_next=True, buttons=[previous])
@@ -394,10 +397,10 @@ def test_a_results_page_as_the_console_prints_it() -> None:
     article = seed(related=(), excerpt="Short.")
     card = results_card("Search: open", [article], page=1, has_next=False, note="**2** found")
     assert card_to_text(card) == (
-        "Search: open\n2 found\n"
+        "Search: open\n2 found\n\n"
         f"How Long Will the Open-Source AI Boom Last? <{URL}>\n"
         "Government Technology · 2023-05-12 13:24 UTC\nShort.\n"
-        f"picture: <{PICTURE}>\n"
+        f"picture: <{PICTURE}>\n\n"
         "Page 2"
     )
 

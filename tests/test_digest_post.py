@@ -12,7 +12,7 @@ from bot.articles import Image
 from bot.cards import card_to_text
 from bot.digest import MAX_SIZE, MIN_SIZE, Digest, Every, Story, latest_period
 from bot.digest_post import digest_card, digest_embed, digest_text
-from tests.support.card_limits import SEPARATOR, beside, check_card
+from tests.support.card_limits import SEPARATOR, SPACE, beside, check_card
 
 PERIOD = latest_period(Every.WEEKLY, 8, datetime(2026, 3, 5, tzinfo=UTC))
 
@@ -99,6 +99,7 @@ def test_two_stories_the_first_with_its_picture() -> None:
             "spoiler": False,
             "components": [
                 {"type": 10, "content": "## Weekly digest: AI"},
+                SPACE,
                 beside(
                     ["1. **[Story 1](https://example.com/1)** · Example · +1 related"],
                     PICTURE,
@@ -109,16 +110,19 @@ def test_two_stories_the_first_with_its_picture() -> None:
                     "type": 10,
                     "content": "2. **[Story 2](https://example.com/2)** · Example · +2 related",
                 },
+                SPACE,
                 {"type": 10, "content": f"-# {PERIOD_TEXT}"},
             ],
         }
     ]
     assert card_to_text(card) == (
         "Weekly digest: AI\n"
+        "\n"
         "1. Story 1 <https://example.com/1> · Example · +1 related\n"
         f"picture: <{PICTURE}>\n"
         "\n"
         "2. Story 2 <https://example.com/2> · Example · +2 related\n"
+        "\n"
         f"{PERIOD_TEXT}"
     )
 
@@ -138,7 +142,8 @@ def test_every_size_fits_separators_and_then_pictures_giving_way_before_stories(
             assert [t.split(".")[0] for t in numbered] == [str(n) for n in range(1, size + 1)]
             assert len(walk.thumbnails) == (size if pictured else 0)  # no story lost its own
             separators = [c for c in card.to_components()[0]["components"] if c["type"] == 14]
-            assert len(separators) == (size - 1 if size * 4 - 1 <= 37 or not pictured else 0)
+            # between the stories and a space around them, while 4 * size + 1 <= 37 fit
+            assert len(separators) == (size + 1 if size * 4 + 1 <= 37 or not pictured else 0)
             assert walk.texts[0].startswith("## Daily digest: TTT") and len(walk.texts[0]) <= 259
 
 

@@ -56,6 +56,7 @@ def beside(texts: list[str], url: str, description: str) -> dict[str, Any]:
 
 
 SEPARATOR = {"type": 14, "divider": True, "spacing": 1}
+SPACE = {"type": 14, "divider": False, "spacing": 1}
 
 
 def article_urls(article: Article) -> set[str]:
