@@ -363,4 +363,6 @@ def _text_lines(item: Item) -> list[str]:
     if isinstance(item, discord.ui.Button):
         label = unplain(item.label or "")
         return [f"[{label}] {item.url}" if item.url else f"[{label}]"]
-    return [""]  # a separator
+    if isinstance(item, discord.ui.DynamicItem):  # a persistent button (Publish)
+        return _text_lines(item.item)
+    return [""] if isinstance(item, discord.ui.Separator) else []

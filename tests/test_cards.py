@@ -7,7 +7,7 @@ import random
 import subprocess
 import sys
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import discord
 import pytest
@@ -455,3 +455,24 @@ def _breach(kind: str) -> discord.ui.LayoutView:
 def test_the_checker_catches_each_breach(kind: str) -> None:
     with pytest.raises(AssertionError):
         check_card(_breach(kind), urls={"https://ok.example"})
+
+
+class PublishButton(discord.ui.DynamicItem[discord.ui.Button[V]], template=r"pub:(?P<id>\w+)"):
+    """A persistent button as the drafts page gives it (discord.py's DynamicItem)."""
+
+    def __init__(self, article_id: str) -> None:
+        super().__init__(discord.ui.Button(label="Publish", custom_id=f"pub:{article_id}"))
+
+
+def test_a_persistent_publish_button_is_read_as_a_button() -> None:
+    article = seed(related=(), excerpt="")
+    publish = cast(discord.ui.Item[V], PublishButton("a1"))
+    card = results_card("Drafts awaiting review", [article], page=0, has_next=False,
+                        accessories=[publish])
+    walk = check_card(card, urls=article_urls(article))
+    assert walk.custom_ids == ["pub:a1"] and walk.thumbnails == []
+    assert card_to_text(card).splitlines()[2:5] == [
+        f"How Long Will the Open-Source AI Boom Last? <{URL}>",
+        "Government Technology · 2023-05-12 13:24 UTC",
+        "[Publish]",
+    ]
