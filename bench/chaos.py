@@ -65,7 +65,7 @@ from typing import Any
 
 import psutil
 
-from bench.fanout import embed_title, machine
+from bench.fanout import machine, post_title
 from bench.soak import APOLOGY, SEARCHES, percentile
 from tests.support.corpus import TOPIC_NAMES, write_corpus
 from tests.support.helpers import article_text, write_article
@@ -481,7 +481,7 @@ def tally(rig: Rig, titles: list[str]) -> collections.Counter[tuple[int, str]]:
         if channel in rig.forums:
             shown = [t["name"] for t in rig.discord.threads(channel)]
         else:
-            shown = [embed_title(m) for m in rig.discord.messages(channel)]
+            shown = [post_title(m) for m in rig.discord.messages(channel)]
         counts.update((channel, t) for t in shown if t in wanted)
     return counts
 
@@ -512,8 +512,8 @@ def wrong(rig: Rig, titles: list[str], begin: float, limit: int = 8) -> list[str
                     continue
                 if title in (
                     r.json.get("name"),
-                    embed_title(r.json),
-                    embed_title(r.json.get("message")),
+                    post_title(r.json),
+                    post_title(r.json.get("message")),
                 ):
                     who = r.headers.get("Authorization", "").removeprefix("Bot token-")
                     sends.append(

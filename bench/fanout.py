@@ -36,7 +36,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support.helpers import write_article
+from tests.support.helpers import card_title, is_card, write_article
 from tests.support.run_bot import BotProcess, bot_env, follow_everything
 from tests.support.stand_in import Perm, Recorded, StandIn
 
@@ -103,15 +103,20 @@ class Rig:
         counts = dict.fromkeys(self.channels, 0)
         for channel, posts in self.discord.all_posts().items():
             if channel in counts:
-                counts[channel] = sum(1 for m in posts if embed_title(m) == title)
+                counts[channel] = sum(1 for m in posts if post_title(m) == title)
         for forum in self.forums:
             counts[forum] = sum(1 for t in self.discord.threads(forum) if t["name"] == title)
         return counts
 
 
-def embed_title(message: object) -> str | None:
-    """The title of a message's (or a message request's body's) first embed."""
-    embeds = message.get("embeds") if isinstance(message, dict) else None
+def post_title(message: object) -> str | None:
+    """The headline a message (or a message request's body) shows: its card's, or its first
+    embed's title (feeds made before cards)."""
+    if not isinstance(message, dict):
+        return None
+    if is_card(message):
+        return card_title(message)
+    embeds = message.get("embeds")
     if isinstance(embeds, list) and embeds and isinstance(embeds[0], dict):
         return str(embeds[0].get("title"))
     return None

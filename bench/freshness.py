@@ -35,7 +35,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.fanout import Rig, embed_title, machine, rig
+from bench.fanout import Rig, machine, post_title, rig
 from bench.soak import percentile
 from bot.config import DEFAULT_POLL_SECONDS
 from bot.store import Store
@@ -121,9 +121,9 @@ async def trial(r: Rig, store: Store, n: int) -> Trial:
         "drop",
         lambda: put_file(path, article_text(article_id, **fields)),
         lambda: shows(title),
-        lambda rec: rec.method == "POST" and rec.path == message and embed_title(rec.json) == title,
+        lambda rec: rec.method == "POST" and rec.path == message and post_title(rec.json) == title,
     )
-    posted = [m for m in r.discord.messages(channel) if embed_title(m) == title]
+    posted = [m for m in r.discord.messages(channel) if post_title(m) == title]
     if not posted:
         return out  # never posted: nothing to edit or delete
     post = f"{message}/{posted[0]['id']}"
@@ -133,7 +133,7 @@ async def trial(r: Rig, store: Store, n: int) -> Trial:
         lambda: put_file(path, article_text(article_id, **fields)),
         lambda: shows(new_title),
         lambda rec: (
-            rec.method == "PATCH" and rec.path == post and embed_title(rec.json) == new_title
+            rec.method == "PATCH" and rec.path == post and post_title(rec.json) == new_title
         ),
     )
 

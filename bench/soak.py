@@ -28,7 +28,7 @@ from typing import Any
 
 import psutil
 
-from bench.fanout import Rig, machine, rig
+from bench.fanout import Rig, machine, post_title, rig
 from tests.support.corpus import TOPIC_NAMES, write_corpus
 from tests.support.helpers import write_article
 from tests.support.stand_in import InteractionNotAnswered
@@ -153,7 +153,7 @@ async def soak(args: argparse.Namespace, workdir: Path) -> int:
 
     missing = doubled = 0
     for channel in r.channels:
-        counts = collections.Counter(m["embeds"][0]["title"] for m in shown.get(channel, []))
+        counts = collections.Counter(post_title(m) for m in shown.get(channel, []))
         missing += sum(1 for t in titles if counts[t] == 0)
         doubled += sum(counts[t] - 1 for t in titles if counts[t] > 1)
     warm = min(60.0, args.minutes * 60 * 0.2)
