@@ -13,7 +13,7 @@ import discord
 
 from bot import embeds
 from bot.articles import TOPIC_SEPARATOR, Article
-from bot.desk import FeedList, Listing, ListKind, PublishOutcome, Status
+from bot.desk import FeedList, Followed, Listing, ListKind, PublishOutcome, Status
 from bot.digest import WEEKLY_ANCHOR, Digest, Every
 from bot.errors import (
     AlreadyDone,
@@ -146,14 +146,16 @@ def preview_text(article: Article) -> str:
     return f"Preview of `{article.id}` ({state}); this is exactly what a post will look like:"
 
 
-def followed_text(channel_mention: str, sub: Subscription, role_mention: str | None) -> str:
+def followed_text(channel_mention: str, followed: Followed, role_mention: str | None) -> str:
+    sub = followed.subscription
     what = "articles on every topic"
     if sub.topic:
         what = f"articles about **{embeds.clean(sub.topic)}**"
     extra = f" with quality ≥ {sub.min_quality}" if sub.min_quality else ""
     ping = f", pinging {role_mention}" if role_mention else ""
     how = "".join(f", {part}" for part in _delivery_parts(sub))
-    return f"{channel_mention} will receive new {what}{extra}{ping}{how}, from now on."
+    kept = " Posts already made keep their style." if followed.restyled else ""
+    return f"{channel_mention} will receive new {what}{extra}{ping}{how}, from now on.{kept}"
 
 
 STYLE_WORDS = {

@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from bot.articles import Article
+from bot.articles import Article, topic_key
 from bot.digest import Digest, Every, compose, ending_at
 from bot.errors import DeskUnavailable, NothingFound
 from bot.store import (
@@ -75,6 +75,15 @@ class Status:
     bad_files: list[tuple[str, str]]  # files bad now: an unchanged bad file is not re-read
     digests: list[DigestSubscription]
     held_back: HeldBack | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Followed:
+    """A subscription as `/feed add` left it, and whether it changed an existing one's style
+    (its posts already made keep theirs)."""
+
+    subscription: Subscription
+    restyled: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,11 +176,13 @@ async def follow(
     max_per_hour: int = 0,
     threads: bool = False,
     style: Style | None = None,
-) -> Subscription:
+) -> Followed:
     """Subscribe a channel (to a known topic, or all) from now on; resumes it if paused.
     `style` None: cards for a new subscription, an existing one keeps its style."""
     name = await store.articles.require_topic(topic) if topic else ""
-    return await store.feeds.subscribe(
+    existing = await store.feeds.subscriptions(channel_id=channel_id)
+    before = {topic_key(s.topic): s.style for s in existing}
+    sub = await store.feeds.subscribe(
         channel_id,
         name,
         actor=actor,
@@ -184,6 +195,8 @@ async def follow(
         threads=threads,
         style=style,
     )
+    was = before.get(topic_key(sub.topic))
+    return Followed(sub, restyled=was is not None and was != sub.style)
 
 
 async def unfollow(store: Store, channel_id: int, topic: str | None, *, guild_id: int) -> int:

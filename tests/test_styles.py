@@ -25,7 +25,7 @@ from bot import cards, embeds
 from bot.articles import parse_article_bytes
 from bot.config import Settings
 from bot.digest import Every
-from bot.store import DeliveryState, Store, Style
+from bot.store import DeliveryState, DigestState, Store, Style
 from tests.support.botenv import (
     NewsEnv,
     content,
@@ -368,13 +368,16 @@ async def test_a_new_style_is_for_new_posts_the_old_post_is_edited_in_its_own(
 ) -> None:
     async with news_bot(tmp_path) as env:
         d, news = env.discord, env.guild.channels["news"]
-        await feed_add(env, news)
+        assert (await feed_add(env, news)).endswith(", as cards, from now on.")
         publish(env, "first", title="First story", excerpt="First take.")
         first_id = await sent(env, "first", news)
 
-        assert ", as one plain line each," in await feed_add(env, news, style="link")
+        assert (await feed_add(env, news, style="link")).endswith(
+            ", as one plain line each, from now on. Posts already made keep their style."
+        )
         # Another option changed, style not given: the feed keeps its style.
-        assert ", as one plain line each," in await feed_add(env, news, min_quality=0)
+        kept = await feed_add(env, news, min_quality=0)
+        assert kept.endswith(", as one plain line each, from now on.")
         assert await feed_list(env) == [f"<#{news}>: all topics · as one plain line each"]
 
         rewrite(env, "first", title="First story", excerpt="Second take.")
@@ -619,7 +622,11 @@ async def test_a_new_digest_is_a_card_at_its_hour(tmp_path: Path) -> None:
         await asyncio.sleep(env.settings.poll_seconds * 2)
         assert d.messages(news) == []  # not yet its hour
         clock.set(due.timestamp() + 30)
-        await d.wait_for(lambda: len(d.messages(news)) == 1, 10)
+
+        async def settled_as_sent() -> bool:
+            return [r.state for r in await env.store.digests.log(news)] == [DigestState.SENT]
+
+        await d.wait_for(settled_as_sent, 10)
         [post] = requests(d, "POST", f"/channels/{news}/messages")
         assert body(post)["flags"] & V2 and no_content_nor_embeds(body(post))
         assert body(post)["allowed_mentions"] == {"parse": []}

@@ -64,7 +64,7 @@ class Feeds(
             raise NewsError(answers.cannot_post_text(channel.mention, missing))
         if role is not None and (role.is_default() or role.managed):
             raise NewsError("Pick a normal role to ping (not @everyone or a bot's own role).")
-        sub = await desk.follow(
+        followed = await desk.follow(
             self.store,
             channel.id,
             topic,
@@ -79,7 +79,7 @@ class Feeds(
             style=None if style is None else Style(style),
         )
         await interaction.response.send_message(
-            answers.followed_text(channel.mention, sub, role.mention if role else None),
+            answers.followed_text(channel.mention, followed, role.mention if role else None),
             ephemeral=True,
         )
 
