@@ -24,8 +24,9 @@ from typing import Any
 import pytest
 
 from bot.desk import ListKind
+from bot.pages import PageTarget
 from bot.store import DeliveryState
-from bot.ui import PUBLISH_PREFIX, PageTarget
+from bot.ui import PUBLISH_PREFIX
 from tests.support.botenv import (
     NewsEnv,
     content,

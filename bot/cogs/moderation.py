@@ -5,22 +5,16 @@ commands, and every one is checked in code by `moderator_command`, not only hidd
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, cast
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import answers, desk, embeds
+from bot import answers, cards, desk
 from bot.bot import NewsBot, reply_privately
-from bot.ui import (
-    PublishButton,
-    actor,
-    article_choices,
-    is_moderator,
-    moderator_command,
-    send_listing,
-)
+from bot.pages import send_listing
+from bot.ui import PublishButton, actor, article_choices, is_moderator, moderator_command
 
 log = logging.getLogger(__name__)
 NO_NEWSROOM = (
@@ -49,15 +43,16 @@ class ModerationCommands(commands.Cog):
         shown, made = await desk.preview(self.store, article), int(self.store.clock())
         publishable = not shown.article.published
         publishable = publishable and PublishButton.fits(shown.article.id, shown.version, made)
-        view = embeds.article_view(shown.article, room_for=int(publishable))
-        if publishable:
-            view.add_item(PublishButton(shown.article.id, shown.version, made))
-        await interaction.response.send_message(
-            answers.preview_text(shown.article),
-            embed=embeds.article_embed(shown.article),
-            view=view,
-            ephemeral=True,
+        extra = [PublishButton(shown.article.id, shown.version, made)] if publishable else []
+        # The card as a post shows it, less the reader buttons (a draft has no readers yet),
+        # with Publish; the line above it says which article and in what state.
+        card = cards.article_card(
+            shown.article,
+            ping=answers.preview_text(shown.article),
+            reader_buttons=False,
+            extra=[cast(cards.Item, button) for button in extra],
         )
+        await interaction.response.send_message(view=card, ephemeral=True)
 
     @app_commands.command(name="publish", description="Publish a draft and post it to its feeds")
     @app_commands.describe(article="The draft to publish (start typing its title)")

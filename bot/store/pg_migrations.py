@@ -103,4 +103,6 @@ MIGRATIONS: tuple[str, ...] = (
         saved_at BIGINT NOT NULL,
         PRIMARY KEY (user_id, url)
     );""",
+    # 7: saves expire through an index (as SQLite's 10).
+    "CREATE INDEX saves_saved_at ON saves (saved_at);",
 )

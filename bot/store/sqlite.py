@@ -154,6 +154,8 @@ MIGRATIONS: tuple[str, ...] = (
         saved_at INTEGER NOT NULL,
         PRIMARY KEY (user_id, url)
     ) WITHOUT ROWID;""",
+    # 10: saves expire through an index, a few per save (saves.py), never by a full scan.
+    "CREATE INDEX saves_saved_at ON saves (saved_at);",
 )
 
 _SAVED_TRIGGERS = "bulk_load_triggers"  # meta key: the triggers a bulk load dropped
