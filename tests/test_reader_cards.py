@@ -22,11 +22,11 @@ from bot.errors import DeskUnavailable
 from tests.support.botenv import NewsEnv, content, news_bot
 from tests.support.helpers import (
     IS_COMPONENTS_V2,
-    card_button,
+    SECTION,
+    THUMBNAIL,
     card_buttons,
-    card_pictures,
-    card_text,
     card_texts,
+    components,
     is_card,
     write_article,
 )
@@ -47,13 +47,15 @@ DM_POSTS = r"^/channels/\d+/messages$"
 # --- the stand-in's DMs, as this module uses them -----------------------------------------
 
 
-def dms(d: StandIn, user_id: int) -> list[dict[str, Any]]:
-    """The messages the bot sent `user_id` in DMs, oldest first."""
-    return d.dms(user_id)
+def dms(d: Any, user_id: int) -> list[dict[str, Any]]:
+    """The messages the bot sent `user_id` in DMs, oldest first (`d`: the StandIn, typed
+    loosely while its DMs are new)."""
+    found: list[dict[str, Any]] = d.dms(user_id)
+    return found
 
 
-def close_dms(d: StandIn, user_id: int) -> None:
-    """The user does not accept direct messages from the bot's servers."""
+def close_dms(d: Any, user_id: int) -> None:
+    """The user takes no direct messages from the bot's servers."""
     d.close_dms(user_id)
 
 
@@ -66,6 +68,31 @@ def dm_posts(d: StandIn) -> list[Any]:
         and re.match(DM_POSTS, r.path)
         and int(r.path.split("/")[2]) not in d.world.channels
     ]
+
+
+# --- reading a card back -----------------------------------------------------------------
+
+
+def card_text(message: dict[str, Any]) -> str:
+    """All of the card's text, a display a paragraph."""
+    return "\n\n".join(card_texts(message))
+
+
+def card_button(message: dict[str, Any], label: str) -> dict[str, Any]:
+    """The card's one button labelled `label`."""
+    [button] = [b for b in card_buttons(message) if b.get("label") == label]
+    return button
+
+
+def card_pictures(message: dict[str, Any]) -> list[tuple[str, str]]:
+    """(the section's text, the picture's URL) for each picture: which is shown beside what."""
+    pictures = []
+    for section in components(message):
+        accessory = section.get("accessory") or {}
+        if section["type"] == SECTION and accessory.get("type") == THUMBNAIL:
+            texts = [str(c.get("content", "")) for c in section.get("components") or []]
+            pictures.append(("\n".join(texts), str(accessory["media"]["url"])))
+    return pictures
 
 
 # --- the store --------------------------------------------------------------------------
@@ -183,7 +210,7 @@ async def test_article_is_a_card_with_each_related_item_and_only_its_own_picture
         assert result.type == 4 and not result.ephemeral
         data = result.data
         assert int(data["flags"]) & IS_COMPONENTS_V2
-        assert is_card(data)  # one container, no content, no embeds
+        assert is_card(data) and not data.get("content") and not data.get("embeds")
         [container] = data["components"]
         assert container["type"] == 17 and isinstance(container.get("accent_color"), int)
         texts = card_texts(data)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -57,73 +59,68 @@ def write_article(
     return path
 
 
-# --- reading a Components V2 card back from a message (as a user sees it) ---------------
+# --- a Components V2 card, read back from a message as Discord stored it (or a request's
+# JSON): what a reader sees, without depending on how the card is laid out.
 
-IS_COMPONENTS_V2 = 1 << 15
-TEXT_DISPLAY, SECTION, THUMBNAIL, BUTTON, CONTAINER = 10, 9, 11, 2, 17
-
-
-def card_components(message: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every component of a message's card, depth first in reading order (a section's
-    texts before its accessory)."""
-    found: list[dict[str, Any]] = []
-
-    def walk(components: list[Any]) -> None:
-        for component in components:
-            if not isinstance(component, dict):
-                continue
-            found.append(component)
-            walk(component.get("components") or [])
-            if isinstance(component.get("accessory"), dict):
-                walk([component["accessory"]])
-
-    walk(message.get("components") or [])
-    return found
+IS_COMPONENTS_V2 = 1 << 15  # the message flag
+ACTION_ROW, BUTTON, SECTION, TEXT_DISPLAY, THUMBNAIL, CONTAINER = 1, 2, 9, 10, 11, 17
+LINK_BUTTON = 5  # a button's style
+_HEADING = re.compile(r"^#{1,3} (?:\[(?P<linked>.*)\]\((?P<url>[^)]*)\)|(?P<plain>.*))$")
 
 
-def is_card(message: dict[str, Any]) -> bool:
-    """Sent as a card: the V2 flag, one container, and no content or embeds beside it."""
-    containers = [c for c in message.get("components") or [] if c.get("type") == CONTAINER]
-    return (
-        bool(int(message.get("flags") or 0) & IS_COMPONENTS_V2)
-        and len(containers) == 1
-        and not message.get("content")
-        and not message.get("embeds")
-    )
+def components(message: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every component of the message, depth first: inside rows, containers and sections,
+    and a section's accessory after its texts."""
+
+    def walk(items: list[Any]) -> Iterator[dict[str, Any]]:
+        for item in items:
+            yield item
+            yield from walk(list(item.get("components") or []))
+            if item.get("accessory"):
+                yield from walk([item["accessory"]])
+
+    yield from walk(list(message.get("components") or []))
 
 
-def card_texts(message: dict[str, Any]) -> list[str]:
-    """The card's text displays, in order."""
-    return [str(c["content"]) for c in card_components(message) if c.get("type") == TEXT_DISPLAY]
+def is_card(message: Mapping[str, Any]) -> bool:
+    """Sent (or stored) with the V2 flag, as one container (a ping's text may sit above it)."""
+    kinds = [c["type"] for c in message.get("components") or []]
+    return bool(int(message.get("flags") or 0) & IS_COMPONENTS_V2) and CONTAINER in kinds
 
 
-def card_text(message: dict[str, Any]) -> str:
-    """All of the card's text, one display a paragraph."""
-    return "\n\n".join(card_texts(message))
+def card_container(message: Mapping[str, Any]) -> dict[str, Any]:
+    """The card itself: the message's one container."""
+    [container] = [c for c in components(message) if c["type"] == CONTAINER]
+    return container
 
 
-def card_buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every button of the card (in rows and as section accessories), in order."""
-    return [c for c in card_components(message) if c.get("type") == BUTTON]
+def card_texts(message: Mapping[str, Any]) -> list[str]:
+    """The text of every text display, in reading order."""
+    return [c["content"] for c in components(message) if c["type"] == TEXT_DISPLAY]
 
 
-def card_button(message: dict[str, Any], label: str) -> dict[str, Any]:
-    """The one button labelled `label`."""
-    [button] = [b for b in card_buttons(message) if b.get("label") == label]
-    return button
+def card_headline(message: Mapping[str, Any]) -> tuple[str, str | None]:
+    """The card's headline as shown (its first heading line) and the URL it links to."""
+    for text in card_texts(message):
+        match = _HEADING.match(text.split("\n", 1)[0])
+        if match:
+            return match["linked"] or match["plain"] or "", match["url"]
+    raise AssertionError(f"no headline in {card_texts(message)}")
 
 
-def card_pictures(message: dict[str, Any]) -> list[tuple[str, str]]:
-    """(the section's text, the picture's URL) for each section with a thumbnail: which
-    picture is shown beside which text."""
-    pictures = []
-    for component in card_components(message):
-        accessory = component.get("accessory")
-        if (
-            component.get("type") == SECTION
-            and isinstance(accessory, dict)
-            and accessory.get("type") == THUMBNAIL
-        ):
-            texts = [str(c.get("content", "")) for c in component.get("components") or []]
-            pictures.append(("\n".join(texts), str(accessory["media"]["url"])))
-    return pictures
+def card_title(message: Mapping[str, Any]) -> str:
+    return card_headline(message)[0]
+
+
+def card_buttons(message: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return [c for c in components(message) if c["type"] == BUTTON]
+
+
+def card_link(message: Mapping[str, Any]) -> str | None:
+    """Where the card's Read button (its first link button) goes."""
+    links = [b["url"] for b in card_buttons(message) if b.get("style") == LINK_BUTTON]
+    return links[0] if links else None
+
+
+def card_thumbnails(message: Mapping[str, Any]) -> list[str]:
+    return [c["media"]["url"] for c in components(message) if c["type"] == THUMBNAIL]
