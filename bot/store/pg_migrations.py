@@ -102,7 +102,6 @@ MIGRATIONS: tuple[str, ...] = (
         url      TEXT COLLATE "C" NOT NULL,
         saved_at BIGINT NOT NULL,
         PRIMARY KEY (user_id, url)
-    );""",
-    # 7: saves expire through an index (as SQLite's 10).
-    "CREATE INDEX saves_saved_at ON saves (saved_at);",
+    );
+    CREATE INDEX saves_saved_at ON saves (saved_at);""",
 )
