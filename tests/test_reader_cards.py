@@ -12,13 +12,17 @@ from __future__ import annotations
 import asyncio
 import copy
 import re
+import time
 from pathlib import Path
 from typing import Any
 
+import discord
 import pytest
 
 from bot.cards import RELATED_PREFIX, SAVE_PREFIX
+from bot.desk import ListKind
 from bot.errors import DeskUnavailable
+from bot.pages import PageTarget
 from tests.support.botenv import NewsEnv, content, news_bot
 from tests.support.helpers import (
     IS_COMPONENTS_V2,
@@ -281,6 +285,28 @@ async def test_news_pages_are_cards_and_turning_them_keeps_the_card(tmp_path: Pa
         assert back.type == 7
         now = stored(d, first)
         assert is_card(now) and titles(now) == [f"Published story {n}" for n in (7, 6, 5, 4, 3)]
+
+
+async def test_a_list_sent_as_an_embed_before_cards_turns_into_a_card(tmp_path: Path) -> None:
+    """Page buttons live a day: a list answered as an embed by the bot before cards is
+    turned into a card, its embed cleared (the V2 flag allows no embed beside it)."""
+    stories(tmp_path / "store")
+    async with news_bot(tmp_path) as env:
+        d, reader = env.discord, env.guild.reader
+        target = PageTarget(ListKind.LATEST, reader, 1, int(time.time()), '["", ""]')
+        legacy = discord.ui.View(timeout=None)
+        legacy.add_item(discord.ui.Button(label="Next", custom_id=target.custom_id()))
+        channel = env.bot.get_partial_messageable(env.guild.channels["news"])
+        sent = await channel.send(embed=discord.Embed(title="Latest news"), view=legacy)
+        old = d._message_data(sent.id)
+        assert old is not None and old["embeds"] and not int(old["flags"]) & IS_COMPONENTS_V2
+
+        turned = await d.click(target.custom_id(), message=old, user_id=reader)
+        assert turned.type == 7
+        now = d._message_data(sent.id)
+        assert now is not None and is_card(now)
+        assert not now["embeds"] and not now["content"]
+        assert titles(now) == [f"Published story {n}" for n in (7, 6, 5, 4, 3)]
 
 
 async def test_search_pages_are_cards_and_turning_them_keeps_the_card(tmp_path: Path) -> None:
