@@ -1,41 +1,82 @@
 """Stories -> Discord Components V2 cards (`ui.LayoutView`), inside every Discord limit.
 
-Pure functions, like `embeds`, whose one escaper they use: article text is cut to its
-budget first, then made inert (`embeds._inert`: markdown escaped, mentions neutralised),
-and only http(s) URLs are linked; a picture is shown only when its URL is https, and
-only beside the item it belongs to. The message-wide limits (40 components, 4,000
-characters of text) are met by construction: fixed parts first, then the excerpt and the
-related coverage share what is left, and what does not fit is cut, never sent.
+Pure functions, like `embeds`, whose escaper they share: article text loses its invisible
+controls (`untrusted`), is cut to its budget, then made inert (`embeds.inert`: markdown
+escaped, mentions neutralised); only http(s) URLs are linked, a picture is shown only when
+its URL is https, and only beside the item it belongs to. The message-wide limits
+(40 components, 4,000 characters of text displays) are met by construction: the fixed
+parts are counted first, the excerpt and the related coverage share what is left, and
+what does not fit is cut ("…and N more"), never sent for Discord to refuse.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import re
 import zlib
 from collections.abc import Sequence
 
 import discord
 
 from bot.articles import TOPIC_SEPARATOR, Article, Image, RelatedLink, topic_key
+from bot.card_layout import (
+    BUTTONS_PER_ROW,
+    MAX_COMPONENTS,
+    MAX_TEXT,
+    Card,
+    Entry,
+    Item,
+    finish,
+    more,
+    more_length,
+    parts_of,
+    rows,
+    stack,
+    text_length,
+    thumbnail,
+    untrusted,
+    visible,
+)
 from bot.embeds import (
     BRAND_COLOUR,
-    _aware,
-    _inert,
-    _linkable,
-    _md_link,
-    _one_line,
-    _plain,
-    _result_entry,
-    shorten,
+    aware,
+    linkable,
+    markdown_to_text,
+    md_link,
+    page_footer,
+    page_note,
+    result_entry,
+    unplain,
 )
+
+# The API the cogs and the poster build on (`Card`, `Item` and the limits come from
+# `card_layout`, named here so that one import serves).
+__all__ = [
+    "CUSTOM_ID_MAX",
+    "LINK_URL_MAX",
+    "MAX_COMPONENTS",
+    "MAX_TEXT",
+    "MEDIA_URL_MAX",
+    "PALETTE",
+    "RELATED_PREFIX",
+    "SAVE_PREFIX",
+    "Card",
+    "Item",
+    "accent",
+    "article_card",
+    "card_to_text",
+    "custom_id",
+    "link_line",
+    "picture",
+    "related_card",
+    "results_card",
+]
 
 SAVE_PREFIX = "newsbot:save:"
 RELATED_PREFIX = "newsbot:related:"
 
-# Discord's limits for a Components V2 message.
-MAX_COMPONENTS = 40
-MAX_TEXT = 4000
-THUMBNAIL_DESCRIPTION_MAX = 1024
-LABEL_MAX = 80
+# Discord's limits (its components reference: link button url, custom_id, unfurled media
+# url); the message-wide ones are in `card_layout`.
 LINK_URL_MAX = 512
 CUSTOM_ID_MAX = 100
 MEDIA_URL_MAX = 2048
@@ -44,11 +85,19 @@ MEDIA_URL_MAX = 2048
 _TITLE_MAX = 256
 _PROVIDER_MAX = 80
 _EXCERPT_MAX = 1500
+_EXCERPT_MIN = 400  # related coverage never crowds the excerpt out below this
 _RELATED_TITLE_MAX = 200
 _TOPICS_MAX = 300
-_ELLIPSIS = "…"
+_PING_MAX = 100  # a role mention is "<@&" + at most 20 digits + ">"
+_RELATED_HEADING = "**Related coverage**"
 
-# A stable palette: the same topic always gets the same colour (crc32 of its key).
+# For the console: the headline's "<t:N:f> (<t:N:R>)" is one time; "### " and "-# " are
+# our own headings and small text (a title's "#" is escaped, so never at a line's start).
+_SAME_TIME = re.compile(r"(<t:(-?\d+):f>) \(<t:\2:R>\)")
+_MARKER = re.compile(r"^(?:#{1,3}|-#) ", re.MULTILINE)
+
+# A stable palette: the same topic always gets the same colour (crc32 of its key: Python's
+# own hash() of a string changes with every process).
 PALETTE: tuple[discord.Colour, ...] = tuple(
     discord.Colour(value)
     for value in (
@@ -65,9 +114,6 @@ PALETTE: tuple[discord.Colour, ...] = tuple(
     )
 )
 
-Card = discord.ui.LayoutView
-Item = discord.ui.Item[discord.ui.LayoutView]
-
 
 def accent(topics: Sequence[str]) -> discord.Colour:
     """The colour of an article's first topic; the brand colour when it has none."""
@@ -79,10 +125,16 @@ def accent(topics: Sequence[str]) -> discord.Colour:
 
 
 def picture(image: Image | None) -> str | None:
-    """The URL Discord may show for `image`: https and within its length, else none."""
-    if image is None or not image.url.startswith("https://") or len(image.url) > MEDIA_URL_MAX:
+    """The URL Discord may show for `image`: https, with a host, within 2,048 characters."""
+    if image is None or not image.url.startswith("https://"):
         return None
-    return image.url if _linkable(image.url, MEDIA_URL_MAX) else None
+    return image.url if linkable(image.url, MEDIA_URL_MAX) else None
+
+
+def custom_id(prefix: str, article_id: str) -> str | None:
+    """A reader button's custom_id, or None when the article id makes it too long."""
+    value = prefix + article_id
+    return value if len(value) <= CUSTOM_ID_MAX else None
 
 
 def article_card(
@@ -97,68 +149,57 @@ def article_card(
 
     `ping` (a role mention) goes in its own text display above the card, the only text a
     feed's `allowed_mentions` lets ping. `reader_buttons` False leaves Related and Save
-    out (a draft's preview); `extra` buttons (Publish) join the row.
+    out (a draft's preview); `extra` buttons (Publish) join the row, five at the most.
     """
+    if ping is not None and len(ping) > _PING_MAX:
+        raise ValueError(f"ping must be a role mention, got {len(ping)} characters")
     head = _headline(article)
-    topics = TOPIC_SEPARATOR.join(_one_line(t) for t in article.topics)
-    footer = f"-# {_inert(topics, _TOPICS_MAX)}" if topics.strip() else ""
-    buttons = _buttons(article, reader_buttons=reader_buttons, extra=extra, cut=False)
-    fixed_text = len(head) + len(footer) + (len(ping) if ping else 0) + _labels(buttons)
-    # Components: container, head (section+text+thumbnail or one text), excerpt, separator,
-    # related heading, footer, the row and its buttons (one more for Related if cut).
-    fixed_parts = 1 + 3 + 1 + 1 + 1 + 1 + 1 + len(buttons) + 1 + (1 if ping else 0)
-    related, dropped = _related(
-        article.related,
-        text_room=MAX_TEXT - fixed_text - 400,  # the excerpt keeps at least 400
-        parts_room=MAX_COMPONENTS - fixed_parts,
-    )
-    related_text = sum(len(display.content) for display in _texts(related))
-    excerpt_room = min(
-        _EXCERPT_MAX, MAX_TEXT - fixed_text - related_text - len("**Related coverage**")
-    )
-    excerpt = _inert(article.excerpt, excerpt_room, multiline=True)
-
-    body: list[Item] = []
+    footer = _topics(article.topics)
     image = picture(article.image)
+    top: list[Item] = [discord.ui.TextDisplay[Card](ping)] if ping else []
+    # The fixed parts as the largest they can be: the excerpt counted even when empty, and
+    # the row with a Related button it may not need.
+    widest = rows(_buttons(article, reader_buttons=reader_buttons, extra=extra, cut=True))
+    fixed_parts = parts_of([*top, *widest]) + 1 + 2 + (2 if image else 0) + (1 if footer else 0)
+    fixed_text = len(head) + len(footer) + len(ping or "")
+    related, left_out = _related(
+        article.related,
+        text_room=MAX_TEXT - fixed_text - len(_RELATED_HEADING) - _EXCERPT_MIN,
+        parts_room=MAX_COMPONENTS - fixed_parts - 2,  # a separator and the heading
+    )
+    excerpt_room = MAX_TEXT - fixed_text - text_length(related)
+    excerpt_room -= len(_RELATED_HEADING) if related else 0
+    excerpt = untrusted(article.excerpt, min(_EXCERPT_MAX, excerpt_room), multiline=True)
+
     texts = [discord.ui.TextDisplay[Card](head)]
     if excerpt:
         texts.append(discord.ui.TextDisplay[Card](excerpt))
+    body: list[Item] = []
     if image is not None:
-        body.append(discord.ui.Section[Card](*texts, accessory=_thumbnail(image, article.title)))
+        body.append(discord.ui.Section[Card](*texts, accessory=thumbnail(image, article.title)))
     else:
         body.extend(texts)
     if related:
-        body.append(discord.ui.Separator[Card]())
-        body.append(discord.ui.TextDisplay[Card]("**Related coverage**"))
+        body += [discord.ui.Separator[Card](), discord.ui.TextDisplay[Card](_RELATED_HEADING)]
         body.extend(related)
     if footer:
         body.append(discord.ui.TextDisplay[Card](footer))
-    buttons = _buttons(article, reader_buttons=reader_buttons, extra=extra, cut=dropped > 0)
-    if buttons:
-        body.append(discord.ui.ActionRow[Card](*buttons))
-    card = Card(timeout=None)
-    if ping:
-        card.add_item(discord.ui.TextDisplay[Card](ping))
-    card.add_item(discord.ui.Container[Card](*body, accent_colour=accent(article.topics)))
-    card.stop()
-    return card
+    cut = left_out > 0
+    body.extend(rows(_buttons(article, reader_buttons=reader_buttons, extra=extra, cut=cut)))
+    return finish(*top, discord.ui.Container[Card](*body, accent_colour=accent(article.topics)))
 
 
 def related_card(article: Article) -> Card:
     """All of an article's related coverage (the Related button's answer), as much as fits."""
-    heading = f"**Related coverage** of {_inert(article.title, _TITLE_MAX) or 'this story'}"
+    title = untrusted(article.title, _TITLE_MAX) or "this story"
+    heading = f"{_RELATED_HEADING} of {title}"
     related, _ = _related(
-        article.related,
-        text_room=MAX_TEXT - len(heading),
-        parts_room=MAX_COMPONENTS - 2,
+        article.related, text_room=MAX_TEXT - len(heading), parts_room=MAX_COMPONENTS - 2
     )
     body: list[Item] = [discord.ui.TextDisplay[Card](heading), *related]
     if not related:
         body.append(discord.ui.TextDisplay[Card]("No related coverage."))
-    card = Card(timeout=None)
-    card.add_item(discord.ui.Container[Card](*body, accent_colour=accent(article.topics)))
-    card.stop()
-    return card
+    return finish(discord.ui.Container[Card](*body, accent_colour=accent(article.topics)))
 
 
 def results_card(
@@ -171,143 +212,157 @@ def results_card(
     accessories: Sequence[Item | None] = (),
     buttons: Sequence[Item] = (),
 ) -> Card:
-    """One list page (/news, /search, /drafts) as a card: one section per article, with its
+    """One list page (/news, /search, /drafts) as a card: one entry per article, with its
     picture (or the caller's accessory for that article, e.g. Publish), page buttons below.
 
     `heading` is raw text (it may hold the user's query) and is made inert here; `note`
-    is the caller's own markdown (mentions are neutralised). `page` is 0-based."""
-    title = f"## {_inert(heading, _TITLE_MAX) or 'Results'}"
-    note_text = _plain(note.strip())[:500]
-    footer = f"-# Page {max(page, 0) + 1}" + (" · more on the next page" if has_next else "")
-    fixed = len(title) + len(note_text) + len(footer) + _labels(buttons)
-    count = max(len(articles), 1)
-    budget = (MAX_TEXT - fixed) // count
+    is the caller's own markdown (mentions are neutralised). `page` is 0-based. A page
+    too big for one message loses its spacing, then its pictures, then its last
+    articles ("…and N more"); a caller's accessory is kept as long as its article.
+    """
+    title = f"## {untrusted(heading, _TITLE_MAX) or 'Results'}"
+    note_text = page_note(note)
+    footer = f"-# {page_footer(page, has_next)}"
+    button_rows = rows(buttons)
+    fixed = [title, note_text, footer] if note_text else [title, footer]
+    fixed_parts = 1 + len(fixed) + parts_of(button_rows)
+    room = MAX_TEXT - sum(map(len, fixed)) - more_length(len(articles))
+    budget = room // max(min(len(articles), MAX_COMPONENTS), 1)
+    entries: list[Entry] = []
+    for index, article in enumerate(articles):
+        text = result_entry(_visible(article), budget)
+        if len(text) > budget:  # not even a bare entry fits its share: the rest is "…more"
+            break
+        given = accessories[index] if index < len(accessories) else None
+        image = picture(article.image)
+        if given is not None:
+            entries.append(Entry(text, given, optional=False))
+        else:
+            entries.append(Entry(text, thumbnail(image, article.title) if image else None))
+    listed = stack(entries, len(articles), MAX_COMPONENTS - fixed_parts, divider=False, frame=True)
     body: list[Item] = [discord.ui.TextDisplay[Card](title)]
     if note_text:
         body.append(discord.ui.TextDisplay[Card](note_text))
-    for index, article in enumerate(articles):
-        body.append(discord.ui.Separator[Card](visible=False))
-        entry = discord.ui.TextDisplay[Card](_result_entry(article, budget))
-        accessory = accessories[index] if index < len(accessories) else None
-        image = picture(article.image)
-        if accessory is None and image is not None:
-            accessory = _thumbnail(image, article.title)
-        body.append(
-            entry if accessory is None else discord.ui.Section[Card](entry, accessory=accessory)
-        )
-    if not articles:
-        body.append(discord.ui.TextDisplay[Card]("No articles on this page."))
+    body.extend(listed or [discord.ui.TextDisplay[Card]("No articles on this page.")])
     body.append(discord.ui.TextDisplay[Card](footer))
-    if buttons:
-        body.append(discord.ui.ActionRow[Card](*buttons))
-    card = Card(timeout=None)
-    card.add_item(discord.ui.Container[Card](*body, accent_colour=BRAND_COLOUR))
-    card.stop()
-    return card
+    body.extend(button_rows)
+    return finish(discord.ui.Container[Card](*body, accent_colour=BRAND_COLOUR))
 
 
 def link_line(article: Article, ping: str | None = None) -> str:
-    """The `link` style: one plain line, headline · provider and the link (no preview)."""
-    parts = [_inert(article.title, _TITLE_MAX) or "Untitled"]
-    provider = _inert(article.provider_name, _PROVIDER_MAX)
+    """The `link` style: one plain line, headline · provider and the link (no preview);
+    at most 256 + 3 + 80 + 515 characters and the ping, far within a message's 2,000."""
+    parts = [untrusted(article.title, _TITLE_MAX) or "Untitled"]
+    provider = untrusted(article.provider_name, _PROVIDER_MAX)
     if provider:
         parts.append(provider)
     line = TOPIC_SEPARATOR.join(parts)
-    if _linkable(article.url, MEDIA_URL_MAX):
+    if linkable(article.url, LINK_URL_MAX):
         line += f" <{article.url}>"
     return f"{ping} {line}" if ping else line
 
 
-def custom_id(prefix: str, article_id: str) -> str | None:
-    """A reader button's custom_id, or None when the article id makes it too long."""
-    value = prefix + article_id
-    return value if len(value) <= CUSTOM_ID_MAX else None
+def card_to_text(view: discord.ui.LayoutView) -> str:
+    """A card as the console prints it: its text displays as text (links "title <url>",
+    times in UTC), a thumbnail as "picture: <url>", a separator as a blank line, buttons
+    as "[label] url" (or "[label]")."""
+    return "\n".join(line for item in view.children for line in _text_lines(item))
 
 
 # --- helpers -------------------------------------------------------------------------------
 
 
 def _headline(article: Article) -> str:
-    """`### [title](url)` and "provider · <t:…:f> (<t:…:R>)": each reader's own time."""
-    title = _inert(article.title, _TITLE_MAX) or "Untitled"
-    provider = _inert(article.provider_name or article.provider_domain, _PROVIDER_MAX)
-    when = discord.utils.format_dt(_aware(article.published_at), "f")
-    ago = discord.utils.format_dt(_aware(article.published_at), "R")
-    meta = TOPIC_SEPARATOR.join(p for p in (provider, f"{when} ({ago})") if p)
-    return f"### {_md_link(title, article.url)}\n{meta}"
+    """`### [title](url)` and "provider · <t:…:f> (<t:…:R>)": each reader's own time and
+    language (a naive time is UTC). At most about 1,100 characters."""
+    title = untrusted(article.title, _TITLE_MAX) or "Untitled"
+    provider = untrusted(article.provider_name or article.provider_domain, _PROVIDER_MAX)
+    when = aware(article.published_at)
+    stamp = f"{discord.utils.format_dt(when, 'f')} ({discord.utils.format_dt(when, 'R')})"
+    meta = TOPIC_SEPARATOR.join(p for p in (provider, stamp) if p)
+    return f"### {md_link(title, article.url)}\n{meta}"
 
 
-def _thumbnail(url: str, title: str) -> discord.ui.Thumbnail[Card]:
-    description = shorten(
-        _plain(_one_line(title[: THUMBNAIL_DESCRIPTION_MAX * 4])), THUMBNAIL_DESCRIPTION_MAX
+def _visible(article: Article) -> Article:
+    """The article with no invisible controls in what a list entry shows of it."""
+    return dataclasses.replace(
+        article,
+        title=visible(article.title, _TITLE_MAX),
+        excerpt=visible(article.excerpt, _EXCERPT_MAX),
+        provider_name=visible(article.provider_name, _PROVIDER_MAX),
     )
-    return discord.ui.Thumbnail[Card](url, description=description or None)
 
 
-def _related_item(link: RelatedLink) -> tuple[str, str | None]:
-    """A related item's text ("[title](url)" and its provider) and its picture."""
-    title = _inert(link.title, _RELATED_TITLE_MAX) or "Related article"
-    provider = _inert(link.provider, _PROVIDER_MAX)
-    text = _md_link(title, link.url) + (f"\n-# {provider}" if provider else "")
-    return text, picture(link.image)
+def _topics(topics: Sequence[str]) -> str:
+    """The topics in small text ("-# AI · AI Ethics"), or "" when there are none."""
+    shown = untrusted(TOPIC_SEPARATOR.join(t for t in topics if t.strip()), _TOPICS_MAX)
+    return f"-# {shown}" if shown else ""
+
+
+def _related_item(link: RelatedLink) -> Entry:
+    """A related item: "[title](url)" and its provider in small text, with its picture."""
+    title = untrusted(link.title, _RELATED_TITLE_MAX) or "Related article"
+    provider = untrusted(link.provider, _PROVIDER_MAX)
+    text = md_link(title, link.url) + (f"\n-# {provider}" if provider else "")
+    image = picture(link.image)
+    return Entry(text, thumbnail(image, link.title) if image else None)
 
 
 def _related(
     links: Sequence[RelatedLink], *, text_room: int, parts_room: int
 ) -> tuple[list[Item], int]:
-    """As many related items as fit both budgets, in order, then "…and N more"; a picture
-    makes its item a section (3 components), an item without one is one text display."""
-    items: list[Item] = []
+    """As many related items as fit both budgets, in order, each with its picture (a
+    section of 3 components; an item without one is 1 text display), then "…and N more";
+    and how many were left out."""
+    kept: list[Item] = []
     used_text = used_parts = 0
-    reserve = len(f"{_ELLIPSIS}and {len(links)} more")
+    reserve = more_length(len(links))
     for index, link in enumerate(links):
-        text, image = _related_item(link)
-        parts = 3 if image else 1
-        last = index == len(links) - 1
-        need_text = used_text + len(text) + (0 if last else reserve)
-        need_parts = used_parts + parts + (0 if last else 1)
+        entry = _related_item(link)
+        tail = 0 if index == len(links) - 1 else 1  # room for "…and N more" after this one
+        need_text = used_text + len(entry.text) + tail * reserve
+        need_parts = used_parts + entry.parts(pictures=True) + tail
         if need_text > text_room or need_parts > parts_room:
-            dropped = len(links) - index
-            items.append(discord.ui.TextDisplay[Card](f"{_ELLIPSIS}and {dropped} more"))
-            return items, dropped
-        display = discord.ui.TextDisplay[Card](text)
-        if image:
-            items.append(discord.ui.Section[Card](display, accessory=_thumbnail(image, link.title)))
-        else:
-            items.append(display)
-        used_text += len(text)
-        used_parts += parts
-    return items, 0
+            return [*kept, more(len(links) - index)], len(links) - index
+        kept.append(entry.item(pictures=True))
+        used_text += len(entry.text)
+        used_parts += entry.parts(pictures=True)
+    return kept, 0
 
 
 def _buttons(
     article: Article, *, reader_buttons: bool, extra: Sequence[Item], cut: bool
 ) -> list[Item]:
+    """Read (when the URL may be a link button), Related (when related coverage was cut),
+    Save, then the caller's: one row of five at the most."""
     buttons: list[Item] = []
-    if _linkable(article.url, LINK_URL_MAX):
+    if linkable(article.url, LINK_URL_MAX):
         buttons.append(
             discord.ui.Button[Card](style=discord.ButtonStyle.link, label="Read", url=article.url)
         )
     if reader_buttons:
         related = custom_id(RELATED_PREFIX, article.id)
-        if cut and related:
+        if cut and related and article.related:
             buttons.append(discord.ui.Button[Card](label="Related", custom_id=related))
         save = custom_id(SAVE_PREFIX, article.id)
         if save:
             buttons.append(discord.ui.Button[Card](label="Save", custom_id=save))
     buttons.extend(extra)
-    return buttons[:5]
+    return buttons[:BUTTONS_PER_ROW]
 
 
-def _labels(buttons: Sequence[Item]) -> int:
-    return sum(len(b.label or "") for b in buttons if isinstance(b, discord.ui.Button))
-
-
-def _texts(items: Sequence[Item]) -> list[discord.ui.TextDisplay[Card]]:
-    out: list[discord.ui.TextDisplay[Card]] = []
-    for item in items:
-        if isinstance(item, discord.ui.TextDisplay):
-            out.append(item)
-        elif isinstance(item, discord.ui.Section):
-            out.extend(c for c in item.children if isinstance(c, discord.ui.TextDisplay))
-    return out
+def _text_lines(item: Item) -> list[str]:
+    if isinstance(item, discord.ui.Container | discord.ui.ActionRow):
+        return [line for child in item.children for line in _text_lines(child)]
+    if isinstance(item, discord.ui.Section):
+        return [line for child in (*item.children, item.accessory) for line in _text_lines(child)]
+    if isinstance(item, discord.ui.TextDisplay):
+        return [markdown_to_text(_MARKER.sub("", _SAME_TIME.sub(r"\1", item.content)))]
+    if isinstance(item, discord.ui.Thumbnail):
+        return [f"picture: <{item.media.url}>"]
+    if isinstance(item, discord.ui.Button):
+        label = unplain(item.label or "")
+        return [f"[{label}] {item.url}" if item.url else f"[{label}]"]
+    if isinstance(item, discord.ui.DynamicItem):  # a persistent button (Publish)
+        return _text_lines(item.item)
+    return [""] if isinstance(item, discord.ui.Separator) else []

@@ -1,8 +1,9 @@
 """The offline console: the bot's commands against the same store, printed as text.
 
-An adapter over `desk`, like the cogs, worded by the same `answers` and `embeds`, so
-what it prints is what the bot would answer or post. Reads a terminal or piped input,
-one command a line.
+An adapter over `desk`, like the cogs, worded by the same `answers`, `cards` and
+`embeds`, so what it prints is what the bot would answer or post: a card as
+`cards.card_to_text` reads it, an embed as `embeds.embed_to_text` does. Reads a
+terminal or piped input, one command a line.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TextIO
 
-from bot import answers, desk, embeds
+from bot import answers, cards, desk, embeds
 from bot.articles import Article
 from bot.digest import DEFAULT_SIZE, MAX_SIZE, MIN_SIZE, Every
-from bot.digest_post import digest_embed
+from bot.digest_post import digest_card
 from bot.errors import NewsError
 from bot.frontmatter import terminal_text
 from bot.store import Store
@@ -127,7 +128,7 @@ class Console:
 
     async def _preview(self, words: list[str], options: dict[str, str]) -> str:
         shown = await desk.preview(self.store, _one_id(words, "preview"))
-        return "Preview (not posted):\n" + _post(shown.article)
+        return "Preview (not posted):\n" + _post(shown.article, reader_buttons=False)
 
     async def _publish(self, words: list[str], options: dict[str, str]) -> str:
         outcome = await desk.publish(self.store, _one_id(words, "publish"), self.actor)
@@ -149,7 +150,7 @@ class Console:
         now = datetime.fromtimestamp(self.store.clock(), UTC)
         topic = options.get("topic")
         digest = await desk.digest_now(self.store, topic, Every(every), int(size), now)
-        return "Digest (not posted):\n" + embeds.embed_to_text(digest_embed(digest))
+        return "Digest (not posted):\n" + cards.card_to_text(digest_card(digest))
 
     async def _help(self, words: list[str], options: dict[str, str]) -> str:
         return HELP
@@ -219,7 +220,10 @@ def _listing(listing: desk.Listing) -> str:
     page = listing.page
     if not page.items:
         return f"No page {page.page + 1}."
-    text = embeds.embed_to_text(answers.listing_embed(listing))
+    card = cards.results_card(
+        answers.listing_heading(listing), page.items, page=page.page, has_next=page.has_next
+    )
+    text = cards.card_to_text(card)
     ids = "\n".join(f"  id: {a.id}" for a in page.items)
     return f"{text}\nArticle ids (for /article):\n{ids}"
 
@@ -234,9 +238,9 @@ def _text(markdown: str) -> str:
     return embeds.markdown_to_text(markdown)
 
 
-def _post(article: Article) -> str:
-    embed = embeds.article_embed(article)
-    return embeds.embed_to_text(embed) + "\n" + embeds.view_to_text(embeds.article_view(article))
+def _post(article: Article, *, reader_buttons: bool = True) -> str:
+    """The article's card, as posted (a preview's has no Related and Save buttons)."""
+    return cards.card_to_text(cards.article_card(article, reader_buttons=reader_buttons))
 
 
 async def run_console(store: Store, source: TextIO = sys.stdin, out: TextIO = sys.stdout) -> None:

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
+from bot.articles import Image
+
 DEFAULT_HOUR = 8
 DEFAULT_SIZE = 5
 MIN_SIZE = 3
@@ -67,6 +69,7 @@ class Story:
     quality: int
     published_at: datetime  # the story's publishedDateTime: its age
     related: int  # how many related links it carries
+    image: Image | None = None  # the story's own picture (a digest card's small thumbnail)
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,7 +43,7 @@ _RESULT_TITLE_KEEP = 60  # title characters an excerpt may not take away
 _NOTE_MAX = 500
 _TOPIC_NAME_MAX = 100
 
-_ELLIPSIS = "…"
+ELLIPSIS = "…"
 _ZWSP = "\u200b"
 _RELATED_NAME = "Related coverage"
 _RELATED_CONT_NAME = "Related coverage (cont.)"
@@ -75,13 +75,13 @@ def shorten(text: str, limit: int) -> str:
         return ""
     if len(text) <= limit:
         return text
-    room = limit - len(_ELLIPSIS)
+    room = limit - len(ELLIPSIS)
     head = text[:room]
     if not text[room].isspace():
         space = max((i for i, c in enumerate(head) if c.isspace()), default=-1)
         if space >= room * 0.7:
             head = head[:space]
-    return head.rstrip() + _ELLIPSIS
+    return head.rstrip() + ELLIPSIS
 
 
 def clean(text: str) -> str:
@@ -97,40 +97,40 @@ def clean(text: str) -> str:
     return _neutralise(escaped)
 
 
-def _inert(text: str, limit: int, *, multiline: bool = False) -> str:
+def inert(text: str, limit: int, *, multiline: bool = False) -> str:
     """Untrusted text made inert within `limit`: cut to budget first, then escaped, so a
     huge excerpt costs no more than a short one."""
-    raw = _bounded(text, limit)
-    flat = _multiline(raw) if multiline else _one_line(raw)
-    return _fit(clean(shorten(flat, limit)), limit)
+    raw = bounded(text, limit)
+    flat = _multiline(raw) if multiline else one_line(raw)
+    return fit(clean(shorten(flat, limit)), limit)
 
 
-def _bounded(text: str, limit: int) -> str:
+def bounded(text: str, limit: int) -> str:
     """At most what `limit` shown characters can need (whitespace collapses), marked cut."""
     cap = max(limit, 0) * _SLACK
-    return text if len(text) <= cap else text[:cap] + _ELLIPSIS
+    return text if len(text) <= cap else text[:cap] + ELLIPSIS
 
 
 def relative_time(when: datetime) -> str:
     """A Discord timestamp that each reader sees as "3 hours ago" in their own locale."""
-    return discord.utils.format_dt(_aware(when), "R")  # naive is UTC, not the host's time
+    return discord.utils.format_dt(aware(when), "R")  # naive is UTC, not the host's time
 
 
 def article_embed(article: Article) -> discord.Embed:
     """The post and the /article view: the article with its related coverage, within 6000 chars."""
-    title = _inert(article.title, _TITLE_MAX) or "Untitled"
+    title = inert(article.title, _TITLE_MAX) or "Untitled"
     embed = discord.Embed(
         title=title,
-        url=article.url if _linkable(article.url, _EMBED_URL_MAX) else None,
+        url=article.url if linkable(article.url, _EMBED_URL_MAX) else None,
         colour=BRAND_COLOUR,
-        timestamp=_aware(article.published_at),
+        timestamp=aware(article.published_at),
     )
     author = _author(article)
     if author is not None:
         name, url = author
         embed.set_author(name=name, url=url)
-    topics = TOPIC_SEPARATOR.join(_one_line(t) for t in article.topics)
-    footer = shorten(_plain(topics), _FOOTER_BUDGET)
+    topics = TOPIC_SEPARATOR.join(one_line(t) for t in article.topics)
+    footer = shorten(plain(topics), _FOOTER_BUDGET)
     if footer:
         embed.set_footer(text=footer)
 
@@ -139,7 +139,7 @@ def article_embed(article: Article) -> discord.Embed:
     wanted = _fields_cost(_pack(lines)) if lines else 0
     reserve = min(wanted, _RELATED_RESERVE)
     room = min(_DESCRIPTION_MAX, room - reserve)
-    description = _inert(article.excerpt, room, multiline=True)
+    description = inert(article.excerpt, room, multiline=True)
     if description:
         embed.description = description
     for name, value in _fit_lines(lines, _EMBED_TOTAL_MAX - len(embed), _FIELDS_MAX):
@@ -152,13 +152,13 @@ def article_view(article: Article, *, room_for: int = 0) -> discord.ui.View:
     of 5), less `room_for` buttons the caller adds (e.g. Publish)."""
     view = discord.ui.View(timeout=None)
     buttons: list[discord.ui.Button[discord.ui.View]] = []
-    if _linkable(article.url, _BUTTON_URL_MAX):
+    if linkable(article.url, _BUTTON_URL_MAX):
         buttons.append(_link_button("Read the article", article.url))
     for link in article.related:
         if len(buttons) >= _BUTTONS_MAX - room_for:
             break
-        if _linkable(link.url, _BUTTON_URL_MAX):
-            label = _plain(_one_line(_related_label(link)))
+        if linkable(link.url, _BUTTON_URL_MAX):
+            label = plain(one_line(_related_label(link)))
             buttons.append(_link_button(label, link.url))
     for button in buttons:
         view.add_item(button)
@@ -178,36 +178,43 @@ def results_embed(
     `clean` first). `page` is 0-based, as `store.Page.page`; the footer shows it 1-based.
     """
     embed = discord.Embed(
-        title=_inert(heading, _TITLE_MAX) or "Results", colour=BRAND_COLOUR
+        title=inert(heading, _TITLE_MAX) or "Results", colour=BRAND_COLOUR
     )
     parts: list[str] = []
-    note_text = _fit(_neutralise(note.strip()), _NOTE_MAX)
+    note_text = page_note(note)
     if note_text:
         parts.append(note_text)
     for index, article in enumerate(articles):
         used = len("\n\n".join(parts))
         left = len(articles) - index
         budget = (_DESCRIPTION_MAX - used - 2 * left) // left
-        entry = _result_entry(article, budget)
+        entry = result_entry(article, budget)
         if len(entry) > budget:  # far more than a page: not even a bare entry fits its share
-            parts.append(f"{_ELLIPSIS}and {left} more")
+            parts.append(f"{ELLIPSIS}and {left} more")
             break
         parts.append(entry)
     if not articles:
         parts.append("No articles on this page.")
     embed.description = "\n\n".join(parts)
-    footer = f"Page {max(page, 0) + 1}"
-    if has_next:
-        footer += " · more on the next page"
-    embed.set_footer(text=footer)
+    embed.set_footer(text=page_footer(page, has_next))
     return embed
+
+
+def page_note(note: str) -> str:
+    """A list page's note: the caller's markdown, mentions neutralised, within 500 characters."""
+    return fit(_neutralise(note.strip()), _NOTE_MAX)
+
+
+def page_footer(page: int, has_next: bool) -> str:
+    """ "Page 2 · more on the next page": `page` is 0-based, as `store.Page.page`."""
+    return f"Page {max(page, 0) + 1}" + (" · more on the next page" if has_next else "")
 
 
 def topics_embed(topics: Sequence[tuple[str, int]]) -> discord.Embed:
     """Known topics with their article counts, most articles first."""
-    ordered = sorted(topics, key=lambda item: (-item[1], _one_line(item[0]).casefold()))
+    ordered = sorted(topics, key=lambda item: (-item[1], one_line(item[0]).casefold()))
     lines = [
-        f"{_inert(name, _TOPIC_NAME_MAX) or '(unnamed)'} — {count}"
+        f"{inert(name, _TOPIC_NAME_MAX) or '(unnamed)'} — {count}"
         for name, count in ordered
     ]
     kept = _fit_list(lines, _DESCRIPTION_MAX)
@@ -223,7 +230,7 @@ def embed_to_text(embed: discord.Embed) -> str:
     if embed.url:
         head.append(embed.url)
     if embed.author.name:
-        by = f"by {_unplain(embed.author.name)}"
+        by = f"by {unplain(embed.author.name)}"
         head.append(f"{by} <{embed.author.url}>" if embed.author.url else by)
     if head:
         blocks.append("\n".join(head))
@@ -232,7 +239,7 @@ def embed_to_text(embed: discord.Embed) -> str:
     for field in embed.fields:
         name, value = markdown_to_text(field.name or ""), markdown_to_text(field.value or "")
         blocks.append(f"{name}:\n{value}")
-    tail = [_unplain(embed.footer.text)] if embed.footer.text else []
+    tail = [unplain(embed.footer.text)] if embed.footer.text else []
     if embed.timestamp is not None:
         tail.append(embed.timestamp.astimezone(UTC).isoformat())
     if tail:
@@ -247,7 +254,7 @@ def view_to_text(view: discord.ui.View | None) -> str:
     lines: list[str] = []
     for item in view.children:
         if isinstance(item, discord.ui.Button):
-            label = _unplain(item.label or "")
+            label = unplain(item.label or "")
             lines.append(f"[{label}] {item.url}" if item.url else f"[{label}]")
     return "\n".join(lines)
 
@@ -255,7 +262,7 @@ def view_to_text(view: discord.ui.View | None) -> str:
 # --- helpers -------------------------------------------------------------------------------
 
 
-def _aware(when: datetime) -> datetime:
+def aware(when: datetime) -> datetime:
     """Naive datetimes are UTC (the store's rule), never the host's local time."""
     return when.replace(tzinfo=UTC) if when.tzinfo is None else when
 
@@ -265,12 +272,12 @@ def _neutralise(text: str) -> str:
     return _MENTION.sub("@" + _ZWSP, text)
 
 
-def _plain(text: str) -> str:
+def plain(text: str) -> str:
     """For places Discord shows without markdown (author, footer, labels): mentions only."""
     return _neutralise(text)
 
 
-def _one_line(text: str) -> str:
+def one_line(text: str) -> str:
     """Titles, names and labels are one line; runs of whitespace become one space."""
     return " ".join(text.split())
 
@@ -281,25 +288,25 @@ def _multiline(text: str) -> str:
     return _MANY_NEWLINES.sub("\n\n", text)
 
 
-def _fit(escaped: str, limit: int) -> str:
+def fit(escaped: str, limit: int) -> str:
     """`shorten` for already-escaped markdown: never leave a dangling backslash before "…"."""
     result = shorten(escaped, limit)
-    if result.endswith(_ELLIPSIS) and result != escaped:
-        head = result[: -len(_ELLIPSIS)]
+    if result.endswith(ELLIPSIS) and result != escaped:
+        head = result[: -len(ELLIPSIS)]
         trailing = len(head) - len(head.rstrip("\\"))
         if trailing % 2:
-            result = head[:-1].rstrip() + _ELLIPSIS
+            result = head[:-1].rstrip() + ELLIPSIS
     return result
 
 
-def _linkable(url: str | None, max_len: int) -> bool:
+def linkable(url: str | None, max_len: int) -> bool:
     """Only http(s) URLs are linked, and only when Discord will accept their length."""
     return url is not None and is_http_url(url) and len(url) <= max_len
 
 
-def _md_link(text: str, url: str) -> str:
+def md_link(text: str, url: str) -> str:
     """A masked link `[text](url)`, or the bare text when the URL may not be linked."""
-    if not _linkable(url, _BUTTON_URL_MAX):
+    if not linkable(url, _BUTTON_URL_MAX):
         return text
     target = url.translate(_MD_URL_ESCAPES)  # a ")" in the URL would end the link early
     if len(target) > _MD_URL_MAX:
@@ -311,23 +318,23 @@ def _author(article: Article) -> tuple[str, str | None] | None:
     """Provider name (or its domain) for the author line, linked to the domain when it is a host."""
     domain = article.provider_domain.strip().rstrip(".")
     url = f"https://{domain}" if _HOST.match(domain) else None
-    name = _one_line(_bounded(article.provider_name, _AUTHOR_MAX)) or (domain if url else "")
+    name = one_line(bounded(article.provider_name, _AUTHOR_MAX)) or (domain if url else "")
     if not name:
         return None
-    return shorten(_plain(name), _AUTHOR_MAX), url
+    return shorten(plain(name), _AUTHOR_MAX), url
 
 
 def _related_label(link: RelatedLink) -> str:
     """ "provider · title" of a related item (raw text)."""
-    parts = [_one_line(_bounded(p, _RELATED_TEXT_MAX)) for p in (link.provider, link.title)]
+    parts = [one_line(bounded(p, _RELATED_TEXT_MAX)) for p in (link.provider, link.title)]
     parts = [p for p in parts if p]
     return TOPIC_SEPARATOR.join(parts) or "Related article"
 
 
 def _related_line(link: RelatedLink) -> str:
     """One line of the "Related coverage" field: a masked link, or text for a non-http URL."""
-    text = _inert(_related_label(link), _RELATED_TEXT_MAX)
-    return _md_link(text, link.url)
+    text = inert(_related_label(link), _RELATED_TEXT_MAX)
+    return md_link(text, link.url)
 
 
 def _link_button(label: str, url: str) -> discord.ui.Button[discord.ui.View]:
@@ -367,7 +374,7 @@ def _fit_lines(lines: Sequence[str], budget: int, max_fields: int) -> list[tuple
     if kept == total:
         return _pack(lines)
     for count in range(kept, -1, -1):
-        fields = _pack([*lines[:count], f"{_ELLIPSIS}and {total - count} more"])
+        fields = _pack([*lines[:count], f"{ELLIPSIS}and {total - count} more"])
         if _fits(fields, budget, max_fields):
             return fields
     return []
@@ -378,35 +385,35 @@ def _fit_list(lines: Sequence[str], limit: int) -> list[str]:
     kept: list[str] = []
     size = -1
     for index, line in enumerate(lines):
-        more = f"{_ELLIPSIS}and {len(lines) - index - 1} more"
+        more = f"{ELLIPSIS}and {len(lines) - index - 1} more"
         last = index == len(lines) - 1
         if size + 1 + len(line) + (0 if last else 1 + len(more)) > limit:
-            kept.append(f"{_ELLIPSIS}and {len(lines) - index} more")
+            kept.append(f"{ELLIPSIS}and {len(lines) - index} more")
             return kept
         kept.append(line)
         size += 1 + len(line)
     return kept
 
 
-def _result_entry(article: Article, budget: int) -> str:
+def result_entry(article: Article, budget: int) -> str:
     """One list entry: bold linked title, "provider · <t:…:R>", a short excerpt; within `budget`.
 
     When room is short the excerpt gives way first, then the title, then the link itself.
     """
-    provider = _inert(article.provider_name, _RESULT_PROVIDER_MAX)
+    provider = inert(article.provider_name, _RESULT_PROVIDER_MAX)
     when = relative_time(article.published_at)
     meta = "\n" + TOPIC_SEPARATOR.join(p for p in (provider, when) if p)
-    title = _inert(article.title, _RESULT_TITLE_MAX) or "Untitled"
-    link = _md_link("", article.url)  # "[](target)", or "" when the URL may not be linked
+    title = inert(article.title, _RESULT_TITLE_MAX) or "Untitled"
+    link = md_link("", article.url)  # "[](target)", or "" when the URL may not be linked
     fixed = len("****") + len(link) + len(meta) + min(len(title), _RESULT_TITLE_KEEP)
     excerpt_room = min(_RESULT_EXCERPT_MAX, budget - fixed - 1)
-    excerpt = _inert(article.excerpt, excerpt_room) if excerpt_room >= 20 else ""
+    excerpt = inert(article.excerpt, excerpt_room) if excerpt_room >= 20 else ""
     rest = meta + (f"\n{excerpt}" if excerpt else "")
     room = budget - len(rest) - len("****")
     if link and room - len(link) >= _MIN_LINKED_TITLE:
-        short = _fit(title, min(_RESULT_TITLE_MAX, room - len(link)))
-        return f"**{_md_link(short, article.url)}**{rest}"
-    return f"**{_fit(title, min(_RESULT_TITLE_MAX, room))}**{rest}"  # a URL too long for the page
+        short = fit(title, min(_RESULT_TITLE_MAX, room - len(link)))
+        return f"**{md_link(short, article.url)}**{rest}"
+    return f"**{fit(title, min(_RESULT_TITLE_MAX, room))}**{rest}"  # a URL too long for the page
 
 
 def markdown_to_text(text: str) -> str:
@@ -417,10 +424,10 @@ def markdown_to_text(text: str) -> str:
     text = _TEXT_ESCAPE.sub(r"\1", text)
     text = _TEXT_TIMESTAMP.sub(_timestamp_text, text)
     text = _TEXT_CHANNEL.sub(r"#\1", text)
-    return _unplain(text)
+    return unplain(text)
 
 
-def _unplain(text: str) -> str:
+def unplain(text: str) -> str:
     return text.replace(_ZWSP, "")
 
 

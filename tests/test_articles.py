@@ -171,11 +171,11 @@ def test_related_without_title_or_http_url_dropped_with_warning_naming_index() -
 
 
 def test_unknown_fields_are_kept_in_extra() -> None:
-    text = with_line("isCached: true\nimages:\n  - url: https://img.example/1.jpg\n    width: 3")
+    text = with_line("isCached: true\nvideos:\n  - url: https://img.example/1.mp4\n    width: 3")
     article = parse_article(text, "a.txt")
     assert article.extra == {
         "isCached": True,
-        "images": [{"url": "https://img.example/1.jpg", "width": 3}],
+        "videos": [{"url": "https://img.example/1.mp4", "width": 3}],
     }
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
+from bot.articles import parse_article
 from tests.support.corpus import TOPIC_NAMES, main, make_article, write_corpus
 
 NAME_RE = re.compile(r"^(\d{3,})_([0-9a-f]{16})\.txt$")
@@ -162,6 +163,22 @@ def test_text_is_realistically_messy(
     assert any(not p.isascii() for p in providers) or any("'" in p for p in providers)
     assert any("ampWebUrl" in r for d in docs300 for r in d.get("related", []))
     assert any("images" in r for d in docs300 for r in d.get("related", []))
+
+
+def test_a_share_of_stories_and_related_items_have_pictures_that_load(
+    corpus300: dict[str, bytes],
+) -> None:
+    """The card renderer and the store's picture columns are exercised by generated stores
+    too: about 60% of stories carry their own picture, a share of related items theirs,
+    and every one of them is a picture the loader keeps (no warning)."""
+    articles = [parse_article(raw.decode("utf-8"), name) for name, raw in corpus300.items()]
+    pictured = [a for a in articles if a.image is not None]
+    assert 0.5 * len(articles) < len(pictured) < 0.7 * len(articles)
+    related = [r for a in articles for r in a.related]
+    assert 0.3 * len(related) < sum(1 for r in related if r.image) < 0.5 * len(related)
+    assert all(a.warnings == () for a in articles)
+    image = pictured[0].image
+    assert image is not None and image.url.startswith("https://") and image.width > image.height
 
 
 def test_cli_writes_the_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

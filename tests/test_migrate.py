@@ -11,7 +11,10 @@ import asyncio
 import dataclasses
 from pathlib import Path
 
+from bot.articles import Image
+from bot.digest import Every
 from bot.store import DeliveryState, Store
+from bot.store.migrate import copy_state
 from tests.support.botenv import content, news_bot, settled, start_bot, subscribe
 from tests.support.cli import newsbot
 from tests.support.helpers import write_article
@@ -102,3 +105,43 @@ async def test_a_sqlite_bot_moves_to_postgresql_and_reposts_nothing(
             assert len(discord.messages(news)) == len(discord.messages(ai)) == 1
             await asyncio.sleep(0.5)
             assert await pg_store.outbox.next_due_at() is None
+
+
+async def test_migrate_db_keeps_each_feeds_posts_and_digests_style_and_the_saves(
+    tmp_path: Path, pg_url: str
+) -> None:
+    """A card stays a card after the move (an edit never turns it into an embed), and a
+    story a member saved is not sent to their DMs again; pictures come with the index."""
+    store = tmp_path / "store"
+    store.mkdir()
+    picture = Image("https://img.example.com/quake.jpg", 800, 450)
+    images = [{"url": picture.url, "width": picture.width, "height": picture.height}]
+    write_article(store, "quake", title="Story quake", published=True, images=images)
+    url = "https://example.com/news/quake"
+    async with Store.open(tmp_path / "news.db", store) as old:
+        await old.feeds.subscribe(1, "", actor="t")
+        await old.feeds.subscribe(2, "", actor="t")
+        await old.digests.add(
+            1, "", every=Every.DAILY, hour=8, size=5, guild_id=9, actor="t", now=0
+        )
+        await old.folder.sync()
+        async with old.db.transaction():  # the styles a /feed add and a digest chose
+            await old.db.execute("UPDATE subscriptions SET style = 'card' WHERE channel_id = 1")
+            await old.db.execute("UPDATE outbox SET style = 'card' WHERE channel_id = 1")
+            await old.db.execute("UPDATE digests SET style = 'link'")
+            await old.db.execute(
+                "INSERT INTO saves (user_id, url, saved_at) VALUES (?, ?, ?)", [77, url, 5]
+            )
+        async with Store.open(pg_url, store) as new:
+            await new.folder.sync()
+            report = await copy_state(old.db, new.db)
+            assert report.copied["saves"] == 1
+            for table in ("subscriptions", "outbox"):
+                assert await new.db.fetch_tuples(
+                    f"SELECT channel_id, style FROM {table} ORDER BY channel_id"
+                ) == [(1, "card"), (2, "embed")]
+            assert await new.db.fetch_tuples("SELECT style FROM digests") == [("link",)]
+            assert await new.db.fetch_tuples("SELECT user_id, url, saved_at FROM saves") == [
+                (77, url, 5)
+            ]
+            assert (await new.articles.get("quake")).image == picture

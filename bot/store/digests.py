@@ -17,6 +17,7 @@ from enum import StrEnum
 from bot.articles import topic_key
 from bot.digest import Every, Period, Story, period_after
 from bot.store.database import Database, Row
+from bot.store.records import image_from_row
 
 _KEEP_SECONDS = 8 * 24 * 3600  # log rows a round looks at: a week's period, and a day more
 
@@ -180,6 +181,7 @@ class Digests:
             params.append(topic_key(topic))
         rows = await self.db.fetch(
             "SELECT a.id, a.title, a.url, a.provider_name, a.heat, a.quality, a.published_at, "
+            "a.image_url, a.image_width, a.image_height, "
             "(SELECT COUNT(*) FROM related r WHERE r.article_rowid = a.rowid) AS related "
             "FROM articles a WHERE a.visible = 1 AND a.visible_since >= ? "
             f"AND a.visible_since < ? {where}",
@@ -195,6 +197,7 @@ class Digests:
                 quality=r["quality"],
                 published_at=datetime.fromtimestamp(r["published_at"], UTC),
                 related=int(r["related"]),
+                image=image_from_row(r),
             )
             for r in rows
         ]

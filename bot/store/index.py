@@ -81,7 +81,8 @@ class ArticleIndex:
         )
         await self.db.executemany(
             "INSERT INTO related (article_rowid, position, title, url, excerpt, provider, "
-            "published_at, quality) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "published_at, quality, image_url, image_width, image_height) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(rowids[a.id], *r) for a in articles for r in a.related],
         )
 

@@ -4,10 +4,12 @@ The index is rebuilt from the store folder (the source of truth) first, while th
 has no subscriptions, so loading it queues nothing. Then what only the database knows is
 copied: subscriptions, channel states, the audit trail, small facts (command digests,
 remembered values), the delivery log, which says which message is which story's post, the
-digests with their log, and when each story became visible (what a digest's period holds).
-So nothing is posted again after the switch, and later edits and withdrawals reach the old
-posts. Every copy skips what the target already has: running it again changes nothing
-(a row the target still has pending takes the source's later state).
+digests with their log, what members saved to their DMs, and when each story became visible
+(what a digest's period holds). Each feed, post and digest keeps its style (a card stays a
+card). So nothing is posted or saved again after the switch, and later edits and
+withdrawals reach the old posts. Pictures come with the rebuilt index. Every copy skips
+what the target already has: running it again changes nothing (a row the target still has
+pending takes the source's later state).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ _COPIES: dict[str, tuple[tuple[str, ...], str, str]] = {
             "silent",
             "max_per_hour",
             "threads",
+            "style",
         ),
         "(channel_id, topic_key)",
         "DO NOTHING",
@@ -63,6 +66,7 @@ _COPIES: dict[str, tuple[tuple[str, ...], str, str]] = {
             "threads",
             "followup",
             "started_at",
+            "style",
         ),
         "(url, channel_id)",
         "DO UPDATE SET state = excluded.state, message_id = excluded.message_id, "
@@ -81,6 +85,7 @@ _COPIES: dict[str, tuple[tuple[str, ...], str, str]] = {
             "size",
             "created_at",
             "created_by",
+            "style",
         ),
         "(channel_id, topic_key)",
         "DO NOTHING",
@@ -104,6 +109,7 @@ _COPIES: dict[str, tuple[tuple[str, ...], str, str]] = {
         "(channel_id, topic_key, period_key)",
         "DO NOTHING",
     ),
+    "saves": (("user_id", "url", "saved_at"), "(user_id, url)", "DO NOTHING"),
 }
 _SKIPPED_META = ("bulk_load_triggers", "last_sync")  # SQLite's own bookkeeping; the target's own
 _AUDIT = ("at", "actor", "action", "article_id", "detail")

@@ -7,7 +7,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from bot.articles import TOPIC_SEPARATOR, Article, RelatedLink, topic_key
+from bot.articles import TOPIC_SEPARATOR, Article, Image, RelatedLink, topic_key
 from bot.store.database import Row
 
 ARTICLE_COLUMNS = (
@@ -30,6 +30,9 @@ ARTICLE_COLUMNS = (
     "extra",
     "file_mtime_ns",
     "render_hash",
+    "image_url",
+    "image_width",
+    "image_height",
 )
 # What a read selects: everything but `secured`, which never leaves the database.
 READ_COLUMNS = ", ".join(f"a.{c}" for c in ARTICLE_COLUMNS if c != "secured")
@@ -79,6 +82,7 @@ def article_rows(article: Article, name: str, mtime_ns: int) -> ArticleRows:
             json.dumps(_jsonable(article.extra), ensure_ascii=False) if article.extra else "{}",
             mtime_ns,
             render_hash(article),
+            *image_values(article.image),
         ),
         topics=tuple((topic_key(t), t) for t in article.topics),
         published_at=published_at,
@@ -91,6 +95,7 @@ def article_rows(article: Article, name: str, mtime_ns: int) -> ArticleRows:
                 r.provider,
                 int(r.published_at.timestamp()) if r.published_at else None,
                 r.quality,
+                *image_values(r.image),
             )
             for position, r in enumerate(article.related)
         ),
@@ -110,6 +115,9 @@ def render_hash(article: Article) -> str:
         article.topics,
         [(r.title, r.url, r.provider) for r in article.related],
     ]
+    pictures = [article.image, *(r.image for r in article.related)]
+    if any(pictures):  # only then: an article without pictures keeps its hash from before them
+        parts.append([image_values(picture) for picture in pictures])
     return hashlib.sha256(json.dumps(parts, ensure_ascii=False).encode()).hexdigest()[:16]
 
 
@@ -131,6 +139,7 @@ def article_from_row(row: Row, related: tuple[RelatedLink, ...] = ()) -> Article
         provider_domain=row["provider_domain"],
         topics=tuple(t for t in row["topics"].split(TOPIC_SEPARATOR) if t),
         related=related,
+        image=image_from_row(row),
         extra=json.loads(row["extra"]),
     )
 
@@ -144,7 +153,20 @@ def related_from_row(row: Row) -> RelatedLink:
         provider=row["provider"],
         published_at=datetime.fromtimestamp(published_at, UTC) if published_at else None,
         quality=row["quality"],
+        image=image_from_row(row),
     )
+
+
+def image_values(image: Image | None) -> tuple[str | None, int | None, int | None]:
+    """The image_url, image_width and image_height columns of a picture (NULLs for none,
+    as in a row written before pictures)."""
+    return (image.url, image.width, image.height) if image else (None, None, None)
+
+
+def image_from_row(row: Row) -> Image | None:
+    """The picture of an `articles` or `related` row (its image_* columns), or None."""
+    url = row["image_url"]
+    return Image(url, row["image_width"] or 0, row["image_height"] or 0) if url else None
 
 
 def _jsonable(value: object) -> Any:

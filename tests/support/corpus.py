@@ -5,7 +5,8 @@ realistic article store, and nothing in the project may depend on files that
 only maintainers have.  This module writes files in the real store's schema
 and formatting: one YAML front-matter document per file (between ``---``
 lines, no body), the same key order, double-quoted strings, plain provider
-names and topics, blank lines between the groups, 0-6 ``related`` items and a
+names and topics, blank lines between the groups, an ``images`` entry on about 60%
+of articles, 0-6 ``related`` items (about 40% of them with ``images``) and a
 ``secured`` blob (base64 AES-sized ciphertext, ``;``, base64 16-byte IV).
 
 Content is drawn from fixed word lists with long-tail (Zipf-like) weights so
@@ -396,6 +397,7 @@ IMAGE_SIZES = [(3000, 1688), (1200, 675), (1920, 1080), (800, 450), (1024, 683),
                (1600, 900), (640, 360)]
 # fmt: on
 
+PICTURED_FRACTION = 0.6  # stories with a picture of their own (an `images` entry)
 URL_STYLES = 6  # URL shape is fixed per provider: index % URL_STYLES
 START_TS = 1640995200  # 2022-01-01T00:00:00Z
 SPAN_MIN = 3 * 365 * 24 * 60  # three years, in minutes
@@ -821,21 +823,28 @@ def _related_lines(
         ]
         if r() < 0.4:
             lines.append("    images:")
-            tm = time.gmtime(rts)
-            ym = f"{tm[0]:04d}/{tm[1]:02d}"
-            stem = (_slugify(rt) or "image")[:40]
             for k in range(2 if r() < 0.15 else 1):
-                w, h = rng.choice(IMAGE_SIZES)
-                cdn = rng.choice(["wp.", "cdn.", "media.", "images.", ""]) + rdomain
-                img = f"https://{cdn}/wp-content/uploads/{ym}/{stem}-{k + 1}.jpeg?w={w}"
-                lines += [
-                    "      - url: " + _yq(img),
-                    f"        width: {w}",
-                    f"        height: {h}",
-                    "        isCached: " + ("true" if r() < 0.8 else "false"),
-                ]
+                lines += _image_entry(rng, rdomain, rts, rt, k, "    ")
     lines.append("")
     return lines
+
+
+def _image_entry(
+    rng: random.Random, domain: str, ts: int, title: str, k: int, indent: str
+) -> list[str]:
+    """Picture ``k`` of a story: one ``images`` entry (url, width, height, isCached) as the
+    store writes it, its lines indented by ``indent`` plus two spaces."""
+    tm = time.gmtime(ts)
+    stem = (_slugify(title) or "image")[:40]
+    w, h = rng.choice(IMAGE_SIZES)
+    cdn = rng.choice(["wp.", "cdn.", "media.", "images.", ""]) + domain
+    img = f"https://{cdn}/wp-content/uploads/{tm[0]:04d}/{tm[1]:02d}/{stem}-{k + 1}.jpeg?w={w}"
+    return [
+        f"{indent}  - url: " + _yq(img),
+        f"{indent}    width: {w}",
+        f"{indent}    height: {h}",
+        f"{indent}    isCached: " + ("true" if rng.random() < 0.8 else "false"),
+    ]
 
 
 def _build(rng: random.Random, seed: int, i: int, drafts_fraction: float) -> tuple[str, str]:
@@ -888,12 +897,16 @@ def _build(rng: random.Random, seed: int, i: int, drafts_fraction: float) -> tup
         "topics:",
         *("  - " + t for t in topics),
         "",
-        *_related_lines(rng, txt, primary, section, cjk, pidx, ts),
     ]
+    pictured = len(lines)  # the story's own picture goes between its topics and related
+    lines += _related_lines(rng, txt, primary, section, cjk, pidx, ts)
     n = _pick(rng, _SEC_LEN, _SEC_CW)
     secured = base64.b64encode(rng.randbytes(n)).decode() + ";"
     secured += base64.b64encode(rng.randbytes(16)).decode()
     lines += ["secured: " + _yq(secured), "---", ""]
+    # Drawn last: every other line is what it was before stories had their own pictures.
+    if r() < PICTURED_FRACTION:
+        lines[pictured:pictured] = ["images:", *_image_entry(rng, pdomain, ts, title, 0, ""), ""]
     return hashlib.sha256(web.encode()).hexdigest()[:16], "\n".join(lines)
 
 

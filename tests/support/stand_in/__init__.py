@@ -13,8 +13,10 @@ Typical use::
 
 Modules: ``server`` (StandIn: faults, REST plumbing, driving the bot), ``rest`` (route
 handlers), ``gateway`` (sessions and dispatch), ``world`` (guild, permissions, payloads),
-``records`` (Recorded, InteractionResult), ``validation`` (Discord's body limits),
-``ratelimit`` (buckets and headers), ``runner`` (``running_bot``).
+``threads`` (forums, threads, crossposts), ``dms`` (direct messages), ``records`` (Recorded,
+InteractionResult), ``validation`` (Discord's body limits), ``components`` (legacy and
+Components V2 rules), ``forms`` (error answers), ``ratelimit`` (buckets and headers),
+``runner`` (``running_bot``).
 """
 
 from .records import InteractionNotAnswered, InteractionResult, Recorded

@@ -18,10 +18,20 @@ from aiohttp import web
 
 from .world import World
 
-__all__ = ["INTENT_GUILDS", "INTENT_GUILD_MESSAGES", "INTENT_MEMBERS", "Gateway", "Session"]
+__all__ = [
+    "DM_SHARD_KEY",
+    "INTENT_DIRECT_MESSAGES",
+    "INTENT_GUILDS",
+    "INTENT_GUILD_MESSAGES",
+    "INTENT_MEMBERS",
+    "Gateway",
+    "Session",
+]
 
 HEARTBEAT_INTERVAL_MS = 41250
 INTENT_GUILDS, INTENT_MEMBERS, INTENT_GUILD_MESSAGES = 1 << 0, 1 << 1, 1 << 9
+INTENT_DIRECT_MESSAGES = 1 << 12
+DM_SHARD_KEY = 0  # DM events go to shard 0: broadcast them as for a guild whose id is 0
 
 
 class Session:

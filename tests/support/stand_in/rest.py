@@ -7,7 +7,8 @@ import copy
 import re
 from typing import Any
 
-from .gateway import INTENT_GUILD_MESSAGES, Gateway
+from .components import text_displays
+from .gateway import DM_SHARD_KEY, INTENT_DIRECT_MESSAGES, INTENT_GUILD_MESSAGES, Gateway
 from .records import (
     COMPONENTS_V2,
     CROSSPOSTED,
@@ -25,7 +26,7 @@ from .records import (
     StoredMessage,
 )
 from .validation import ApiError, validate_choices, validate_commands, validate_message
-from .world import Channel, Perm, Snowflakes, World, iso_now
+from .world import DM, Channel, Perm, Snowflakes, World, iso_now
 
 __all__ = ["RestRoutes", "Route", "compile_routes"]
 
@@ -33,6 +34,12 @@ INTERACTION_DEADLINE = 3.0  # seconds Discord waits for the initial callback
 NONCE_WINDOW = 300.0  # enforce_nonce de-duplicates within 5 minutes
 CALLBACK_TYPES = {2: {4, 5, 9}, 3: {4, 5, 6, 7, 9}, 4: {8}}  # interaction type -> allowed callbacks
 Route = tuple[str, re.Pattern[str], str, Handler]  # method, path pattern, template, handler
+
+
+def shown_text(content: str, components: Any) -> str:
+    """What a message shows as text, where its mentions are found: the content and, for a
+    V2 message, every text display."""
+    return "\n".join([content, *text_displays(components)])
 
 
 def compile_routes(table: list[tuple[str, str, Handler]]) -> list[Route]:
@@ -61,6 +68,7 @@ class RestRoutes:
     _nonces: dict[tuple[int, int, str], tuple[int, float]]
     _interactions: dict[int, InteractionRecord]
     _by_token: dict[str, InteractionRecord]
+    _dm_channels: dict[int, Channel]  # DM channel id -> channel (see dms)
 
     # --- routing ----------------------------------------------------------------------------
 
@@ -139,9 +147,11 @@ class RestRoutes:
     # --- state helpers ----------------------------------------------------------------------
 
     def _world_of_channel(self, channel_id: int) -> World:
-        """The guild a channel belongs to (the primary guild for an unknown channel)."""
+        """The guild a channel belongs to (for a DM, one the user shares with the bot; the
+        primary guild for an unknown channel)."""
+        dm = self._dm_channels.get(channel_id)
         for world in self.worlds.values():
-            if channel_id in world.channels:
+            if dm.recipient_id in world.members if dm is not None else channel_id in world.channels:
                 return world
         return self.world
 
@@ -205,7 +215,7 @@ class RestRoutes:
             "timestamp": iso_now(),
             "edited_timestamp": None,
             "tts": bool(body.get("tts")),
-            **world.mentions(content, allowed),
+            **world.mentions(shown_text(content, body.get("components")), allowed),
             "mention_channels": [],
             "attachments": self._attachments(channel_id, files),
             "embeds": copy.deepcopy(body.get("embeds") or []),
@@ -216,6 +226,8 @@ class RestRoutes:
             "components": copy.deepcopy(body.get("components") or []),
             "allowed_mentions": copy.deepcopy(allowed),  # as sent; not a Discord field
         }
+        if channel_id in self._dm_channels:
+            del data["guild_id"]
         if body.get("nonce") is not None:
             data["nonce"] = body["nonce"]
         reference = body.get("message_reference")
@@ -249,11 +261,13 @@ class RestRoutes:
             d["allowed_mentions"] = copy.deepcopy(body["allowed_mentions"])
         if "content" in body:
             d["content"] = "" if body["content"] is None else str(body["content"])
-            world = self._world_of_channel(int(d["channel_id"]))
-            d.update(world.mentions(d["content"], d.get("allowed_mentions")))
         for key in ("embeds", "components"):
             if key in body:
                 d[key] = copy.deepcopy(body[key] or [])
+        if "content" in body or "components" in body:
+            world = self._world_of_channel(int(d["channel_id"]))
+            shown = shown_text(d["content"], d["components"])
+            d.update(world.mentions(shown, d.get("allowed_mentions")))
         if body.get("flags") is not None:
             keep = int(d.get("flags") or 0) & (EPHEMERAL | COMPONENTS_V2 | CROSSPOSTED | SILENT)
             d["flags"] = keep | (int(body["flags"]) & (SUPPRESS_EMBEDS | COMPONENTS_V2))
@@ -269,26 +283,46 @@ class RestRoutes:
     def _delete(self, message: StoredMessage) -> None:
         message.deleted = True
         if not message.ephemeral:
-            guild_id = self._world_of_channel(int(message.data["channel_id"])).guild_id
-            self._gateway.broadcast(
-                "MESSAGE_DELETE",
-                {
-                    "id": message.data["id"],
-                    "channel_id": message.data["channel_id"],
-                    "guild_id": str(guild_id),
-                },
-                INTENT_GUILD_MESSAGES,
-                guild_id,
-            )
+            channel_id = int(message.data["channel_id"])
+            payload = {"id": message.data["id"], "channel_id": message.data["channel_id"]}
+            if channel_id not in self._dm_channels:
+                payload["guild_id"] = str(self._world_of_channel(channel_id).guild_id)
+            self._broadcast_message_event("MESSAGE_DELETE", channel_id, payload)
 
     def _emit_message(self, event: str, message: StoredMessage) -> None:
-        world = self._world_of_channel(int(message.data["channel_id"]))
+        channel_id = int(message.data["channel_id"])
         payload = {k: v for k, v in message.data.items() if k != "allowed_mentions"}
-        payload["member"] = world.member_payload(world.members[self.bot_user_id], with_user=False)
-        self._gateway.broadcast(event, payload, INTENT_GUILD_MESSAGES, world.guild_id)
+        if channel_id not in self._dm_channels:
+            world = self._world_of_channel(channel_id)
+            bot = world.members[self.bot_user_id]
+            payload["member"] = world.member_payload(bot, with_user=False)
+        self._broadcast_message_event(event, channel_id, payload)
+
+    def _broadcast_message_event(
+        self, event: str, channel_id: int, payload: dict[str, Any]
+    ) -> None:
+        """To the guild's shard with GUILD_MESSAGES; a DM's to shard 0 with DIRECT_MESSAGES."""
+        if channel_id in self._dm_channels:
+            self._gateway.broadcast(event, payload, INTENT_DIRECT_MESSAGES, DM_SHARD_KEY)
+        else:
+            guild_id = self._world_of_channel(channel_id).guild_id
+            self._gateway.broadcast(event, payload, INTENT_GUILD_MESSAGES, guild_id)
+
+    def _check_dm_open(self, channel: Channel) -> None:
+        """A DM needs a server the user shares with the bot whose members may DM them."""
+        user_id = int(channel.recipient_id or 0)
+        if not any(w.takes_dms_from_bot(user_id) for w in self.worlds.values()):
+            raise ApiError(403, 50007, "Cannot send messages to this user")
+
+    def _bot_permissions(self, channel: Channel) -> int:
+        if channel.type == DM:
+            return Perm.IN_DM
+        return self._world_of_channel(channel.id).bot_permissions(channel)
 
     def _channel_or_404(self, params: Params) -> Channel:
         raw = params["channel_id"]
+        if raw.isdigit() and int(raw) in self._dm_channels:
+            return self._dm_channels[int(raw)]
         world = self._world_of_channel(int(raw)) if raw.isdigit() else self.world
         channel = world.channel(int(raw)) if raw.isdigit() else None
         if channel is None:
@@ -501,7 +535,7 @@ class RestRoutes:
             if message is None or message.deleted:
                 raise ApiError(404, 10008, "Unknown Message")
             if ctype == 7:
-                validate_message(data, creating=False, prefix=("data",))
+                validate_message(data, creating=False, prefix=("data",), stored=message.data)
                 self._apply_edit(message, data, files)
         elif ctype == 8:
             validate_choices(data.get("choices"))
@@ -578,7 +612,7 @@ class RestRoutes:
     async def _patch_webhook_message(self, rec: Recorded, p: Params, files: Files) -> Reply:
         inter, message = self._webhook_message(p)
         body = self._body(rec)
-        validate_message(body, creating=False)
+        validate_message(body, creating=False, stored=message.data)
         self._apply_edit(message, body, files)
         inter.edited = True
         return 200, copy.deepcopy(message.data)
@@ -596,10 +630,7 @@ class RestRoutes:
 
     async def _get_messages(self, rec: Recorded, p: Params, files: Files) -> Reply:
         channel = self._channel_or_404(p)
-        if (
-            not self._world_of_channel(channel.id).bot_permissions(channel)
-            & Perm.READ_MESSAGE_HISTORY
-        ):
+        if not self._bot_permissions(channel) & Perm.READ_MESSAGE_HISTORY:
             return 200, []
         limit = max(1, min(100, int(rec.query.get("limit", "50"))))
         found = self._current_messages(channel.id, include_interactions=True)
@@ -612,9 +643,11 @@ class RestRoutes:
 
     async def _post_message(self, rec: Recorded, p: Params, files: Files) -> Reply:
         channel = self._channel_or_404(p)
-        perms = self._world_of_channel(channel.id).bot_permissions(channel)
+        perms = self._bot_permissions(channel)
         if not perms & Perm.SEND_MESSAGES:
             raise ApiError(403, 50013, "Missing Permissions")
+        if channel.type == DM:
+            self._check_dm_open(channel)
         body = dict(self._body(rec))
         body["flags"] = int(body.get("flags") or 0) & ~EPHEMERAL
         validate_message(body, creating=True, files=len(files))
@@ -657,7 +690,7 @@ class RestRoutes:
     async def _patch_message(self, rec: Recorded, p: Params, files: Files) -> Reply:
         message = self._channel_message_or_404(p)
         body = self._body(rec)
-        validate_message(body, creating=False)
+        validate_message(body, creating=False, stored=message.data)
         self._apply_edit(message, body, files)
         return 200, copy.deepcopy(message.data)
 

@@ -25,6 +25,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from .dms import DirectMessages
 from .gateway import INTENT_GUILDS, INTENT_MEMBERS, Gateway
 from .ratelimit import RateLimiter, too_many_headers
 from .records import (
@@ -80,7 +81,7 @@ async def _holds(predicate: Callable[[], bool | Awaitable[bool]]) -> bool:
     return bool(await value) if inspect.isawaitable(value) else bool(value)
 
 
-class StandIn(ThreadRoutes, RestRoutes):
+class StandIn(DirectMessages, ThreadRoutes, RestRoutes):
     """Discord for tests: ``async with StandIn() as d:``, or ``start()`` / ``close()``.
 
     ``rate_limits`` enforces Discord's buckets (5 message creates per 5 s per channel, 50
@@ -89,7 +90,7 @@ class StandIn(ThreadRoutes, RestRoutes):
     applied after the delay even if the client has gone, as Discord would.
     ``recommended_shards`` is what ``GET /gateway/bot`` tells an AutoShardedBot.
     Forums, threads and crossposts: see ``threads``; ``advance(seconds)`` moves the clock
-    its hourly crosspost limit counts by.
+    its hourly crosspost limit counts by. DMs (``dms``, ``close_dms``): see ``dms``.
     """
 
     def __init__(
@@ -114,6 +115,7 @@ class StandIn(ThreadRoutes, RestRoutes):
         self._nonces: dict[tuple[int, int, str], tuple[int, float]] = {}
         self._interactions: dict[int, InteractionRecord] = {}
         self._by_token: dict[str, InteractionRecord] = {}
+        self._dm_channels: dict[int, Channel] = {}
         self._faults: list[Fault] = []
         self._drops: list[Fault] = []
         self._holds: list[Hold] = []
@@ -300,11 +302,12 @@ class StandIn(ThreadRoutes, RestRoutes):
         return self._current_messages(channel_id, include_interactions=include_interactions)
 
     def all_posts(self) -> dict[int, list[dict[str, Any]]]:
-        """channel_id -> current channel posts, for every channel that has at least one."""
+        """channel_id -> current channel posts, for every guild channel that has at least one
+        (DMs: ``dms``)."""
         ids = {
             int(m.data["channel_id"])
             for m in self._messages.values()
-            if m.in_channel and not m.deleted
+            if m.in_channel and not m.deleted and int(m.data["channel_id"]) not in self._dm_channels
         }
         return {cid: self.messages(cid) for cid in sorted(ids)}
 

@@ -10,6 +10,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from .components import check_components
+from .forms import ApiError, FormErrors, Path, TooManyRequests, check_url, text
+from .records import COMPONENTS_V2
+
 __all__ = [
     "ApiError",
     "FormErrors",
@@ -27,99 +31,27 @@ EMBED_LIMITS = {"title": 256, "description": 4096}
 MAX_FIELDS = 25
 FIELD_NAME, FIELD_VALUE = 256, 1024
 FOOTER_TEXT, AUTHOR_NAME = 2048, 256
-MAX_ROWS, MAX_ROW_ITEMS = 5, 5
-BUTTON_LABEL, CUSTOM_ID = 80, 100
-IS_COMPONENTS_V2 = 1 << 15
+LEGACY_FIELDS = ("content", "embeds", "poll", "sticker_ids")  # refused with IS_COMPONENTS_V2
 _COMMAND_NAME = re.compile(r"^[-_\w]{1,32}$")
-
-
-class ApiError(Exception):
-    """An error answer: raised by route handlers, turned into Discord's JSON error body."""
-
-    def __init__(
-        self, status: int, code: int, message: str, errors: dict[str, Any] | None = None
-    ) -> None:
-        super().__init__(f"{status} {code} {message}")
-        self.status, self.code, self.message, self.errors = status, code, message, errors
-        self.headers: dict[str, str] = {}
-
-    def body(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"message": self.message, "code": self.code}
-        if self.errors is not None:
-            out["errors"] = self.errors
-        return out
-
-
-class TooManyRequests(ApiError):
-    """A 429 from a route's own limit (not the generic buckets): Discord's body and headers."""
-
-    def __init__(self, retry_after: float, headers: dict[str, str]) -> None:
-        super().__init__(429, 0, "You are being rate limited.")
-        self.retry_after = retry_after
-        self.headers = headers
-
-    def body(self) -> dict[str, Any]:
-        return {"message": self.message, "retry_after": round(self.retry_after, 3), "global": False}
-
-
-class FormErrors:
-    """Collects field errors into Discord's nested ``{"a": {"0": {"_errors": [...]}}}`` shape."""
-
-    def __init__(self, prefix: tuple[str | int, ...] = ()) -> None:
-        self.prefix = prefix
-        self.tree: dict[str, Any] = {}
-
-    def add(self, path: tuple[str | int, ...], code: str, message: str) -> None:
-        node = self.tree
-        for part in (*self.prefix, *path):
-            node = node.setdefault(str(part), {})
-        node.setdefault("_errors", []).append({"code": code, "message": message})
-
-    def too_long(self, path: tuple[str | int, ...], limit: int) -> None:
-        self.add(path, "BASE_TYPE_MAX_LENGTH", f"Must be {limit} or fewer in length.")
-
-    def required(self, path: tuple[str | int, ...]) -> None:
-        self.add(path, "BASE_TYPE_REQUIRED", "This field is required")
-
-    def raise_if_any(self) -> None:
-        if self.tree:
-            raise ApiError(400, 50035, "Invalid Form Body", self.tree)
-
-
-def _text(value: Any) -> str:
-    return "" if value is None else str(value)
-
-
-def _check_url(
-    errs: FormErrors, path: tuple[str | int, ...], url: Any, *, attachment: bool
-) -> None:
-    schemes = ("http", "https", "attachment") if attachment else ("http", "https")
-    scheme = _text(url).split(":", 1)[0].lower() if ":" in _text(url) else ""
-    if scheme not in schemes:
-        errs.add(
-            path,
-            "URL_TYPE_INVALID_URL",
-            f'Scheme "{scheme}" is not supported. Scheme must be one of {schemes}.',
-        )
 
 
 def embed_size(embed: dict[str, Any]) -> int:
     """Characters that count toward the 6000 limit (title, description, fields, footer, author)."""
-    total = len(_text(embed.get("title"))) + len(_text(embed.get("description")))
+    total = len(text(embed.get("title"))) + len(text(embed.get("description")))
     for field in embed.get("fields") or []:
-        total += len(_text(field.get("name"))) + len(_text(field.get("value")))
-    total += len(_text((embed.get("footer") or {}).get("text")))
-    total += len(_text((embed.get("author") or {}).get("name")))
+        total += len(text(field.get("name"))) + len(text(field.get("value")))
+    total += len(text((embed.get("footer") or {}).get("text")))
+    total += len(text((embed.get("author") or {}).get("name")))
     return total
 
 
 def _check_embed(errs: FormErrors, i: int, embed: dict[str, Any]) -> None:
-    at: tuple[str | int, ...] = ("embeds", i)
+    at: Path = ("embeds", i)
     for key, limit in EMBED_LIMITS.items():
-        if len(_text(embed.get(key))) > limit:
+        if len(text(embed.get(key))) > limit:
             errs.too_long((*at, key), limit)
     if embed.get("url") is not None:
-        _check_url(errs, (*at, "url"), embed["url"], attachment=False)
+        check_url(errs, (*at, "url"), embed["url"], attachment=False)
     fields = embed.get("fields") or []
     if len(fields) > MAX_FIELDS:
         errs.add(
@@ -127,93 +59,46 @@ def _check_embed(errs: FormErrors, i: int, embed: dict[str, Any]) -> None:
         )
     for j, field in enumerate(fields):
         for key, limit in (("name", FIELD_NAME), ("value", FIELD_VALUE)):
-            text = _text(field.get(key))
-            if not text.strip():
+            value = text(field.get(key))
+            if not value.strip():
                 errs.required((*at, "fields", j, key))
-            elif len(text) > limit:
+            elif len(value) > limit:
                 errs.too_long((*at, "fields", j, key), limit)
     footer = embed.get("footer") or {}
-    if len(_text(footer.get("text"))) > FOOTER_TEXT:
+    if len(text(footer.get("text"))) > FOOTER_TEXT:
         errs.too_long((*at, "footer", "text"), FOOTER_TEXT)
     if footer.get("icon_url") is not None:
-        _check_url(errs, (*at, "footer", "icon_url"), footer["icon_url"], attachment=True)
+        check_url(errs, (*at, "footer", "icon_url"), footer["icon_url"], attachment=True)
     author = embed.get("author") or {}
-    if len(_text(author.get("name"))) > AUTHOR_NAME:
+    if len(text(author.get("name"))) > AUTHOR_NAME:
         errs.too_long((*at, "author", "name"), AUTHOR_NAME)
     if author.get("url") is not None:
-        _check_url(errs, (*at, "author", "url"), author["url"], attachment=False)
+        check_url(errs, (*at, "author", "url"), author["url"], attachment=False)
     if author.get("icon_url") is not None:
-        _check_url(errs, (*at, "author", "icon_url"), author["icon_url"], attachment=True)
+        check_url(errs, (*at, "author", "icon_url"), author["icon_url"], attachment=True)
     for key in ("image", "thumbnail"):
         sub = embed.get(key) or {}
         if sub.get("url") is not None:
-            _check_url(errs, (*at, key, "url"), sub["url"], attachment=True)
-
-
-def _check_component(errs: FormErrors, at: tuple[str | int, ...], comp: dict[str, Any]) -> None:
-    kind = comp.get("type")
-    custom_id = comp.get("custom_id")
-    if custom_id is not None and len(_text(custom_id)) > CUSTOM_ID:
-        errs.too_long((*at, "custom_id"), CUSTOM_ID)
-    if kind == 2:  # button
-        if len(_text(comp.get("label"))) > BUTTON_LABEL:
-            errs.too_long((*at, "label"), BUTTON_LABEL)
-        if comp.get("style") == 5:
-            if comp.get("url") is None:
-                errs.required((*at, "url"))
-            else:
-                _check_url(errs, (*at, "url"), comp["url"], attachment=False)
-            if custom_id is not None:
-                errs.add(
-                    (*at, "custom_id"),
-                    "BUTTON_COMPONENT_CUSTOM_ID_NOT_ALLOWED",
-                    "A custom id cannot be specified for link buttons",
-                )
-        elif comp.get("style") != 6 and custom_id is None:  # 6 = premium (sku_id)
-            errs.add(
-                (*at, "custom_id"), "BUTTON_COMPONENT_CUSTOM_ID_REQUIRED", "A custom id is required"
-            )
-    elif kind in (3, 5, 6, 7, 8):  # select menus
-        if custom_id is None:
-            errs.required((*at, "custom_id"))
-        if len(comp.get("options") or []) > 25:
-            errs.add((*at, "options"), "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length.")
-
-
-def _check_components(errs: FormErrors, components: list[Any], flags: int) -> None:
-    if flags & IS_COMPONENTS_V2:
-        return  # layout components: Discord's v2 rules are not modelled here
-    if len(components) > MAX_ROWS:
-        errs.add(("components",), "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_ROWS} or fewer in length.")
-    for i, row in enumerate(components):
-        if not isinstance(row, dict) or row.get("type") != 1:
-            errs.add(
-                ("components", i, "type"),
-                "COMPONENT_LAYOUT_WIDTH_EXCEEDED",
-                "Top-level components must be action rows",
-            )
-            continue
-        items = row.get("components") or []
-        if len(items) > MAX_ROW_ITEMS:
-            errs.add(
-                ("components", i, "components"),
-                "BASE_TYPE_MAX_LENGTH",
-                f"Must be {MAX_ROW_ITEMS} or fewer in length.",
-            )
-        for j, comp in enumerate(items):
-            _check_component(errs, ("components", i, "components", j), comp)
+            check_url(errs, (*at, key, "url"), sub["url"], attachment=True)
 
 
 def validate_message(
-    body: dict[str, Any], *, creating: bool, prefix: tuple[str | int, ...] = (), files: int = 0
+    body: dict[str, Any],
+    *,
+    creating: bool,
+    prefix: Path = (),
+    files: int = 0,
+    stored: dict[str, Any] | None = None,
 ) -> None:
     """Raise ApiError(400) for a message body Discord would refuse.
 
-    ``creating`` adds the "empty message" rule (code 50006) that edits do not have.
+    ``creating`` adds the "empty message" rule (code 50006) that edits do not have. An edit
+    passes the message as stored (``stored``): its flags decide the component rules, and a
+    V2 message keeps its flag and stays free of content and embeds.
     """
     errs = FormErrors(prefix)
     content = body.get("content")
-    if content is not None and len(_text(content)) > MAX_CONTENT:
+    if content is not None and len(text(content)) > MAX_CONTENT:
         errs.too_long(("content",), MAX_CONTENT)
     embeds = body.get("embeds") or []
     if len(embeds) > MAX_EMBEDS:
@@ -226,12 +111,13 @@ def validate_message(
             "MAX_EMBED_SIZE_EXCEEDED",
             f"Embed size exceeds maximum size of {MAX_EMBED_TOTAL}",
         )
-    _check_components(errs, body.get("components") or [], int(body.get("flags") or 0))
-    if "nonce" in body and body["nonce"] is not None and len(_text(body["nonce"])) > 25:
+    flags = _check_v2_flag(errs, body, stored or {})
+    check_components(errs, body.get("components") or [], flags)
+    if "nonce" in body and body["nonce"] is not None and len(text(body["nonce"])) > 25:
         errs.too_long(("nonce",), 25)
     errs.raise_if_any()
     if creating and not (
-        _text(content)
+        text(content)
         or embeds
         or body.get("components")
         or body.get("sticker_ids")
@@ -239,6 +125,29 @@ def validate_message(
         or files
     ):
         raise ApiError(400, 50006, "Cannot send an empty message")
+
+
+def _check_v2_flag(errs: FormErrors, body: dict[str, Any], stored: dict[str, Any]) -> int:
+    """The flags the message will have; with IS_COMPONENTS_V2 (sent now, or kept from the
+    stored message, which cannot lose it) no legacy field may be left non-empty."""
+    sent = int(body.get("flags") or 0)
+    had = int(stored.get("flags") or 0) & COMPONENTS_V2
+    if had and body.get("flags") is not None and not sent & COMPONENTS_V2:
+        errs.add(
+            ("flags",),
+            "MESSAGE_CANNOT_REMOVE_COMPONENTS_V2_FLAG",
+            "The IS_COMPONENTS_V2 flag cannot be removed from a message that has it.",
+        )
+    flags = sent | had
+    if flags & COMPONENTS_V2:
+        for key in LEGACY_FIELDS:
+            if body.get(key, stored.get(key)):  # an edit that leaves it untouched keeps it
+                errs.add(
+                    (key,),
+                    "MESSAGE_CANNOT_USE_LEGACY_FIELDS_WITH_COMPONENTS_V2",
+                    f"The '{key}' field cannot be used when using MessageFlags.IS_COMPONENTS_V2",
+                )
+    return flags
 
 
 def validate_choices(choices: Any) -> None:
@@ -251,7 +160,7 @@ def validate_choices(choices: Any) -> None:
     if len(choices) > 25:
         errs.add(("choices",), "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length.")
     for i, choice in enumerate(choices):
-        name = _text(choice.get("name"))
+        name = text(choice.get("name"))
         if not 1 <= len(name) <= 100:
             errs.add(
                 ("choices", i, "name"),
@@ -264,11 +173,11 @@ def validate_choices(choices: Any) -> None:
     errs.raise_if_any()
 
 
-def _check_option(errs: FormErrors, at: tuple[str | int, ...], opt: dict[str, Any]) -> None:
-    name = _text(opt.get("name"))
+def _check_option(errs: FormErrors, at: Path, opt: dict[str, Any]) -> None:
+    name = text(opt.get("name"))
     if not _COMMAND_NAME.match(name) or name != name.lower():
         errs.add((*at, "name"), "APPLICATION_COMMAND_INVALID_NAME", "Command name is invalid")
-    if not 1 <= len(_text(opt.get("description"))) <= 100:
+    if not 1 <= len(text(opt.get("description"))) <= 100:
         errs.add(
             (*at, "description"), "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length."
         )
@@ -277,9 +186,7 @@ def _check_option(errs: FormErrors, at: tuple[str | int, ...], opt: dict[str, An
     _check_options(errs, at, opt.get("options") or [])
 
 
-def _check_options(
-    errs: FormErrors, at: tuple[str | int, ...], options: list[dict[str, Any]]
-) -> None:
+def _check_options(errs: FormErrors, at: Path, options: list[dict[str, Any]]) -> None:
     if len(options) > 25:
         errs.add((*at, "options"), "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length.")
     seen_optional = False
@@ -312,7 +219,7 @@ def validate_commands(commands: Any) -> None:
     seen: set[tuple[str, int]] = set()
     for i, cmd in enumerate(commands):
         kind = int(cmd.get("type", 1))
-        name = _text(cmd.get("name"))
+        name = text(cmd.get("name"))
         if (name, kind) in seen:
             errs.add(
                 (i, "name"),

@@ -49,6 +49,7 @@ class Perm:
         | SEND_MESSAGES_IN_THREADS
     )
     BOT_DEFAULT = VIEW_CHANNEL | SEND_MESSAGES | EMBED_LINKS | READ_MESSAGE_HISTORY
+    IN_DM = BOT_DEFAULT | ATTACH_FILES | ADD_REACTIONS  # a DM has no roles nor overwrites
 
 
 def iso_now() -> str:
@@ -82,13 +83,14 @@ class Snowflakes:
             return candidate
 
 
-TEXT, ANNOUNCEMENT, PUBLIC_THREAD, FORUM = 0, 5, 11, 15  # channel types
+TEXT, DM, ANNOUNCEMENT, PUBLIC_THREAD, FORUM = 0, 1, 5, 11, 15  # channel types
 REQUIRE_TAG = 1 << 4  # a forum's flag: every post needs a tag
 
 
 @dataclass
 class Channel:
-    """A guild channel; a thread (type 11) has a parent and inherits its permissions."""
+    """A guild channel (a thread, type 11, has a parent and inherits its permissions), or the
+    bot's DM channel with one user (type 1, ``recipient_id``)."""
 
     id: int
     name: str
@@ -103,6 +105,7 @@ class Channel:
     applied_tags: list[str] = field(default_factory=list)
     created: str = ""
     archived_at: str | None = None  # threads: when archived (None while active)
+    recipient_id: int | None = None  # DMs: the user
 
     @property
     def is_thread(self) -> bool:
@@ -164,6 +167,7 @@ class World:
             self.guild_id: Role(self.guild_id, "@everyone", Perm.EVERYONE_DEFAULT, 0)
         }
         self.members: dict[int, Member] = {}
+        self.dms_closed: set[int] = set()  # members who take no DMs from this server's members
         bot_role = self.add_role(bot_name, Perm.BOT_DEFAULT, tags={"bot_id": str(bot_user_id)})
         self.bot_user = user_payload(bot_user_id, bot_name, bot=True) | {
             "verified": True,
@@ -204,6 +208,17 @@ class World:
         member = Member(user_payload(user_id, name), roles, iso_now())
         self.members[user_id] = member
         return member
+
+    def close_dms(self, user_id: int) -> None:
+        """The member turns off "direct messages from server members" for this server."""
+        self.dms_closed.add(user_id)
+
+    def open_dms(self, user_id: int) -> None:
+        self.dms_closed.discard(user_id)
+
+    def takes_dms_from_bot(self, user_id: int) -> bool:
+        """Whether this server lets the bot DM the user: they are a member with DMs open."""
+        return user_id in self.members and user_id not in self.dms_closed
 
     def channel(self, channel_id: int) -> Channel | None:
         channel = self.channels.get(channel_id)
@@ -295,6 +310,15 @@ class World:
     def channel_payload(self, channel: Channel) -> dict[str, Any]:
         if channel.is_thread:
             return self.thread_payload(channel)
+        if channel.type == DM:  # as discord.py's DMChannel reads it (the recipient is a member)
+            recipient = self.members[int(channel.recipient_id or 0)]
+            return {
+                "id": str(channel.id),
+                "type": DM,
+                "last_message_id": None,
+                "flags": 0,
+                "recipients": [dict(recipient.user)],
+            }
         out = {
             "id": str(channel.id),
             "type": channel.type,
