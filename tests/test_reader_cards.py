@@ -45,32 +45,20 @@ DESK_AWAY = "The news desk is briefly unavailable. Please try again in a minute.
 SAVED = "Saved to your DMs."
 ALREADY = "Already in your DMs."
 NOT_AVAILABLE = "This story is not available: it was withdrawn, or never published."
-DM_POSTS = r"^/channels/\d+/messages$"
+DM_POSTS = r"^/channels/\d+/messages$"  # the only channel messages these tests make
 
 
-# --- the stand-in's DMs, as this module uses them -----------------------------------------
+# --- the stand-in's DMs ------------------------------------------------------------------
 
 
-def dms(d: Any, user_id: int) -> list[dict[str, Any]]:
-    """The messages the bot sent `user_id` in DMs, oldest first (`d`: the StandIn, typed
-    loosely while its DMs are new)."""
-    found: list[dict[str, Any]] = d.dms(user_id)
-    return found
-
-
-def close_dms(d: Any, user_id: int) -> None:
-    """The user takes no direct messages from the bot's servers."""
-    d.close_dms(user_id)
-
-
-def dm_posts(d: StandIn) -> list[Any]:
-    """The message creations the bot asked of a DM channel (answered or refused)."""
+def dm_posts(d: StandIn, user_id: int) -> list[Any]:
+    """The message creations the bot asked of its DM channel with the user (answered or
+    refused)."""
+    channel = d.dm_channel_id(user_id)
     return [
         r
         for r in d.requests
-        if r.method == "POST"
-        and re.match(DM_POSTS, r.path)
-        and int(r.path.split("/")[2]) not in d.world.channels
+        if channel is not None and r.method == "POST" and r.path == f"/channels/{channel}/messages"
     ]
 
 
@@ -367,7 +355,9 @@ async def test_a_drafts_page_has_a_publish_button_beside_each_draft(tmp_path: Pa
 def many_related(count: int) -> list[dict[str, Any]]:
     return [
         {
-            "title": f"Related story {n:02d} on the boom",
+            # 75 characters: 30 of them fill more than a story card's room, not a card's
+            "title": f"Related story {n:02d} on the open-source boom, and what may come after"
+            + " it all",
             "webUrl": f"https://outlet{n}.example/story",
             "provider": {"name": f"Outlet {n}"},
         }
@@ -394,6 +384,7 @@ async def test_related_shows_all_the_related_coverage_the_card_had_no_room_for(
         assert shown.type == 4 and shown.ephemeral and is_card(shown.data)
         text = card_text(shown.data)
         assert card_texts(shown.data)[0].startswith("**Related coverage** of How Long Will")
+        # All thirty, in order: the ones the card had no room for too, and no "…and N more".
         assert re.findall(r"\[Related story (\d\d) ", text) == [f"{n:02d}" for n in range(30)]
         assert "more" not in card_texts(shown.data)[-1]
         assert shown.data["allowed_mentions"] == {"parse": []}
@@ -435,7 +426,7 @@ async def test_save_sends_the_card_to_the_members_dms_once_however_often_pressed
         assert sorted(said(p) for p in pressed) == sorted([SAVED, ALREADY])
         assert all(p.ephemeral for p in pressed)
         # Both sends carried the same nonce (member and story), which Discord enforces.
-        posts = dm_posts(d)
+        posts = dm_posts(d, reader)
         assert len(posts) == 2
         assert len({p.json["nonce"] for p in posts}) == 1 and all(
             p.json["enforce_nonce"] for p in posts
@@ -444,8 +435,8 @@ async def test_save_sends_the_card_to_the_members_dms_once_however_often_pressed
         # A third press, later: nothing more is sent.
         third = await d.click(save, message=card, user_id=reader)
         assert third.ephemeral and said(third) == ALREADY
-        [dm] = dms(d, reader)
-        assert len(dm_posts(d)) == 2
+        [dm] = d.dms(reader)
+        assert len(dm_posts(d, reader)) == 2
 
         # What the member received: the story's card, without a Save button of its own.
         assert is_card(dm)
@@ -458,7 +449,7 @@ async def test_save_sends_the_card_to_the_members_dms_once_however_often_pressed
         # Once per member: another member's press sends them their own copy.
         other = await d.click(save, message=card, user_id=env.guild.moderator)
         assert said(other) == SAVED
-        assert len(dms(d, env.guild.moderator)) == 1 and len(dms(d, reader)) == 1
+        assert len(d.dms(env.guild.moderator)) == 1 and len(d.dms(reader)) == 1
 
 
 async def test_the_dm_copy_keeps_related_when_the_card_had_no_room(tmp_path: Path) -> None:
@@ -469,7 +460,7 @@ async def test_the_dm_copy_keeps_related_when_the_card_had_no_room(tmp_path: Pat
             card_button(card, "Save")["custom_id"], message=card, user_id=env.guild.reader
         )
         assert said(pressed) == SAVED
-        [dm] = dms(env.discord, env.guild.reader)
+        [dm] = env.discord.dms(env.guild.reader)
         labels = [b["label"] for b in card_buttons(dm)]
         assert labels == ["Read", "Related"]
 
@@ -479,19 +470,19 @@ async def test_closed_dms_are_said_privately_and_nothing_is_recorded(tmp_path: P
     async with news_bot(tmp_path) as env:
         d, reader = env.discord, env.guild.reader
         card = await article(env)
-        close_dms(d, reader)
+        d.close_dms(reader)
         pressed = await press(env, card, "Save", reader)
         assert pressed.ephemeral
         assert said(pressed).startswith("I can't DM you: your DMs are closed for this server")
-        assert dms(d, reader) == []
-        assert [p.status for p in dm_posts(d)] == [403]
+        assert d.dms(reader) == []
+        assert [p.status for p in dm_posts(d, reader)] == [403]
         assert not await env.store.saves.has(reader, STORY_URL)
         assert await env.store.saves.count(reader) == 0
 
         # Pressed again, it tries again (nothing was recorded), and says so again.
         again = await press(env, card, "Save", reader)
         assert said(again).startswith("I can't DM you")
-        assert [p.status for p in dm_posts(d)] == [403, 403]
+        assert [p.status for p in dm_posts(d, reader)] == [403, 403]
 
 
 async def test_save_of_a_withdrawn_story_says_so_and_sends_nothing(tmp_path: Path) -> None:
@@ -502,7 +493,7 @@ async def test_save_of_a_withdrawn_story_says_so_and_sends_nothing(tmp_path: Pat
         await env.store.publishing.unpublish("story", "test")
         pressed = await press(env, card, "Save", reader)
         assert pressed.ephemeral and said(pressed) == NOT_AVAILABLE
-        assert dms(d, reader) == [] and dm_posts(d) == []
+        assert d.dms(reader) == [] and dm_posts(d, reader) == []
         assert not await env.store.saves.has(reader, STORY_URL)
 
 
@@ -521,7 +512,7 @@ async def test_save_with_the_database_away_says_so_and_sends_nothing(
         pressed = await press(env, card, "Save", reader)
         assert pressed.ephemeral
         assert said(pressed) == DESK_AWAY
-        assert dms(d, reader) == [] and dm_posts(d) == []
+        assert d.dms(reader) == [] and dm_posts(d, reader) == []
 
 
 @pytest.mark.parametrize("kind", ["unknown", "draft", "too long"])
@@ -541,5 +532,5 @@ async def test_a_forged_save_or_related_is_refused_and_reveals_no_draft(
             pressed = await d.click(custom_id, message=forged(card, custom_id), user_id=reader)
             assert pressed.ephemeral and said(pressed) == NOT_AVAILABLE, (prefix, pressed.data)
             assert "Embargoed" not in str(pressed.data) and "Nobody may" not in str(pressed.data)
-        assert dms(d, reader) == [] and dm_posts(d) == []
+        assert d.dms(reader) == [] and dm_posts(d, reader) == []
         assert await env.store.saves.count(reader) == 0
