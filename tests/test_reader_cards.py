@@ -349,6 +349,36 @@ async def test_a_drafts_page_has_a_publish_button_beside_each_draft(tmp_path: Pa
         assert (await env.store.articles.get("draft0")).published
 
 
+# --- /preview -----------------------------------------------------------------------------
+
+
+async def test_a_preview_of_any_draft_is_a_card_within_discords_limits(tmp_path: Path) -> None:
+    """The longest id a file name gives, and a story that fills every budget: the preview
+    is still one card Discord accepts (the stand-in checks every limit), its note cut."""
+    long_id = "d" * 90
+    seed_like(
+        tmp_path / "store",
+        long_id,
+        published=False,
+        title="Huge " * 100,
+        excerpt="lorem ipsum " * 2000,
+        related=many_related(60),
+        topics=[f"Topic {n}" for n in range(20)],
+    )
+    async with news_bot(tmp_path) as env:
+        preview = await env.discord.slash(
+            "preview", {"article": long_id}, user_id=env.guild.moderator
+        )
+        assert preview.type == 4 and preview.ephemeral and is_card(preview.data)
+        note, *_ = card_texts(preview.data)
+        assert re.fullmatch(r"Preview of `d+…` \(a draft\); this is exactly .+:", note), note
+        assert len(note) <= 100
+        assert card_texts(preview.data)[1].startswith("### [Huge Huge")
+        # Read only: no reader buttons on a draft, and no Publish button: its custom_id
+        # would not hold this id (publish it with /publish).
+        assert [b["label"] for b in card_buttons(preview.data)] == ["Read"]
+
+
 # --- Related ------------------------------------------------------------------------------
 
 
