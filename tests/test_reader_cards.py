@@ -23,7 +23,7 @@ from bot.cards import RELATED_PREFIX, SAVE_PREFIX
 from bot.desk import ListKind
 from bot.errors import DeskUnavailable
 from bot.pages import PageTarget
-from tests.support.botenv import NewsEnv, content, news_bot
+from tests.support.botenv import NewsEnv, content, news_bot, subscribe
 from tests.support.helpers import (
     IS_COMPONENTS_V2,
     SECTION,
@@ -513,6 +513,30 @@ async def test_closed_dms_are_said_privately_and_nothing_is_recorded(tmp_path: P
         again = await press(env, card, "Save", reader)
         assert said(again).startswith("I can't DM you")
         assert [p.status for p in dm_posts(d, reader)] == [403, 403]
+
+
+async def test_the_buttons_of_a_feeds_post_work_for_its_readers(tmp_path: Path) -> None:
+    """A card feed's post carries Related and Save into the channel: any member presses
+    them there, and the same story saved from /article is already in their DMs."""
+    seed_like(tmp_path / "store", related=many_related(30), published=False)
+    async with news_bot(tmp_path) as env:
+        d, reader, news = env.discord, env.guild.reader, env.guild.channels["news"]
+        await subscribe(env, "news", style="card")
+        await d.slash("publish", {"article": "story"}, user_id=env.guild.moderator)
+        await d.wait_for(lambda: len(d.messages(news)) == 1, 10)
+        [post] = d.messages(news)
+        assert [b["label"] for b in card_buttons(post)] == ["Read", "Related", "Save"]
+
+        related = await press(env, post, "Related", reader)
+        assert related.ephemeral and is_card(related.data)
+        assert len(re.findall(r"\[Related story \d\d ", card_text(related.data))) == 30
+
+        saved = await press(env, post, "Save", reader)
+        assert said(saved) == SAVED
+        [dm] = d.dms(reader)
+        assert card_texts(dm)[0].startswith(f"### [{TITLE}]({STORY_URL})")
+        again = await press(env, await article(env), "Save", reader)  # the same story
+        assert said(again) == ALREADY and len(d.dms(reader)) == 1
 
 
 async def test_save_of_a_withdrawn_story_says_so_and_sends_nothing(tmp_path: Path) -> None:
