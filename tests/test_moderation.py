@@ -14,6 +14,7 @@ import pytest
 
 from bot.store import DeliveryState
 from bot.ui import PUBLISH_PREFIX
+from tests.support import helpers
 from tests.support.botenv import (
     NewsEnv,
     content,
@@ -23,14 +24,7 @@ from tests.support.botenv import (
     store_with_seed,
     subscribe,
 )
-from tests.support.helpers import (
-    SEED_ID,
-    SEED_PATH,
-    card_buttons,
-    card_texts,
-    is_card,
-    write_article,
-)
+from tests.support.helpers import SEED_ID, SEED_PATH, write_article
 from tests.support.stand_in import StandIn
 
 pytestmark = pytest.mark.usefixtures("both_backends")  # the end-to-end suite, on both backends
@@ -71,7 +65,7 @@ def channel_posts(d: StandIn, channel_id: int) -> list[dict[str, Any]]:
 
 def buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
     """Every button of a message: in its rows, or anywhere in its card."""
-    return card_buttons(message)
+    return helpers.card_buttons(message)
 
 
 async def one_poll(env: NewsEnv) -> None:
@@ -154,8 +148,8 @@ async def test_a_moderator_role_makes_a_member_a_moderator(tmp_path: Path) -> No
             refused = await d.slash("publish", {"article": SEED_ID}, user_id=env.guild.reader)
             assert REFUSED in content(refused)
             drafts = await d.slash("drafts", user_id=editor)
-            assert drafts.ephemeral and is_card(drafts.data)
-            assert card_texts(drafts.data)[0] == "## Drafts awaiting review"
+            assert drafts.ephemeral and helpers.is_card(drafts.data)
+            assert helpers.card_texts(drafts.data)[0] == "## Drafts awaiting review"
             result = await d.slash("publish", {"article": SEED_ID}, user_id=editor)
             assert result.ephemeral and content(result).startswith("Published **How Long")
             await d.wait_for(lambda: len(d.messages(env.guild.channels["news"])) == 1, 5)
@@ -258,9 +252,9 @@ async def test_drafts_lists_drafts_with_buttons_that_publish_even_after_a_restar
             await subscribe(env, "news")
             drafts = await d.slash("drafts", user_id=env.guild.moderator)
             assert drafts.type == 4 and drafts.ephemeral
-            assert is_card(drafts.data)
-            assert card_texts(drafts.data)[0] == "## Drafts awaiting review"
-            text = "\n".join(card_texts(drafts.data))
+            assert helpers.is_card(drafts.data)
+            assert helpers.card_texts(drafts.data)[0] == "## Drafts awaiting review"
+            text = "\n".join(helpers.card_texts(drafts.data))
             # Newest first; the published article is not a draft.
             assert text.index("Second draft") < text.index("Open-Source AI Boom")
             assert "Already out" not in text
@@ -318,7 +312,7 @@ async def test_preview_shows_exactly_the_post_to_come(tmp_path: Path) -> None:
         d, news = env.discord, env.guild.channels["news"]
         await subscribe(env, "news", style="card")  # the preview is a card feed's post
         preview = await d.slash("preview", {"article": SEED_ID}, user_id=env.guild.moderator)
-        assert preview.type == 4 and preview.ephemeral and is_card(preview.data)
+        assert preview.type == 4 and preview.ephemeral and helpers.is_card(preview.data)
         # One line above the card says which article it is, and in what state.
         [line, shown] = preview.data["components"]
         assert line["content"].startswith(f"Preview of `{SEED_ID}` (a draft)")

@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 
 from bot.ui import PUBLISH_PREFIX, base36
+from tests.support import helpers
 from tests.support.botenv import NewsEnv, content, news_bot, store_with_seed, subscribe
-from tests.support.helpers import SEED_ID, SEED_PATH, card_buttons, write_article
+from tests.support.helpers import SEED_ID, SEED_PATH, write_article
 
 pytestmark = pytest.mark.usefixtures("both_backends")
 
@@ -28,7 +29,7 @@ def publish_buttons(message: dict[str, Any]) -> dict[str, str]:
     each draft)."""
     return {
         b["label"]: b["custom_id"]
-        for b in card_buttons(message)
+        for b in helpers.card_buttons(message)
         if b.get("custom_id", "").startswith(PUBLISH_PREFIX)
     }
 

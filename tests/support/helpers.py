@@ -90,7 +90,8 @@ def is_card(message: Mapping[str, Any]) -> bool:
 
 def card_container(message: Mapping[str, Any]) -> dict[str, Any]:
     """The card itself: the message's one container."""
-    [container] = [c for c in components(message) if c["type"] == CONTAINER]
+    [container] = [c for c in message.get("components") or [] if c["type"] == CONTAINER]
+    assert isinstance(container, dict)
     return container
 
 
@@ -124,3 +125,36 @@ def card_link(message: Mapping[str, Any]) -> str | None:
 
 def card_thumbnails(message: Mapping[str, Any]) -> list[str]:
     return [c["media"]["url"] for c in components(message) if c["type"] == THUMBNAIL]
+
+
+# --- a database from before story cards ----------------------------------------------------
+
+_CARDS_COLUMNS = (
+    ("articles", "image_url"),
+    ("articles", "image_width"),
+    ("articles", "image_height"),
+    ("related", "image_url"),
+    ("related", "image_width"),
+    ("related", "image_height"),
+    ("subscriptions", "style"),
+    ("outbox", "style"),
+    ("digests", "style"),
+)
+
+
+def undo_cards_schema(backend: str) -> str:
+    """SQL taking a database back to the schema before story cards (SQLite's migration 9,
+    PostgreSQL's 6), as a bot before cards left it: the next open upgrades it again.
+    Only right while that migration is the last one (checked: a later one fails here)."""
+    from bot.store import pg_migrations, sqlite
+
+    migrations = sqlite.MIGRATIONS if backend == "sqlite" else pg_migrations.MIGRATIONS
+    [cards] = [n for n, m in enumerate(migrations, 1) if "subscriptions ADD COLUMN style" in m]
+    assert cards == len(migrations), "undo the migrations after the cards' one here too"
+    undo = [f"ALTER TABLE {table} DROP COLUMN {column};" for table, column in _CARDS_COLUMNS]
+    undo.append("DROP TABLE saves;")
+    if backend == "sqlite":
+        undo.append(f"PRAGMA user_version = {cards - 1};")
+    else:
+        undo.append(f"DELETE FROM schema_version WHERE version >= {cards};")
+    return "\n".join(undo)
