@@ -260,6 +260,7 @@ async def test_news_pages_are_cards_and_turning_them_keeps_the_card(tmp_path: Pa
             card_button(first.data, "Next")["custom_id"], message=stored(d, first), user_id=reader
         )
         assert turned.type == 7  # the same message, edited
+        assert first.data["allowed_mentions"] == turned.data["allowed_mentions"] == {"parse": []}
         now = stored(d, first)
         assert is_card(now) and int(now["flags"]) & IS_COMPONENTS_V2
         assert titles(now) == [f"Published story {n}" for n in (7, 6, 5, 4, 3)]
