@@ -380,6 +380,31 @@ async def test_a_preview_of_any_draft_is_a_card_within_discords_limits(tmp_path:
         assert [b["label"] for b in card_buttons(preview.data)] == ["Read"]
 
 
+async def test_a_page_of_hostile_drafts_is_one_card_discord_accepts(tmp_path: Path) -> None:
+    """The longest titles and excerpts, ids too long for a Publish button, mentions and
+    masked links: the page is still a card within every limit (the stand-in checks them),
+    and pings no one."""
+    folder = tmp_path / "store"
+    folder.mkdir()
+    for n in range(6):
+        write_article(
+            folder,
+            f"{n}" + "x" * 80,
+            title=f"@everyone <@&1> [click](https://evil.example) {n} " + "headline " * 40,
+            excerpt="**loud** " * 500,
+            publishedDateTime=f"2024-02-{n + 1:02d}T10:00:00Z",
+        )
+    async with news_bot(tmp_path) as env:
+        drafts = await env.discord.slash("drafts", user_id=env.guild.moderator)
+        assert drafts.ephemeral and is_card(drafts.data)
+        assert sum(len(t) for t in card_texts(drafts.data)) <= 4000
+        assert "[click](https://evil.example)" not in card_text(drafts.data)
+        labels = [b["label"] for b in card_buttons(drafts.data)]
+        assert labels == ["Previous", "Next"]  # no Publish button could hold these ids
+        message = stored(env.discord, drafts)
+        assert message["mention_everyone"] is False and message["mention_roles"] == []
+
+
 # --- Related ------------------------------------------------------------------------------
 
 
