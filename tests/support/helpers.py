@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -55,3 +57,104 @@ def write_article(
     if mtime is not None:
         os.utime(path, (mtime, mtime))
     return path
+
+
+# --- a Components V2 card, read back from a message as Discord stored it (or a request's
+# JSON): what a reader sees, without depending on how the card is laid out.
+
+IS_COMPONENTS_V2 = 1 << 15  # the message flag
+ACTION_ROW, BUTTON, SECTION, TEXT_DISPLAY, THUMBNAIL, CONTAINER = 1, 2, 9, 10, 11, 17
+LINK_BUTTON = 5  # a button's style
+_HEADING = re.compile(r"^#{1,3} (?:\[(?P<linked>.*)\]\((?P<url>[^)]*)\)|(?P<plain>.*))$")
+
+
+def components(message: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every component of the message, depth first: inside rows, containers and sections,
+    and a section's accessory after its texts."""
+
+    def walk(items: list[Any]) -> Iterator[dict[str, Any]]:
+        for item in items:
+            yield item
+            yield from walk(list(item.get("components") or []))
+            if item.get("accessory"):
+                yield from walk([item["accessory"]])
+
+    yield from walk(list(message.get("components") or []))
+
+
+def is_card(message: Mapping[str, Any]) -> bool:
+    """Sent (or stored) with the V2 flag, as one container (a ping's text may sit above it)."""
+    kinds = [c["type"] for c in message.get("components") or []]
+    return bool(int(message.get("flags") or 0) & IS_COMPONENTS_V2) and CONTAINER in kinds
+
+
+def card_container(message: Mapping[str, Any]) -> dict[str, Any]:
+    """The card itself: the message's one container."""
+    [container] = [c for c in message.get("components") or [] if c["type"] == CONTAINER]
+    assert isinstance(container, dict)
+    return container
+
+
+def card_texts(message: Mapping[str, Any]) -> list[str]:
+    """The text of every text display, in reading order."""
+    return [c["content"] for c in components(message) if c["type"] == TEXT_DISPLAY]
+
+
+def card_headline(message: Mapping[str, Any]) -> tuple[str, str | None]:
+    """The card's headline as shown (its first heading line) and the URL it links to."""
+    for text in card_texts(message):
+        match = _HEADING.match(text.split("\n", 1)[0])
+        if match:
+            return match["linked"] or match["plain"] or "", match["url"]
+    raise AssertionError(f"no headline in {card_texts(message)}")
+
+
+def card_title(message: Mapping[str, Any]) -> str:
+    return card_headline(message)[0]
+
+
+def card_buttons(message: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return [c for c in components(message) if c["type"] == BUTTON]
+
+
+def card_link(message: Mapping[str, Any]) -> str | None:
+    """Where the card's Read button (its first link button) goes."""
+    links = [b["url"] for b in card_buttons(message) if b.get("style") == LINK_BUTTON]
+    return links[0] if links else None
+
+
+def card_thumbnails(message: Mapping[str, Any]) -> list[str]:
+    return [c["media"]["url"] for c in components(message) if c["type"] == THUMBNAIL]
+
+
+# --- a database from before story cards ----------------------------------------------------
+
+_CARDS_COLUMNS = (
+    ("articles", "image_url"),
+    ("articles", "image_width"),
+    ("articles", "image_height"),
+    ("related", "image_url"),
+    ("related", "image_width"),
+    ("related", "image_height"),
+    ("subscriptions", "style"),
+    ("outbox", "style"),
+    ("digests", "style"),
+)
+
+
+def undo_cards_schema(backend: str) -> str:
+    """SQL taking a database back to the schema before story cards (SQLite's migration 9,
+    PostgreSQL's 6), as a bot before cards left it: the next open upgrades it again.
+    Only right while that migration is the last one (checked: a later one fails here)."""
+    from bot.store import pg_migrations, sqlite
+
+    migrations = sqlite.MIGRATIONS if backend == "sqlite" else pg_migrations.MIGRATIONS
+    [cards] = [n for n, m in enumerate(migrations, 1) if "subscriptions ADD COLUMN style" in m]
+    assert cards == len(migrations), "undo the migrations after the cards' one here too"
+    undo = [f"ALTER TABLE {table} DROP COLUMN {column};" for table, column in _CARDS_COLUMNS]
+    undo.append("DROP TABLE saves;")
+    if backend == "sqlite":
+        undo.append(f"PRAGMA user_version = {cards - 1};")
+    else:
+        undo.append(f"DELETE FROM schema_version WHERE version >= {cards};")
+    return "\n".join(undo)
