@@ -7,6 +7,7 @@ results come back as dataclasses, and `bot.answers` / `bot.embeds` word them.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -120,6 +121,32 @@ async def topics(store: Store) -> list[tuple[str, int]]:
 async def article(store: Store, article_id: str) -> Article:
     """A published article, as readers may see it."""
     return await store.articles.get(article_id)
+
+
+class Saved(StrEnum):
+    """What a press of Save did."""
+
+    SENT = "sent"  # the card went to the member's DMs now
+    ALREADY = "already"  # it was sent before (an earlier press, or one racing this one)
+
+
+async def save(
+    store: Store, user_id: int, article_id: str, send: Callable[[Article], Awaitable[None]]
+) -> Saved:
+    """Send a published article to a member (`send`, e.g. to their DMs) once per member and
+    story. Recorded only after `send` returned: a send that failed (DMs closed) records
+    nothing, and the next press tries again. Two presses racing past the check both call
+    `send`, which must make them one message (a nonce of member and story); the one that
+    records second answers ALREADY. A draft, or an id of none, is ArticleNotFound."""
+    found = await store.articles.get(article_id)
+    if await store.saves.has(user_id, found.url):
+        return Saved.ALREADY
+    await send(found)
+    try:
+        recorded = await store.saves.add(user_id, found.url)
+    except DeskUnavailable:  # sent, but not recorded: the member has it all the same
+        return Saved.SENT
+    return Saved.SENT if recorded else Saved.ALREADY
 
 
 async def preview(store: Store, article_id: str) -> Preview:

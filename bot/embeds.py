@@ -9,7 +9,7 @@ confidential `secured` field is never read here.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 import discord
@@ -134,17 +134,33 @@ def article_embed(article: Article) -> discord.Embed:
     if footer:
         embed.set_footer(text=footer)
 
-    lines = [_related_line(link) for link in article.related]
+    first = _related_lines(article.related)
+    total = len(article.related)
+    wanted = count = 0  # what related coverage wants, up to the reserve
+    while wanted < _RELATED_RESERVE and count < total:
+        count += 1
+        wanted = _fields_cost(_pack(first(count)))
     room = _EMBED_TOTAL_MAX - len(embed)
-    wanted = _fields_cost(_pack(lines)) if lines else 0
-    reserve = min(wanted, _RELATED_RESERVE)
-    room = min(_DESCRIPTION_MAX, room - reserve)
+    room = min(_DESCRIPTION_MAX, room - min(wanted, _RELATED_RESERVE))
     description = inert(article.excerpt, room, multiline=True)
     if description:
         embed.description = description
-    for name, value in _fit_lines(lines, _EMBED_TOTAL_MAX - len(embed), _FIELDS_MAX):
+    for name, value in _fit_lines(first, total, _EMBED_TOTAL_MAX - len(embed), _FIELDS_MAX):
         embed.add_field(name=name, value=value, inline=False)
     return embed
+
+
+def _related_lines(links: Sequence[RelatedLink]) -> Callable[[int], list[str]]:
+    """The first N "Related coverage" lines, each made when first asked for: a file's 200
+    related items cost what the few that can fit in an embed do."""
+    made: list[str] = []
+
+    def first(count: int) -> list[str]:
+        while len(made) < min(count, len(links)):
+            made.append(_related_line(links[len(made)]))
+        return made[:count]
+
+    return first
 
 
 def article_view(article: Article, *, room_for: int = 0) -> discord.ui.View:
@@ -363,18 +379,20 @@ def _fits(fields: Sequence[tuple[str, str]], budget: int, max_fields: int) -> bo
     return len(fields) <= max_fields and _fields_cost(fields) <= budget
 
 
-def _fit_lines(lines: Sequence[str], budget: int, max_fields: int) -> list[tuple[str, str]]:
-    """The longest prefix of `lines` that fits, with a final "…and N more" when some are dropped."""
-    total = len(lines)
+def _fit_lines(
+    first: Callable[[int], list[str]], total: int, budget: int, max_fields: int
+) -> list[tuple[str, str]]:
+    """The longest prefix of the `total` lines (`first(n)`: the first n) that fits, with a
+    final "…and N more" when some are dropped."""
     if total == 0:
         return []
     kept = 0  # packing is greedy, so a prefix's fields are a prefix of the whole's fields
-    while kept < total and _fits(_pack(lines[: kept + 1]), budget, max_fields):
+    while kept < total and _fits(_pack(first(kept + 1)), budget, max_fields):
         kept += 1
     if kept == total:
-        return _pack(lines)
+        return _pack(first(total))
     for count in range(kept, -1, -1):
-        fields = _pack([*lines[:count], f"{ELLIPSIS}and {total - count} more"])
+        fields = _pack([*first(count), f"{ELLIPSIS}and {total - count} more"])
         if _fits(fields, budget, max_fields):
             return fields
     return []

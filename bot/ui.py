@@ -1,15 +1,12 @@
 """Interactive pieces the cogs share: the one moderator and admin check (commands and
-buttons alike), autocomplete choices, the page turner and the Publish button."""
+buttons alike), autocomplete choices and the Publish button. List answers and their page
+buttons are in `bot.pages`, the reader buttons of a story card in `bot.reader_buttons`."""
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
-import json
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import discord
@@ -17,14 +14,12 @@ from discord import app_commands
 
 from bot import answers, desk, embeds
 from bot.bot import NewsBot, handle_error, reply_privately
-from bot.desk import Listing, ListKind
-from bot.errors import ArticleNotFound, DeskUnavailable
+from bot.errors import DeskUnavailable
 from bot.store import Store
 
 log = logging.getLogger(__name__)
 
 PAGE_LIFETIME = 24 * 3600  # seconds a list answer's page buttons and a Publish button work
-PAGE_PREFIX = "newsbot:page:"
 PUBLISH_PREFIX = "newsbot:publish:"
 CUSTOM_ID_MAX = 100
 Command = TypeVar("Command")
@@ -222,39 +217,6 @@ def _publish_id(article_id: str, version: str | None, made: int | None) -> str:
     return PUBLISH_PREFIX + shown + article_id
 
 
-@dataclass(frozen=True, slots=True)
-class PageTarget:
-    """A page of a list answer, as a page button's custom_id holds it."""
-
-    kind: ListKind
-    owner: int  # the user who asked: only they may turn the pages
-    page: int
-    made: int  # unix seconds: the buttons work for PAGE_LIFETIME
-    request: str  # [query, topic] as JSON, or "#key" of one saved in the store (too long)
-
-    def custom_id(self) -> str:
-        made = base36(self.made)
-        return f"{PAGE_PREFIX}{self.kind}:{self.owner}:{self.page}:{made}:{self.request}"
-
-    @classmethod
-    def parse(cls, match: re.Match[str]) -> PageTarget | None:
-        try:
-            kind = ListKind(match["kind"])
-        except ValueError:
-            return None
-        made = int(match["made"], 36)
-        return cls(kind, int(match["owner"]), int(match["page"]), made, match["request"])
-
-    async def fetch(self, store: Store) -> Listing:
-        saved = await store.meta.recall(self.request[1:]) if self.request[:1] == "#" else None
-        query, topic = json.loads(saved or self.request)
-        if self.kind == ListKind.SEARCH:
-            return await desk.search(store, query, topic or None, self.page)
-        if self.kind == ListKind.DRAFTS:
-            return await desk.drafts(store, self.page)
-        return await desk.latest(store, topic or None, self.page)
-
-
 def base36(number: int) -> str:
     digits = "0123456789abcdefghijklmnopqrstuvwxyz"
     out = ""
@@ -263,108 +225,3 @@ def base36(number: int) -> str:
         out = digits[digit] + out
         if not number:
             return out
-
-
-class PageButton(
-    discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=re.compile(
-        re.escape(PAGE_PREFIX)
-        + r"(?P<kind>[a-z]+):(?P<owner>\d+):(?P<page>\d+):(?P<made>[0-9a-z]+):(?P<request>.*)"
-    ),
-):
-    """Previous or Next over a list answer. All it needs is in its custom_id (what was
-    asked, by whom, which page, when), so it works across restarts, for PAGE_LIFETIME,
-    and costs no memory while idle. Only the invoker may press it."""
-
-    def __init__(self, label: str, target: PageTarget | None, *, disabled: bool = False) -> None:
-        self.target = target
-        style = discord.ButtonStyle.primary if label == "Next" else discord.ButtonStyle.secondary
-        super().__init__(
-            discord.ui.Button(
-                label=label,
-                style=style,
-                custom_id=target.custom_id() if target else f"{PAGE_PREFIX}gone",
-                disabled=disabled,
-            )
-        )
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str]
-    ) -> PageButton:
-        label = item.label if isinstance(item, discord.ui.Button) and item.label else "Next"
-        return cls(label, PageTarget.parse(match))
-
-    async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
-        if self.target is not None and interaction.user.id == self.target.owner:
-            return True
-        await interaction.response.send_message(
-            "Only the person who asked can turn these pages; run the command yourself.",
-            ephemeral=True,
-        )
-        return False
-
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        bot: NewsBot = interaction.client
-        target = self.target
-        assert target is not None  # interaction_check refuses a button without one
-        try:
-            if bot.store.clock() - target.made > PAGE_LIFETIME:
-                await interaction.response.send_message(
-                    "These buttons have expired; run the command again.", ephemeral=True
-                )
-                return
-            if target.kind == ListKind.DRAFTS:
-                await ensure_moderator(interaction, "drafts", "", "see drafts")
-            listing = await target.fetch(bot.store)
-            embed, view = await listing_answer(bot.store, listing, target.owner, made=target.made)
-            await interaction.response.edit_message(embed=embed, view=view)
-        except Exception as exc:
-            await handle_error(interaction, exc)
-
-
-async def listing_answer(
-    store: Store, listing: Listing, owner: int, *, made: int | None = None
-) -> tuple[discord.Embed, discord.ui.View | None]:
-    """A list page's embed, with page buttons when there is more than one page (and a
-    Publish button per draft). The view is stopped: no memory is kept for it; the buttons
-    are dispatched by their custom_id (see `setup` in the cogs)."""
-    view = discord.ui.View(timeout=None)
-    number, has_next = listing.page.page, listing.page.has_next
-    made = int(store.clock()) if made is None else made
-    if number > 0 or has_next:
-        request = json.dumps([listing.query, listing.topic or ""], ensure_ascii=False)
-        target = PageTarget(listing.kind, owner, 0, made, request)
-        if len(dataclasses.replace(target, page=number + 1).custom_id()) > CUSTOM_ID_MAX:
-            target = dataclasses.replace(target, request="#" + await store.meta.remember(request))
-        view.add_item(
-            PageButton(
-                "Previous",
-                dataclasses.replace(target, page=max(number - 1, 0)),
-                disabled=number == 0,
-            )
-        )
-        view.add_item(
-            PageButton("Next", dataclasses.replace(target, page=number + 1), disabled=not has_next)
-        )
-    if listing.kind == ListKind.DRAFTS:
-        for article in listing.page.items:
-            # The version as the page is made (read just after it): a later edit is refused.
-            with contextlib.suppress(ArticleNotFound):  # gone meanwhile: no button
-                version = await store.articles.version(article.id)
-                if PublishButton.fits(article.id, version, made):
-                    view.add_item(PublishButton(article.id, version, made))
-    view.stop()
-    return answers.listing_embed(listing), (view if view.children else None)
-
-
-async def send_listing(
-    interaction: discord.Interaction[Any], listing: Listing, *, ephemeral: bool = False
-) -> None:
-    """Answer a command with the first page of a list."""
-    bot: NewsBot = interaction.client
-    embed, view = await listing_answer(bot.store, listing, interaction.user.id)
-    if view is None:
-        await interaction.response.send_message(embed=embed, ephemeral=ephemeral)
-    else:
-        await interaction.response.send_message(embed=embed, view=view, ephemeral=ephemeral)

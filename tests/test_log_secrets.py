@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
+from typing import Any
 
-from tests.support.helpers import write_article
+from tests.support.helpers import card_buttons, write_article
 from tests.support.run_bot import BotProcess, bot_env
 from tests.support.stand_in import Perm, StandIn
 
 
-def buttons(message: dict[str, object]) -> list[dict[str, str]]:
-    rows = message.get("components") or []
-    assert isinstance(rows, list)
-    return [c for row in rows for c in row["components"]]
+def buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
+    return card_buttons(message)
 
 
 async def test_no_interaction_token_reaches_the_log_at_debug(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ import pytest
 
 from bot.store import DeliveryState
 from bot.ui import PUBLISH_PREFIX
+from tests.support import helpers
 from tests.support.botenv import (
     NewsEnv,
     content,
@@ -63,7 +64,8 @@ def channel_posts(d: StandIn, channel_id: int) -> list[dict[str, Any]]:
 
 
 def buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
-    return [c for row in message.get("components") or [] for c in row["components"]]
+    """Every button of a message: in its rows, or anywhere in its card."""
+    return helpers.card_buttons(message)
 
 
 async def one_poll(env: NewsEnv) -> None:
@@ -146,9 +148,8 @@ async def test_a_moderator_role_makes_a_member_a_moderator(tmp_path: Path) -> No
             refused = await d.slash("publish", {"article": SEED_ID}, user_id=env.guild.reader)
             assert REFUSED in content(refused)
             drafts = await d.slash("drafts", user_id=editor)
-            assert (
-                drafts.ephemeral and drafts.data["embeds"][0]["title"] == "Drafts awaiting review"
-            )
+            assert drafts.ephemeral and helpers.is_card(drafts.data)
+            assert helpers.card_texts(drafts.data)[0] == "## Drafts awaiting review"
             result = await d.slash("publish", {"article": SEED_ID}, user_id=editor)
             assert result.ephemeral and content(result).startswith("Published **How Long")
             await d.wait_for(lambda: len(d.messages(env.guild.channels["news"])) == 1, 5)
@@ -252,12 +253,12 @@ async def test_drafts_lists_drafts_with_buttons_that_publish_even_after_a_restar
             await subscribe(env, "news")
             drafts = await d.slash("drafts", user_id=env.guild.moderator)
             assert drafts.type == 4 and drafts.ephemeral
-            [embed] = drafts.data["embeds"]
-            assert embed["title"] == "Drafts awaiting review"
-            description = embed["description"]
+            assert helpers.is_card(drafts.data)
+            assert helpers.card_texts(drafts.data)[0] == "## Drafts awaiting review"
+            text = "\n".join(helpers.card_texts(drafts.data))
             # Newest first; the published article is not a draft.
-            assert description.index("Second draft") < description.index("Open-Source AI Boom")
-            assert "Already out" not in description
+            assert text.index("Second draft") < text.index("Open-Source AI Boom")
+            assert "Already out" not in text
             listed = drafts.message
             assert listed is not None
             ids = {b["label"]: b["custom_id"] for b in buttons(listed)}
@@ -310,10 +311,12 @@ async def test_preview_shows_exactly_the_post_to_come(tmp_path: Path) -> None:
     original = (folder / SEED_PATH.name).read_bytes()
     async with news_bot(tmp_path) as env:
         d, news = env.discord, env.guild.channels["news"]
-        await subscribe(env, "news", style="embed")  # the preview is the embed feed's post
+        await subscribe(env, "news", style="card")  # the preview is a card feed's post
         preview = await d.slash("preview", {"article": SEED_ID}, user_id=env.guild.moderator)
-        assert preview.type == 4 and preview.ephemeral
-        assert content(preview).startswith(f"Preview of `{SEED_ID}` (a draft)")
+        assert preview.type == 4 and preview.ephemeral and helpers.is_card(preview.data)
+        # One line above the card says which article it is, and in what state.
+        [line, shown] = preview.data["components"]
+        assert line["content"].startswith(f"Preview of `{SEED_ID}` (a draft)")
         # Previewing changes nothing.
         assert (folder / SEED_PATH.name).read_bytes() == original
         assert await published_flag(env, SEED_ID) is False
@@ -322,10 +325,19 @@ async def test_preview_shows_exactly_the_post_to_come(tmp_path: Path) -> None:
         await d.slash("publish", {"article": SEED_ID}, user_id=env.guild.moderator)
         await d.wait_for(lambda: len(d.messages(news)) == 1, 5)
         [post] = d.messages(news)
-        assert preview.data["embeds"] == post["embeds"]
-        # The same link buttons, plus a Publish button bound to the version shown.
-        *links, publish = buttons(preview.data)
-        assert links == buttons(post)
+        # The same card: colour, every text and picture; only its buttons differ.
+        [posted] = post["components"]
+        assert {k: v for k, v in shown.items() if k != "components"} == {
+            k: v for k, v in posted.items() if k != "components"
+        }
+        assert [c for c in shown["components"] if c["type"] != 1] == [
+            c for c in posted["components"] if c["type"] != 1
+        ]
+        # The post's Read button; not its reader buttons (Save: nobody can save a draft),
+        # but a Publish button bound to the version shown.
+        read, publish = buttons(preview.data)
+        assert [b["label"] for b in buttons(post)] == ["Read", "Save"]
+        assert read == buttons(post)[0] and read["url"] == SEED_URL
         assert publish["label"] == f"Publish {SEED_ID}"
         assert publish["custom_id"].startswith(PUBLISH_PREFIX)
         assert publish["custom_id"].endswith(f"/{SEED_ID}")

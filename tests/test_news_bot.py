@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from discord.app_commands import Choice
@@ -15,7 +17,7 @@ import bot.ui
 from bot.bot import APOLOGY
 from bot.store import Store
 from tests.support.botenv import news_bot, settings_for, start_bot
-from tests.support.helpers import write_article
+from tests.support.helpers import card_buttons, card_texts, is_card, write_article
 from tests.support.stand_in import InteractionNotAnswered, StandIn
 
 EXPECTED_COMMANDS = {
@@ -56,9 +58,13 @@ def ai_store(folder: Path, published: int = 12, drafts: int = 3) -> None:
         )
 
 
-def titles(embed: dict[str, object]) -> list[str]:
-    description = str(embed.get("description", ""))
-    return [line.split("](")[0].lstrip("*[") for line in description.splitlines() if "](" in line]
+def titles(message: dict[str, Any]) -> list[str]:
+    """The linked titles of a list page's card, top to bottom."""
+    return re.findall(r"\*\*\[(.+?)\]\(", "\n".join(card_texts(message)))
+
+
+def buttons_of(message: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {b["label"]: b for b in card_buttons(message)}
 
 
 def walk_options(options: list[dict[str, object]]) -> list[dict[str, object]]:
@@ -100,14 +106,13 @@ async def test_news_shows_only_published_newest_first_with_pages(tmp_path: Path)
     ai_store(tmp_path / "store")
     async with news_bot(tmp_path) as env:
         first = await env.discord.slash("news", {"topic": "ai"}, user_id=env.guild.reader)
-        assert first.type == 4 and not first.ephemeral
-        embed = first.data["embeds"][0]
-        assert embed["title"] == "Latest in AI"
-        assert titles(embed) == [f"Published story {d}" for d in (12, 11, 10, 9, 8)]
+        assert first.type == 4 and not first.ephemeral and is_card(first.data)
+        assert card_texts(first.data)[0] == "## Latest in AI"
+        assert titles(first.data) == [f"Published story {d}" for d in (12, 11, 10, 9, 8)]
         assert "Secret draft" not in json.dumps(first.data)
         message = first.message
         assert message is not None
-        buttons = {b["label"]: b for row in first.data["components"] for b in row["components"]}
+        buttons = buttons_of(first.data)
         assert buttons["Previous"]["disabled"] and not buttons["Next"].get("disabled")
 
         # another user cannot turn the invoker's pages
@@ -115,25 +120,26 @@ async def test_news_shows_only_published_newest_first_with_pages(tmp_path: Path)
             buttons["Next"]["custom_id"], message=message, user_id=env.guild.moderator
         )
         assert refused.ephemeral and "Only the person who asked" in refused.data["content"]
-        assert titles(message["embeds"][0])[0] == "Published story 12"
+        assert titles(message)[0] == "Published story 12"
 
         turned = await env.discord.click(
             buttons["Next"]["custom_id"], message=message, user_id=env.guild.reader
         )
         assert turned.type == 7  # the same message, updated
-        assert titles(turned.data["embeds"][0]) == [f"Published story {d}" for d in (7, 6, 5, 4, 3)]
-        buttons = {b["label"]: b for r in turned.data["components"] for b in r["components"]}
+        assert is_card(turned.data)
+        assert titles(turned.data) == [f"Published story {d}" for d in (7, 6, 5, 4, 3)]
+        buttons = buttons_of(turned.data)
         assert not buttons["Previous"].get("disabled")
         last = await env.discord.click(
             buttons["Next"]["custom_id"], message=message, user_id=env.guild.reader
         )
-        assert titles(last.data["embeds"][0]) == ["Published story 2", "Published story 1"]
-        last_buttons = {b["label"]: b for r in last.data["components"] for b in r["components"]}
+        assert titles(last.data) == ["Published story 2", "Published story 1"]
+        last_buttons = buttons_of(last.data)
         assert last_buttons["Next"]["disabled"]
         back = await env.discord.click(
             last_buttons["Previous"]["custom_id"], message=message, user_id=env.guild.reader
         )
-        assert titles(back.data["embeds"][0]) == [f"Published story {d}" for d in (7, 6, 5, 4, 3)]
+        assert titles(back.data) == [f"Published story {d}" for d in (7, 6, 5, 4, 3)]
 
 
 async def test_page_buttons_work_after_a_restart_for_a_day_then_expire(
@@ -148,31 +154,17 @@ async def test_page_buttons_work_after_a_restart_for_a_day_then_expire(
         assert first.message is not None and search.message is not None
         # A fresh process: nothing in memory, the buttons' custom_ids carry everything.
         async with start_bot(d, settings):
-            [nxt] = [
-                b for r in first.data["components"] for b in r["components"] if b["label"] == "Next"
-            ]
+            nxt = buttons_of(first.data)["Next"]
             turned = await d.click(nxt["custom_id"], message=first.message, user_id=reader)
             assert turned.type == 7
-            assert titles(turned.data["embeds"][0]) == [
-                f"Published story {d}" for d in (7, 6, 5, 4, 3)
-            ]
-            [nxt] = [
-                b
-                for r in search.data["components"]
-                for b in r["components"]
-                if b["label"] == "Next"
-            ]
+            assert titles(turned.data) == [f"Published story {d}" for d in (7, 6, 5, 4, 3)]
+            nxt = buttons_of(search.data)["Next"]
             turned = await d.click(nxt["custom_id"], message=search.message, user_id=reader)
-            assert turned.type == 7 and len(titles(turned.data["embeds"][0])) == 5
+            assert turned.type == 7 and len(titles(turned.data)) == 5
 
             # A day later they expire, and say so.
             monkeypatch.setattr(bot.ui, "PAGE_LIFETIME", -1)
-            [nxt] = [
-                b
-                for r in turned.data["components"]
-                for b in r["components"]
-                if b["label"] == "Next"
-            ]
+            nxt = buttons_of(turned.data)["Next"]
             old = await d.click(nxt["custom_id"], message=search.message, user_id=reader)
             assert old.ephemeral and "expired" in old.data["content"]
 
@@ -184,12 +176,12 @@ async def test_a_search_too_long_for_a_button_still_pages(tmp_path: Path) -> Non
         d = env.discord
         first = await d.slash("search", {"query": query}, user_id=env.guild.reader)
         assert first.message is not None
-        buttons = [b for r in first.data["components"] for b in r["components"]]
+        buttons = card_buttons(first.data)
         assert all(len(b["custom_id"]) <= 100 for b in buttons)
-        [nxt] = [b for b in buttons if b["label"] == "Next"]
+        nxt = buttons_of(first.data)["Next"]
         turned = await d.click(nxt["custom_id"], message=first.message, user_id=env.guild.reader)
-        assert turned.type == 7 and len(titles(turned.data["embeds"][0])) == 5
-        assert turned.data["embeds"][0]["footer"]["text"].startswith("Page 2")
+        assert turned.type == 7 and len(titles(turned.data)) == 5
+        assert card_texts(turned.data)[-1].startswith("-# Page 2")
 
 
 async def test_hostile_searches_answer_without_error(tmp_path: Path) -> None:
@@ -202,7 +194,7 @@ async def test_hostile_searches_answer_without_error(tmp_path: Path) -> None:
             assert APOLOGY not in text and "Traceback" not in text, query
             assert result.type == 4, query
         found = await env.discord.slash("search", {"query": '"story *'}, user_id=env.guild.reader)
-        assert titles(found.data["embeds"][0])  # the real word still finds articles
+        assert titles(found.data)  # the real word still finds articles
         nothing = await env.discord.slash("search", {"query": "zebra"}, user_id=env.guild.reader)
         assert nothing.ephemeral and "Nothing found" in nothing.data["content"]
 
@@ -265,12 +257,15 @@ async def test_huge_article_fits_discord_limits(tmp_path: Path) -> None:
         result = await env.discord.slash("article", {"article": "huge"}, user_id=env.guild.reader)
         callbacks = [r for r in env.discord.requests if r.path.endswith("/callback")]
         assert [r.status for r in callbacks] == [200]  # the stand-in validates every limit
-        embed = result.data["embeds"][0]
-        assert embed["title"].startswith("Huge headline")
-        assert any(f["name"].startswith("Related coverage") for f in embed["fields"])
-        buttons = [b for row in result.data["components"] for b in row["components"]]
-        assert buttons[0]["label"] == "Read the article"
+        assert is_card(result.data)
+        texts = card_texts(result.data)
+        assert texts[0].startswith("### [Huge headline")
+        assert "**Related coverage**" in texts
+        assert sum(len(t) for t in texts) <= 4000
+        buttons = card_buttons(result.data)
+        assert buttons[0]["label"] == "Read"
         assert buttons[0]["url"] == "https://example.com/news/huge"
+        assert [b["label"] for b in buttons] == ["Read", "Related", "Save"]  # 30 do not all fit
 
 
 async def test_article_autocomplete_offers_published_titles_only(tmp_path: Path) -> None:

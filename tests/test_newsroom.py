@@ -24,8 +24,9 @@ from typing import Any
 import pytest
 
 from bot.desk import ListKind
+from bot.pages import PageTarget
 from bot.store import DeliveryState
-from bot.ui import PUBLISH_PREFIX, PageTarget
+from bot.ui import PUBLISH_PREFIX
 from tests.support.botenv import (
     NewsEnv,
     content,
@@ -36,7 +37,7 @@ from tests.support.botenv import (
     store_with_seed,
     subscribe,
 )
-from tests.support.helpers import SEED_ID, SEED_PATH, write_article
+from tests.support.helpers import SEED_ID, SEED_PATH, card_buttons, card_texts, write_article
 from tests.support.stand_in import InteractionResult, Perm, StandIn
 
 MODERATION = {"drafts", "preview", "publish", "unpublish", "status"}
@@ -133,7 +134,7 @@ async def test_moderation_commands_are_registered_in_the_newsroom_alone(tmp_path
         topics = await d.slash("topics", user_id=other.moderator, guild_id=other.id)
         assert topics.acknowledged
         drafts = await d.slash("drafts", user_id=env.guild.moderator)
-        assert drafts.ephemeral and drafts.data["embeds"][0]["title"] == "Drafts awaiting review"
+        assert drafts.ephemeral and card_texts(drafts.data)[0] == "## Drafts awaiting review"
 
 
 async def test_each_newsroom_is_synced_when_it_changed_and_a_former_one_emptied(
@@ -183,9 +184,8 @@ async def test_a_newsroom_the_bot_is_not_in_is_logged_and_the_rest_still_synced(
             assert "applications.commands" in failed[0]
             moderator = env.guild.moderator
             drafts = await d.slash("drafts", user_id=moderator)
-            assert (
-                drafts.ephemeral and drafts.data["embeds"][0]["title"] == "Drafts awaiting review"
-            )
+            assert drafts.ephemeral
+            assert card_texts(drafts.data)[0] == "## Drafts awaiting review"
             settings = env.settings
         puts = [r for r in d.requests if r.method == "PUT" and f"/guilds/{absent}/" in r.path]
         async with start_bot(d, settings):
@@ -300,8 +300,7 @@ async def test_another_servers_moderator_pressing_desk_buttons_changes_nothing(
         assert drafts.message is not None
         [publish_id] = [
             b["custom_id"]
-            for row in drafts.message["components"]
-            for b in row["components"]
+            for b in card_buttons(drafts.message)
             if b["custom_id"].startswith(PUBLISH_PREFIX)
         ]
 

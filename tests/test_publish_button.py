@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from bot.ui import PUBLISH_PREFIX, base36
+from tests.support import helpers
 from tests.support.botenv import NewsEnv, content, news_bot, store_with_seed, subscribe
 from tests.support.helpers import SEED_ID, SEED_PATH, card_title, write_article
 
@@ -24,11 +25,11 @@ EXPIRED = "This button has expired; look at the draft again with /preview or /dr
 
 
 def publish_buttons(message: dict[str, Any]) -> dict[str, str]:
-    """Label -> custom_id of the message's Publish buttons."""
-    found = [c for row in message.get("components") or [] for c in row["components"]]
+    """Label -> custom_id of the message's Publish buttons (the card's row, or beside
+    each draft)."""
     return {
         b["label"]: b["custom_id"]
-        for b in found
+        for b in helpers.card_buttons(message)
         if b.get("custom_id", "").startswith(PUBLISH_PREFIX)
     }
 

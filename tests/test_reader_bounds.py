@@ -23,13 +23,13 @@ from typing import Any
 
 import pytest
 
-from bot.store import Store
+from bot.store import Store, saves
 from bot.store.meta import EXPIRE, EXPIRED_PER_WRITE, SAVED_FOR
 from bot.store.queries import TYPED_MAX
 from bot.store.ranking import QUERY_MAX
 from tests.support.botenv import NewsEnv, content, news_bot
 from tests.support.corpus import write_corpus
-from tests.support.helpers import write_article
+from tests.support.helpers import card_texts, write_article
 
 ARTICLES = 20_000
 OTHERS_WITHIN = 1.0  # seconds: what the other readers' slowest answer may take
@@ -166,7 +166,7 @@ async def test_the_worst_search_stalls_no_other_reader(loaded: Loaded, tmp_path:
                 timeout=60,
                 quiet=0,
             )
-            assert found.data["embeds"][0]["description"]  # a page of results
+            assert re.search(r"\*\*\[.+\]\(", "\n".join(card_texts(found.data)))  # results
 
         await others_answered(env, hostile)
 
@@ -228,6 +228,40 @@ async def test_remembering_a_search_deletes_a_few_expired_values_through_an_inde
 
     plan = " ".join(str(tuple(row)) for row in await explain(store, database, EXPIRE))
     assert "remembered_saved_at" in plan, plan
+
+
+async def test_saves_are_kept_a_year_and_expire_a_few_per_save_through_an_index(
+    store: Store, database: Path | str
+) -> None:
+    """Save (a story card's button) records each member's save of a story: a year later it
+    is forgotten (a press sends the card again), and each save deletes at most a few
+    expired ones, found through the saved_at index: the table never grows without bound,
+    and no save scans it whole."""
+    now = int(time.time())
+    year_ago = now - saves.SAVED_FOR - 1
+    old = 2 * saves.EXPIRED_PER_WRITE + 5
+    async with store.db.transaction():
+        await store.db.executemany(
+            "INSERT INTO saves (user_id, url, saved_at) VALUES (?, ?, ?)",
+            [(n, "https://example.com/old", year_ago) for n in range(old)],
+        )
+    assert not await store.saves.has(0, "https://example.com/old")  # expired: not a save
+
+    async def kept() -> int:
+        return sum([await store.saves.count(n) for n in range(old)])
+
+    assert await kept() == 0  # expired saves are not counted, though not yet deleted
+    rows = "SELECT COUNT(*) FROM saves WHERE url = 'https://example.com/old'"
+    for left in (old - saves.EXPIRED_PER_WRITE, 5, 0):
+        assert await store.saves.add(10_000 + left, "https://example.com/new")
+        assert await store.db.fetchval(rows) == left
+    # An expired save is renewed by a new press: it counts as a new save.
+    assert await store.saves.add(0, "https://example.com/old")
+    assert not await store.saves.add(0, "https://example.com/old")  # now it is one
+    assert await store.saves.has(0, "https://example.com/old")
+
+    plan = " ".join(str(tuple(row)) for row in await explain(store, database, saves.EXPIRE))
+    assert "saves_saved_at" in plan, plan
 
 
 async def explain(store: Store, database: Path | str, sql: str) -> list[Any]:

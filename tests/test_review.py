@@ -20,6 +20,7 @@ from bot.articles import read_store_bytes
 from bot.errors import FileChanged, ServedByDuplicate
 from bot.store import DeliveryState, Store
 from bot.ui import PUBLISH_PREFIX
+from tests.support import helpers
 from tests.support.botenv import content, news_bot, store_with_seed, subscribe
 from tests.support.helpers import SEED_ID, card_title, write_article
 
@@ -27,8 +28,7 @@ from tests.support.helpers import SEED_ID, card_title, write_article
 def publish_button(message: dict[str, Any]) -> str:
     [custom_id] = [
         c["custom_id"]
-        for row in message.get("components") or []
-        for c in row["components"]
+        for c in helpers.card_buttons(message)
         if str(c.get("custom_id", "")).startswith(PUBLISH_PREFIX)
     ]
     return str(custom_id)

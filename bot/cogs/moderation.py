@@ -4,25 +4,22 @@ commands, and every one is checked in code by `moderator_command`, not only hidd
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from typing import Any
+from typing import Any, cast
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import answers, desk, embeds
+from bot import answers, cards, desk, embeds
+from bot.articles import Article
 from bot.bot import NewsBot, reply_privately
-from bot.ui import (
-    PublishButton,
-    actor,
-    article_choices,
-    is_moderator,
-    moderator_command,
-    send_listing,
-)
+from bot.pages import send_listing
+from bot.ui import PublishButton, actor, article_choices, is_moderator, moderator_command
 
 log = logging.getLogger(__name__)
+NOTE_MAX = 100  # characters above a card: what `cards.article_card` allows a ping
 NO_NEWSROOM = (
     "no newsroom server (NEWSROOM_GUILD_IDS, or DISCORD_GUILD_ID): the moderation commands "
     "are registered nowhere; moderate from the command line and console "
@@ -49,15 +46,18 @@ class ModerationCommands(commands.Cog):
         shown, made = await desk.preview(self.store, article), int(self.store.clock())
         publishable = not shown.article.published
         publishable = publishable and PublishButton.fits(shown.article.id, shown.version, made)
-        view = embeds.article_view(shown.article, room_for=int(publishable))
-        if publishable:
-            view.add_item(PublishButton(shown.article.id, shown.version, made))
-        await interaction.response.send_message(
-            answers.preview_text(shown.article),
-            embed=embeds.article_embed(shown.article),
-            view=view,
-            ephemeral=True,
+        extra = [PublishButton(shown.article.id, shown.version, made)] if publishable else []
+        # The card as a post shows it, less the reader buttons (a draft has no readers yet),
+        # with Publish; one line above it says which article, in what state. That line
+        # takes the room a feed's ping has above a post's card (so the card is cut as a
+        # pinging post's is), and no more than a ping may.
+        card = cards.article_card(
+            shown.article,
+            ping=preview_note(shown.article),
+            reader_buttons=False,
+            extra=[cast(cards.Item, button) for button in extra],
         )
+        await interaction.response.send_message(view=card, ephemeral=True)
 
     @app_commands.command(name="publish", description="Publish a draft and post it to its feeds")
     @app_commands.describe(article="The draft to publish (start typing its title)")
@@ -102,6 +102,16 @@ class ModerationCommands(commands.Cog):
         if not is_moderator(interaction):
             return []
         return await article_choices(self.store, current, published=True)
+
+
+def preview_note(article: Article) -> str:
+    """The line above a preview's card, within NOTE_MAX: a long id is what gives way."""
+    note = answers.preview_text(article)
+    excess = len(note) - NOTE_MAX
+    if excess <= 0:
+        return note
+    shown_id = embeds.shorten(article.id, max(len(article.id) - excess, 1))
+    return embeds.shorten(answers.preview_text(dataclasses.replace(article, id=shown_id)), NOTE_MAX)
 
 
 async def setup(bot: NewsBot) -> None:

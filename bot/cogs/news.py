@@ -1,4 +1,5 @@
-"""Reader commands: /news, /search, /topics, /article. Thin: options in, desk, answers out."""
+"""Reader commands: /news, /search, /topics, /article. Thin: options in, desk, answers out
+(lists and stories as cards: `bot.pages`, `bot.cards`)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import desk, embeds
+from bot import cards, desk, embeds
 from bot.bot import NewsBot
+from bot.pages import PageButton, send_listing
+from bot.reader_buttons import RelatedButton, SaveButton
 from bot.store.queries import TYPED_MAX
 from bot.store.ranking import QUERY_MAX
-from bot.ui import PageButton, article_choices, send_listing, topic_choices
+from bot.ui import article_choices, topic_choices
 
 # What Discord lets a reader type (max_length); the store reads no more than this either.
 Query = app_commands.Range[str, 1, QUERY_MAX]
@@ -55,9 +58,7 @@ class News(commands.Cog):
     @app_commands.describe(article="The article (start typing its title)")
     async def article(self, interaction: discord.Interaction[Any], article: Typed) -> None:
         found = await desk.article(self.store, article)
-        await interaction.response.send_message(
-            embed=embeds.article_embed(found), view=embeds.article_view(found)
-        )
+        await interaction.response.send_message(view=cards.article_card(found))
 
     @news.autocomplete("topic")
     @search.autocomplete("topic")
@@ -74,5 +75,7 @@ class News(commands.Cog):
 
 
 async def setup(bot: NewsBot) -> None:
-    bot.add_dynamic_items(PageButton)
+    """The page and reader buttons are dispatched everywhere: a post's card carries its
+    Related and Save buttons into every server that follows a feed."""
+    bot.add_dynamic_items(PageButton, RelatedButton, SaveButton)
     await bot.add_cog(News(bot))

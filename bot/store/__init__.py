@@ -11,6 +11,7 @@ them, the delivery log (outbox), channel subscriptions and the moderation audit 
     store.feeds       subscriptions and channel state (feeds.py)
     store.digests     digest subscriptions and their delivery log (digests.py)
     store.meta        small named facts (meta.py)
+    store.saves       what members saved to their DMs (saves.py)
 
 Each part speaks to the backend through the `Database` protocol (database.py): SQLite
 (sqlite.py, one host, the default) or PostgreSQL (postgres.py, several hosts), chosen by
@@ -50,6 +51,7 @@ from bot.store.outbox import (
 from bot.store.publishing import AuditEntry, Publishing
 from bot.store.queries import PAGE_SIZE, Counts, Page, Queries
 from bot.store.requests import PublishRequests
+from bot.store.saves import Saves
 from bot.store.sqlite import SQLiteDatabase
 from bot.store.sync import FolderSync, SyncReport
 
@@ -92,6 +94,7 @@ class Store:
         self.publishing = Publishing(db, index, store_dir)
         self.feeds = Feeds(db, self.clock)
         self.meta = Meta(db, self.clock)
+        self.saves = Saves(db, self.clock)
         self.leases = Leases(db)
         self.outbox.fence = lambda: self.leases.fence(Role.DELIVERER)
         self.digests = Digests(db, fence=self.outbox.fence)  # one deliverer's lease for both

@@ -102,5 +102,6 @@ MIGRATIONS: tuple[str, ...] = (
         url      TEXT COLLATE "C" NOT NULL,
         saved_at BIGINT NOT NULL,
         PRIMARY KEY (user_id, url)
-    );""",
+    );
+    CREATE INDEX saves_saved_at ON saves (saved_at);""",
 )

@@ -153,7 +153,8 @@ MIGRATIONS: tuple[str, ...] = (
         url      TEXT NOT NULL,              -- the story (webUrl)
         saved_at INTEGER NOT NULL,
         PRIMARY KEY (user_id, url)
-    ) WITHOUT ROWID;""",
+    ) WITHOUT ROWID;
+    CREATE INDEX saves_saved_at ON saves (saved_at);  -- they expire a few per save""",
 )
 
 _SAVED_TRIGGERS = "bulk_load_triggers"  # meta key: the triggers a bulk load dropped
