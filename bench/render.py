@@ -22,9 +22,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from bot import cards, embeds
-from bot.articles import Article, Image, RelatedLink
+from bot.articles import Article, RelatedLink
 from bot.digest import Digest, Every, Period, Story
 from bot.digest_post import digest_card, digest_embed, digest_text
+from bot.pictures import Image
 
 WHEN = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 

@@ -1,8 +1,7 @@
 """The words of every answer: errors, outcomes, status and feed lists.
 
 Data from `desk` in, Discord Markdown (or an embed) out. The console prints the very
-same answers through `embeds.embed_to_text` / `embeds.text_of`, so the bot and the
-console always say the same thing.
+same answers through `plain_text`, so the bot and the console always say the same thing.
 """
 
 from __future__ import annotations

@@ -28,6 +28,7 @@ from bot.frontmatter import (
     printable_name,
     split_front_matter,
 )
+from bot.pictures import Image, first_image
 
 log = logging.getLogger(__name__)
 
@@ -39,14 +40,6 @@ ARTICLE_SUFFIXES = (".txt", ".md")
 # How a list of topics is shown on one line ("AI · Open source"), and the parts of any
 # other one-line label built from an article ("provider · title").
 TOPIC_SEPARATOR = " · "
-# An `images` entry: an https URL of at most this many characters, with a host and no
-# whitespace or control characters; a width or height the index's INTEGER columns hold on
-# both backends (PostgreSQL's are 32-bit), else 0.
-MAX_IMAGE_URL = 2048
-MAX_IMAGE_SIDE = 2**31 - 1
-# Entries of one `images` list looked at for its first valid one: a hostile list of
-# thousands costs no more than a short one.
-IMAGES_READ = 10
 KNOWN_FIELDS = frozenset(
     {
         "title",
@@ -66,16 +59,6 @@ KNOWN_FIELDS = frozenset(
         "secured",
     }
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Image:
-    """A picture of an article or of a related item: an https URL and its size in pixels
-    (0 when the file does not say)."""
-
-    url: str
-    width: int = 0
-    height: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,7 +269,7 @@ def article_from_fields(data: dict[str, Any], source: str, body: str = "") -> Ar
         provider_domain=provider_domain,
         topics=_topics(data.get("topics"), source),
         related=_related(data.get("related"), source, warnings),
-        image=_first_image(data.get("images"), f"{printable_name(source)}: images", warnings),
+        image=first_image(data.get("images"), f"{printable_name(source)}: images", warnings),
         secured=fields.secured(),
         extra={k: v for k, v in data.items() if k not in KNOWN_FIELDS},
         body=body,
@@ -440,66 +423,12 @@ def _related(value: object, source: str, warnings: list[str]) -> tuple[RelatedLi
                 and not isinstance(quality, bool)
                 and INT_MIN <= quality <= INT_MAX
                 else 0,
-                image=_first_image(
+                image=first_image(
                     item.get("images"), f"{shown}: related[{index}].images", warnings
                 ),
             )
         )
     return tuple(links)
-
-
-def _first_image(value: object, where: str, warnings: list[str]) -> Image | None:
-    """The first valid entry of an `images` list (None when it has none).
-
-    A picture is optional: a bad one never refuses the article. Each entry dropped before
-    the first valid one, a value that is not a list and a list too long to read whole are
-    each a warning starting with `where` (the file and the field). At most IMAGES_READ
-    entries are looked at.
-    """
-    if value is None:
-        return None
-    if not isinstance(value, list):
-        warnings.append(f"{where}: dropped (not a list)")
-        return None
-    if len(value) > IMAGES_READ:
-        warnings.append(f"{where}: {len(value):,} entries, only the first {IMAGES_READ} are read")
-    for index, entry in enumerate(value[:IMAGES_READ]):
-        image = _image(entry)
-        if isinstance(image, Image):
-            return image
-        warnings.append(f"{where}[{index}]: dropped ({image})")
-    return None
-
-
-def _image(entry: object) -> Image | str:
-    """An `images` entry as an `Image`, or what is wrong with it."""
-    if not isinstance(entry, dict):
-        return "not a mapping"
-    url = entry.get("url")
-    if url is None or url == "":
-        return "no url"
-    if not isinstance(url, str):
-        return "url is not text"
-    if len(url) > MAX_IMAGE_URL:
-        return f"url is longer than {MAX_IMAGE_URL:,} characters"
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError for a port out of range
-    except ValueError:
-        return "url is not a valid URL"
-    if parts.scheme != "https":
-        return "url is not https"
-    if not url.isprintable() or _SPACE.search(url) or not parts.hostname:
-        return "url is not a valid https URL"
-    url = "https" + url[len("https") :]  # "HTTPS://…" kept as "https://…", as shown
-    return Image(url, _side(entry.get("width")), _side(entry.get("height")))
-
-
-def _side(value: object) -> int:
-    """A width or height in pixels; anything else (missing, a bool, negative, text) is 0."""
-    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_IMAGE_SIDE:
-        return value
-    return 0
 
 
 def _text(value: object) -> str:

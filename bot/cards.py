@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 import discord
 
-from bot.articles import TOPIC_SEPARATOR, Article, Image, RelatedLink, topic_key
+from bot.articles import TOPIC_SEPARATOR, Article, RelatedLink, topic_key
 from bot.card_layout import (
     BUTTONS_PER_ROW,
     MAX_COMPONENTS,
@@ -41,13 +41,13 @@ from bot.embeds import (
     BRAND_COLOUR,
     aware,
     linkable,
-    markdown_to_text,
     md_link,
     page_footer,
     page_note,
     result_entry,
-    unplain,
 )
+from bot.pictures import Image
+from bot.plain_text import markdown_to_text, unplain
 
 # The API the cogs and the poster build on (`Card`, `Item` and the limits come from
 # `card_layout`, named here so that one import serves).

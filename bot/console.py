@@ -2,7 +2,7 @@
 
 An adapter over `desk`, like the cogs, worded by the same `answers`, `cards` and
 `embeds`, so what it prints is what the bot would answer or post: a card as
-`cards.card_to_text` reads it, an embed as `embeds.embed_to_text` does. Reads a
+`cards.card_to_text` reads it, an embed as `plain_text.embed_to_text` does. Reads a
 terminal or piped input, one command a line.
 """
 
@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TextIO
 
-from bot import answers, cards, desk, embeds
+from bot import answers, cards, desk, embeds, plain_text
 from bot.articles import Article
 from bot.digest import DEFAULT_SIZE, MAX_SIZE, MIN_SIZE, Every
 from bot.digest_post import digest_card
@@ -116,7 +116,7 @@ class Console:
         return _listing(await desk.search(self.store, query, options.get("topic"), _page(options)))
 
     async def _topics(self, words: list[str], options: dict[str, str]) -> str:
-        return embeds.embed_to_text(embeds.topics_embed(await desk.topics(self.store)))
+        return plain_text.embed_to_text(embeds.topics_embed(await desk.topics(self.store)))
 
     async def _article(self, words: list[str], options: dict[str, str]) -> str:
         return _post(await desk.article(self.store, _one_id(words, "article")))
@@ -139,7 +139,7 @@ class Console:
         return _text(answers.withdrawn_text(article))
 
     async def _status(self, words: list[str], options: dict[str, str]) -> str:
-        return embeds.embed_to_text(answers.status_embed(await desk.status(self.store)))
+        return plain_text.embed_to_text(answers.status_embed(await desk.status(self.store)))
 
     async def _digest(self, words: list[str], options: dict[str, str]) -> str:
         usage = f"Usage: /digest now [topic:NAME] [every:daily|weekly] [size:{MIN_SIZE}-{MAX_SIZE}]"
@@ -235,7 +235,7 @@ def error_text(error: NewsError) -> str:
 
 def _text(markdown: str) -> str:
     """An answer's Markdown as the console prints it."""
-    return embeds.markdown_to_text(markdown)
+    return plain_text.markdown_to_text(markdown)
 
 
 def _post(article: Article, *, reader_buttons: bool = True) -> str:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from bot.articles import Image
+from bot.pictures import Image
 
 DEFAULT_HOUR = 8
 DEFAULT_SIZE = 5

@@ -44,7 +44,7 @@ _NOTE_MAX = 500
 _TOPIC_NAME_MAX = 100
 
 ELLIPSIS = "…"
-_ZWSP = "\u200b"
+ZWSP = "\u200b"  # after an "@", keeps a mention text (plain_text.unplain removes it)
 _RELATED_NAME = "Related coverage"
 _RELATED_CONT_NAME = "Related coverage (cont.)"
 
@@ -57,12 +57,7 @@ _HOST = re.compile(
     r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$", re.IGNORECASE
 )
 _MD_URL_ESCAPES = str.maketrans({"(": "%28", ")": "%29", "<": "%3C", ">": "%3E"})
-# For the plain-text rendering.
-_TEXT_LINK = re.compile(r"(?<!\\)\[((?:\\.|[^\\\]])*)\]\(([^)\s]+)\)")
-_TEXT_BOLD = re.compile(r"(?<!\\)\*\*")
-_TEXT_ESCAPE = re.compile(r"\\([^A-Za-z0-9\s])")
-_TEXT_TIMESTAMP = re.compile(r"<t:(-?\d+)(?::[tTdDfFR])?>")
-_TEXT_CHANNEL = re.compile(r"<#(\d+)>")
+
 
 
 def shorten(text: str, limit: int) -> str:
@@ -239,42 +234,6 @@ def topics_embed(topics: Sequence[tuple[str, int]]) -> discord.Embed:
     return embed
 
 
-def embed_to_text(embed: discord.Embed) -> str:
-    """The embed as plain text for the offline console: links as "text <url>", no escapes."""
-    blocks: list[str] = []
-    head = [markdown_to_text(embed.title)] if embed.title else []
-    if embed.url:
-        head.append(embed.url)
-    if embed.author.name:
-        by = f"by {unplain(embed.author.name)}"
-        head.append(f"{by} <{embed.author.url}>" if embed.author.url else by)
-    if head:
-        blocks.append("\n".join(head))
-    if embed.description:
-        blocks.append(markdown_to_text(embed.description))
-    for field in embed.fields:
-        name, value = markdown_to_text(field.name or ""), markdown_to_text(field.value or "")
-        blocks.append(f"{name}:\n{value}")
-    tail = [unplain(embed.footer.text)] if embed.footer.text else []
-    if embed.timestamp is not None:
-        tail.append(embed.timestamp.astimezone(UTC).isoformat())
-    if tail:
-        blocks.append(TOPIC_SEPARATOR.join(tail))
-    return "\n\n".join(blocks)
-
-
-def view_to_text(view: discord.ui.View | None) -> str:
-    """The view's buttons as "[label] url" lines (a button without a URL as "[label]")."""
-    if view is None:
-        return ""
-    lines: list[str] = []
-    for item in view.children:
-        if isinstance(item, discord.ui.Button):
-            label = unplain(item.label or "")
-            lines.append(f"[{label}] {item.url}" if item.url else f"[{label}]")
-    return "\n".join(lines)
-
-
 # --- helpers -------------------------------------------------------------------------------
 
 
@@ -285,7 +244,7 @@ def aware(when: datetime) -> datetime:
 
 def _neutralise(text: str) -> str:
     """`@everyone`, `<@123>`, `<@&123>` stay text: a zero-width space after the `@`."""
-    return _MENTION.sub("@" + _ZWSP, text)
+    return _MENTION.sub("@" + ZWSP, text)
 
 
 def plain(text: str) -> str:
@@ -432,25 +391,3 @@ def result_entry(article: Article, budget: int) -> str:
         short = fit(title, min(_RESULT_TITLE_MAX, room - len(link)))
         return f"**{md_link(short, article.url)}**{rest}"
     return f"**{fit(title, min(_RESULT_TITLE_MAX, room))}**{rest}"  # a URL too long for the page
-
-
-def markdown_to_text(text: str) -> str:
-    """Markdown we produced, back to readable text: links, bold, escapes, timestamps,
-    channel mentions (for the console)."""
-    text = _TEXT_LINK.sub(lambda m: f"{m.group(1)} <{m.group(2)}>", text)
-    text = _TEXT_BOLD.sub("", text)
-    text = _TEXT_ESCAPE.sub(r"\1", text)
-    text = _TEXT_TIMESTAMP.sub(_timestamp_text, text)
-    text = _TEXT_CHANNEL.sub(r"#\1", text)
-    return unplain(text)
-
-
-def unplain(text: str) -> str:
-    return text.replace(_ZWSP, "")
-
-
-def _timestamp_text(match: re.Match[str]) -> str:
-    try:
-        return datetime.fromtimestamp(int(match.group(1)), UTC).strftime("%Y-%m-%d %H:%M UTC")
-    except (OverflowError, OSError, ValueError):
-        return match.group(0)

@@ -12,7 +12,7 @@ from typing import Any, cast
 import discord
 import pytest
 
-from bot.articles import Article, Image, RelatedLink
+from bot.articles import Article, RelatedLink
 from bot.cards import (
     PALETTE,
     RELATED_PREFIX,
@@ -27,6 +27,7 @@ from bot.cards import (
     results_card,
 )
 from bot.embeds import BRAND_COLOUR
+from bot.pictures import Image
 from tests.support.card_limits import SEPARATOR, article_urls, beside, check_card
 
 WHEN = datetime(2023, 5, 12, 13, 24, tzinfo=UTC)

@@ -15,7 +15,7 @@ import pytest
 
 from bot.errors import DatabaseDamaged
 from bot.store import Store
-from bot.store.sqlite import MIGRATIONS
+from bot.store.sqlite_migrations import MIGRATIONS
 from tests.support.cli import newsbot
 from tests.support.helpers import write_article
 

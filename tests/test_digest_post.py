@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 
 import discord
 
-from bot.articles import Image
 from bot.cards import card_to_text
 from bot.digest import MAX_SIZE, MIN_SIZE, Digest, Every, Story, latest_period
 from bot.digest_post import digest_card, digest_embed, digest_text
+from bot.pictures import Image
 from tests.support.card_limits import SEPARATOR, SPACE, beside, check_card
 
 PERIOD = latest_period(Every.WEEKLY, 8, datetime(2026, 3, 5, tzinfo=UTC))

@@ -17,13 +17,12 @@ from bot.embeds import (
     article_embed,
     article_view,
     clean,
-    embed_to_text,
     relative_time,
     results_embed,
     shorten,
     topics_embed,
-    view_to_text,
 )
+from bot.plain_text import embed_to_text, view_to_text
 
 SECRET = "TOPSECRET-7f3a9c-do-not-show"
 WHEN = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)

@@ -12,12 +12,13 @@ from typing import Any
 
 import pytest
 
-from bot.articles import IMAGES_READ, MAX_IMAGE_URL, Image, article_from_fields, parse_article
+from bot.articles import article_from_fields, parse_article
 from bot.digest import Period
+from bot.pictures import IMAGES_READ, MAX_IMAGE_URL, Image
 from bot.store import DeliveryState, Store
 from bot.store.pg_migrations import MIGRATIONS as PG_MIGRATIONS
 from bot.store.records import render_hash
-from bot.store.sqlite import MIGRATIONS as SQLITE_MIGRATIONS
+from bot.store.sqlite_migrations import MIGRATIONS as SQLITE_MIGRATIONS
 from tests.support.cli import newsbot
 from tests.support.helpers import SEED_ID, SEED_PATH, article_text, write_article
 

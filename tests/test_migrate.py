@@ -11,8 +11,8 @@ import asyncio
 import dataclasses
 from pathlib import Path
 
-from bot.articles import Image
 from bot.digest import Every
+from bot.pictures import Image
 from bot.store import DeliveryState, Store, Style
 from bot.store.migrate import copy_state
 from tests.support.botenv import content, news_bot, settled, start_bot, subscribe

@@ -33,7 +33,7 @@ from bot.errors import (
 )
 from bot.frontmatter import ArticleError
 from bot.store import PAGE_SIZE, Counts, DeliveryState, Store
-from bot.store.sqlite import MIGRATIONS
+from bot.store.sqlite_migrations import MIGRATIONS
 from tests.support.helpers import SEED_ID, SEED_NAME, SEED_PATH, write_article
 
 # ----------------------------------------------------------------- helpers

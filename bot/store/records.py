@@ -7,7 +7,8 @@ import json
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from bot.articles import TOPIC_SEPARATOR, Article, Image, RelatedLink, topic_key
+from bot.articles import TOPIC_SEPARATOR, Article, RelatedLink, topic_key
+from bot.pictures import Image
 from bot.store.database import Row
 
 ARTICLE_COLUMNS = (

@@ -146,9 +146,9 @@ def undo_cards_schema(backend: str) -> str:
     """SQL taking a database back to the schema before story cards (SQLite's migration 9,
     PostgreSQL's 6), as a bot before cards left it: the next open upgrades it again.
     Only right while that migration is the last one (checked: a later one fails here)."""
-    from bot.store import pg_migrations, sqlite
+    from bot.store import pg_migrations, sqlite_migrations
 
-    migrations = sqlite.MIGRATIONS if backend == "sqlite" else pg_migrations.MIGRATIONS
+    migrations = sqlite_migrations.MIGRATIONS if backend == "sqlite" else pg_migrations.MIGRATIONS
     [cards] = [n for n, m in enumerate(migrations, 1) if "subscriptions ADD COLUMN style" in m]
     assert cards == len(migrations), "undo the migrations after the cards' one here too"
     undo = [f"ALTER TABLE {table} DROP COLUMN {column};" for table, column in _CARDS_COLUMNS]
