@@ -104,7 +104,7 @@ def digest_of(count: int) -> Digest:
 
 
 def card_post(article: Article) -> object:
-    return cards.article_card(article, ping="<@&1>").to_components()
+    return cards.article_card(article, above="<@&1>").to_components()
 
 
 def embed_post(article: Article) -> object:

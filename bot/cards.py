@@ -88,7 +88,7 @@ _EXCERPT_MAX = 1500
 _EXCERPT_MIN = 400  # related coverage never crowds the excerpt out below this
 _RELATED_TITLE_MAX = 200
 _TOPICS_MAX = 300
-_PING_MAX = 100  # a role mention is "<@&" + at most 20 digits + ">"
+_ABOVE_MAX = 100  # a role mention is "<@&" + at most 20 digits + ">"; a note no longer
 _RELATED_HEADING = "**Related coverage**"
 
 # For the console: the headline's "<t:N:f> (<t:N:R>)" is one time; "### " and "-# " are
@@ -140,35 +140,37 @@ def custom_id(prefix: str, article_id: str) -> str | None:
 def article_card(
     article: Article,
     *,
-    ping: str | None = None,
-    reader_buttons: bool = True,
+    above: str | None = None,
+    related: bool = True,
+    save: bool = True,
     extra: Sequence[Item] = (),
 ) -> Card:
     """The story card: headline, provider and time, excerpt, the article's picture,
     related coverage with theirs, and Read / Related / Save buttons.
 
-    `ping` (a role mention) goes in its own text display above the card, the only text a
-    feed's `allowed_mentions` lets ping. `reader_buttons` False leaves Related and Save
-    out (a draft's preview); `extra` buttons (Publish) join the row, five at the most.
+    `above` is a line in its own text display above the card: a feed's role mention (the
+    only text its `allowed_mentions` lets ping) or a preview's note. `related` and `save`
+    False leave those buttons out (a draft's preview has neither; a DM copy is saved
+    already); `extra` buttons (Publish) join the row, five at the most.
     """
-    if ping is not None and len(ping) > _PING_MAX:
-        raise ValueError(f"ping must be a role mention, got {len(ping)} characters")
+    if above is not None and len(above) > _ABOVE_MAX:
+        raise ValueError(f"the line above a card is at most {_ABOVE_MAX} characters")
     head = _headline(article)
     footer = _topics(article.topics)
     image = picture(article.image)
-    top: list[Item] = [discord.ui.TextDisplay[Card](ping)] if ping else []
+    top: list[Item] = [discord.ui.TextDisplay[Card](above)] if above else []
     # The fixed parts as the largest they can be: the excerpt counted even when empty, and
     # the row with a Related button it may not need.
-    widest = rows(_buttons(article, reader_buttons=reader_buttons, extra=extra, cut=True))
+    widest = rows(_buttons(article, related=related, save=save, extra=extra, cut=True))
     fixed_parts = parts_of([*top, *widest]) + 1 + 2 + (2 if image else 0) + (1 if footer else 0)
-    fixed_text = len(head) + len(footer) + len(ping or "")
-    related, left_out = _related(
+    fixed_text = len(head) + len(footer) + len(above or "")
+    coverage, left_out = _related(
         article.related,
         text_room=MAX_TEXT - fixed_text - len(_RELATED_HEADING) - _EXCERPT_MIN,
         parts_room=MAX_COMPONENTS - fixed_parts - 2,  # a separator and the heading
     )
-    excerpt_room = MAX_TEXT - fixed_text - text_length(related)
-    excerpt_room -= len(_RELATED_HEADING) if related else 0
+    excerpt_room = MAX_TEXT - fixed_text - text_length(coverage)
+    excerpt_room -= len(_RELATED_HEADING) if coverage else 0
     excerpt = untrusted(article.excerpt, min(_EXCERPT_MAX, excerpt_room), multiline=True)
 
     texts = [discord.ui.TextDisplay[Card](head)]
@@ -179,13 +181,13 @@ def article_card(
         body.append(discord.ui.Section[Card](*texts, accessory=thumbnail(image, article.title)))
     else:
         body.extend(texts)
-    if related:
+    if coverage:
         body += [discord.ui.Separator[Card](), discord.ui.TextDisplay[Card](_RELATED_HEADING)]
-        body.extend(related)
+        body.extend(coverage)
     if footer:
         body.append(discord.ui.TextDisplay[Card](footer))
     cut = left_out > 0
-    body.extend(rows(_buttons(article, reader_buttons=reader_buttons, extra=extra, cut=cut)))
+    body.extend(rows(_buttons(article, related=related, save=save, extra=extra, cut=cut)))
     return finish(*top, discord.ui.Container[Card](*body, accent_colour=accent(article.topics)))
 
 
@@ -331,7 +333,7 @@ def _related(
 
 
 def _buttons(
-    article: Article, *, reader_buttons: bool, extra: Sequence[Item], cut: bool
+    article: Article, *, related: bool, save: bool, extra: Sequence[Item], cut: bool
 ) -> list[Item]:
     """Read (when the URL may be a link button), Related (when related coverage was cut),
     Save, then the caller's: one row of five at the most."""
@@ -340,13 +342,12 @@ def _buttons(
         buttons.append(
             discord.ui.Button[Card](style=discord.ButtonStyle.link, label="Read", url=article.url)
         )
-    if reader_buttons:
-        related = custom_id(RELATED_PREFIX, article.id)
-        if cut and related and article.related:
-            buttons.append(discord.ui.Button[Card](label="Related", custom_id=related))
-        save = custom_id(SAVE_PREFIX, article.id)
-        if save:
-            buttons.append(discord.ui.Button[Card](label="Save", custom_id=save))
+    related_id = custom_id(RELATED_PREFIX, article.id) if related else None
+    if cut and related_id and article.related:
+        buttons.append(discord.ui.Button[Card](label="Related", custom_id=related_id))
+    save_id = custom_id(SAVE_PREFIX, article.id) if save else None
+    if save_id:
+        buttons.append(discord.ui.Button[Card](label="Save", custom_id=save_id))
     buttons.extend(extra)
     return buttons[:BUTTONS_PER_ROW]
 

@@ -128,7 +128,7 @@ class Console:
 
     async def _preview(self, words: list[str], options: dict[str, str]) -> str:
         shown = await desk.preview(self.store, _one_id(words, "preview"))
-        return "Preview (not posted):\n" + _post(shown.article, reader_buttons=False)
+        return "Preview (not posted):\n" + _post(shown.article, preview=True)
 
     async def _publish(self, words: list[str], options: dict[str, str]) -> str:
         outcome = await desk.publish(self.store, _one_id(words, "publish"), self.actor)
@@ -238,9 +238,9 @@ def _text(markdown: str) -> str:
     return plain_text.markdown_to_text(markdown)
 
 
-def _post(article: Article, *, reader_buttons: bool = True) -> str:
+def _post(article: Article, *, preview: bool = False) -> str:
     """The article's card, as posted (a preview's has no Related and Save buttons)."""
-    return cards.card_to_text(cards.article_card(article, reader_buttons=reader_buttons))
+    return cards.card_to_text(cards.article_card(article, related=not preview, save=not preview))
 
 
 async def run_console(store: Store, source: TextIO = sys.stdin, out: TextIO = sys.stdout) -> None:

@@ -107,7 +107,7 @@ def ping(delivery: Delivery) -> str | None:
 
 def card(delivery: Delivery, article: Article) -> discord.ui.LayoutView:
     """The `card` style's message: the feed's ping, if any, in a text display above it."""
-    return cards.article_card(article, ping=ping(delivery))
+    return cards.article_card(article, above=ping(delivery))
 
 
 def link_line(delivery: Delivery, article: Article) -> str:

@@ -133,13 +133,4 @@ async def send_to_dms(user: discord.User | discord.Member, article: Article) -> 
 def dm_card(article: Article) -> cards.Card:
     """The DM copy of a story's card: as posted, less its Save button (it is saved: a
     press there would send the card to where it already is). Related stays."""
-    card = cards.article_card(article)
-    for item in list(card.walk_children()):
-        if isinstance(item, discord.ui.ActionRow):
-            for button in list(item.children):
-                custom_id = getattr(button, "custom_id", None)
-                if custom_id and custom_id.startswith(cards.SAVE_PREFIX):
-                    item.remove_item(button)
-            if not item.children and isinstance(item.parent, discord.ui.Container):
-                item.parent.remove_item(item)
-    return card
+    return cards.article_card(article, save=False)

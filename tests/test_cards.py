@@ -35,7 +35,9 @@ STAMP = "<t:1683897840:f> (<t:1683897840:R>)"
 URL = "https://www.govtech.com/artificial-intelligence/how-long-will-the-open-source-ai-boom-last"
 MIT_URL = "https://www.technologyreview.com/2023/05/12/1072950/open-source-ai-google-openai-eleuther-meta/"
 MIT_PICTURE = "https://wp.technologyreview.com/wp-content/uploads/2023/05/open-closed2.jpeg?w=3000"
-VB_URL = "https://venturebeat.com/ai/open-source-ai-continues-to-celebrate-as-big-tech-mulls-over-moats/"
+VB_URL = (
+    "https://venturebeat.com/ai/open-source-ai-continues-to-celebrate-as-big-tech-mulls-over-moats/"
+)
 PICTURE = "https://www.govtech.com/images/open-source-ai.jpg"
 MIT_TITLE = "The open-source AI boom is built on Big Tech’s handouts. How long will it last?"
 VB_TITLE = "Open source AI continues to celebrate as Big Tech mulls over moats"
@@ -59,8 +61,12 @@ def seed(**changes: Any) -> Article:
         "topics": ("AI", "AI Ethics"),
         "image": Image(PICTURE, 1200, 675),
         "related": (
-            RelatedLink(MIT_TITLE, MIT_URL, provider="MIT Technology Review",
-                        image=Image(MIT_PICTURE, 3000, 1688)),
+            RelatedLink(
+                MIT_TITLE,
+                MIT_URL,
+                provider="MIT Technology Review",
+                image=Image(MIT_PICTURE, 3000, 1688),
+            ),
             RelatedLink(VB_TITLE, VB_URL, provider="VentureBeat"),
         ),
         "secured": "TOPSECRET-never-shown",
@@ -110,8 +116,13 @@ def test_the_seed_card_is_exactly_this() -> None:
                     "type": 1,
                     "components": [
                         {"type": 2, "style": 5, "disabled": False, "label": "Read", "url": URL},
-                        {"type": 2, "style": 2, "disabled": False, "label": "Save",
-                         "custom_id": "newsbot:save:000_b1e94322d9932e65"},
+                        {
+                            "type": 2,
+                            "style": 2,
+                            "disabled": False,
+                            "label": "Save",
+                            "custom_id": "newsbot:save:000_b1e94322d9932e65",
+                        },
                     ],
                 },
             ],
@@ -139,16 +150,16 @@ def test_the_console_reads_the_seed_card_as_text() -> None:
 
 
 def test_a_feeds_ping_is_its_own_text_display_above_the_card() -> None:
-    card = article_card(seed(), ping="<@&42>")
+    card = article_card(seed(), above="<@&42>")
     check_card(card, urls=article_urls(seed()), ping="<@&42>")
     assert card.to_components()[0] == {"type": 10, "content": "<@&42>"}
-    with pytest.raises(ValueError, match="role mention"):
-        article_card(seed(), ping="<@&1> " * 30)
+    with pytest.raises(ValueError, match="above a card"):
+        article_card(seed(), above="<@&1> " * 30)
 
 
 def test_a_preview_has_publish_instead_of_the_reader_buttons() -> None:
     publish = discord.ui.Button[discord.ui.LayoutView](label="Publish", custom_id="newsbot:pub:x")
-    card = article_card(seed(), reader_buttons=False, extra=[publish])
+    card = article_card(seed(), related=False, save=False, extra=[publish])
     walk = check_card(card, urls=article_urls(seed()))
     assert [b["label"] for b in walk.buttons] == ["Read", "Publish"]
 
@@ -164,12 +175,18 @@ def test_the_time_is_each_readers_own_and_a_naive_time_is_utc() -> None:
 
 def test_two_hundred_related_items_are_cut_and_the_related_button_shows_the_rest() -> None:
     related = tuple(
-        RelatedLink(f"Related {i}", f"https://r{i}.example/a", provider=f"P{i}",
-                    image=Image(f"https://img.example/{i}.jpg"))
+        RelatedLink(
+            f"Related {i}",
+            f"https://r{i}.example/a",
+            provider=f"P{i}",
+            image=Image(f"https://img.example/{i}.jpg"),
+        )
         for i in range(200)
     )
     article = seed(related=related)
-    walk = check_card(article_card(article, ping="<@&1>"), urls=article_urls(article), ping="<@&1>")
+    walk = check_card(
+        article_card(article, above="<@&1>"), urls=article_urls(article), ping="<@&1>"
+    )
     shown = [t for t in walk.texts if t.startswith("[Related ")]
     assert shown == [f"[Related {i}](https://r{i}.example/a)\n-# P{i}" for i in range(len(shown))]
     assert walk.texts[-2:] == [f"…and {200 - len(shown)} more", "-# AI · AI Ethics"]
@@ -221,10 +238,19 @@ def test_hostile_text_stays_text() -> None:
         excerpt=hostile,
         provider_name=hostile,
         topics=(hostile,),
-        related=(RelatedLink(hostile, "https://ok.example/r", provider=hostile,
-                             image=Image("javascript:alert(1)")),
-                 RelatedLink("plain http picture", "https://ok.example/s",
-                             image=Image("http://insecure.example/p.jpg"))),
+        related=(
+            RelatedLink(
+                hostile,
+                "https://ok.example/r",
+                provider=hostile,
+                image=Image("javascript:alert(1)"),
+            ),
+            RelatedLink(
+                "plain http picture",
+                "https://ok.example/s",
+                image=Image("http://insecure.example/p.jpg"),
+            ),
+        ),
         image=Image("http://insecure.example/a.jpg"),
     )
     card = article_card(article)
@@ -251,8 +277,10 @@ def test_an_article_with_no_topics_provider_or_url() -> None:
     card = article_card(article)
     walk = check_card(card)
     assert card.to_components()[0]["accent_color"] == BRAND_COLOUR.value
-    assert walk.texts == [f"### How Long Will the Open-Source AI Boom Last?\n{STAMP}",
-                          EXCERPT.replace("(almost)", "\\(almost\\)")]
+    assert walk.texts == [
+        f"### How Long Will the Open-Source AI Boom Last?\n{STAMP}",
+        EXCERPT.replace("(almost)", "\\(almost\\)"),
+    ]
     assert [b["label"] for b in walk.buttons] == ["Save"]
 
 
@@ -265,8 +293,13 @@ def test_an_article_id_too_long_for_a_custom_id_has_no_reader_buttons() -> None:
 
 def test_pictures_are_https_with_a_host_and_at_most_2048_characters() -> None:
     assert picture(Image("https://a.example/p.jpg")) == "https://a.example/p.jpg"
-    for bad in ("http://a.example/p.jpg", "javascript:alert(1)", "https:///nohost",
-                "https://a.example/" + "p" * 2031, "https://a.example/with space.jpg"):
+    for bad in (
+        "http://a.example/p.jpg",
+        "javascript:alert(1)",
+        "https:///nohost",
+        "https://a.example/" + "p" * 2031,
+        "https://a.example/with space.jpg",
+    ):
         assert picture(Image(bad)) is None, bad
     assert picture(None) is None
 
@@ -283,8 +316,13 @@ def _random_text(rng: random.Random, most: int) -> str:
 
 def _random_url(rng: random.Random) -> str:
     return rng.choice(
-        ("", "javascript:x", "http://h.example/" + "u" * rng.randint(0, 700),
-         "https://h.example/(a)" + "v" * rng.randint(0, 3000), "https://h.example/ok")
+        (
+            "",
+            "javascript:x",
+            "http://h.example/" + "u" * rng.randint(0, 700),
+            "https://h.example/(a)" + "v" * rng.randint(0, 3000),
+            "https://h.example/ok",
+        )
     )
 
 
@@ -293,8 +331,9 @@ def _random_article(rng: random.Random, index: int) -> Article:
         return Image(_random_url(rng)) if rng.random() < 0.6 else None
 
     related = tuple(
-        RelatedLink(_random_text(rng, 400), _random_url(rng), provider=_random_text(rng, 100),
-                    image=image())
+        RelatedLink(
+            _random_text(rng, 400), _random_url(rng), provider=_random_text(rng, 100), image=image()
+        )
         for _ in range(rng.choice((0, 1, 2, 15, 60)))
     )
     return Article(
@@ -317,23 +356,38 @@ def test_random_articles_always_make_cards_within_discords_limits() -> None:
     for article in articles:
         urls = article_urls(article)
         check_card(article_card(article), urls=urls)
-        check_card(article_card(article, ping="<@&123456789012345678>", extra=[publish]),
-                   urls=urls, ping="<@&123456789012345678>")
+        check_card(
+            article_card(article, above="<@&123456789012345678>", extra=[publish]),
+            urls=urls,
+            ping="<@&123456789012345678>",
+        )
         check_card(related_card(article), urls=urls)
         assert len(link_line(article, "<@&123456789012345678>")) <= 2000
     for start in range(0, len(articles), 10):
         page = articles[start : start + rng.choice((1, 5, 12, 40))]
         urls = {u for a in page for u in article_urls(a)}
-        buttons = [discord.ui.Button[discord.ui.LayoutView](label=f"b{i}", custom_id=f"b{i}")
-                   for i in range(rng.randint(0, 7))]
+        buttons = [
+            discord.ui.Button[discord.ui.LayoutView](label=f"b{i}", custom_id=f"b{i}")
+            for i in range(rng.randint(0, 7))
+        ]
         accessories = [
             discord.ui.Button[discord.ui.LayoutView](label="Publish", custom_id=f"p{i}")
-            if rng.random() < 0.3 else None
+            if rng.random() < 0.3
+            else None
             for i in range(len(page))
         ]
-        check_card(results_card(_random_text(rng, 300), page, page=3, has_next=True,
-                                note=_random_text(rng, 900), accessories=accessories,
-                                buttons=buttons), urls=urls)
+        check_card(
+            results_card(
+                _random_text(rng, 300),
+                page,
+                page=3,
+                has_next=True,
+                note=_random_text(rng, 900),
+                accessories=accessories,
+                buttons=buttons,
+            ),
+            urls=urls,
+        )
 
 
 # --- accent colours ---------------------------------------------------------------------------
@@ -351,8 +405,13 @@ def test_each_topic_has_its_own_stable_colour() -> None:
 def test_a_topics_colour_is_the_same_in_every_process() -> None:
     script = "from bot.cards import accent; print(accent(['Space']).value, accent(['AI']).value)"
     seen = {
-        subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
-                       env={"PYTHONHASHSEED": str(seed_)}).stdout
+        subprocess.run(
+            [sys.executable, "-c", script],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={"PYTHONHASHSEED": str(seed_)},
+        ).stdout
         for seed_ in (1, 2, 3)
     }
     assert seen == {f"{0xB7791F} {0x276749}\n"}
@@ -362,8 +421,14 @@ def test_a_topics_colour_is_the_same_in_every_process() -> None:
 
 
 def _page_article(i: int) -> Article:
-    return seed(id=f"a{i}", title=f"Story {i}", url=f"https://example.com/{i}", related=(),
-                excerpt="", image=Image(f"https://img.example/{i}.jpg"))
+    return seed(
+        id=f"a{i}",
+        title=f"Story {i}",
+        url=f"https://example.com/{i}",
+        related=(),
+        excerpt="",
+        image=Image(f"https://img.example/{i}.jpg"),
+    )
 
 
 def test_a_results_page_gives_up_separators_then_pictures_then_articles() -> None:
@@ -371,8 +436,12 @@ def test_a_results_page_gives_up_separators_then_pictures_then_articles() -> Non
     # 35 components for the list: 5 articles with pictures, the 4 separators between them
     # and a space around them take 21; 10 take 30 without separators; 12 take 12 without
     # pictures; of 40, 34 are listed and "…and 6 more".
-    for count, separators, pictures, listed in ((5, 6, 5, 5), (10, 0, 10, 10),
-                                                (12, 0, 0, 12), (40, 0, 0, 34)):
+    for count, separators, pictures, listed in (
+        (5, 6, 5, 5),
+        (10, 0, 10, 10),
+        (12, 0, 0, 12),
+        (40, 0, 0, 34),
+    ):
         page = [_page_article(i) for i in range(count)]
         card = results_card("Latest news", page, page=0, has_next=True, buttons=[previous])
         walk = check_card(card, urls={a.url for a in page})
@@ -387,10 +456,14 @@ def test_a_results_page_gives_up_separators_then_pictures_then_articles() -> Non
 
 def test_a_drafts_page_keeps_each_publish_button_beside_its_article() -> None:
     page = [_page_article(i) for i in range(12)]
-    publish = [discord.ui.Button[discord.ui.LayoutView](label="Publish", custom_id=f"pub:{i}")
-               for i in range(12)]
-    walk = check_card(results_card("Drafts awaiting review", page, page=0, has_next=False,
-                                   accessories=publish), urls={a.url for a in page})
+    publish = [
+        discord.ui.Button[discord.ui.LayoutView](label="Publish", custom_id=f"pub:{i}")
+        for i in range(12)
+    ]
+    walk = check_card(
+        results_card("Drafts awaiting review", page, page=0, has_next=False, accessories=publish),
+        urls={a.url for a in page},
+    )
     assert walk.custom_ids == [f"pub:{i}" for i in range(12)] and walk.thumbnails == []
 
 
@@ -450,8 +523,16 @@ def _breach(kind: str) -> discord.ui.LayoutView:
 
 @pytest.mark.parametrize(
     "kind",
-    ["text over 4,000", "http picture", "alt text over 1,024", "label over 80", "link over 512",
-     "a live mention", "a foreign masked link", "a custom_id twice"],
+    [
+        "text over 4,000",
+        "http picture",
+        "alt text over 1,024",
+        "label over 80",
+        "link over 512",
+        "a live mention",
+        "a foreign masked link",
+        "a custom_id twice",
+    ],
 )
 def test_the_checker_catches_each_breach(kind: str) -> None:
     with pytest.raises(AssertionError):
@@ -468,8 +549,9 @@ class PublishButton(discord.ui.DynamicItem[discord.ui.Button[V]], template=r"pub
 def test_a_persistent_publish_button_is_read_as_a_button() -> None:
     article = seed(related=(), excerpt="")
     publish = cast(discord.ui.Item[V], PublishButton("a1"))
-    card = results_card("Drafts awaiting review", [article], page=0, has_next=False,
-                        accessories=[publish])
+    card = results_card(
+        "Drafts awaiting review", [article], page=0, has_next=False, accessories=[publish]
+    )
     walk = check_card(card, urls=article_urls(article))
     assert walk.custom_ids == ["pub:a1"] and walk.thumbnails == []
     assert card_to_text(card).splitlines()[2:5] == [

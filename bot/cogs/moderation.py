@@ -48,13 +48,13 @@ class ModerationCommands(commands.Cog):
         publishable = publishable and PublishButton.fits(shown.article.id, shown.version, made)
         extra = [PublishButton(shown.article.id, shown.version, made)] if publishable else []
         # The card as a post shows it, less the reader buttons (a draft has no readers yet),
-        # with Publish; one line above it says which article, in what state. That line
-        # takes the room a feed's ping has above a post's card (so the card is cut as a
-        # pinging post's is), and no more than a ping may.
+        # with Publish; one line above it says which article, in what state, where a
+        # feed's ping is above a post's card (so the card is cut as a pinging post's is).
         card = cards.article_card(
             shown.article,
-            ping=preview_note(shown.article),
-            reader_buttons=False,
+            above=preview_note(shown.article),
+            related=False,
+            save=False,
             extra=[cast(cards.Item, button) for button in extra],
         )
         await interaction.response.send_message(view=card, ephemeral=True)
