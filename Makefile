@@ -27,6 +27,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.fanout
 	$(BIN)/python -m bench.postgres
 	$(BIN)/python -m bench.hostile
+	$(BIN)/python -m bench.render
 	$(BIN)/python -m bench.latency
 	$(BIN)/python -m bench.freshness
 	$(BIN)/python -m bench.chaos

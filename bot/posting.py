@@ -105,14 +105,20 @@ def ping(delivery: Delivery) -> str | None:
     return f"<@&{delivery.role_id}>" if delivery.role_id else None
 
 
-def card(delivery: Delivery, article: Article) -> discord.ui.LayoutView:
-    """The `card` style's message: the feed's ping, if any, in a text display above it."""
-    return cards.article_card(article, above=ping(delivery))
-
-
-def link_line(delivery: Delivery, article: Article) -> str:
-    """The `link` style's message: the ping, if any, then the one line."""
-    return cards.link_line(article, ping(delivery))
+def message_of(delivery: Delivery, article: Article) -> dict[str, Any]:
+    """The post in the row's style, as discord.py's send, edit and create_thread take it:
+    a card (the feed's ping, if any, in a text display above it; no content, no embeds),
+    one line (the ping first), or the ping, the embed and its link buttons."""
+    above = ping(delivery)
+    if delivery.style == Style.CARD:
+        return {"view": cards.article_card(article, above=above)}
+    if delivery.style == Style.LINK:
+        return {"content": cards.link_line(article, above)}
+    return {
+        "content": above,
+        "embed": embeds.article_embed(article),
+        "view": embeds.article_view(article),
+    }
 
 
 def followup_of(delivery: Delivery) -> Followup:
@@ -211,33 +217,13 @@ async def post_to_forum(forum: discord.ForumChannel, delivery: Delivery, article
     post (card, embed and buttons, or line) as its first message. Its id is the thread's
     (and the message's)."""
     tags = await forum_tags(forum, article.topics)
-    name, allowed, silent = thread_name(article), mentions(delivery.role_id), delivery.silent
-    if delivery.style == Style.CARD:
-        created = await forum.create_thread(
-            name=name,
-            view=card(delivery, article),
-            applied_tags=tags,
-            allowed_mentions=allowed,
-            silent=silent,
-        )
-    elif delivery.style == Style.LINK:
-        created = await forum.create_thread(
-            name=name,
-            content=link_line(delivery, article),
-            applied_tags=tags,
-            allowed_mentions=allowed,
-            silent=silent,
-        )
-    else:
-        created = await forum.create_thread(
-            name=name,
-            content=ping(delivery),
-            embed=embeds.article_embed(article),
-            view=embeds.article_view(article),
-            applied_tags=tags,
-            allowed_mentions=allowed,
-            silent=silent,
-        )
+    created = await forum.create_thread(
+        name=thread_name(article),
+        applied_tags=tags,
+        allowed_mentions=mentions(delivery.role_id),
+        silent=delivery.silent,
+        **message_of(delivery, article),
+    )
     return created.thread.id
 
 
@@ -245,24 +231,12 @@ async def send_message(
     channel: discord.PartialMessageable, delivery: Delivery, article: Article, nonce: str
 ) -> int:
     """A message in the row's style, with its nonce: a repeat returns the one stored."""
-    allowed, silent = mentions(delivery.role_id), delivery.silent
-    if delivery.style == Style.CARD:
-        message = await channel.send(
-            view=card(delivery, article), nonce=nonce, allowed_mentions=allowed, silent=silent
-        )
-    elif delivery.style == Style.LINK:
-        message = await channel.send(
-            link_line(delivery, article), nonce=nonce, allowed_mentions=allowed, silent=silent
-        )
-    else:
-        message = await channel.send(
-            content=ping(delivery),
-            embed=embeds.article_embed(article),
-            view=embeds.article_view(article),
-            nonce=nonce,
-            allowed_mentions=allowed,
-            silent=silent,
-        )
+    message = await channel.send(
+        nonce=nonce,
+        allowed_mentions=mentions(delivery.role_id),
+        silent=delivery.silent,
+        **message_of(delivery, article),
+    )
     return message.id
 
 
@@ -271,13 +245,7 @@ async def edit_post(client: discord.Client, delivery: Delivery, article: Article
     assert delivery.message_id is not None
     channel = client.get_partial_messageable(message_channel(delivery))
     message = channel.get_partial_message(delivery.message_id)
-    allowed = mentions(delivery.role_id)
-    if delivery.style == Style.CARD:
-        await message.edit(view=card(delivery, article), allowed_mentions=allowed)
-    elif delivery.style == Style.LINK:
-        await message.edit(content=link_line(delivery, article), allowed_mentions=allowed)
-    else:
-        await message.edit(embed=embeds.article_embed(article), view=embeds.article_view(article))
+    await message.edit(allowed_mentions=mentions(delivery.role_id), **message_of(delivery, article))
 
 
 async def follow_up(client: discord.Client, delivery: Delivery, article: Article) -> None:
