@@ -1,5 +1,5 @@
 -- Schema version 1. Applied once by sqlite.py when PRAGMA user_version is 0;
--- later versions are the further entries of sqlite.MIGRATIONS.
+-- later versions are the further entries of sqlite_migrations.MIGRATIONS.
 -- The files are the source of truth for articles; these tables are the index,
 -- the delivery log (outbox), subscriptions and the moderation audit trail.
 
