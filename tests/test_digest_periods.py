@@ -17,7 +17,7 @@ import pytest
 from bot.digest import Every
 from bot.store import DigestState, Store
 from tests.support.botenv import news_bot
-from tests.support.helpers import write_article
+from tests.support.helpers import card_texts, write_article
 
 GUILD = 500
 DAY = timedelta(days=1)
@@ -113,6 +113,6 @@ async def test_two_periods_digests_in_one_channel_are_two_messages(tmp_path: Pat
 
             await d.wait_for(sent, 10)
         await asyncio.sleep(env.settings.poll_seconds * 2)
-        shown = [m["embeds"][0]["description"] for m in d.messages(news)]
+        shown = ["\n".join(card_texts(m)) for m in d.messages(news)]  # new digests are cards
         assert len(shown) == 2, "the second period's digest was taken for a repeat"
         assert "Story of day 1" in shown[0] and "Story of day 2" in shown[1]
