@@ -126,7 +126,8 @@ def main() -> None:
     rounds = parser.parse_args().rounds
     page = [ordinary(n) for n in range(5)]
     digest = digest_of(10)
-    rows: list[tuple[str, Callable[[], object], Callable[[], object], Callable[[], object]]] = []
+    Build = Callable[[], object]
+    rows: list[tuple[str, Build, Build, Build | None]] = []  # a page has no link style
     for name, article in (("post, ordinary", ordinary()), ("post, worst file", worst())):
         rows.append(
             (
@@ -141,7 +142,7 @@ def main() -> None:
             "/news page of 5",
             lambda: cards.results_card("Latest", page, page=0, has_next=True).to_components(),
             lambda: embeds.results_embed("Latest", page, page=0, has_next=True).to_dict(),
-            lambda: None,
+            None,
         )
     )
     rows.append(
@@ -156,9 +157,9 @@ def main() -> None:
     print(f"{'message':<20} {'card':>9} {'embed':>9} {'link':>9} {'card/embed':>11}")
     for name, card, embed, link in rows:
         card_us, embed_us = median_us(card, rounds), median_us(embed, rounds)
-        link_us = median_us(link, rounds)
+        link_us = f"{median_us(link, rounds):.0f}" if link else "—"
         print(
-            f"{name:<20} {card_us:>9.0f} {embed_us:>9.0f} {link_us:>9.0f} "
+            f"{name:<20} {card_us:>9.0f} {embed_us:>9.0f} {link_us:>9} "
             f"{card_us / embed_us:>10.2f}x"
         )
 
