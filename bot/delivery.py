@@ -57,9 +57,12 @@ class Verdict:
     delay: float = 0.0  # WAIT: seconds until the limit lifts
 
 
-def classify(exc: BaseException) -> Verdict | None:
+def classify(exc: BaseException, *, in_own_thread: bool = False) -> Verdict | None:
     """What a failed delivery step means; None when it is not the step's own outcome (the
-    database away, the lease lost, a bug): the supervisor handles those."""
+    database away, the lease lost, a bug): the supervisor handles those.
+
+    `in_own_thread`: the step's requests go to a forum post's own thread, so "unknown
+    channel" means that post was deleted by hand (lost), not that the forum is gone."""
     match exc:
         case ArticleNotFound():
             return Verdict(Action.LOST, "the article no longer exists")
@@ -71,6 +74,8 @@ def classify(exc: BaseException) -> Verdict | None:
             )
         case discord.NotFound() if exc.code == posting.UNKNOWN_MESSAGE:
             return Verdict(Action.LOST, "message no longer exists")
+        case discord.NotFound() if in_own_thread and exc.code == posting.UNKNOWN_CHANNEL:
+            return Verdict(Action.LOST, "the post no longer exists")
         case discord.Forbidden() | discord.NotFound():
             return Verdict(Action.PAUSE, refusal_reason(exc))
         case discord.HTTPException() if exc.status == 429 or exc.status >= 500:

@@ -36,7 +36,8 @@ import discord
 
 from bot import cards, embeds
 from bot.articles import Article, topic_key
-from bot.store import ChannelKind, Delivery, Followup, Style
+from bot.store import ChannelKind, Delivery, Followup, Role, Style
+from bot.store.leases import Leases
 
 StyleName = Literal["card", "embed", "link"]  # Style's values: /feed and /digest offer them
 THREAD_NAME = 100  # Discord's limit on a thread's name
@@ -66,6 +67,11 @@ def guarded(check: Callable[[], None]) -> Iterator[None]:
         yield
     finally:
         _guard.reset(token)
+
+
+def as_deliverer(leases: Leases) -> contextlib.AbstractContextManager[None]:
+    """`guarded` by the deliverer's lease: what posts, digests and deletions run inside."""
+    return guarded(lambda: leases.check(Role.DELIVERER))
 
 
 def request_trace() -> aiohttp.TraceConfig:
@@ -286,13 +292,10 @@ async def delete_post(client: discord.Client, delivery: Delivery) -> None:
     await client.get_partial_messageable(where).get_partial_message(delivery.message_id).delete()
 
 
-def post_gone(delivery: Delivery, exc: discord.HTTPException) -> bool:
-    """Discord says the post itself no longer exists: its message (10008), or a forum post's
-    own thread (10003 for the thread, not the forum). A lost post, not a refusing channel."""
-    if exc.code == UNKNOWN_MESSAGE:
-        return True
-    own_thread = delivery.kind == ChannelKind.FORUM and delivery.message_id is not None
-    return own_thread and exc.code == UNKNOWN_CHANNEL and exc.status == 404
+def in_own_thread(delivery: Delivery) -> bool:
+    """The row's post is a forum post: its requests go to its own thread, so a 404 "unknown
+    channel" there means the post is gone, not the forum."""
+    return delivery.kind == ChannelKind.FORUM and delivery.message_id is not None
 
 
 def message_channel(delivery: Delivery) -> int:

@@ -89,6 +89,14 @@ def test_classify_says_what_each_failure_means(
     assert classify(exc) == expected
 
 
+def test_unknown_channel_in_a_forum_posts_own_thread_is_a_lost_post() -> None:
+    """The thread is the post: deleted by hand, that post is lost and the forum goes on;
+    the same answer for the forum itself pauses it."""
+    gone = http(discord.NotFound, 404, 10003, "Unknown Channel")
+    assert classify(gone, in_own_thread=True) == Verdict(Action.LOST, "the post no longer exists")
+    assert classify(gone).action == Action.PAUSE  # type: ignore[union-attr]
+
+
 async def test_a_supervised_task_that_raises_is_logged_and_restarted(
     caplog: pytest.LogCaptureFixture,
 ) -> None:

@@ -229,7 +229,7 @@ class DigestScheduler(commands.Cog):
         channel = self.bot.get_partial_messageable(run.channel_id)
         try:
             # Checked as the request starts: a process whose lease is another's sends nothing.
-            with posting.guarded(lambda: self.store.leases.check(Role.DELIVERER)):
+            with posting.as_deliverer(self.store.leases):
                 message = await post(channel, digest, nonce_for(run), run.style)
         except Exception as exc:
             verdict = classify(exc)

@@ -20,7 +20,6 @@ import time
 from collections import defaultdict
 from datetime import UTC, datetime
 
-import discord
 from discord.ext import commands
 
 from bot import posting
@@ -136,17 +135,13 @@ class Poster(commands.Cog):
             await self.pace.wait()
             # Every Discord request of this step is checked against the lease as it starts:
             # a process frozen and resumed, whose lease may be another's by now, sends nothing.
-            with posting.guarded(lambda: self.store.leases.check(Role.DELIVERER)):
+            with posting.as_deliverer(self.store.leases):
                 await self._act(delivery, article, shown)
             return True
         except Exception as exc:
-            verdict = classify(exc)
+            verdict = classify(exc, in_own_thread=posting.in_own_thread(delivery))
             if verdict is None:
                 raise  # the database away, the lease lost: the supervisor's business
-            if isinstance(exc, discord.NotFound) and posting.post_gone(delivery, exc):
-                # A forum post's own thread deleted by hand: that post is lost, the forum
-                # (which a 404 "unknown channel" would otherwise pause) goes on.
-                verdict = Verdict(Action.LOST, "the post no longer exists")
             return await self._settle(delivery, verdict)
 
     async def _settle(self, delivery: Delivery, verdict: Verdict) -> bool:
