@@ -85,7 +85,8 @@ class Store:
         self.db = db
         self.store_dir = store_dir
         self.clock: Clock = clock or db.now
-        self.outbox = Outbox(db, self.clock)
+        self.leases = Leases(db)
+        self.outbox = Outbox(db, self.clock, fence=lambda: self.leases.fence(Role.DELIVERER))
         index = ArticleIndex(db, self.outbox)
         self.folder = FolderSync(
             db, index, store_dir, fence=lambda: self.leases.fence(Role.SCANNER)
@@ -95,8 +96,6 @@ class Store:
         self.feeds = Feeds(db, self.clock)
         self.meta = Meta(db, self.clock)
         self.saves = Saves(db, self.clock)
-        self.leases = Leases(db)
-        self.outbox.fence = lambda: self.leases.fence(Role.DELIVERER)
         self.digests = Digests(db, fence=self.outbox.fence)  # one deliverer's lease for both
         self.requests = PublishRequests(
             db,

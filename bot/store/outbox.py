@@ -135,10 +135,6 @@ class QueueHealth:
     channels: tuple[ChannelHealth, ...]
 
 
-async def _unfenced() -> None:
-    """One host (SQLite): the deliverer is fixed by configuration, nothing to check."""
-
-
 class _Reports:
     """What operators, tests and pacing ask of the outbox: read-only, the queue's rows counted."""
 
@@ -198,13 +194,13 @@ class _Reports:
 class Outbox(_Reports):
     """Queue writes (called inside the caller's transaction) and the deliverer's side."""
 
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(self, db: Database, clock: Clock, fence: Callable[[], Awaitable[None]]) -> None:
         self.db = db
         self.clock = clock
         self.on_work: Callable[[], None] = lambda: None  # the poster wakes on it
         # Called first in every deliverer write's transaction: raises (leases.LeaseLost) when
         # this process no longer holds the deliverer's lease, so the write is refused.
-        self.fence: Callable[[], Awaitable[None]] = _unfenced
+        self.fence = fence
         # Work queued by another process (PostgreSQL's NOTIFY) wakes this one's poster too.
         db.listen(WORK_TOPIC, lambda: self.on_work())
 
