@@ -17,7 +17,7 @@ import bot.ui
 from bot.bot import APOLOGY
 from bot.store import Store
 from tests.support.botenv import news_bot, settings_for, start_bot
-from tests.support.helpers import card_buttons, card_texts, is_card, write_article
+from tests.support.helpers import ai_store, card_buttons, card_texts, is_card, write_article
 from tests.support.stand_in import InteractionNotAnswered, StandIn
 
 EXPECTED_COMMANDS = {
@@ -33,29 +33,6 @@ EXPECTED_COMMANDS = {
     "feed",
     "digest",
 }
-
-
-def ai_store(folder: Path, published: int = 12, drafts: int = 3) -> None:
-    """`published` AI articles dated day 1..n (newer = higher number), plus AI drafts."""
-    folder.mkdir(exist_ok=True)
-    for day in range(1, published + 1):
-        write_article(
-            folder,
-            f"pub{day:02d}",
-            published=True,
-            topics=["AI"],
-            title=f"Published story {day}",
-            publishedDateTime=f"2024-01-{day:02d}T10:00:00Z",
-        )
-    for n in range(drafts):
-        write_article(
-            folder,
-            f"draft{n}",
-            published=False,
-            topics=["AI"],
-            title=f"Secret draft {n}",
-            publishedDateTime="2024-02-01T10:00:00Z",
-        )
 
 
 def titles(message: dict[str, Any]) -> list[str]:

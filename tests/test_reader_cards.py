@@ -28,6 +28,7 @@ from tests.support.helpers import (
     IS_COMPONENTS_V2,
     SECTION,
     THUMBNAIL,
+    ai_store,
     card_buttons,
     card_texts,
     components,
@@ -114,29 +115,6 @@ def seed_like(folder: Path, name: str = "story", **fields: Any) -> Path:
         "related": related,
     }
     return write_article(folder, name, **(values | fields))
-
-
-def stories(folder: Path, count: int = 12, drafts: int = 0) -> None:
-    """`count` published AI stories dated day 1..count, and `drafts` AI drafts."""
-    folder.mkdir(exist_ok=True)
-    for day in range(1, count + 1):
-        write_article(
-            folder,
-            f"pub{day:02d}",
-            published=True,
-            topics=["AI"],
-            title=f"Published story {day}",
-            publishedDateTime=f"2024-01-{day:02d}T10:00:00Z",
-        )
-    for n in range(drafts):
-        write_article(
-            folder,
-            f"draft{n}",
-            published=False,
-            topics=["AI"],
-            title=f"Secret draft {n}",
-            publishedDateTime=f"2024-02-{n + 1:02d}T10:00:00Z",
-        )
 
 
 def titles(message: dict[str, Any]) -> list[str]:
@@ -244,7 +222,7 @@ async def test_a_picture_only_beside_the_item_it_belongs_to_when_the_story_has_o
 
 
 async def test_news_pages_are_cards_and_turning_them_keeps_the_card(tmp_path: Path) -> None:
-    stories(tmp_path / "store", drafts=2)
+    ai_store(tmp_path / "store", drafts=2)
     async with news_bot(tmp_path) as env:
         d, reader = env.discord, env.guild.reader
         first = await d.slash("news", {"topic": "ai"}, user_id=reader)
@@ -279,7 +257,7 @@ async def test_news_pages_are_cards_and_turning_them_keeps_the_card(tmp_path: Pa
 async def test_a_list_sent_as_an_embed_before_cards_turns_into_a_card(tmp_path: Path) -> None:
     """Page buttons live a day: a list answered as an embed by the bot before cards is
     turned into a card, its embed cleared (the V2 flag allows no embed beside it)."""
-    stories(tmp_path / "store")
+    ai_store(tmp_path / "store", drafts=0)
     async with news_bot(tmp_path) as env:
         d, reader = env.discord, env.guild.reader
         target = PageTarget(ListKind.LATEST, reader, 1, int(time.time()), '["", ""]')
@@ -299,7 +277,7 @@ async def test_a_list_sent_as_an_embed_before_cards_turns_into_a_card(tmp_path: 
 
 
 async def test_search_pages_are_cards_and_turning_them_keeps_the_card(tmp_path: Path) -> None:
-    stories(tmp_path / "store")
+    ai_store(tmp_path / "store", drafts=0)
     async with news_bot(tmp_path) as env:
         d, reader = env.discord, env.guild.reader
         first = await d.slash("search", {"query": "published story"}, user_id=reader)
@@ -317,7 +295,7 @@ async def test_search_pages_are_cards_and_turning_them_keeps_the_card(tmp_path: 
 
 
 async def test_a_drafts_page_has_a_publish_button_beside_each_draft(tmp_path: Path) -> None:
-    stories(tmp_path / "store", count=2, drafts=7)
+    ai_store(tmp_path / "store", published=2, drafts=7)
     async with news_bot(tmp_path) as env:
         d, moderator = env.discord, env.guild.moderator
         drafts = await d.slash("drafts", user_id=moderator)

@@ -68,6 +68,30 @@ LINK_BUTTON = 5  # a button's style
 _HEADING = re.compile(r"^#{1,3} (?:\[(?P<linked>.*)\]\((?P<url>[^)]*)\)|(?P<plain>.*))$")
 
 
+def ai_store(folder: Path, published: int = 12, drafts: int = 3) -> None:
+    """`published` AI articles dated day 1..n (newer = higher number), plus AI drafts
+    ("Secret draft N", dated February N+1): the reader and moderator tests' store."""
+    folder.mkdir(exist_ok=True)
+    for day in range(1, published + 1):
+        write_article(
+            folder,
+            f"pub{day:02d}",
+            published=True,
+            topics=["AI"],
+            title=f"Published story {day}",
+            publishedDateTime=f"2024-01-{day:02d}T10:00:00Z",
+        )
+    for n in range(drafts):
+        write_article(
+            folder,
+            f"draft{n}",
+            published=False,
+            topics=["AI"],
+            title=f"Secret draft {n}",
+            publishedDateTime=f"2024-02-{n + 1:02d}T10:00:00Z",
+        )
+
+
 def components(message: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
     """Every component of the message, depth first: inside rows, containers and sections,
     and a section's accessory after its texts."""
