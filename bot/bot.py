@@ -161,26 +161,40 @@ class NewsBot(commands.Bot):
     async def sync_commands(self) -> bool:
         """Sync each place whose definitions changed since they were last synced there.
 
-        The places: DISCORD_GUILD_ID (instant; the global commands are copied there) or else
-        the global list, and each newsroom server, where the moderation commands are
-        registered alone (`copy_global_to` copies global commands only, so they go nowhere
-        else). A server that was given commands and is no place now (a former newsroom) is
-        emptied.
+        The places: the global list, DISCORD_GUILD_ID when set, and each newsroom server,
+        where the moderation commands are registered alone. The reader commands (those a
+        member may install to their account) are always global: Discord honours
+        `integration_types` and `contexts` on global commands only, so a user install
+        can reach nothing else. With DISCORD_GUILD_ID, the other global commands (feeds,
+        digests: server installs only) move to that server instead, synced there at once
+        as before; a reader command is never registered twice (global and in a server),
+        which would show it twice in that server's command picker. A server that was
+        given commands and is no place now (a former newsroom) is emptied.
         """
         primary = self.settings.guild_id
         if primary is not None:
-            self.tree.copy_global_to(guild=discord.Object(primary))
-        places = [GLOBAL_TARGET if primary is None else primary]
+            self._move_server_commands_to(primary)
+        places = [GLOBAL_TARGET] + ([primary] if primary is not None else [])
         places += sorted(self.settings.newsroom_guild_ids - set(places))
         before = await self.store.meta.get(SYNCED_GUILDS_KEY) or ""
         gone = sorted({int(g) for g in before.split(",") if g} - set(places))
         changed = False
         for target in places + gone:
-            changed |= await self._sync_one(target, required=target == places[0])
+            changed |= await self._sync_one(target, required=target in (GLOBAL_TARGET, primary))
         guilds = ",".join(str(t) for t in places if t != GLOBAL_TARGET)
         if guilds != before:
             await self.store.meta.set(SYNCED_GUILDS_KEY, guilds)
         return changed
+
+    def _move_server_commands_to(self, guild_id: int) -> None:
+        """The global commands no member can install to their account, registered in
+        `guild_id` instead (DISCORD_GUILD_ID); the user-installable ones stay global."""
+        guild = discord.Object(guild_id)
+        for command in self.tree.get_commands():
+            if user_installable(command):
+                continue
+            self.tree.add_command(command, guild=guild, override=True)
+            self.tree.remove_command(command.name)  # a slash command (the bot has no other)
 
     async def _sync_one(self, target: int, *, required: bool) -> bool:
         """Sync one guild (or GLOBAL_TARGET) if its definitions changed; only the first
@@ -209,6 +223,12 @@ class NewsBot(commands.Bot):
         await self.store.meta.set(key, digest)
         log.info("synced %d slash commands to %s", len(synced), where)
         return True
+
+
+def user_installable(command: object) -> bool:
+    """May a member install this command to their account (integration type 1)?"""
+    installs = getattr(command, "allowed_installs", None)
+    return installs is not None and bool(installs.user)
 
 
 def _digest_key(target: int) -> str:

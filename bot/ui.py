@@ -72,9 +72,51 @@ async def ensure_moderator(
     raise app_commands.CheckFailure(text)
 
 
+def reader_command() -> Callable[[Command], Command]:
+    """A reader command (/news, /search, /topics, /article): usable wherever a member can
+    reach the app, whether a server installed it (integration type 0) or the member did
+    (type 1, "user install"): in servers (context 0), in the DM with the bot (1) and in
+    group DMs and other DMs (2). Discord honours both lists on global commands only (it
+    ignores them on a server's), so `NewsBot.sync_commands` keeps these global. The
+    answer's visibility: `answers_privately`."""
+
+    def decorate(command: Command) -> Command:
+        command = app_commands.allowed_installs(guilds=True, users=True)(command)
+        return app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)(command)
+
+    return decorate
+
+
+def server_command(command: Command) -> Command:
+    """In servers only (context 0) and only where a server installed the app (integration
+    type 0): never offered to a member who installed the app to their account alone, nor
+    in any DM. What moderators, admins, feeds and digests use."""
+    command = app_commands.allowed_installs(guilds=True, users=False)(command)
+    return app_commands.guild_only()(command)
+
+
+def answers_privately(interaction: discord.Interaction[Any]) -> bool:
+    """Must an answer that is public elsewhere be ephemeral here?
+
+    Discord's rule (permission USE_EXTERNAL_APPS, 1 << 50: "Allows user-installed apps to
+    send public responses. When disabled, users will still be allowed to use their apps
+    but the responses will be ephemeral. This only applies to apps not also installed to
+    the server."): in a server (the interaction has a guild id) whose owner key "0" of
+    `authorizing_integration_owners` is not that server (the app is only installed to the
+    member there), a member without Use External Apps in the channel gets an ephemeral
+    answer whatever the app asks. The bot asks for it itself there, so what it sends is
+    what the member sees (and its page buttons edit an ephemeral message, as they may).
+    In DMs with the bot, group DMs and other DMs, and in servers that installed the app,
+    answers are public as usual."""
+    if interaction.guild_id is None or interaction.is_guild_integration():
+        return False
+    return not interaction.permissions.use_external_apps
+
+
 def moderator_command() -> Callable[[Command], Command]:
-    """Guild only, hidden from non-moderators, and checked in code on every call (in a
-    newsroom server, by a moderator); the commands are registered in the newsroom alone."""
+    """Guild only, guild install only (`server_command`), hidden from non-moderators, and
+    checked in code on every call (in a newsroom server, by a moderator); the commands are
+    registered in the newsroom alone."""
 
     async def predicate(interaction: discord.Interaction[Any]) -> bool:
         command = interaction.command.name if interaction.command else "?"
@@ -85,14 +127,15 @@ def moderator_command() -> Callable[[Command], Command]:
     def decorate(command: Command) -> Command:
         command = app_commands.check(predicate)(command)
         command = app_commands.default_permissions(manage_messages=True)(command)
-        return app_commands.guild_only()(command)
+        return server_command(command)
 
     return decorate
 
 
 def admin_command() -> Callable[[Command], Command]:
-    """Guild only, hidden from non-admins, and Manage Server checked in code on every call;
-    on a command group (a GroupCog), for each of its subcommands."""
+    """Guild only, guild install only (`server_command`), hidden from non-admins, and Manage
+    Server checked in code on every call; on a command group (a GroupCog), for each of its
+    subcommands (Discord reads contexts and installs on the group alone)."""
 
     async def predicate(interaction: discord.Interaction[Any]) -> bool:
         if interaction.guild is not None and interaction.permissions.manage_guild:
@@ -108,7 +151,7 @@ def admin_command() -> Callable[[Command], Command]:
         else:
             command = app_commands.check(predicate)(command)
         command = app_commands.default_permissions(manage_guild=True)(command)
-        return app_commands.guild_only()(command)
+        return server_command(command)
 
     return decorate
 

@@ -53,7 +53,8 @@ def walk_options(options: list[dict[str, object]]) -> list[dict[str, object]]:
 
 async def test_commands_registered_with_descriptions(tmp_path: Path) -> None:
     async with news_bot(tmp_path) as env:
-        commands = env.discord.commands(env.discord.guild_id)
+        # DISCORD_GUILD_ID: the server's commands there, the reader commands global
+        commands = env.discord.commands(env.discord.guild_id) + env.discord.commands()
         assert {c["name"] for c in commands} == EXPECTED_COMMANDS
         for command in commands:
             assert command["description"], command["name"]
@@ -70,13 +71,13 @@ async def test_commands_registered_with_descriptions(tmp_path: Path) -> None:
 async def test_restart_does_not_sync_unchanged_commands(tmp_path: Path) -> None:
     async with StandIn() as discord_:
         async with news_bot(tmp_path, stand_in=discord_) as env:
-            assert discord_.sync_count == 1
+            assert discord_.sync_count == 2  # global (readers) and DISCORD_GUILD_ID
             settings = env.settings
         async with start_bot(discord_, settings):
-            assert discord_.sync_count == 1  # same definitions: Discord's sync limit untouched
+            assert discord_.sync_count == 2  # same definitions: Discord's sync limit untouched
         fresh = settings_for(discord_, settings.store_dir, tmp_path / "fresh.db")
         async with start_bot(discord_, fresh):
-            assert discord_.sync_count == 2  # a new database always syncs
+            assert discord_.sync_count == 4  # a new database always syncs
 
 
 async def test_news_shows_only_published_newest_first_with_pages(tmp_path: Path) -> None:

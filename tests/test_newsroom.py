@@ -41,7 +41,9 @@ from tests.support.helpers import SEED_ID, SEED_PATH, card_buttons, card_texts, 
 from tests.support.stand_in import InteractionResult, Perm, StandIn
 
 MODERATION = {"drafts", "preview", "publish", "unpublish", "status"}
-EVERYONE_ELSE = {"news", "search", "topics", "article", "feed", "digest"}  # readers' and admins'
+READERS = {"news", "search", "topics", "article"}  # always global: a member may install them
+ADMINS = {"feed", "digest"}  # global, or in DISCORD_GUILD_ID when it is set
+EVERYONE_ELSE = READERS | ADMINS
 SEED_TITLE = "How Long Will the Open-Source AI Boom Last?"
 OUTSIDE = "Only moderators in the newsroom server can"
 
@@ -147,27 +149,27 @@ async def test_each_newsroom_is_synced_when_it_changed_and_a_former_one_emptied(
         both = frozenset({newsroom, other.id})
         async with news_bot(tmp_path, stand_in=d, newsroom_guild_ids=both) as env:
             settings = env.settings
-            # DISCORD_GUILD_ID (the newsroom too) gets everything at once; the second
-            # newsroom its desk alone; nothing is global.
-            assert names(d.commands(newsroom)) == MODERATION | EVERYONE_ELSE
+            # DISCORD_GUILD_ID (the newsroom too) gets the server commands at once; the
+            # second newsroom its desk alone; the reader commands are global (user installs).
+            assert names(d.commands(newsroom)) == MODERATION | ADMINS
             assert names(d.commands(other.id)) == MODERATION
-            assert d.commands() == []
-            assert d.sync_count == 2
+            assert names(d.commands()) == READERS
+            assert d.sync_count == 3
             published = await d.slash(
                 "publish", {"article": SEED_ID}, user_id=other.moderator, guild_id=other.id
             )
             assert content(published).startswith(f"Published **{SEED_TITLE}**")
 
         async with start_bot(d, settings):
-            assert d.sync_count == 2  # nothing changed anywhere: nothing synced
+            assert d.sync_count == 3  # nothing changed anywhere: nothing synced
 
         one = settings_for(d, settings.store_dir, settings.db_path)  # the newsroom alone
         async with start_bot(d, one):
-            assert d.sync_count == 3
+            assert d.sync_count == 4
             assert d.commands(other.id) == []  # a former newsroom keeps no moderation command
-            assert names(d.commands(newsroom)) == MODERATION | EVERYONE_ELSE
+            assert names(d.commands(newsroom)) == MODERATION | ADMINS
         async with start_bot(d, one):
-            assert d.sync_count == 3
+            assert d.sync_count == 4
 
 
 async def test_a_newsroom_the_bot_is_not_in_is_logged_and_the_rest_still_synced(
@@ -178,7 +180,7 @@ async def test_a_newsroom_the_bot_is_not_in_is_logged_and_the_rest_still_synced(
     async with StandIn() as d:
         newsroom = frozenset({d.guild_id, absent})
         async with news_bot(tmp_path, stand_in=d, newsroom_guild_ids=newsroom) as env:
-            assert names(d.commands(d.guild_id)) == MODERATION | EVERYONE_ELSE
+            assert names(d.commands(d.guild_id)) == MODERATION | ADMINS
             failed = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
             assert len(failed) == 1 and f"guild {absent}" in failed[0], failed
             assert "applications.commands" in failed[0]
@@ -191,7 +193,7 @@ async def test_a_newsroom_the_bot_is_not_in_is_logged_and_the_rest_still_synced(
         async with start_bot(d, settings):
             again = [r for r in d.requests if r.method == "PUT" and f"/guilds/{absent}/" in r.path]
             assert len(again) == len(puts) + 1  # tried again at the next start
-            assert d.sync_count == 1  # the newsroom that was synced is not synced again
+            assert d.sync_count == 2  # global and the newsroom, synced once: not synced again
 
 
 async def test_without_a_newsroom_moderation_is_registered_nowhere(

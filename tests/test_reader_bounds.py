@@ -174,7 +174,7 @@ async def test_the_worst_search_stalls_no_other_reader(loaded: Loaded, tmp_path:
 async def test_reader_options_declare_their_longest(tmp_path: Path) -> None:
     """Discord itself refuses longer input; the store reads no more than this either."""
     async with news_bot(tmp_path) as env:
-        commands = {c["name"]: c for c in env.discord.commands(env.discord.guild_id)}
+        commands = {c["name"]: c for c in env.discord.commands()}  # global: user-installable
         lengths = {
             (name, option["name"]): option.get("max_length")
             for name in ("news", "search", "article")

@@ -9,7 +9,8 @@ What Discord does (API reference, User resource "Create DM", and the JSON error 
   without a guild. Opening the channel always works; sending to a user who takes no DMs
   from the bot (their privacy setting, per server they share with it: ``close_dms``) is
   refused with 403, code 50007 "Cannot send messages to this user", as is sending to a
-  user who shares no server with the bot.
+  user who shares no server with the bot, unless they installed the app to their account
+  (``install_for_user``: a user-installed app may DM the user who installed it).
 - Gateway: a DM's MESSAGE_CREATE/UPDATE/DELETE carry no ``guild_id`` and go to shard 0, to
   sessions with the DIRECT_MESSAGES intent.
 """
@@ -33,6 +34,8 @@ class DirectMessages:
     worlds: dict[int, World]
     _ids: Snowflakes
     _dm_channels: dict[int, Channel]  # DM channel id -> channel
+    outside: dict[int, World]  # servers without the app (see installs)
+    user_installs: set[int]
 
     def _build_routes(self) -> list[Route]:
         table: list[tuple[str, str, Handler]] = [
@@ -76,15 +79,22 @@ class DirectMessages:
 
     # --- the route ----------------------------------------------------------------------------
 
-    async def _open_dm(self, rec: Recorded, p: Params, files: Files) -> Reply:
-        raw = str(self._body(rec).get("recipient_id") or "")
-        user_id = int(raw) if raw.isdigit() else 0
-        if not any(user_id in w.members for w in self.worlds.values()):
-            raise ApiError(400, 50033, "Invalid Recipient(s)")
+    def _dm_channel(self, user_id: int) -> Channel:
+        """The bot's DM channel with the user, made the first time it is needed (the user
+        opening it from their side, for an interaction there, is the same channel)."""
         channel_id = self.dm_channel_id(user_id)
         if channel_id is None:
             channel = Channel(self._ids.next(), "", 0, type=DM, recipient_id=user_id)
             self._dm_channels[channel.id] = channel
             channel_id = channel.id
-        world = self._world_of_channel(channel_id)
-        return 200, copy.deepcopy(world.channel_payload(self._dm_channels[channel_id]))
+        return self._dm_channels[channel_id]
+
+    async def _open_dm(self, rec: Recorded, p: Params, files: Files) -> Reply:
+        raw = str(self._body(rec).get("recipient_id") or "")
+        user_id = int(raw) if raw.isdigit() else 0
+        known = (*self.worlds.values(), *self.outside.values())
+        if not any(user_id in w.members for w in known):
+            raise ApiError(400, 50033, "Invalid Recipient(s)")
+        channel = self._dm_channel(user_id)
+        world = self._world_of_channel(channel.id)
+        return 200, copy.deepcopy(world.channel_payload(channel))

@@ -190,7 +190,10 @@ class Gateway:
     def broadcast(
         self, event: str, data: dict[str, Any], intent: int, guild_id: int | None = None
     ) -> None:
-        """Send an event to every session that owns the guild's shard and asked for the intent."""
+        """Send an event to every session that owns the guild's shard and asked for the intent
+        (none for a server the bot is not in: `StandIn.add_outside_guild`)."""
+        if guild_id and guild_id not in self.worlds:
+            return
         targets = [s for s in self.guild_sessions(guild_id) if s.intents & intent]
         if not targets:
             return

@@ -124,8 +124,11 @@ class InteractionRecord:
     edited: bool = False
     inflight: int = 0
     last_activity: float = 0.0
-    guild_id: int = 0
+    guild_id: int = 0  # 0 in a DM or group DM
     shard: tuple[int, int] = (0, 1)  # the gateway session it was dispatched to
+    context: int = 0  # 0 a server, 1 the DM with the bot, 2 a group DM (see installs)
+    owners: dict[str, str] = field(default_factory=dict)  # authorizing_integration_owners
+    forced_ephemeral: bool = False  # Discord makes every answer to it ephemeral
 
 
 MessageLookup = Callable[[int | None], dict[str, Any] | None]

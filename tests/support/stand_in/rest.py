@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .components import text_displays
 from .gateway import DM_SHARD_KEY, INTENT_DIRECT_MESSAGES, INTENT_GUILD_MESSAGES, Gateway
@@ -69,6 +69,13 @@ class RestRoutes:
     _interactions: dict[int, InteractionRecord]
     _by_token: dict[str, InteractionRecord]
     _dm_channels: dict[int, Channel]  # DM channel id -> channel (see dms)
+    outside: dict[int, World]  # servers that did not install the app (see installs)
+    user_installs: set[int]  # users who installed the app to their account
+
+    if TYPE_CHECKING:  # provided by UserInstalls (StandIn inherits both)
+
+        def user_payload(self, user_id: int) -> dict[str, Any]: ...
+        def default_integration_types(self) -> list[int]: ...
 
     # --- routing ----------------------------------------------------------------------------
 
@@ -150,7 +157,7 @@ class RestRoutes:
         """The guild a channel belongs to (for a DM, one the user shares with the bot; the
         primary guild for an unknown channel)."""
         dm = self._dm_channels.get(channel_id)
-        for world in self.worlds.values():
+        for world in (*self.worlds.values(), *self.outside.values()):
             if dm.recipient_id in world.members if dm is not None else channel_id in world.channels:
                 return world
         return self.world
@@ -240,15 +247,16 @@ class RestRoutes:
                 "guild_id": str(world.guild_id),
             }
         if interaction is not None:
-            invoker = world.members[interaction.user_id]
             data["webhook_id"] = str(self.application_id)
             data["application_id"] = str(self.application_id)
             data["interaction_metadata"] = {
                 "id": str(interaction.id),
                 "type": interaction.kind,
-                "user": dict(invoker.user),
-                "authorizing_integration_owners": {"0": str(world.guild_id)},
+                "user": self.user_payload(interaction.user_id),
+                "authorizing_integration_owners": dict(interaction.owners),
             }
+            if interaction.forced_ephemeral:
+                data["flags"] |= EPHEMERAL  # Discord's doing: no public answer here
         message = StoredMessage(data, in_channel)
         self._messages[message.id] = message
         if not message.ephemeral:
@@ -311,6 +319,8 @@ class RestRoutes:
     def _check_dm_open(self, channel: Channel) -> None:
         """A DM needs a server the user shares with the bot whose members may DM them."""
         user_id = int(channel.recipient_id or 0)
+        if user_id in self.user_installs:
+            return  # a user-installed app may DM the user who installed it
         if not any(w.takes_dms_from_bot(user_id) for w in self.worlds.values()):
             raise ApiError(403, 50007, "Cannot send messages to this user")
 
@@ -327,7 +337,7 @@ class RestRoutes:
         channel = world.channel(int(raw)) if raw.isdigit() else None
         if channel is None:
             raise ApiError(404, 10003, "Unknown Channel")
-        if not world.bot_permissions(channel) & Perm.VIEW_CHANNEL:
+        if not world.installed or not world.bot_permissions(channel) & Perm.VIEW_CHANNEL:
             raise ApiError(403, 50001, "Missing Access")
         return channel
 
@@ -426,8 +436,8 @@ class RestRoutes:
             "options": copy.deepcopy(raw.get("options") or []),
             "default_member_permissions": raw.get("default_member_permissions"),
             "dm_permission": raw.get("dm_permission", True),
-            "contexts": raw.get("contexts"),
-            "integration_types": raw.get("integration_types") or [0],
+            "contexts": raw.get("contexts"),  # null stays null: GUILD and BOT_DM (installs)
+            "integration_types": raw.get("integration_types") or self.default_integration_types(),
             "nsfw": bool(raw.get("nsfw", False)),
         }
         if scope is not None:

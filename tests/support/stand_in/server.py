@@ -27,6 +27,7 @@ from aiohttp import web
 
 from .dms import DirectMessages
 from .gateway import INTENT_GUILDS, INTENT_MEMBERS, Gateway
+from .installs import Place, UserInstalls
 from .ratelimit import RateLimiter, too_many_headers
 from .records import (
     Fault,
@@ -81,7 +82,7 @@ async def _holds(predicate: Callable[[], bool | Awaitable[bool]]) -> bool:
     return bool(await value) if inspect.isawaitable(value) else bool(value)
 
 
-class StandIn(DirectMessages, ThreadRoutes, RestRoutes):
+class StandIn(UserInstalls, DirectMessages, ThreadRoutes, RestRoutes):
     """Discord for tests: ``async with StandIn() as d:``, or ``start()`` / ``close()``.
 
     ``rate_limits`` enforces Discord's buckets (5 message creates per 5 s per channel, 50
@@ -91,10 +92,18 @@ class StandIn(DirectMessages, ThreadRoutes, RestRoutes):
     ``recommended_shards`` is what ``GET /gateway/bot`` tells an AutoShardedBot.
     Forums, threads and crossposts: see ``threads``; ``advance(seconds)`` moves the clock
     its hourly crosspost limit counts by. DMs (``dms``, ``close_dms``): see ``dms``.
+    User installs, servers without the app and where commands may be used (``slash``'s
+    ``where``): see ``installs``; ``user_install`` is the Developer Portal's switch that
+    lets users install the app to their account.
     """
 
     def __init__(
-        self, *, rate_limits: bool = False, latency: float = 0.0, recommended_shards: int = 1
+        self,
+        *,
+        rate_limits: bool = False,
+        latency: float = 0.0,
+        recommended_shards: int = 1,
+        user_install: bool = True,
     ) -> None:
         self.rate_limits = rate_limits
         self.latency = latency
@@ -105,6 +114,9 @@ class StandIn(DirectMessages, ThreadRoutes, RestRoutes):
         self.world = World(self._ids, self.bot_user_id, "newsbot")
         self.guild_id = self.world.guild_id
         self.worlds: dict[int, World] = {self.guild_id: self.world}  # add_guild adds more
+        self.outside: dict[int, World] = {}  # servers without the app: add_outside_guild
+        self.user_install = user_install
+        self.user_installs: set[int] = set()  # install_for_user
         self.requests: list[Recorded] = []
         self._gateway = Gateway(self.worlds, self.application_id, lambda: self.gateway_url)
         self.gateway_log: list[dict[str, Any]] = self._gateway.log  # every frame bots sent
@@ -179,6 +191,8 @@ class StandIn(DirectMessages, ThreadRoutes, RestRoutes):
     def _guild(self, guild_id: int | None) -> World:
         if guild_id is None:
             return self.world
+        if guild_id in self.outside:
+            return self.outside[guild_id]
         if guild_id not in self.worlds:
             raise ValueError(f"no guild {guild_id} (use add_guild)")
         return self.worlds[guild_id]
@@ -560,20 +574,42 @@ class StandIn(DirectMessages, ThreadRoutes, RestRoutes):
         return self._guild(guild_id)
 
     def _find_command(
-        self, name: str, guild_id: int | None = None, *, registered_in: int | None = None
+        self,
+        name: str,
+        guild_id: int | None = None,
+        *,
+        registered_in: int | None = None,
+        place: Place | None = None,
     ) -> dict[str, Any]:
-        """The definition a member of ``guild_id`` invokes: its guild's, else the global one.
-        ``registered_in`` looks among that guild's commands only, whoever invokes it."""
-        scopes = (
+        """The definition a member of ``guild_id`` invokes: its guild's, else the global one
+        (in a DM or group DM, the global one alone). ``registered_in`` looks among that
+        guild's commands only, whoever invokes it."""
+        scopes: tuple[int | None, ...] = (
             (registered_in,)
             if registered_in is not None
             else (self.guild_id if guild_id is None else guild_id, None)
         )
+        if place is not None and place.world is None and registered_in is None:
+            scopes = (None,)
         for scope in scopes:
             for cmd in self._commands.get(scope, []):
                 if cmd["name"] == name and int(cmd.get("type", 1)) == 1:
                     return cmd
         raise ValueError(f"no slash command /{name} is registered (did the bot sync its tree?)")
+
+    def _owners(
+        self, cmd: dict[str, Any], place: Place, user_id: int, *, forged: bool
+    ) -> dict[str, str]:
+        """Who authorizes ``cmd`` there (``installs``); a forged interaction is sent even
+        where Discord would not offer the command, with the owners it would have had."""
+        try:
+            return self.available_owners(cmd, place, user_id)
+        except ValueError:
+            if not forged:
+                raise
+        if place.installed and place.world is not None:
+            return {"0": str(place.world.guild_id)}
+        return {"1": str(user_id)}
 
     def _option_value(self, kind: int, value: Any, *, raw: bool) -> Any:
         if raw:  # the option being typed in an autocomplete: Discord sends it as typed
@@ -677,59 +713,47 @@ class StandIn(DirectMessages, ThreadRoutes, RestRoutes):
         data: dict[str, Any],
         *,
         user_id: int,
-        channel_id: int | None,
-        world: World,
+        place: Place,
+        owners: dict[str, str],
         message: dict[str, Any] | None = None,
         timeout: float,
     ) -> InteractionRecord:
-        member = world.members.get(user_id)
-        if member is None:
-            raise ValueError(f"user {user_id} is not a member of the guild (use add_member)")
-        if channel_id is None:
-            live = world.live_channels()
-            if not live:
-                raise ValueError(
-                    "the guild has no channel to run the interaction in (use add_channel)"
-                )
-            channel_id = live[0].id
-        channel: Channel = world.channels[channel_id]
-        perms = world.channel_permissions(member, channel)
+        """Dispatch one interaction of ``user_id`` at ``place`` (a server's channel, the DM
+        with the bot or a group DM), authorized by ``owners``, to the session that owns it."""
         interaction_id, token = self._ids.next(), "tok_" + secrets.token_urlsafe(32)
         payload: dict[str, Any] = {
             "id": str(interaction_id),
             "application_id": str(self.application_id),
             "type": kind,
             "data": data,
-            "guild_id": str(world.guild_id),
-            "guild": {"id": str(world.guild_id), "locale": "en-US", "features": []},
-            "channel_id": str(channel_id),
-            "channel": world.channel_payload(channel) | {"permissions": str(perms)},
-            "member": world.member_payload(member) | {"permissions": str(perms)},
+            **self.context_payload(place, user_id),
             "token": token,
             "version": 1,
-            "app_permissions": str(world.bot_permissions(channel)),
             "locale": "en-US",
-            "guild_locale": "en-US",
             "entitlements": [],
-            "authorizing_integration_owners": {"0": str(world.guild_id)},
-            "context": 0,
+            "authorizing_integration_owners": dict(owners),
+            "context": place.context,
             "attachment_size_limit": 10 * 1024 * 1024,
         }
         if message is not None:
             payload["message"] = message
-        session = await self._gateway.owner(timeout, world.guild_id)
+        guild_id = place.world.guild_id if place.world is not None else 0
+        session = await self._gateway.owner(timeout, guild_id)
         now = time.monotonic()
         rec = InteractionRecord(
             interaction_id,
             token,
             kind,
-            channel_id,
+            place.channel.id,
             user_id,
             now,
             source_message_id=int(message["id"]) if message else None,
             last_activity=now,
-            guild_id=world.guild_id,
+            guild_id=guild_id,
             shard=session.shard,
+            context=place.context,
+            owners=dict(owners),
+            forced_ephemeral=self.forced_ephemeral(place, owners, user_id),
         )
         self._interactions[interaction_id] = rec
         self._by_token[token] = rec
@@ -767,6 +791,8 @@ class StandIn(DirectMessages, ThreadRoutes, RestRoutes):
         guild_id: int | None = None,
         registered_in: int | None = None,
         quiet: float = QUIET,
+        where: str = "guild",
+        forged: bool = False,
     ) -> InteractionResult:
         """Run ``/name`` as ``user_id`` and wait for the answer.
 
@@ -783,9 +809,17 @@ class StandIn(DirectMessages, ThreadRoutes, RestRoutes):
 
         ``quiet``: how long the interaction must go without webhook traffic to count as
         settled; a load generator passes 0 to hand its slot on as soon as the answer lands.
+
+        ``where``: "guild" (a server's channel: a server without the app is one made by
+        ``add_outside_guild``), "dm" (the user's DM with the bot: no guild, ``user`` instead of
+        ``member``, context 1) or "private" (a group DM the bot is not in, context 2). A
+        command Discord would not offer there (its ``contexts``, ``integration_types``, no
+        installation authorizing it: see ``installs``) raises ValueError, unless ``forged``.
         """
         world = self._interaction_world(guild_id, channel_id)
-        cmd = self._find_command(name, world.guild_id, registered_in=registered_in)
+        place = self.place(where, user_id, world, channel_id)
+        cmd = self._find_command(name, world.guild_id, registered_in=registered_in, place=place)
+        owners = self._owners(cmd, place, user_id, forged=forged or registered_in is not None)
         opts, auto = self._build_options(
             cmd, options or {}, subcommand, user_id=user_id, world=world
         )
@@ -797,7 +831,7 @@ class StandIn(DirectMessages, ThreadRoutes, RestRoutes):
         if auto:
             data["resolved"] = auto
         rec = await self._send_interaction(
-            2, data, user_id=user_id, channel_id=channel_id, world=world, timeout=timeout
+            2, data, user_id=user_id, place=place, owners=owners, timeout=timeout
         )
         await self._settle(rec, timeout, quiet)
         return InteractionResult(rec, self._message_data)
@@ -814,11 +848,14 @@ class StandIn(DirectMessages, ThreadRoutes, RestRoutes):
         timeout: float = 10.0,
         guild_id: int | None = None,
         registered_in: int | None = None,
+        where: str = "guild",
     ) -> list[dict[str, Any]]:
         """Type into option ``focused`` of ``/name`` and return the choices the bot offered
         (``registered_in``: a forged interaction, as for ``slash``)."""
         world = self._interaction_world(guild_id, channel_id)
-        cmd = self._find_command(name, world.guild_id, registered_in=registered_in)
+        place = self.place(where, user_id, world, channel_id)
+        cmd = self._find_command(name, world.guild_id, registered_in=registered_in, place=place)
+        owners = self._owners(cmd, place, user_id, forged=registered_in is not None)
         opts, _ = self._build_options(
             cmd, options, subcommand, user_id=user_id, world=world, focused=focused
         )
@@ -826,7 +863,7 @@ class StandIn(DirectMessages, ThreadRoutes, RestRoutes):
         if "guild_id" in cmd:
             data["guild_id"] = cmd["guild_id"]
         rec = await self._send_interaction(
-            4, data, user_id=user_id, channel_id=channel_id, world=world, timeout=timeout
+            4, data, user_id=user_id, place=place, owners=owners, timeout=timeout
         )
         await self._settle(rec, timeout)
         if rec.callback_type != 8:
@@ -862,12 +899,16 @@ class StandIn(DirectMessages, ThreadRoutes, RestRoutes):
         if data["component_type"] in SELECT_TYPES:
             data["values"] = list(values or [])
         channel_id = channel_id or int(current["channel_id"])
+        place = self.place_of_channel(channel_id, self._interaction_world(None, channel_id))
+        # A component is authorized by the installation(s) that made its message.
+        made_by = (current.get("interaction_metadata") or {}).get("authorizing_integration_owners")
+        guild_key = {"0": str(place.world.guild_id)} if place.installed and place.world else {}
         rec = await self._send_interaction(
             3,
             data,
             user_id=user_id,
-            channel_id=channel_id,
-            world=self._interaction_world(None, channel_id),
+            place=place,
+            owners=dict(made_by or guild_key),
             message=current,
             timeout=timeout,
         )

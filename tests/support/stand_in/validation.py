@@ -204,8 +204,37 @@ def _check_options(errs: FormErrors, at: Path, options: list[dict[str, Any]]) ->
         _check_option(errs, (*at, "options", i), opt)
 
 
+INSTALL_FIELDS = {"integration_types": (0, 1), "contexts": (0, 1, 2)}
+
+
+def _check_installs(errs: FormErrors, at: Path, cmd: dict[str, Any]) -> None:
+    """``integration_types`` (0 server install, 1 user install) and ``contexts`` (0 server,
+    1 the DM with the bot, 2 group and other DMs): null or omitted, or a list of at least
+    one known value, none twice (Discord's ApplicationCommandCreateRequest)."""
+    for key, allowed in INSTALL_FIELDS.items():
+        values = cmd.get(key)
+        if values is None:
+            continue
+        if not isinstance(values, list):
+            errs.add((*at, key), "LIST_TYPE_CONVERT", "Must be an array.")
+            continue
+        if not values:
+            errs.add((*at, key), "BASE_TYPE_MIN_LENGTH", "Must be 1 or more in length.")
+        for j, value in enumerate(values):
+            if not isinstance(value, int) or isinstance(value, bool) or value not in allowed:
+                choices = ", ".join(str(a) for a in allowed)
+                errs.add((*at, key, j), "BASE_TYPE_CHOICES", f"Value must be one of {{{choices}}}.")
+            elif values.index(value) != j:
+                errs.add(
+                    (*at, key, j),
+                    "SET_TYPE_ALREADY_CONTAINS_VALUE",
+                    "The set already contains this value.",
+                )
+
+
 def validate_commands(commands: Any) -> None:
-    """Bulk-overwrite payload: names, description lengths, option counts and order."""
+    """Bulk-overwrite payload: names, description lengths, option counts and order, install
+    types and contexts."""
     if not isinstance(commands, list):
         raise ApiError(
             400,
@@ -227,6 +256,7 @@ def validate_commands(commands: Any) -> None:
                 f"Application command names must be unique: {name}",
             )
         seen.add((name, kind))
+        _check_installs(errs, (i,), cmd)
         if kind == 1:
             _check_option(errs, (i,), cmd)
         elif not 1 <= len(name) <= 32:

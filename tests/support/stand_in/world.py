@@ -33,6 +33,7 @@ class Perm:
     READ_MESSAGE_HISTORY = 1 << 16
     MENTION_EVERYONE = 1 << 17
     USE_APPLICATION_COMMANDS = 1 << 31
+    USE_EXTERNAL_APPS = 1 << 50  # user-installed apps may answer publicly here
     MANAGE_THREADS = 1 << 34
     CREATE_PUBLIC_THREADS = 1 << 35
     SEND_MESSAGES_IN_THREADS = 1 << 38
@@ -168,6 +169,7 @@ class World:
         }
         self.members: dict[int, Member] = {}
         self.dms_closed: set[int] = set()  # members who take no DMs from this server's members
+        self.installed = True  # the app is installed here (False: `StandIn.add_outside_guild`)
         bot_role = self.add_role(bot_name, Perm.BOT_DEFAULT, tags={"bot_id": str(bot_user_id)})
         self.bot_user = user_payload(bot_user_id, bot_name, bot=True) | {
             "verified": True,
