@@ -89,7 +89,7 @@ async def test_reader_commands_are_user_installable_and_the_rest_server_only(
             assert command["integration_types"] == [0], command["name"]
             assert command["contexts"] == [0], command["name"]
         sent = [r.json for r in d.requests if r.method == "PUT" and "/commands" in r.path]
-        declared = {c["name"]: c for body in sent for c in body}
+        declared = {c["name"]: c for body in sent for c in body or []}
         assert declared["feed"]["integration_types"] == [0]  # explicit, not a default
         assert declared["news"]["integration_types"] == [0, 1]
 
@@ -210,7 +210,7 @@ async def test_in_a_server_that_installed_the_app_answers_stay_public(tmp_path: 
         d, reader = env.discord, env.guild.reader
         d.install_for_user(reader)
         found = await d.slash("news", user_id=reader)
-        assert found.type == 4 and not found.ephemeral
+        assert found.type == 4 and not found.ephemeral and found.message is not None
         owners = found.message["interaction_metadata"]["authorizing_integration_owners"]
         assert owners == {"0": str(d.guild_id), "1": str(reader)}
 
