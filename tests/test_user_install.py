@@ -18,8 +18,7 @@ from typing import Any
 import pytest
 
 from tests.support.botenv import content, news_bot
-from tests.support.helpers import IS_COMPONENTS_V2, card_buttons, card_texts, is_card
-from tests.support.helpers import write_article as write
+from tests.support.helpers import IS_COMPONENTS_V2, ai_store, card_buttons, card_texts, is_card
 from tests.support.stand_in import InteractionResult, Perm, StandIn
 
 EPHEMERAL = 1 << 6
@@ -29,17 +28,9 @@ TITLE = "Published story {day}"
 
 
 def store(folder: Path, count: int = 12) -> None:
-    """`count` published AI stories (two pages of /news), day 1 the oldest."""
-    folder.mkdir(exist_ok=True)
-    for day in range(1, count + 1):
-        write(
-            folder,
-            f"pub{day:02d}",
-            published=True,
-            topics=["AI"],
-            title=TITLE.format(day=day),
-            publishedDateTime=f"2024-01-{day:02d}T10:00:00Z",
-        )
+    """`count` published AI stories ("Published story N", day N; 12 make two pages of
+    /news), no draft."""
+    ai_store(folder, published=count, drafts=0)
 
 
 def a_fan(d: StandIn, *, permissions: int = 0) -> tuple[int, int]:
