@@ -15,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from tests.support.botenv import content, news_bot
@@ -106,6 +107,40 @@ async def test_without_a_guild_id_the_server_commands_are_global_but_not_install
         assert topics.type == 4  # (an empty store: what it says is no matter here)
 
 
+# --- the stand-in's sync: what Discord accepts and answers ---------------------------
+
+
+async def put_commands(d: StandIn, body: list[dict[str, Any]]) -> tuple[int, Any]:
+    url = f"{d.api_base}/applications/{d.application_id}/commands"
+    async with (
+        aiohttp.ClientSession() as http,
+        http.put(url, json=body, headers={"Authorization": "Bot test-token"}) as answer,
+    ):
+        return answer.status, await answer.json()
+
+
+async def test_the_sync_checks_install_types_and_contexts_and_answers_the_defaults() -> None:
+    async with StandIn() as d:
+        plain = {"name": "plain", "description": "No contexts given", "type": 1}
+        status, answer = await put_commands(d, [plain])
+        assert status == 200
+        assert answer[0]["integration_types"] == [0, 1]  # the app's configured installs
+        assert answer[0]["contexts"] is None  # null: a server and the DM with the bot
+        bads: list[dict[str, list[int]]] = [
+            {"integration_types": [2]},
+            {"integration_types": []},
+            {"contexts": [0, 3]},
+            {"contexts": [1, 1]},
+        ]
+        for bad in bads:
+            status, answer = await put_commands(d, [plain | bad])
+            assert status == 400 and answer["code"] == 50035, (bad, answer)
+            assert list(bad) == list(answer["errors"]["0"]), answer
+    async with StandIn(user_install=False) as d:
+        status, answer = await put_commands(d, [plain])
+        assert status == 200 and answer[0]["integration_types"] == [0]
+
+
 # --- the DM with the bot ------------------------------------------------------------------
 
 
@@ -128,6 +163,8 @@ async def test_news_in_a_dm_answers_the_card_publicly_and_its_pages_turn(
         metadata = message["interaction_metadata"]
         assert metadata["authorizing_integration_owners"] == {"1": str(fan)}
 
+        choices = await d.autocomplete("news", {}, "topic", user_id=fan, where="dm")
+        assert [c["value"] for c in choices] == ["AI"]
         turned = await d.click(button(message, "Next"), message=message, user_id=fan)
         assert turned.type == 7, turned.data
         assert TITLE.format(day=7) in "\n".join(card_texts(turned.data))  # page 2

@@ -13,7 +13,8 @@ Typical use::
 
 Modules: ``server`` (StandIn: faults, REST plumbing, driving the bot), ``rest`` (route
 handlers), ``gateway`` (sessions and dispatch), ``world`` (guild, permissions, payloads),
-``threads`` (forums, threads, crossposts), ``dms`` (direct messages), ``records`` (Recorded,
+``threads`` (forums, threads, crossposts), ``dms`` (direct messages), ``installs`` (user
+installs, servers without the app, where each command may be used), ``records`` (Recorded,
 InteractionResult), ``validation`` (Discord's body limits), ``components`` (legacy and
 Components V2 rules), ``forms`` (error answers), ``ratelimit`` (buckets and headers),
 ``runner`` (``running_bot``).
