@@ -19,7 +19,14 @@ import aiohttp
 import pytest
 
 from tests.support.botenv import content, news_bot
-from tests.support.helpers import IS_COMPONENTS_V2, ai_store, card_buttons, card_texts, is_card
+from tests.support.helpers import (
+    IS_COMPONENTS_V2,
+    ai_store,
+    card_buttons,
+    card_texts,
+    is_card,
+    write_article,
+)
 from tests.support.stand_in import InteractionResult, Perm, StandIn
 
 EPHEMERAL = 1 << 6
@@ -265,3 +272,33 @@ async def test_feed_add_cannot_be_used_from_a_dm(tmp_path: Path) -> None:
         assert forged.ephemeral
         assert content(forged) == "Only server admins (Manage Server) can manage feeds."
         assert await env.store.feeds.subscriptions(guild_id=d.guild_id) == []
+
+
+async def test_related_and_save_work_from_an_ephemeral_article(tmp_path: Path) -> None:
+    """/article where the app is only user-installed: an ephemeral card whose Related and
+    Save buttons still answer (Related ephemerally; Save in the member's DMs)."""
+    related = [
+        {
+            # 75 characters each: 30 are more than a card has room for
+            "title": f"Related story {n:02d} on the open-source boom, and what may come after"
+            + " it all",
+            "webUrl": f"https://outlet{n}.example/story",
+            "provider": {"name": f"Outlet {n}"},
+        }
+        for n in range(30)
+    ]
+    (tmp_path / "store").mkdir()
+    write_article(
+        tmp_path / "store", "story", published=True, related=related, excerpt="An excerpt. " * 100
+    )
+    async with news_bot(tmp_path) as env:
+        d = env.discord
+        outside, fan = a_fan(d)
+        answer = await d.slash("article", {"article": "story"}, user_id=fan, guild_id=outside)
+        assert flags(answer.data) == EPHEMERAL | IS_COMPONENTS_V2 and answer.message is not None
+        message = answer.message
+        more = await d.click(button(message, "Related"), message=message, user_id=fan)
+        assert more.type == 4 and more.ephemeral and is_card(more.data)
+        assert "Related story 29" in "\n".join(card_texts(more.data))
+        saved = await d.click(button(message, "Save"), message=message, user_id=fan)
+        assert said(saved) == "Saved to your DMs." and len(d.dms(fan)) == 1
