@@ -138,7 +138,11 @@ def admin_command() -> Callable[[Command], Command]:
     subcommands (Discord reads contexts and installs on the group alone)."""
 
     async def predicate(interaction: discord.Interaction[Any]) -> bool:
-        if interaction.guild is not None and interaction.permissions.manage_guild:
+        # A server that installed the app (Discord offers these commands nowhere else; a
+        # forged call from a DM, or from a server the app is only user-installed in, is not
+        # its admin's), and Manage Server there.
+        in_server = interaction.guild is not None and interaction.is_guild_integration()
+        if in_server and interaction.permissions.manage_guild:
             return True
         raise app_commands.CheckFailure("Only server admins (Manage Server) can manage feeds.")
 

@@ -302,3 +302,17 @@ async def test_related_and_save_work_from_an_ephemeral_article(tmp_path: Path) -
         assert "Related story 29" in "\n".join(card_texts(more.data))
         saved = await d.click(button(message, "Save"), message=message, user_id=fan)
         assert said(saved) == "Saved to your DMs." and len(d.dms(fan)) == 1
+
+
+async def test_a_forged_feed_list_from_a_server_without_the_app_is_refused(
+    tmp_path: Path,
+) -> None:
+    """Manage Server in a server that never installed the app makes no feed admin."""
+    async with news_bot(tmp_path, guild_id=None) as env:
+        d = env.discord
+        outside, fan = a_fan(d, permissions=Perm.MANAGE_GUILD)
+        forged = await d.slash(
+            "feed", subcommand="list", user_id=fan, guild_id=outside, forged=True
+        )
+        assert forged.ephemeral
+        assert content(forged) == "Only server admins (Manage Server) can manage feeds."
