@@ -151,7 +151,7 @@ class UserInstalls:
         if channel_id is None:
             live = world.live_channels()
             if not live:
-                raise ValueError("the guild has no channel to run the interaction in")
+                raise ValueError("the guild has no channel to run the interaction in (add_channel)")
             channel_id = live[0].id
         return Place(context, world, world.channels[channel_id])
 
