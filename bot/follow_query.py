@@ -10,7 +10,8 @@ A saved query is kept in its canonical form (`FollowQuery.text`): folded words, 
 once, required terms then excluded ones, each group sorted. The same follow typed twice
 (`AI -Crypto "open source"`, `"open  source" ai -crypto`) is one text, `ai open-source
 -crypto`, so a store can make it unique, and reading that text back gives the same query.
-The canonical form is never longer than what was typed, so it passes the same limits.
+The canonical form is no longer than what was typed (bar letters that fold into two, as
+Tibetan གྷ does), and never longer than MAX_CHARS, so it passes the same limits.
 
 Limits, so a saved query costs a bounded amount to store and to match: MAX_CHARS
 characters typed and MAX_TERMS distinct terms. A query that breaks a rule raises
@@ -70,10 +71,7 @@ class FollowQuery:
 
         The length is checked first, so a huge input costs nothing to refuse."""
         if len(typed) > MAX_CHARS:
-            raise BadQuery(
-                f"A search to follow can be at most {MAX_CHARS} characters long; "
-                f"this one has {len(typed):,}."
-            )
+            raise _too_long(len(typed))
         required: dict[Term, None] = {}
         excluded: dict[Term, None] = {}
         for minus, chunk in _CHUNK.findall(typed):
@@ -100,7 +98,10 @@ class FollowQuery:
             raise BadQuery(
                 f"{both[0].text} is both looked for and left out, so nothing could match."
             )
-        return cls(_sorted(required), _sorted(excluded))
+        query = cls(_sorted(required), _sorted(excluded))
+        if len(query.text) > MAX_CHARS:  # a letter that folds into two (Tibetan གྷ)
+            raise _too_long(len(query.text))
+        return query
 
     @property
     def text(self) -> str:
@@ -120,6 +121,13 @@ class FollowQuery:
             return any(phrase.pattern.search(text) for text in folded)
 
         return all(map(found, self.required)) and not any(map(found, self.excluded))
+
+
+def _too_long(length: int) -> BadQuery:
+    return BadQuery(
+        f"A search to follow can be at most {MAX_CHARS} characters long; "
+        f"this one has {length:,}."
+    )
 
 
 def _sorted(terms: dict[Term, None]) -> tuple[Term, ...]:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from itertools import accumulate
 from typing import Protocol, TypeVar
 
-from bot.articles import TOPIC_SEPARATOR, topic_key
+from bot.articles import TOPIC_SEPARATOR, Article, topic_key
 from bot.follow_query import FollowQuery, Term
 from bot.store import ranking
 
@@ -44,6 +44,11 @@ class Story:
     excerpt: str = ""
     provider_name: str = ""
     topics: tuple[str, ...] = ()  # display names
+
+    @classmethod
+    def of(cls, article: Article) -> Story:
+        """What `/search` reads of an article."""
+        return cls(article.title, article.excerpt, article.provider_name, article.topics)
 
     @property
     def columns(self) -> tuple[str, str, str, str]:
