@@ -168,6 +168,11 @@ class Matcher:
         """How many keys (follows and filters) there are."""
         return len(self._of)
 
+    @property
+    def queries(self) -> int:
+        """How many distinct queries are filed (identical follows are one)."""
+        return len(self._queries)
+
     def add(self, key: Hashable, query: FollowQuery | Topic) -> None:
         """Follow `query` under `key`, replacing what `key` followed before."""
         self.remove(key)
