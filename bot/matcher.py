@@ -9,11 +9,17 @@ the queries filed under them are the candidates, and each candidate is checked e
 checks a match). A query nobody follows costs a story nothing; a query filed under a
 common word, such as `the` alone, costs a dictionary lookup more for stories that hold it.
 
+A prefix is found by cutting each of the story's words to each prefix length in use and
+looking the cut up in a dictionary: a few lookups a word, and adding or removing a query
+costs O(1), where a sorted list of prefixes would cost a bisection a word and length
+and O(n) to insert into.
+
 Identical queries are one entry with many followers, and each distinct phrase is compiled
 once for all the queries that use it, so memory grows with the number of follows by a
-list slot each, plus a small object per distinct query and a compiled pattern per distinct
-phrase (`python -m bench.follows` prints the figure). Topic follows are a dictionary from
-`topic_key` to followers.
+dictionary entry and a list slot each (and the caller's key), plus a small object per
+distinct query and a compiled pattern per distinct phrase: about 2.7 MiB per 10,000
+follows in `python -m bench.follows`. Topic follows are a dictionary from `topic_key` to
+followers.
 
 Rarity is read when a query is added: statistics that drift later cost speed, never
 correctness (a query filed under a word that became common is still checked exactly).

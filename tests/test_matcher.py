@@ -4,6 +4,7 @@ query on its own would find, and what `/search` would find for the same words.""
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Hashable
 from pathlib import Path
 
@@ -100,6 +101,22 @@ def test_only_what_search_reads_of_a_column_is_matched() -> None:
     m = matcher({"late": q("zyzzyva")})
     assert m.match(Story("t", "x" * (ranking.FIELD_CHARS - 8) + " zyzzyva")) == {"late"}
     assert not m.match(Story("t", "x" * (ranking.FIELD_CHARS - 3) + " zyzzyva"))
+
+
+def test_a_huge_hostile_story_costs_what_its_searched_part_costs() -> None:
+    m = matcher({"a": q("chips"), "b": q('"bold claim" -everyone'), "c": q("every*")})
+    hostile = '"**@everyone <@&1> \u202e' * ((1 << 20) // 20)  # 1 MiB of markup
+    started = time.perf_counter()
+    assert m.match(Story("AI chips", hostile, hostile, ("AI",) * 100)) == {"a", "c"}
+    assert time.perf_counter() - started < 0.1
+
+
+def test_corpus_stats_count_stories_and_prefixes() -> None:
+    stats = CorpusStats(STORIES)
+    assert stats.documents("chips") == 2  # once a story, however often it says it
+    assert stats.documents("crypto") == 2 and stats.documents("zyzzyva") == 0
+    assert stats.starting("chip") == 3  # chips twice, chipmaker once: an upper bound
+    assert stats.starting("zz") == 0
 
 
 def test_markdown_and_mentions_in_a_story_are_text() -> None:
