@@ -12,7 +12,7 @@ common word, such as `the` alone, costs a dictionary lookup more for stories tha
 A prefix is found by cutting each of the story's words to each prefix length in use and
 looking the cut up in a dictionary: a few lookups a word, and adding or removing a query
 costs O(1), where a sorted list of prefixes would cost a bisection a word and length
-and O(n) to insert into.
+and O(n) to keep sorted.
 
 Identical queries are one entry with many followers, and each distinct phrase is compiled
 once for all the queries that use it, so memory grows with the number of follows by a
