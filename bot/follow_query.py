@@ -2,9 +2,10 @@
 
 A query is words, "quoted phrases" and `prefix*`, all required, as `/search` reads them
 (`ranking.query_terms`, `ranking.tokens`), plus `-word`, `-"phrase"` and `-prefix*`, none
-of which may appear. Nothing typed is ever syntax beyond that: no regex, no markdown, no
-mentions; every other character is a separator between words (so `@everyone` is the
-word `everyone`).
+of which may appear. A `-` excludes only at the start of a term (`gpt-4` is a phrase);
+`/search` itself has no exclusions and reads `-"a b"` as the words `a` and `b`. Nothing
+typed is ever syntax beyond that: no regex, no markdown, no mentions; every other
+character is a separator between words (so `@everyone` is the word `everyone`).
 
 A saved query is kept in its canonical form (`FollowQuery.text`): folded words, each term
 once, required terms then excluded ones, each group sorted. The same follow typed twice
@@ -60,7 +61,8 @@ class Term(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class FollowQuery:
-    """A valid query: at least one required term, each group sorted, no term twice."""
+    """A valid query (made by `parse`): at least one required term, each group sorted, no
+    term twice, none both required and excluded."""
 
     required: tuple[Term, ...]
     excluded: tuple[Term, ...] = ()

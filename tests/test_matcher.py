@@ -221,10 +221,34 @@ def test_matching_is_running_each_query(
         expected = {key for key, query in queries.items() if query.matches(story.columns)}
         assert m.match(story) == expected
         for key, query in queries.items():
-            if not query.excluded:  # what /search decides for the same typed words
-                phrases = ranking.parse(typed[key])
+            if query.excluded:
+                continue
+            # what /search decides for the canonical text, and for the typed text when it
+            # has no minus (/search reads `-"a b"` as the word `-"a` and the word `b"`)
+            for text in {query.text, typed[key]} if "-" not in typed[key] else {query.text}:
+                phrases = ranking.parse(text)
                 score = ranking.score(phrases, [1.0] * len(phrases), story.columns, 1, 1.0)
-                assert (key in expected) == (score is not None), typed[key]
+                assert (key in expected) == (score is not None), text
+
+
+_ODD = "aAéE\u0301ßSSİı\u0f43\u0fb7発表_-’ *\"@\u202e5"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.text(_ODD, min_size=1, max_size=12), min_size=1, max_size=12),
+    st.lists(st.text(_ODD, max_size=40), min_size=1, max_size=4),
+)
+def test_odd_unicode_matches_as_each_query_alone(typed: list[str], texts: list[str]) -> None:
+    """Combining accents, ß, dotted I, Tibetan and CJK: the matcher's shortcuts (a word
+    as a set lookup, a prefix as a cut) agree with each query's own check."""
+    queries = {i: query for i, text in enumerate(typed) if (query := valid(text)) is not None}
+    m = Matcher(CorpusStats([Story(text) for text in texts]))
+    for key, query in queries.items():
+        m.add(key, query)
+    for text in texts:
+        story = Story(text, text[::-1])
+        assert m.match(story) == {k for k, query in queries.items() if query.matches(story.columns)}
 
 
 async def test_matching_finds_what_search_finds(tmp_path: Path) -> None:
