@@ -390,23 +390,22 @@ def why_text(why: Why) -> str:
             )
         case Fate.NOT_FOLLOWED:
             return f"{where} follows no feed of this server, so nothing is posted there."
-    assert feed is not None
     return _why_not_queued(why, feed, story, where, when)
 
 
-def _why_not_queued(why: Why, feed: Subscription, story: str, where: str, when: str) -> str:
+def _why_not_queued(why: Why, feed: Subscription | None, story: str, where: str, when: str) -> str:
     """The answers that name the feed which decided."""
-    topic = f"**{embeds.clean(feed.topic)}**" if feed.topic else "every topic"
+    topic = f"**{embeds.clean(feed.topic)}**" if feed and feed.topic else "every topic"
     match why.fate:
         case Fate.OTHER_TOPIC:
             about = ", ".join(embeds.clean(t) for t in why.article.topics) or "no topic"
             return f"{where} follows {topic}; {story} is about {about}."
-        case Fate.BELOW_QUALITY:
+        case Fate.BELOW_QUALITY if feed is not None:
             return (
                 f"{story} has quality {why.article.quality}, below the {feed.min_quality} "
                 f"that {where}'s feed of {topic} asks for (min_quality)."
             )
-        case Fate.FILTERED if why.miss is not None:
+        case Fate.FILTERED if why.miss is not None and feed is not None:
             term = filter_shown(why.miss.term)
             lacks = "leaves out" if why.miss.excluded else "needs"
             has = "has" if why.miss.excluded else "does not have"
@@ -414,7 +413,7 @@ def _why_not_queued(why: Why, feed: Subscription, story: str, where: str, when: 
                 f"{story} was filtered out of {where}: its filter {filter_shown(feed.filter)} "
                 f"{lacks} {term}, which the story {has}."
             )
-        case Fate.BEFORE_FEED:
+        case Fate.BEFORE_FEED if feed is not None:
             added = _when(feed.created_at)
             return (
                 f"{story} was published {when}, before {where}'s feed of {topic} was added "

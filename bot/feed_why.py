@@ -97,12 +97,13 @@ def from_feeds(
     checked = [(_check(feed, base.article, story), feed) for feed in feeds]
     through = [feed for (stage, _), feed in checked if stage == _Stage.THROUGH]
     if through:
-        late = [f for f in through if visible_since is not None and visible_since < f.created_at]
+        # The same second counts as before: a feed added first would have had it queued.
+        late = [f for f in through if visible_since is not None and visible_since <= f.created_at]
         if len(late) == len(through):
             return _with(base, Fate.BEFORE_FEED, at=visible_since, feed=late[0])
         if paused is not None:
             return _with(base, Fate.PAUSED, reason=paused)
-        return _with(base, Fate.MISSED)
+        return _with(base, Fate.MISSED, feed=through[0])
     (stage, found), feed = max(checked, key=lambda c: c[0][0])  # max: the first of equals
     fate = {
         _Stage.TOPIC: Fate.OTHER_TOPIC,
