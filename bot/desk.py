@@ -256,19 +256,28 @@ async def feeds(store: Store, guild_id: int) -> FeedList:
     return found
 
 
-async def why(store: Store, article_id: str, channel_id: int, *, guild_id: int) -> Why:
+async def why(
+    store: Store, article_id: str, channel_id: int, *, guild_id: int, newsroom: bool = False
+) -> Why:
     """What happened to a story (any of its files' ids) in one of the guild's channels:
     its post there if it was queued, else why it was not (`bot.feed_why`). Only the
-    guild's own feeds count: an admin learns nothing of another server's."""
+    guild's own feeds count: an admin learns nothing of another server's. Outside the
+    `newsroom`, a file readers cannot see is as unknown as to `/article` (a draft's title
+    is the newsroom's), unless it was posted in that channel or another file serves its
+    story to readers."""
     state = await store.reasons.story(article_id)
     if state is None or state.deleted:
         raise ArticleNotFound(article_id)
+    post = await store.reasons.post(state.url, channel_id)
+    if not (newsroom or state.visible or post is not None):
+        serving = await store.reasons.story(state.duplicate_of or "")
+        if serving is None or not serving.visible:
+            raise ArticleNotFound(article_id)
     article = await store.articles.get(state.id, include_hidden=True)
     base = Why(Fate.POSTED, article, channel_id, guild_id)
     if state.duplicate_of is not None:
         return replace(base, fate=Fate.DUPLICATE, served_by=state.duplicate_of)
     paused = await store.feeds.paused_reason(channel_id)
-    post = await store.reasons.post(state.url, channel_id)
     if post is not None:
         return from_post(post, base, paused, int(store.clock()))
     if not state.visible:

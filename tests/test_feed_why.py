@@ -244,6 +244,24 @@ async def test_why_queued_paced_paused_withdrawn_failed_and_missed(tmp_path: Pat
         )
 
 
+async def test_outside_the_newsroom_a_draft_is_unknown(tmp_path: Path) -> None:
+    """A server that is not the newsroom learns nothing of drafts (their titles are the
+    newsroom's), as `/article` tells it nothing; a duplicate of a published story is
+    still explained."""
+    folder = tmp_path / "store"
+    folder.mkdir()
+    write_article(folder, "draft", title=TITLE["draft"], published=False)
+    url = "https://example.com/news/told-twice"
+    write_article(folder, "dup-a", title=TITLE["dup-a"], webUrl=url, published=True, mtime=1e9)
+    write_article(folder, "dup-b", title=TITLE["dup-b"], webUrl=url, published=True, mtime=2e9)
+    async with news_bot(tmp_path, newsroom_guild_ids=frozenset({1})) as env:
+        news = env.guild.channels["news"]
+        await feed(env, "news")
+        assert await why(env, "draft", news) == "No article with id `draft`."
+        assert (await why(env, "dup-a", news)).startswith("`dup-a` is not posted: `dup-b`")
+        assert (await why(env, "dup-b", news)).startswith(f"**{TITLE['dup-b']}** was published")
+
+
 # --- /feed test ----------------------------------------------------------------------------
 
 

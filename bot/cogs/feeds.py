@@ -19,7 +19,7 @@ from bot.errors import NewsError
 from bot.follow_query import MAX_CHARS
 from bot.posting import StyleName
 from bot.store import ChannelKind, Style
-from bot.ui import actor, admin_command, article_choices, topic_choices
+from bot.ui import actor, admin_command, article_choices, in_newsroom, topic_choices
 
 STYLE_HELP = "card, embed or link (one plain line); new feeds: card; a change is for new posts"
 FILTER_HELP = 'Only stories matching words, "phrases", prefix*, -left-out (- alone: no filter)'
@@ -117,7 +117,13 @@ class Feeds(
         self, interaction: discord.Interaction[Any], article: str, channel: OwnTextChannel
     ) -> None:
         assert interaction.guild is not None
-        found = await desk.why(self.store, article, channel.id, guild_id=interaction.guild.id)
+        found = await desk.why(
+            self.store,
+            article,
+            channel.id,
+            guild_id=interaction.guild.id,
+            newsroom=in_newsroom(interaction),
+        )
         await interaction.response.send_message(
             answers.why_text(found), ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
         )

@@ -227,10 +227,9 @@ class Outbox(_Reports):
     # ------------------------------------------------------------------ queueing
 
     async def enqueue(self, stories: Sequence[tuple[str, str]]) -> None:
-        """One pending row per following channel; posts already made are edited instead.
-
-        `stories`: (webUrl, article id) pairs just visible; a filtered feed's if it matches.
-        """
+        """One pending row per following channel (a filtered feed only if its filter matches:
+        `self.filters`); posts already made are edited instead. `stories`: (webUrl, article
+        id) pairs that just became visible."""
         if not stories or not await self.db.fetchval("SELECT EXISTS (SELECT 1 FROM subscriptions)"):
             return
         S, hits = DeliveryState, await self.filters.hits(stories)
