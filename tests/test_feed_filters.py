@@ -10,11 +10,15 @@ saved as its canonical text and matched as words.
 from __future__ import annotations
 
 import asyncio
+import random
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bot.filters import miss, read_filter
+from bot.follow_query import BadQuery, FollowQuery
+from bot.matcher import CorpusStats, Matcher, Story
 from bot.store import Store
 from tests.support.botenv import NewsEnv, content, news_bot, settled
 from tests.support.helpers import card_title, write_article
@@ -57,6 +61,49 @@ async def all_settled(env: NewsEnv, names: list[str]) -> None:
     await env.discord.wait_for(indexed, 10)
     await settled(env)
     await asyncio.sleep(env.settings.poll_seconds * 2)
+
+
+# --- the word a story missed -------------------------------------------------------------
+
+
+def test_the_missed_word_agrees_with_the_matcher_and_the_query() -> None:
+    """`filters.miss` is None exactly when the story matches (the query on its own, and the
+    matcher queueing uses); otherwise it names a required term the story lacks or an
+    excluded one it holds."""
+    rng = random.Random(18)
+    words = ["ai", "chips", "open", "source", "café", "crypto", "robots", "chip", "x1"]
+    matcher = Matcher(CorpusStats([]))
+    queries: list[FollowQuery] = []
+    for _ in range(300):
+        picked = rng.sample(words, rng.randint(1, 4))
+        excluded = [f"-{w}" for w in rng.sample(words, rng.randint(0, 2)) if w not in picked]
+        typed = " ".join([*picked, *excluded]).replace("chip ", "chip* ")
+        try:
+            query = FollowQuery.parse(typed)
+        except BadQuery:
+            continue
+        queries.append(query)
+        matcher.add(query.text, query)
+    for _ in range(300):
+        title = " ".join(
+            rng.choice([*words, "Open-Source", "CAFE", "Chipmakers"]) for _ in range(5)
+        )
+        story = Story(title, "", "Example News", ("World",))
+        matched = matcher.match(story)
+        for query in queries:
+            found = miss(query.text, story)
+            assert (found is None) == query.matches(story.columns) == (query.text in matched)
+            if found is not None:
+                terms = query.excluded if found.excluded else query.required
+                assert found.term in {t.text for t in terms}
+
+
+def test_what_feed_add_saves_of_a_typed_filter() -> None:
+    assert read_filter(None) is None  # kept
+    assert read_filter(" - ") == ""  # cleared
+    assert read_filter('AI "open  source" -Crypto') == "ai open-source -crypto"
+    with pytest.raises(BadQuery):
+        read_filter("-crypto")
 
 
 # --- at queueing time (the store alone) ----------------------------------------------------
@@ -173,7 +220,7 @@ async def test_bad_filters_are_refused_and_save_nothing(tmp_path: Path) -> None:
         refused = {
             "***": "nothing to look for",
             '""': "nothing to look for",
-            "-crypto -\"hot dogs\"": "not only words to leave out",
+            '-crypto -"hot dogs"': "not only words to leave out",
             " ".join(f"w{n}" for n in range(17)): "at most 16 words",
             "chip* -chip*": "both looked for and left out",
             "x" * 201: "at most 200 characters",
