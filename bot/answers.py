@@ -367,7 +367,7 @@ def why_text(why: Why) -> str:
                 )
             return f"{story} was posted in {where}{' ' + when if when else ''}{link}"
         case Fate.QUEUED:
-            retry = f" (retrying after: {_reason(why.reason)})" if why.reason else ""
+            retry = f" (after: {_reason(why.reason)})" if why.reason else ""
             return f"{story} is queued for {where}, due {when}{retry}."
         case Fate.PACED:
             return f"{story} waits its turn in {where} (max_per_hour): paced until {when}."

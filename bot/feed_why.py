@@ -23,7 +23,7 @@ from bot.filters import Miss, miss
 from bot.matcher import Story
 from bot.store import ChannelKind, DeliveryState, PostRecord, Subscription
 
-PACING = "max_per_hour"  # how the poster's reason for a paced row begins
+PACING = "max_per_hour"  # how the poster's reason for a paced row begins (Poster._paced)
 
 
 class Fate(StrEnum):
@@ -63,7 +63,7 @@ class Why:
     at: int | None = None  # posted at, due at, paced until, became visible at (unix s)
     message_id: int | None = None  # POSTED: the message, or a forum post's thread
     thread: bool = False  # the message id is a forum post's thread
-    reason: str = ""  # PAUSED, FAILED: why; QUEUED: the last error of a retried send
+    reason: str = ""  # PAUSED, FAILED: why; QUEUED: why it waits (a failed try, a rate limit)
     served_by: str = ""  # DUPLICATE: the file that serves the story
     feed: Subscription | None = None  # the feed that decided (OTHER_TOPIC ... BEFORE_FEED)
     miss: Miss | None = None  # FILTERED: the word
@@ -83,8 +83,8 @@ def from_post(post: PostRecord, base: Why, paused: str | None, now: int) -> Why:
         return _with(base, Fate.FAILED, reason=post.last_error or "")
     if post.next_try_at > now and (post.last_error or "").startswith(PACING):
         return _with(base, Fate.PACED, at=post.next_try_at)
-    retried = post.last_error or "" if post.attempts else ""
-    return _with(base, Fate.QUEUED, at=max(post.next_try_at, now), reason=retried)
+    # A row waiting after a failed try or a long rate limit keeps what Discord said.
+    return _with(base, Fate.QUEUED, at=max(post.next_try_at, now), reason=post.last_error or "")
 
 
 def from_feeds(

@@ -188,6 +188,7 @@ async def test_why_queued_paced_paused_withdrawn_failed_and_missed(tmp_path: Pat
         assert queued.startswith(f"**p1** is queued for <#{ch['ai']}>, due <t:")
         [due] = ts(queued)
         assert due >= time.time() + 60
+        assert "(after: " in queued  # what made it wait: Discord's rate limit
         paused = await answer_becomes(env, "p1", ch["news"], "is paused")
         assert paused.startswith(f"<#{ch['news']}> is paused: ")
         assert "**p1** is not posted there" in paused
