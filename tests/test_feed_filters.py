@@ -163,6 +163,27 @@ async def test_a_new_filter_and_a_cleared_one_apply_to_the_next_story(
     assert sub.filter == ""
 
 
+async def test_a_filter_saved_by_another_process_applies_at_once(
+    database: Path | str, store_dir: Path
+) -> None:
+    """Each process keeps its own matcher of filters: one that queues stories (the scanner)
+    sees a filter another process saved (a /feed add there) from its next story on."""
+    async with Store.open(database, store_dir) as scanner, Store.open(database, store_dir) as other:
+        await other.feeds.subscribe(1, "", actor="t", filter="robots")
+        write_article(store_dir, "a", title="Robots", published=True)
+        await scanner.folder.sync()  # its matcher is built: robots
+        await other.feeds.subscribe(1, "", actor="t", filter="rockets")
+        await other.feeds.subscribe(2, "", actor="t", filter="robots")
+        write_article(store_dir, "b", title="Rockets and robots", published=True)
+        write_article(store_dir, "c", title="Robots again", published=True)
+        await scanner.folder.sync()
+        posts = {
+            name: set(await scanner.outbox.posts(f"https://example.com/news/{name}"))
+            for name in "abc"
+        }
+        assert posts == {"a": {1}, "b": {1, 2}, "c": {2}}
+
+
 # --- /feed add filter: over the stand-in ---------------------------------------------------
 
 
