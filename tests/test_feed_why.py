@@ -23,7 +23,6 @@ from bot.digest import Every
 from bot.store import DeliveryState
 from tests.support.botenv import NewsEnv, content, news_bot, settled
 from tests.support.helpers import card_texts, is_card, write_article
-from tests.support.stand_in import InteractionResult
 
 pytestmark = pytest.mark.usefixtures("both_backends")
 TITLE = {
@@ -266,20 +265,22 @@ async def test_outside_the_newsroom_a_draft_is_unknown(tmp_path: Path) -> None:
 # --- /feed test ----------------------------------------------------------------------------
 
 
-async def feed_test(env: NewsEnv, channel: int) -> InteractionResult:
-    return await env.discord.slash(
+async def feed_test(env: NewsEnv, channel: int) -> str:
+    """The answer to `/feed test` (deferred: its follow-up), always private."""
+    result = await env.discord.slash(
         "feed", {"channel": channel}, subcommand="test", user_id=env.guild.admin
     )
+    assert result.ephemeral
+    return str(result.followups[-1]["content"]) if result.deferred else content(result)
 
 
 async def test_feed_test_posts_one_sample_card_marked_as_a_test(tmp_path: Path) -> None:
     async with news_bot(tmp_path) as env:
         d, news = env.discord, env.guild.channels["news"]
-        result = await feed_test(env, news)
-        assert result.ephemeral
+        answer = await feed_test(env, news)
         [message] = d.messages(news)
         link = f"https://discord.com/channels/{d.guild_id}/{news}/{message['id']}"
-        assert content(result) == f"Posted a test card in <#{news}>: {link}"
+        assert answer == f"Posted a test card in <#{news}>: {link}"
         assert is_card(message)
         first, headline, *_ = card_texts(message)
         assert "**Test post** (/feed test)" in first
@@ -294,11 +295,9 @@ async def test_feed_test_names_a_missing_permission_and_posts_nothing(tmp_path: 
         d = env.discord
         no_embeds = d.add_channel("no-embeds", bot_can_embed=False)
         mute = d.add_channel("read-only", bot_can_send=False)
-        result = await feed_test(env, no_embeds)
-        assert result.ephemeral
-        assert content(result) == (
+        assert await feed_test(env, no_embeds) == (
             f"I can't post in <#{no_embeds}>: I am missing Embed Links there. Grant them to "
             "the bot's role in that channel, then try again."
         )
-        assert "Send Messages" in content(await feed_test(env, mute))
+        assert "Send Messages" in await feed_test(env, mute)
         assert d.all_posts() == {}

@@ -137,13 +137,14 @@ class Feeds(
         missing = missing_permissions(channel, interaction.guild.me)
         if missing:
             raise NewsError(answers.cannot_post_text(channel.mention, missing))
+        await interaction.response.defer(ephemeral=True)  # the post may outlast 3 s
         sample = desk.sample_article(discord.utils.utcnow())
         view = cards.article_card(sample, above=answers.TEST_ABOVE, related=False, save=False)
         try:
             message = await channel.send(view=view, allowed_mentions=discord.AllowedMentions.none())
         except discord.HTTPException as error:
             raise NewsError(answers.refused_test_text(channel.mention, error.text)) from None
-        await interaction.response.send_message(
+        await interaction.followup.send(
             answers.test_posted_text(channel.mention, message.jump_url), ephemeral=True
         )
 
