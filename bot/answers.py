@@ -425,7 +425,7 @@ def _why_not_queued(why: Why, feed: Subscription | None, story: str, where: str,
     )
 
 
-def test_posted_text(channel_mention: str, link: str) -> str:
+def sample_posted_text(channel_mention: str, link: str) -> str:
     return f"Posted a test card in {channel_mention}: {link}"
 
 

@@ -145,7 +145,7 @@ class Feeds(
         except discord.HTTPException as error:
             raise NewsError(answers.refused_test_text(channel.mention, error.text)) from None
         await interaction.followup.send(
-            answers.test_posted_text(channel.mention, message.jump_url), ephemeral=True
+            answers.sample_posted_text(channel.mention, message.jump_url), ephemeral=True
         )
 
     @why.autocomplete("article")
