@@ -31,6 +31,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.latency
 	$(BIN)/python -m bench.freshness
 	$(BIN)/python -m bench.chaos
+	$(BIN)/python -m bench.follows
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

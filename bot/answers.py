@@ -17,6 +17,7 @@ from bot.digest import WEEKLY_ANCHOR, Digest, Every
 from bot.errors import (
     AlreadyDone,
     ArticleNotFound,
+    BadFilter,
     DeskUnavailable,
     FileChanged,
     FileInvalid,
@@ -27,6 +28,7 @@ from bot.errors import (
     ServedByDuplicate,
     UnknownTopic,
 )
+from bot.feed_why import Fate, Why
 from bot.store import ChannelKind, DigestSubscription, Style, Subscription
 
 _EMPTY = {
@@ -63,6 +65,11 @@ def error_text(error: NewsError) -> str:
             return _publish_error(error)
         case DeskUnavailable():
             return "The news desk is briefly unavailable. Please try again in a minute."
+        case BadFilter():
+            return (
+                f"That filter cannot be used: {embeds.clean(error.reason)} "
+                "Nothing was changed."
+            )
     return str(error)
 
 
@@ -151,10 +158,18 @@ def followed_text(channel_mention: str, followed: Followed, role_mention: str | 
     if sub.topic:
         what = f"articles about **{embeds.clean(sub.topic)}**"
     extra = f" with quality ≥ {sub.min_quality}" if sub.min_quality else ""
+    if sub.filter:
+        extra += f" matching {filter_shown(sub.filter)}"
     ping = f", pinging {role_mention}" if role_mention else ""
     how = "".join(f", {part}" for part in _delivery_parts(sub))
     kept = " Posts already made keep their style." if followed.restyled else ""
     return f"{channel_mention} will receive new {what}{extra}{ping}{how}, from now on.{kept}"
+
+
+def filter_shown(text: str) -> str:
+    """A feed's filter as shown: its canonical text (letters, digits, `-`, `*` and spaces:
+    never a backtick) in a code span, so `chip*` stays literal."""
+    return f"`{_code(text)}`"
 
 
 STYLE_WORDS = {
@@ -187,6 +202,8 @@ def feeds_embed(feeds: FeedList) -> discord.Embed:
         parts = [f"<#{sub.channel_id}>: {topic}"]
         if sub.min_quality:
             parts.append(f"quality ≥ {sub.min_quality}")
+        if sub.filter:
+            parts.append(f"filter {filter_shown(sub.filter)}")
         if sub.role_id:
             parts.append(f"pings <@&{sub.role_id}>")
         parts.extend(_delivery_parts(sub))
@@ -327,3 +344,106 @@ def _title(article: Article) -> str:
 def _code(text: str) -> str:
     """Text inside a `code span` cannot be escaped: a backtick would end it."""
     return text.replace("`", "ˋ")
+
+
+def jump_link(guild_id: int, channel_id: int, message_id: int, *, thread: bool = False) -> str:
+    """Discord's link to a message (a forum post: its thread)."""
+    if thread:
+        return f"https://discord.com/channels/{guild_id}/{message_id}"
+    return f"https://discord.com/channels/{guild_id}/{channel_id}/{message_id}"
+
+
+def why_text(why: Why) -> str:
+    """`/feed why`'s answer: what happened to the story in the channel, in one sentence or two."""
+    story, where = f"**{_title(why.article)}**", f"<#{why.channel_id}>"
+    when = _when(why.at)
+    feed = why.feed
+    match why.fate:
+        case Fate.POSTED:
+            link = ""
+            if why.message_id is not None:
+                link = ": " + jump_link(
+                    why.guild_id, why.channel_id, why.message_id, thread=why.thread
+                )
+            return f"{story} was posted in {where}{' ' + when if when else ''}{link}"
+        case Fate.QUEUED:
+            retry = f" (after: {_reason(why.reason)})" if why.reason else ""
+            return f"{story} is queued for {where}, due {when}{retry}."
+        case Fate.PACED:
+            return f"{story} waits its turn in {where} (max_per_hour): paced until {when}."
+        case Fate.PAUSED:
+            return (
+                f"{where} is paused: {_reason(why.reason)}. {story} is not posted there; fix "
+                "the cause and run /feed add to resume (what was published meanwhile is not "
+                "sent afterwards)."
+            )
+        case Fate.FAILED:
+            return f"The post of {story} in {where} failed: {_reason(why.reason)}."
+        case Fate.WITHDRAWN:
+            return f"{story} was withdrawn (unpublished): its post in {where} is deleted."
+        case Fate.NOT_PUBLISHED:
+            return f"{story} is not published (a draft): nothing is posted until it is."
+        case Fate.DUPLICATE:
+            return (
+                f"`{_code(why.article.id)}` is not posted: `{_code(why.served_by)}` has the "
+                "same webUrl and serves the story instead. Ask about that one."
+            )
+        case Fate.NOT_FOLLOWED:
+            return f"{where} follows no feed of this server, so nothing is posted there."
+    return _why_not_queued(why, feed, story, where, when)
+
+
+def _why_not_queued(why: Why, feed: Subscription | None, story: str, where: str, when: str) -> str:
+    """The answers that name the feed which decided."""
+    topic = f"**{embeds.clean(feed.topic)}**" if feed and feed.topic else "every topic"
+    match why.fate:
+        case Fate.OTHER_TOPIC:
+            about = ", ".join(embeds.clean(t) for t in why.article.topics) or "no topic"
+            return f"{where} follows {topic}; {story} is about {about}."
+        case Fate.BELOW_QUALITY if feed is not None:
+            return (
+                f"{story} has quality {why.article.quality}, below the {feed.min_quality} "
+                f"that {where}'s feed of {topic} asks for (min_quality)."
+            )
+        case Fate.FILTERED if why.miss is not None and feed is not None:
+            term = filter_shown(why.miss.term)
+            lacks = "leaves out" if why.miss.excluded else "needs"
+            has = "has" if why.miss.excluded else "does not have"
+            return (
+                f"{story} was filtered out of {where}: its filter {filter_shown(feed.filter)} "
+                f"{lacks} {term}, which the story {has}."
+            )
+        case Fate.BEFORE_FEED if feed is not None:
+            added = _when(feed.created_at)
+            return (
+                f"{story} was published {when}, before {where}'s feed of {topic} was added "
+                f"({added}): a feed receives the stories published from then on."
+            )
+    return (
+        f"{story} matches {where}'s feed of {topic}, but was not queued when it was "
+        "published: the channel was paused then (what a pause skips is not sent afterwards)."
+    )
+
+
+def sample_posted_text(channel_mention: str, link: str) -> str:
+    return f"Posted a test card in {channel_mention}: {link}"
+
+
+def refused_test_text(channel_mention: str, reason: str) -> str:
+    """Discord refused the test card (permissions changed under us, a deleted channel)."""
+    return f"Discord refused the test card in {channel_mention}: {_reason(reason)}."
+
+
+TEST_ABOVE = "🧪 **Test post** (/feed test): a sample story, to check how posts look here."
+
+
+def _when(at: int | None) -> str:
+    """A Discord timestamp each reader sees in their own zone, and how long ago or ahead."""
+    if at is None:
+        return ""
+    moment = datetime.fromtimestamp(at, UTC)
+    return f"{discord.utils.format_dt(moment, 'f')} ({embeds.relative_time(moment)})"
+
+
+def _reason(text: str) -> str:
+    return embeds.clean(embeds.shorten(text, 300))

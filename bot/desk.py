@@ -8,14 +8,17 @@ results come back as dataclasses, and `bot.answers` / `bot.embeds` word them.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from bot.articles import Article, topic_key
 from bot.digest import Digest, Every, compose, ending_at
-from bot.errors import DeskUnavailable, NothingFound
+from bot.errors import ArticleNotFound, BadFilter, DeskUnavailable, NothingFound
+from bot.feed_why import Fate, Why, from_feeds, from_post
+from bot.filters import read_filter
+from bot.follow_query import BadQuery
 from bot.store import (
     ChannelKind,
     Counts,
@@ -203,9 +206,16 @@ async def follow(
     max_per_hour: int = 0,
     threads: bool = False,
     style: Style | None = None,
+    filter: str | None = None,
 ) -> Followed:
     """Subscribe a channel (to a known topic, or all) from now on; resumes it if paused.
-    `style` None: cards for a new subscription, an existing one keeps its style."""
+    `style` None: cards for a new subscription, an existing one keeps its style. `filter`
+    as typed (`bot.filters.read_filter`): None keeps a feed's filter, `-` clears it; a
+    query that cannot be saved is BadFilter, and nothing is saved."""
+    try:
+        filter_text = read_filter(filter)
+    except BadQuery as error:
+        raise BadFilter(str(error)) from None
     name = await store.articles.require_topic(topic) if topic else ""
     existing = await store.feeds.subscriptions(channel_id=channel_id)
     before = {topic_key(s.topic): s.style for s in existing}
@@ -221,6 +231,7 @@ async def follow(
         max_per_hour=max_per_hour,
         threads=threads,
         style=style,
+        filter=filter_text,
     )
     was = before.get(topic_key(sub.topic))
     return Followed(sub, restyled=was is not None and was != sub.style)
@@ -243,6 +254,58 @@ async def feeds(store: Store, guild_id: int) -> FeedList:
     if not found.subscriptions and not found.digests:
         raise NothingFound("subscriptions")
     return found
+
+
+async def why(
+    store: Store, article_id: str, channel_id: int, *, guild_id: int, newsroom: bool = False
+) -> Why:
+    """What happened to a story (any of its files' ids) in one of the guild's channels:
+    its post there if it was queued, else why it was not (`bot.feed_why`). Only the
+    guild's own feeds count: an admin learns nothing of another server's. Outside the
+    `newsroom`, a file readers cannot see is as unknown as to `/article` (a draft's title
+    is the newsroom's), unless it was posted in that channel or another file serves its
+    story to readers."""
+    state = await store.reasons.story(article_id)
+    if state is None or state.deleted:
+        raise ArticleNotFound(article_id)
+    post = await store.reasons.post(state.url, channel_id)
+    if not (newsroom or state.visible or post is not None):
+        serving = await store.reasons.story(state.duplicate_of or "")
+        if serving is None or not serving.visible:
+            raise ArticleNotFound(article_id)
+    article = await store.articles.get(state.id, include_hidden=True)
+    base = Why(Fate.POSTED, article, channel_id, guild_id)
+    if state.duplicate_of is not None:
+        return replace(base, fate=Fate.DUPLICATE, served_by=state.duplicate_of)
+    paused = await store.feeds.paused_reason(channel_id)
+    if post is not None:
+        return from_post(post, base, paused, int(store.clock()))
+    if not state.visible:
+        return replace(base, fate=Fate.NOT_PUBLISHED)
+    feeds = [
+        s
+        for s in await store.feeds.subscriptions(channel_id=channel_id)
+        if s.guild_id in (guild_id, None)
+    ]
+    return from_feeds(feeds, base, state.visible_since, paused)
+
+
+def sample_article(now: datetime) -> Article:
+    """The built-in story `/feed test` posts: how a channel's posts will look, before real
+    ones arrive. Its id is no file's, so it has no Related or Save button."""
+    return Article(
+        id="newsbot-sample",
+        title="Sample story: this is how new stories will look here",
+        url="https://example.com/newsbot/sample-story",
+        published_at=now,
+        excerpt=(
+            "A sample, not news: each story a feed posts in this channel is a card like "
+            "this one, with its headline, source, time, summary and a button to read it."
+        ),
+        provider_name="newsbot",
+        provider_domain="example.com",
+        topics=("Sample",),
+    )
 
 
 async def add_digest(

@@ -110,3 +110,12 @@ class NothingFound(NewsError):
         self.what = what
         self.query = query
         self.topic = topic
+
+
+class BadFilter(NewsError):
+    """A feed filter that cannot be saved; `reason` is `BadQuery`'s sentence. Nothing was
+    changed."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"bad filter ({reason})")
+        self.reason = reason

@@ -113,8 +113,9 @@ async def test_a_sqlite_bot_moves_to_postgresql_and_reposts_nothing(
 async def test_migrate_db_keeps_each_feeds_posts_and_digests_style_and_the_saves(
     tmp_path: Path, pg_url: str
 ) -> None:
-    """A card stays a card after the move (an edit never turns it into an embed), and a
-    story a member saved is not sent to their DMs again; pictures come with the index."""
+    """A card stays a card after the move (an edit never turns it into an embed), a feed
+    keeps its filter, and a story a member saved is not sent to their DMs again; pictures
+    come with the index."""
     store = tmp_path / "store"
     store.mkdir()
     picture = Image("https://img.example.com/quake.jpg", 800, 450)
@@ -123,7 +124,7 @@ async def test_migrate_db_keeps_each_feeds_posts_and_digests_style_and_the_saves
     url = "https://example.com/news/quake"
     async with Store.open(tmp_path / "news.db", store) as old:
         await old.feeds.subscribe(1, "", actor="t")
-        await old.feeds.subscribe(2, "", actor="t", style=Style.EMBED)
+        await old.feeds.subscribe(2, "", actor="t", style=Style.EMBED, filter="quake")
         await old.digests.add(
             1, "", every=Every.DAILY, hour=8, size=5, guild_id=9, actor="t", now=0
         )
@@ -143,6 +144,7 @@ async def test_migrate_db_keeps_each_feeds_posts_and_digests_style_and_the_saves
                 assert await new.db.fetch_tuples(
                     f"SELECT channel_id, style FROM {table} ORDER BY channel_id"
                 ) == [(1, "card"), (2, "embed")]
+            assert [s.filter for s in await new.feeds.subscriptions()] == ["", "quake"]
             assert await new.db.fetch_tuples("SELECT style FROM digests") == [("link",)]
             assert await new.db.fetch_tuples("SELECT user_id, url, saved_at FROM saves") == [
                 (77, url, 5)

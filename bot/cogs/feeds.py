@@ -1,4 +1,5 @@
-"""Admin commands: /feed add, /feed remove, /feed list — which channels receive which topics.
+"""Admin commands: /feed add, /feed remove, /feed list — which channels receive which topics —
+and /feed why (what happened to a story in a channel), /feed test (a sample card).
 
 An admin acts only on their own server: a channel option must be one of its channels, and
 remove and list see only its subscriptions."""
@@ -11,15 +12,17 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import answers, desk
+from bot import answers, cards, desk
 from bot.bot import NewsBot
-from bot.channels import OwnTextChannel, kind_of, missing_permissions
+from bot.channels import OwnMessageChannel, OwnTextChannel, kind_of, missing_permissions
 from bot.errors import NewsError
+from bot.follow_query import MAX_CHARS
 from bot.posting import StyleName
 from bot.store import ChannelKind, Style
-from bot.ui import actor, admin_command, topic_choices
+from bot.ui import actor, admin_command, article_choices, in_newsroom, topic_choices
 
 STYLE_HELP = "card, embed or link (one plain line); new feeds: card; a change is for new posts"
+FILTER_HELP = 'Only stories matching words, "phrases", prefix*, -left-out (- alone: no filter)'
 
 
 @admin_command()
@@ -43,6 +46,7 @@ class Feeds(
         max_per_hour="At most this many posts an hour; the rest wait their turn (default: no cap)",
         threads="Open a discussion thread on each post (text channels; default: off)",
         style=STYLE_HELP,
+        filter=FILTER_HELP,
     )
     async def add(
         self,
@@ -55,6 +59,7 @@ class Feeds(
         max_per_hour: app_commands.Range[int, 1, 3600] | None = None,
         threads: bool = False,
         style: StyleName | None = None,
+        filter: app_commands.Range[str, 1, MAX_CHARS] | None = None,
     ) -> None:
         assert interaction.guild is not None  # admin_command is guild only
         kind = kind_of(channel)
@@ -77,6 +82,7 @@ class Feeds(
             max_per_hour=max_per_hour or 0,
             threads=threads,
             style=None if style is None else Style(style),
+            filter=filter,
         )
         await interaction.response.send_message(
             answers.followed_text(channel.mention, followed, role.mention if role else None),
@@ -104,6 +110,49 @@ class Feeds(
         assert interaction.guild is not None
         subs = await desk.feeds(self.store, interaction.guild.id)
         await interaction.response.send_message(embed=answers.feeds_embed(subs), ephemeral=True)
+
+    @app_commands.command(name="why", description="What happened to a story in a channel")
+    @app_commands.describe(article="The story (its id)", channel="The channel it was for")
+    async def why(
+        self, interaction: discord.Interaction[Any], article: str, channel: OwnTextChannel
+    ) -> None:
+        assert interaction.guild is not None
+        found = await desk.why(
+            self.store,
+            article,
+            channel.id,
+            guild_id=interaction.guild.id,
+            newsroom=in_newsroom(interaction),
+        )
+        await interaction.response.send_message(
+            answers.why_text(found), ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+        )
+
+    @app_commands.command(name="test", description="Post one sample card in a channel")
+    @app_commands.describe(channel="Where to post it (a text or announcement channel)")
+    async def test(self, interaction: discord.Interaction[Any], channel: OwnMessageChannel) -> None:
+        """Checks the bot's permissions there first, as /feed add does, and names what is
+        missing; the card pings no one and is marked as a test in the line above it."""
+        assert interaction.guild is not None
+        missing = missing_permissions(channel, interaction.guild.me)
+        if missing:
+            raise NewsError(answers.cannot_post_text(channel.mention, missing))
+        await interaction.response.defer(ephemeral=True)  # the post may outlast 3 s
+        sample = desk.sample_article(discord.utils.utcnow())
+        view = cards.article_card(sample, above=answers.TEST_ABOVE, related=False, save=False)
+        try:
+            message = await channel.send(view=view, allowed_mentions=discord.AllowedMentions.none())
+        except discord.HTTPException as error:
+            raise NewsError(answers.refused_test_text(channel.mention, error.text)) from None
+        await interaction.followup.send(
+            answers.sample_posted_text(channel.mention, message.jump_url), ephemeral=True
+        )
+
+    @why.autocomplete("article")
+    async def _article_autocomplete(
+        self, interaction: discord.Interaction[Any], current: str
+    ) -> list[app_commands.Choice[str]]:
+        return await article_choices(self.store, current, published=True)
 
     @add.autocomplete("topic")
     @remove.autocomplete("topic")

@@ -12,6 +12,7 @@ them, the delivery log (outbox), channel subscriptions and the moderation audit 
     store.digests     digest subscriptions and their delivery log (digests.py)
     store.meta        small named facts (meta.py)
     store.saves       what members saved to their DMs (saves.py)
+    store.reasons     one story's standing and its post in a channel, for /feed why (reasons.py)
 
 Each part speaks to the backend through the `Database` protocol (database.py): SQLite
 (sqlite.py, one host, the default) or PostgreSQL (postgres.py, several hosts), chosen by
@@ -50,6 +51,7 @@ from bot.store.outbox import (
 )
 from bot.store.publishing import AuditEntry, Publishing
 from bot.store.queries import PAGE_SIZE, Counts, Page, Queries
+from bot.store.reasons import PostRecord, Reasons, StoryState
 from bot.store.requests import PublishRequests
 from bot.store.saves import Saves
 from bot.store.sqlite import SQLiteDatabase
@@ -68,9 +70,11 @@ __all__ = [
     "Followup",
     "LeaseLost",
     "Page",
+    "PostRecord",
     "QueueHealth",
     "Role",
     "Store",
+    "StoryState",
     "Style",
     "Subscription",
     "SyncReport",
@@ -96,6 +100,7 @@ class Store:
         self.feeds = Feeds(db, self.clock)
         self.meta = Meta(db, self.clock)
         self.saves = Saves(db, self.clock)
+        self.reasons = Reasons(db)
         self.digests = Digests(db, fence=self.outbox.fence)  # one deliverer's lease for both
         self.requests = PublishRequests(
             db,

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from bot.articles import topic_key
 from bot.store.database import Clock, Database
+from bot.store.feed_filters import BUMP
 from bot.store.outbox import ChannelKind, Style
 
 
@@ -22,6 +23,8 @@ class Subscription:
     max_per_hour: int = 0  # 0: as fast as Discord allows
     threads: bool = False  # a discussion thread on each post (text channels)
     style: Style = Style.CARD  # how its posts look (feeds made before cards: embed)
+    filter: str = ""  # the canonical text of its filter query (bot.follow_query), "" = none
+    created_at: int = 0  # when `/feed add` last set it up: stories visible before are not its
 
 
 # `/feed add` on an existing subscription: every option as given (the style: see subscribe).
@@ -32,6 +35,16 @@ _REPLACE = (
     "kind = excluded.kind, silent = excluded.silent, "
     "max_per_hour = excluded.max_per_hour, threads = excluded.threads"
 )
+
+
+def _on_conflict(replace: bool, *, keep_style: bool, keep_filter: bool) -> str:
+    """`/feed add` on an existing subscription: replaced (each option as given, the style
+    and the filter kept when not given), or left as it is."""
+    if not replace:
+        return "DO NOTHING"
+    style = "subscriptions.style" if keep_style else "excluded.style"
+    filter_text = "subscriptions.filter" if keep_filter else "excluded.filter"
+    return f"{_REPLACE}, style = {style}, filter = {filter_text}"
 
 
 class Feeds:
@@ -54,20 +67,22 @@ class Feeds:
         max_per_hour: int = 0,
         threads: bool = False,
         style: Style | None = None,
+        filter: str | None = None,
     ) -> Subscription:
         """Follow a topic (its display name; "" = all) in a channel from now on.
 
         `replace` also resumes a paused channel; without it an existing subscription wins.
         `style` None: a new subscription's posts are cards, an existing one keeps its style
         (what an admin changing another option expects); given, it applies to new posts.
+        `filter` likewise: None keeps an existing subscription's (a new one has none), ""
+        clears it, a text (canonical: `FollowQuery.text`, checked by the caller) sets it.
         """
-        kept = "subscriptions.style" if style is None else "excluded.style"
-        conflict = f"{_REPLACE}, style = {kept}" if replace else "DO NOTHING"
+        conflict = _on_conflict(replace, keep_style=style is None, keep_filter=filter is None)
         async with self.db.transaction():
             await self.db.execute(
                 "INSERT INTO subscriptions (channel_id, topic_key, guild_id, topic_name, role_id, "
-                "min_quality, created_at, created_by, kind, silent, max_per_hour, threads, style) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "min_quality, created_at, created_by, kind, silent, max_per_hour, threads, style, "
+                "filter) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 f"ON CONFLICT (channel_id, topic_key) {conflict}",
                 (
                     channel_id,
@@ -83,8 +98,11 @@ class Feeds:
                     max_per_hour,
                     int(threads),
                     Style.CARD if style is None else Style(style),
+                    filter or "",
                 ),
             )
+            if filter:  # every process's matcher of filters reads it anew (feed_filters)
+                await self.db.execute(BUMP)
             if replace:
                 await self.db.execute(
                     "UPDATE channels SET paused_reason = NULL, paused_at = NULL "
@@ -115,7 +133,8 @@ class Feeds:
             where, params = "s.channel_id = ?", [channel_id]
         rows = await self.db.fetch(
             "SELECT s.channel_id, s.topic_name, s.role_id, s.min_quality, s.guild_id, "
-            "c.paused_reason, s.kind, s.silent, s.max_per_hour, s.threads, s.style "
+            "c.paused_reason, s.kind, s.silent, s.max_per_hour, s.threads, s.style, "
+            "s.filter, s.created_at "
             "FROM subscriptions s "
             "LEFT JOIN channels c ON c.channel_id = s.channel_id "
             f"WHERE {where} ORDER BY s.channel_id, s.topic_name",
@@ -134,6 +153,8 @@ class Feeds:
                 max_per_hour=r["max_per_hour"],
                 threads=bool(r["threads"]),
                 style=Style(r["style"]),
+                filter=r["filter"],
+                created_at=r["created_at"],
             )
             for r in rows
         ]

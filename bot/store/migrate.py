@@ -35,6 +35,7 @@ _COPIES: dict[str, tuple[tuple[str, ...], str, str]] = {
             "max_per_hour",
             "threads",
             "style",
+            "filter",
         ),
         "(channel_id, topic_key)",
         "DO NOTHING",

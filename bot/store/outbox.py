@@ -21,6 +21,7 @@ from enum import StrEnum
 from typing import Any
 
 from bot.store.database import Clock, Database, Row
+from bot.store.feed_filters import NO_HITS, FeedFilters
 
 
 class ChannelKind(StrEnum):
@@ -198,6 +199,7 @@ class Outbox(_Reports):
         self.db = db
         self.clock = clock
         self.on_work: Callable[[], None] = lambda: None  # the poster wakes on it
+        self.filters = FeedFilters(db)  # which filtered feeds a story is for
         # Called first in every deliverer write's transaction: raises (leases.LeaseLost) when
         # this process no longer holds the deliverer's lease, so the write is refused.
         self.fence = fence
@@ -221,13 +223,12 @@ class Outbox(_Reports):
     # ------------------------------------------------------------------ queueing
 
     async def enqueue(self, stories: Sequence[tuple[str, str]]) -> None:
-        """One pending row per following channel; posts already made are edited instead.
-
-        `stories` are (webUrl, article id) pairs that just became visible.
-        """
+        """One pending row per following channel (a filtered feed only if its filter matches:
+        `self.filters`); posts already made are edited instead. `stories`: (webUrl, article
+        id) pairs that just became visible."""
         if not stories or not await self.db.fetchval("SELECT EXISTS (SELECT 1 FROM subscriptions)"):
             return
-        S = DeliveryState
+        S, hits = DeliveryState, await self.filters.hits(stories)
         await self.db.executemany(
             f"""INSERT INTO outbox (url, article_id, channel_id, role_id, created_at,
                                    kind, silent, max_per_hour, threads, style)
@@ -237,7 +238,7 @@ class Outbox(_Reports):
                FROM articles a JOIN subscriptions s
                  ON (s.topic_key = '' OR s.topic_key IN
                         (SELECT topic_key FROM article_topics WHERE article_rowid = a.rowid))
-                AND s.min_quality <= a.quality
+                AND s.min_quality <= a.quality AND {self.filters.clause}
                LEFT JOIN channels c ON c.channel_id = s.channel_id
                WHERE a.id = ? AND c.paused_reason IS NULL
                GROUP BY s.channel_id, a.id
@@ -258,7 +259,7 @@ class Outbox(_Reports):
                    kind = excluded.kind, silent = excluded.silent,
                    max_per_hour = excluded.max_per_hour, threads = excluded.threads,
                    attempts = 0, next_try_at = 0, last_error = NULL""",
-            [(url, self.now(), article_id) for url, article_id in stories],
+            [(url, self.now(), hits.get(url, NO_HITS), article_id) for url, article_id in stories],
         )
         self._wake()
 

@@ -104,4 +104,6 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (user_id, url)
     );
     CREATE INDEX saves_saved_at ON saves (saved_at);""",
+    # 7: feed filters (as SQLite's 10): each subscription's canonical filter text, '' for none.
+    """ALTER TABLE subscriptions ADD COLUMN filter TEXT COLLATE "C" NOT NULL DEFAULT '';""",
 )

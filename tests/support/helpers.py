@@ -166,16 +166,21 @@ _CARDS_COLUMNS = (
 )
 
 
+# What each migration after the cards' one added, undone (newest first): feed filters.
+_AFTER_CARDS = ("ALTER TABLE subscriptions DROP COLUMN filter;",)
+
+
 def undo_cards_schema(backend: str) -> str:
     """SQL taking a database back to the schema before story cards (SQLite's migration 9,
     PostgreSQL's 6), as a bot before cards left it: the next open upgrades it again.
-    Only right while that migration is the last one (checked: a later one fails here)."""
+    The migrations after it are undone first (`_AFTER_CARDS`; checked: one more fails here)."""
     from bot.store import pg_migrations, sqlite_migrations
 
     migrations = sqlite_migrations.MIGRATIONS if backend == "sqlite" else pg_migrations.MIGRATIONS
     [cards] = [n for n, m in enumerate(migrations, 1) if "subscriptions ADD COLUMN style" in m]
-    assert cards == len(migrations), "undo the migrations after the cards' one here too"
-    undo = [f"ALTER TABLE {table} DROP COLUMN {column};" for table, column in _CARDS_COLUMNS]
+    assert cards + len(_AFTER_CARDS) == len(migrations), "undo the later migrations here too"
+    undo = list(_AFTER_CARDS)
+    undo += [f"ALTER TABLE {table} DROP COLUMN {column};" for table, column in _CARDS_COLUMNS]
     undo.append("DROP TABLE saves;")
     if backend == "sqlite":
         undo.append(f"PRAGMA user_version = {cards - 1};")
