@@ -110,3 +110,8 @@ class NothingFound(NewsError):
         self.what = what
         self.query = query
         self.topic = topic
+
+
+class FollowRefused(NewsError):
+    """A follow that was not saved (a bad query, one too many, an unknown topic): its
+    message is the sentence to show the member."""

@@ -12,6 +12,8 @@ them, the delivery log (outbox), channel subscriptions and the moderation audit 
     store.digests     digest subscriptions and their delivery log (digests.py)
     store.meta        small named facts (meta.py)
     store.saves       what members saved to their DMs (saves.py)
+    store.follows     what members follow, and this process's matcher of it (follows.py)
+    store.alerts      their alerts, one per (story, member), to their DMs (alerts.py)
 
 Each part speaks to the backend through the `Database` protocol (database.py): SQLite
 (sqlite.py, one host, the default) or PostgreSQL (postgres.py, several hosts), chosen by
@@ -33,9 +35,11 @@ from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 from bot.config import Settings
+from bot.store.alerts import Alert, Alerts, AlertState
 from bot.store.database import Clock, Database
 from bot.store.digests import DigestRun, Digests, DigestState, DigestSubscription
 from bot.store.feeds import Feeds, Subscription
+from bot.store.follows import MAX_FOLLOWS, Added, Follow, FollowKind, Follows
 from bot.store.index import ArticleIndex
 from bot.store.leases import LeaseLost, Leases, Role
 from bot.store.meta import Meta
@@ -56,7 +60,12 @@ from bot.store.sqlite import SQLiteDatabase
 from bot.store.sync import FolderSync, SyncReport
 
 __all__ = [
+    "MAX_FOLLOWS",
     "PAGE_SIZE",
+    "Added",
+    "Alert",
+    "AlertState",
+    "Alerts",
     "AuditEntry",
     "ChannelKind",
     "Counts",
@@ -65,6 +74,9 @@ __all__ = [
     "DigestRun",
     "DigestState",
     "DigestSubscription",
+    "Follow",
+    "FollowKind",
+    "Follows",
     "Followup",
     "LeaseLost",
     "Page",
@@ -86,7 +98,9 @@ class Store:
         self.store_dir = store_dir
         self.clock: Clock = clock or db.now
         self.outbox = Outbox(db, self.clock)
-        index = ArticleIndex(db, self.outbox)
+        self.follows = Follows(db, self.clock)
+        self.alerts = Alerts(db, self.clock, self.follows)
+        index = ArticleIndex(db, self.outbox, self.alerts)
         self.folder = FolderSync(
             db, index, store_dir, fence=lambda: self.leases.fence(Role.SCANNER)
         )
@@ -97,6 +111,7 @@ class Store:
         self.saves = Saves(db, self.clock)
         self.leases = Leases(db)
         self.outbox.fence = lambda: self.leases.fence(Role.DELIVERER)
+        self.alerts.fence = self.outbox.fence
         self.digests = Digests(db, fence=self.outbox.fence)  # one deliverer's lease for both
         self.requests = PublishRequests(
             db,
