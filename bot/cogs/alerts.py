@@ -6,9 +6,10 @@ process holds the deliverer's lease, each Discord request checked against the le
 card (`reader_buttons.dm_card`) with a nonce of (story, member, generation), which Discord
 enforces (`enforce_nonce`): a crash between the send and its record sends nothing twice.
 
-Pacing: a member gets at most `ALERTS_PER_HOUR` DMs in any hour. When more stories are
-pending than free slots, the last free slot carries all the rest as one "N more stories"
-card; with no free slot, the pending wait until the oldest DM of the hour is an hour old.
+Pacing: a member gets at most `ALERTS_PER_HOUR` DMs in any hour. With no free slot, the
+pending alerts wait (`paced`) until the oldest DM of the hour is an hour old; at that next
+free slot everything pending goes together as one "N more stories" card. When more fresh
+stories arrive at once than there are free slots, the last free slot carries the rest.
 A batch's members are committed first (`alerts.start_batch`), so its retry is the same
 message with the same nonce. Closed DMs (Discord 50007, or any refusal of a send) pause
 the member's follows and drop their pending alerts (`alerts.closed`).
@@ -130,10 +131,12 @@ class AlertSender(commands.Cog):
             until = sent[-limit] + HOUR
             await self.store.alerts.park(member, until, "alerts_per_hour: waiting its turn")
             return
-        singles, rest = (pending, []) if len(pending) <= free else (
-            pending[: free - 1],
-            pending[free - 1 :],
-        )
+        if any(a.paced for a in pending):  # they waited their turn: all go together now
+            singles, rest = [], pending
+        elif len(pending) <= free:
+            singles, rest = pending, []
+        else:  # more than the hour's slots: the last free one carries the rest
+            singles, rest = pending[: free - 1], pending[free - 1 :]
         for alert in singles:
             if not await self._step(alert, self._single(alert)):
                 return

@@ -56,11 +56,14 @@ class Alert:
     batch_id: int | None
     message_id: int | None
     attempts: int
+    paced: bool = False  # it waited out the member's hourly alerts: it goes in a batch
+
 
     @classmethod
     def from_row(cls, row: Row) -> Alert:
         values = {f.name: row[f.name] for f in fields(cls)}
         values["state"] = AlertState(values["state"])
+        values["paced"] = bool(values["paced"])
         return cls(**values)
 
 
@@ -117,6 +120,7 @@ class Alerts:
                                 THEN NULL ELSE alerts.message_id END,
                    batch_id = CASE WHEN alerts.state = '{_S.DELETED}'
                                 THEN NULL ELSE alerts.batch_id END,
+                   paced = CASE WHEN alerts.state = '{_S.DELETED}' THEN 0 ELSE alerts.paced END,
                    attempts = 0, next_try_at = 0, last_error = NULL""",
             [(url, article_id, member, self.now(), member) for url, article_id, member in found],
         )
@@ -149,7 +153,7 @@ class Alerts:
         """Work that is due, each member's in the order it was queued."""
         rows = await self.db.fetch(
             f"SELECT id, member_id, url, article_id, state, generation, batch_id, message_id, "
-            f"attempts FROM alerts WHERE state IN {_WORK} AND next_try_at <= ? "
+            f"attempts, paced FROM alerts WHERE state IN {_WORK} AND next_try_at <= ? "
             f"ORDER BY member_id, id LIMIT ?",
             [self.now(), limit],
         )
@@ -175,7 +179,7 @@ class Alerts:
         """The alerts sent (or to send) together as one message, oldest first."""
         rows = await self.db.fetch(
             "SELECT id, member_id, url, article_id, state, generation, batch_id, message_id, "
-            "attempts FROM alerts WHERE batch_id = ? ORDER BY id",
+            "attempts, paced FROM alerts WHERE batch_id = ? ORDER BY id",
             [batch_id],
         )
         return [Alert.from_row(r) for r in rows]
@@ -214,7 +218,7 @@ class Alerts:
     async def park(self, member_id: int, until: int, why: str) -> None:
         """The member had their alerts for this hour: what is pending waits until `until`."""
         await self._write(
-            f"UPDATE alerts SET next_try_at = ?, last_error = ? WHERE member_id = ? "
+            f"UPDATE alerts SET next_try_at = ?, last_error = ?, paced = 1 WHERE member_id = ? "
             f"AND state = '{_S.PENDING}' AND next_try_at < ?",
             (until, why[:500], member_id, until),
         )

@@ -128,6 +128,7 @@ MIGRATIONS: tuple[str, ...] = (
         state       TEXT NOT NULL DEFAULT 'pending',
         generation  INTEGER NOT NULL DEFAULT 0,
         batch_id    BIGINT,
+        paced       INTEGER NOT NULL DEFAULT 0,
         message_id  BIGINT,
         attempts    INTEGER NOT NULL DEFAULT 0,
         next_try_at BIGINT NOT NULL DEFAULT 0,

@@ -158,6 +158,7 @@ MIGRATIONS: tuple[str, ...] = (
         state       TEXT NOT NULL DEFAULT 'pending',
         generation  INTEGER NOT NULL DEFAULT 0,
         batch_id    INTEGER,                     -- sent in the batch led by this alert id
+        paced       INTEGER NOT NULL DEFAULT 0,  -- it waited out the member's hourly alerts
         message_id  INTEGER,
         attempts    INTEGER NOT NULL DEFAULT 0,
         next_try_at INTEGER NOT NULL DEFAULT 0,
