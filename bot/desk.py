@@ -343,7 +343,8 @@ async def follow_personal(
             raise FollowRefused(str(exc)) from None
         kind, text, shown = FollowKind.QUERY, parsed.text, parsed.text
     paused = any(f.paused_reason for f in await store.follows.of(member_id))
-    added = await store.follows.add(member_id, kind, text, shown)
+    typed = name if topic is not None else " ".join((query or "").split())
+    added = await store.follows.add(member_id, kind, text, typed)
     if added == Added.FULL:
         raise FollowRefused(
             f"You already follow {MAX_FOLLOWS} topics and searches, the most there can be. "
