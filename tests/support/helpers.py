@@ -142,6 +142,9 @@ _CARDS_COLUMNS = (
 )
 
 
+PERSONAL_NEWS_TABLES = ("alerts", "follows", "follows_version")  # the migration after cards
+
+
 def undo_cards_schema(backend: str) -> str:
     """SQL taking a database back to the schema before story cards (SQLite's migration 9,
     PostgreSQL's 6), as a bot before cards left it: the next open upgrades it again.
@@ -150,8 +153,10 @@ def undo_cards_schema(backend: str) -> str:
 
     migrations = sqlite_migrations.MIGRATIONS if backend == "sqlite" else pg_migrations.MIGRATIONS
     [cards] = [n for n, m in enumerate(migrations, 1) if "subscriptions ADD COLUMN style" in m]
-    assert cards == len(migrations), "undo the migrations after the cards' one here too"
-    undo = [f"ALTER TABLE {table} DROP COLUMN {column};" for table, column in _CARDS_COLUMNS]
+    later = migrations[cards:]
+    assert all("CREATE TABLE follows" in m for m in later), "undo the later migrations here too"
+    undo = [f"DROP TABLE {table};" for table in PERSONAL_NEWS_TABLES if later]
+    undo += [f"ALTER TABLE {table} DROP COLUMN {column};" for table, column in _CARDS_COLUMNS]
     undo.append("DROP TABLE saves;")
     if backend == "sqlite":
         undo.append(f"PRAGMA user_version = {cards - 1};")
