@@ -82,7 +82,7 @@ async def test_topics_and_searches_are_followed_once_and_listed_to_their_owner(
     ("query", "says"),
     [
         ('""', "nothing to look for"),
-        ("-crypto -\"web three\"", "at least one word"),
+        ('-crypto -"web three"', "at least one word"),
         (" ".join(f"word{n}" for n in range(17)), "at most 16"),
         ("ai -ai", "both looked for and left out"),
     ],

@@ -41,7 +41,18 @@ from tests.support.helpers import SEED_ID, SEED_PATH, card_buttons, card_texts, 
 from tests.support.stand_in import InteractionResult, Perm, StandIn
 
 MODERATION = {"drafts", "preview", "publish", "unpublish", "status"}
-EVERYONE_ELSE = {"news", "search", "topics", "article", "feed", "digest"}  # readers' and admins'
+# readers', members' own and admins'
+EVERYONE_ELSE = {
+    "news",
+    "search",
+    "topics",
+    "article",
+    "feed",
+    "digest",
+    "follow",
+    "following",
+    "unfollow",
+}
 SEED_TITLE = "How Long Will the Open-Source AI Boom Last?"
 OUTSIDE = "Only moderators in the newsroom server can"
 

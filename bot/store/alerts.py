@@ -58,7 +58,6 @@ class Alert:
     attempts: int
     paced: bool = False  # it waited out the member's hourly alerts: it goes in a batch
 
-
     @classmethod
     def from_row(cls, row: Row) -> Alert:
         values = {f.name: row[f.name] for f in fields(cls)}
@@ -252,10 +251,7 @@ class Alerts:
     async def waiting(self) -> int:
         """Alerts still to send, over every member (counts only: /status)."""
         return int(
-            await self.db.fetchval(
-                f"SELECT COUNT(*) FROM alerts WHERE state = '{_S.PENDING}'"
-            )
-            or 0
+            await self.db.fetchval(f"SELECT COUNT(*) FROM alerts WHERE state = '{_S.PENDING}'") or 0
         )
 
     async def of(self, member_id: int) -> dict[str, tuple[AlertState, int | None]]:

@@ -178,8 +178,7 @@ class Follows:
         ids = {article_id: url for url, article_id in stories}
         async for row in in_chunks(
             self.db,
-            "SELECT id, title, excerpt, provider_name, topics FROM articles "
-            "WHERE id IN ({marks})",
+            "SELECT id, title, excerpt, provider_name, topics FROM articles WHERE id IN ({marks})",
             sorted(ids),
         ):
             story = Story(str(row[1]), str(row[2] or ""), str(row[3] or ""), _topics(row[4]))
