@@ -243,6 +243,10 @@ def status_embed(status: Status) -> discord.Embed:
         value=f"{counts.articles} ({counts.published} published, {counts.drafts} drafts)",
     )
     embed.add_field(name="Delivery queue", value=f"{queue.waiting} waiting, {queue.failed} failed")
+    embed.add_field(
+        name="Personal alerts",  # counts only: nothing about a member is shown to others
+        value=f"{status.follows} follows, {status.alerts_waiting} alerts waiting",
+    )
     last, bad = status.last_sync, status.bad_files
     if last:
         when = datetime.fromisoformat(last["at"]).astimezone(UTC)

@@ -81,6 +81,8 @@ class Status:
     bad_files: list[tuple[str, str]]  # files bad now: an unchanged bad file is not re-read
     digests: list[DigestSubscription]
     held_back: HeldBack | None = None
+    follows: int = 0  # members' follows, counted (no member is named)
+    alerts_waiting: int = 0  # alerts queued for members' DMs, counted
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +189,8 @@ async def status(store: Store, held_back: HeldBack | None = None) -> Status:
             bad_files=await store.articles.bad_files(),
             digests=await store.digests.subscriptions(),
             held_back=held_back,
+            follows=await store.follows.count(),
+            alerts_waiting=await store.alerts.waiting(),
         )
     except DeskUnavailable:
         if held_back is None:

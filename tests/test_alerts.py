@@ -155,7 +155,7 @@ async def test_the_sixth_alert_in_an_hour_waits_and_arrives_batched(tmp_path: Pa
         await follow(env, reader, topic="AI")
         for n in range(1, 6):
             await env.store.publishing.publish(f"s{n}", "test")
-            await d.wait_for(lambda n=n: len(d.dms(reader)) == n, 10)
+            await d.wait_for(lambda: len(d.dms(reader)) == len(dm_posts(d, reader)) == n, 10)
             now[0] += 60
         await env.store.publishing.publish("s6", "test")
         await env.store.publishing.publish("s7", "test")

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bot.store import MAX_FOLLOWS, FollowKind
+from bot.store import MAX_FOLLOWS, FollowKind, Store
 from tests.support.botenv import NewsEnv, content, news_bot
 from tests.support.helpers import write_article
 from tests.support.stand_in import InteractionResult
@@ -151,3 +151,51 @@ async def test_unfollow_one_by_autocomplete_and_all_leaves_nothing(tmp_path: Pat
             )
             assert left == 0
         assert [f.text for f in await env.store.follows.of(other)] == ["models"]
+
+
+# --- the matcher of each process -----------------------------------------------------------
+
+AI_URL = "https://example.com/news/ai"
+
+
+async def test_each_process_matches_the_follows_any_process_changed(
+    database: Path | str, store_dir: Path
+) -> None:
+    """Two processes on one database: a follow added, removed or paused by either is what
+    the other matches next (its matcher rebuilt when the change counter moved), and each
+    keeps its own changes without a rebuild."""
+    stories(store_dir)
+    story = [(AI_URL, "ai")]
+    async with Store.open(database, store_dir) as one, Store.open(database, store_dir) as two:
+        await one.folder.sync()
+        assert await one.follows.members_for(story) == []
+        await one.follows.add(1, FollowKind.QUERY, "models open-source", "open source models")
+        await one.follows.add(2, FollowKind.QUERY, "crypto", "crypto")  # matches nothing
+        assert await one.follows.members_for(story) == [(AI_URL, "ai", 1)]  # its own change
+        assert await two.follows.members_for(story) == [(AI_URL, "ai", 1)]  # rebuilt
+
+        await two.follows.add(3, FollowKind.TOPIC, "ai", "AI")
+        assert [m for *_, m in await one.follows.members_for(story)] == [1, 3]
+        [follow] = await one.follows.of(1)
+        assert await two.follows.remove(1, follow.id)
+        assert not await two.follows.remove(3, follow.id)  # gone, and never 3's
+        assert [m for *_, m in await one.follows.members_for(story)] == [3]
+
+        await one.alerts.closed(3, "DMs closed")  # paused: matches nothing
+        assert await two.follows.members_for(story) == []
+        assert await one.follows.members_for(story) == []
+        await two.follows.add(3, FollowKind.TOPIC, "ai", "AI")  # following again resumes
+        assert [m for *_, m in await one.follows.members_for(story)] == [3]
+        assert await one.follows.count() == 2  # counts, for /status: no member named
+
+
+async def test_status_counts_follows_and_alerts_without_naming_anyone(tmp_path: Path) -> None:
+    stories(tmp_path / "store")
+    async with news_bot(tmp_path) as env:
+        reader = env.guild.reader
+        await follow(env, reader, topic="AI")
+        await follow(env, env.guild.moderator, query="models")
+        status = await env.discord.slash("status", user_id=env.guild.moderator)
+        fields = {f["name"]: f["value"] for f in status.data["embeds"][0]["fields"]}
+        assert fields["Personal alerts"] == "2 follows, 0 alerts waiting"
+        assert str(reader) not in str(status.data)
