@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -146,6 +147,10 @@ async def _sent(env: NewsEnv, reader: int, name: str) -> bool:
     return state is not None and state[0] == AlertState.SENT
 
 
+def sent_cards(d: StandIn, user: int, count: int) -> Callable[[], bool]:
+    return lambda: len(d.dms(user)) == len(dm_posts(d, user)) == count
+
+
 async def test_the_sixth_alert_in_an_hour_waits_and_arrives_batched(tmp_path: Path) -> None:
     drafts(tmp_path / "store", 7)
     write_article(tmp_path / "store", "seed-ai", title="Seed", topics=["AI"], published=True)
@@ -155,7 +160,7 @@ async def test_the_sixth_alert_in_an_hour_waits_and_arrives_batched(tmp_path: Pa
         await follow(env, reader, topic="AI")
         for n in range(1, 6):
             await env.store.publishing.publish(f"s{n}", "test")
-            await d.wait_for(lambda: len(d.dms(reader)) == len(dm_posts(d, reader)) == n, 10)
+            await d.wait_for(sent_cards(d, reader, n), 10)
             now[0] += 60
         await env.store.publishing.publish("s6", "test")
         await env.store.publishing.publish("s7", "test")
