@@ -189,6 +189,16 @@ async def test_the_sixth_alert_in_an_hour_waits_and_arrives_batched(tmp_path: Pa
         }
         assert len(dm_posts(d, reader)) == 6
 
+        # A story of the batch withdrawn: the batch is redrawn without it; the last one
+        # withdrawn: the batch's message is deleted.
+        await env.store.publishing.unpublish("s6", "test")
+        await d.wait_for(lambda: "AI story number 6" not in texts(d.dms(reader)[-1]), 10)
+        assert "1 more story for your follows" in texts(d.dms(reader)[-1])
+        assert "AI story number 7" in texts(d.dms(reader)[-1])
+        await env.store.publishing.unpublish("s7", "test")
+        await d.wait_for(lambda: len(d.dms(reader)) == 5, 10)
+        assert len(dm_posts(d, reader)) == 6  # nothing was sent again
+
 
 async def test_closed_dms_pause_the_follows_until_follow_again(tmp_path: Path) -> None:
     drafts(tmp_path / "store", 2)
