@@ -183,6 +183,10 @@ class AlertSender(commands.Cog):
         """The batch's pending stories as one "N more stories" card."""
         rows = [a for a in await self.store.alerts.batch(batch_id) if a.state == AlertState.PENDING]
         articles = await self._articles(rows)
+        if not articles:  # withdrawn or gone meanwhile: nothing left to send
+            for row in rows:
+                await self.store.alerts.lost(row, "the story no longer exists")
+            return
         channel = await self._dm(member)
         message = await channel.send(
             view=more_card(articles), nonce=batch_nonce(member, batch_id), allowed_mentions=NONE

@@ -8,6 +8,7 @@ button removes a follow only if it belongs to whoever pressed it.
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
@@ -17,10 +18,13 @@ from discord.ext import commands
 
 from bot import answers, desk, embeds
 from bot.bot import NewsBot, handle_error, reply_privately
+from bot.errors import DeskUnavailable
 from bot.follow_query import MAX_CHARS
 from bot.store import Follow, FollowKind
 from bot.store.queries import TYPED_MAX
 from bot.ui import topic_choices
+
+log = logging.getLogger(__name__)
 
 UNFOLLOW_PREFIX = "follow:rm:"
 Query = app_commands.Range[str, 1, MAX_CHARS]
@@ -86,6 +90,14 @@ class Follows(commands.Cog):
     def __init__(self, bot: NewsBot) -> None:
         self.bot = bot
         self.store = bot.store
+
+    async def cog_load(self) -> None:
+        """The matcher is loaded at start; the database away now, it is built at the first
+        story that needs it instead."""
+        try:
+            await self.store.follows.load()
+        except DeskUnavailable as exc:
+            log.warning("follows not loaded at start (%s): loaded when first needed", exc)
 
     @app_commands.command(
         name="follow", description="Get new stories on a topic or a search in your DMs"

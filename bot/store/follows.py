@@ -186,6 +186,10 @@ class Follows:
             found.extend((ids[row[0]], row[0], member) for member in sorted(members))
         return found
 
+    async def load(self) -> None:
+        """Build the matcher now (at start), not at the first story that needs it."""
+        await self._current()
+
     async def _current(self) -> Matcher:
         """The matcher, rebuilt first if any process changed a follow since it was built."""
         version = int(await self.db.fetchval("SELECT version FROM follows_version") or 0)
