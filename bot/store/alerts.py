@@ -127,10 +127,12 @@ class Alerts:
 
     async def edit(self, url: str, article_id: str, content_changed: bool) -> None:
         """Another file (or a new version) serves the story: alerts sent are edited."""
+        edit = f"state = '{_S.SENT}' AND ? = 1"  # a paced alert keeps its turn
         changed = await self.db.execute(
-            f"UPDATE alerts SET article_id = ?, next_try_at = 0, state = CASE WHEN state = "
-            f"'{_S.SENT}' AND ? = 1 THEN '{_S.EDIT}' ELSE state END WHERE url = ?",
-            (article_id, int(content_changed), url),
+            f"UPDATE alerts SET article_id = ?, "
+            f"next_try_at = CASE WHEN {edit} THEN 0 ELSE next_try_at END, "
+            f"state = CASE WHEN {edit} THEN '{_S.EDIT}' ELSE state END WHERE url = ?",
+            (article_id, int(content_changed), int(content_changed), url),
         )
         if changed and content_changed:
             self._wake()
