@@ -231,3 +231,23 @@ async def test_closed_dms_pause_the_follows_until_follow_again(tmp_path: Path) -
         await env.store.publishing.publish("s2", "test")
         await d.wait_for(lambda: len(d.dms(reader)) == 1, 10)
         assert "AI story number 2" in texts(d.dms(reader)[0])
+
+
+async def test_a_title_with_mentions_and_markdown_is_matched_as_text_and_pings_no_one(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "store"
+    folder.mkdir()
+    title = "@everyone **Chips** <@123> ship"
+    write_article(folder, "loud", title=title, topics=["Hardware"])
+    async with news_bot(tmp_path) as env:
+        d, reader = env.discord, env.guild.reader
+        said = await follow(env, reader, query="everyone chips -crypto")
+        assert "`chips everyone -crypto`" in said
+        await env.store.publishing.publish("loud", "test")
+        await d.wait_for(lambda: len(d.dms(reader)) == 1, 10)
+        [post] = dm_posts(d, reader)
+        assert post.json["allowed_mentions"] == {"parse": []}
+        shown = texts(d.dms(reader)[0])
+        assert "@everyone" not in shown.replace("@\u200beveryone", "")  # neutralised
+        assert "**Chips**" not in shown  # escaped, shown as typed
