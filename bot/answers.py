@@ -12,7 +12,14 @@ import discord
 
 from bot import embeds
 from bot.articles import TOPIC_SEPARATOR, Article
-from bot.desk import FeedList, Followed, Listing, ListKind, PublishOutcome, Status
+from bot.desk import (
+    FeedList,
+    Followed,
+    Listing,
+    ListKind,
+    PublishOutcome,
+    Status,
+)
 from bot.digest import WEEKLY_ANCHOR, Digest, Every
 from bot.errors import (
     AlreadyDone,
@@ -28,8 +35,12 @@ from bot.errors import (
     ServedByDuplicate,
     UnknownTopic,
 )
-from bot.feed_why import Fate, Why
-from bot.store import ChannelKind, DigestSubscription, Style, Subscription
+from bot.store import (
+    ChannelKind,
+    DigestSubscription,
+    Style,
+    Subscription,
+)
 
 _EMPTY = {
     ListKind.LATEST: "No published articles yet. Check back soon.",
@@ -51,7 +62,7 @@ def error_text(error: NewsError) -> str:
     """What a user is told about an expected failure (Markdown; inert user text)."""
     match error:
         case ArticleNotFound():
-            return f"No article with id `{_code(error.article_id)}`."
+            return f"No article with id `{code_text(error.article_id)}`."
         case UnknownTopic():
             typed = embeds.clean(error.typed)
             hint = ""
@@ -90,14 +101,14 @@ def _nothing_found(error: NothingFound) -> str:
 
 def _publish_error(error: PublishError) -> str:
     verb = "publish" if error.publish else "unpublish"
-    article = f"`{_code(error.article_id)}`"
+    article = f"`{code_text(error.article_id)}`"
     match error:
         case AlreadyDone():
             state = "already published" if error.publish else "not published (it is a draft)"
             return f"{article} is {state}."
         case ServedByDuplicate():
             return (
-                f"{article} has the same webUrl as `{_code(error.served_by)}`, which is served "
+                f"{article} has the same webUrl as `{code_text(error.served_by)}`, which is served "
                 f"instead; {verb} that one."
             )
         case FileChanged():
@@ -134,7 +145,7 @@ def listing_embed(listing: Listing) -> discord.Embed:
 
 
 def published_text(outcome: PublishOutcome) -> str:
-    title = _title(outcome.article)
+    title = title_of(outcome.article)
     queued = outcome.queued
     where = f"posting it to {queued} channel(s)" if queued else "no channel follows it yet"
     return f"Published **{title}**: {where}."
@@ -142,7 +153,7 @@ def published_text(outcome: PublishOutcome) -> str:
 
 def withdrawn_text(article: Article) -> str:
     return (
-        f"Withdrew **{_title(article)}**: hidden from readers; its posts are being deleted. "
+        f"Withdrew **{title_of(article)}**: hidden from readers; its posts are being deleted. "
         "It is a draft again."
     )
 
@@ -169,7 +180,7 @@ def followed_text(channel_mention: str, followed: Followed, role_mention: str | 
 def filter_shown(text: str) -> str:
     """A feed's filter as shown: its canonical text (letters, digits, `-`, `*` and spaces:
     never a backtick) in a code span, so `chip*` stays literal."""
-    return f"`{_code(text)}`"
+    return f"`{code_text(text)}`"
 
 
 STYLE_WORDS = {
@@ -243,6 +254,10 @@ def status_embed(status: Status) -> discord.Embed:
         value=f"{counts.articles} ({counts.published} published, {counts.drafts} drafts)",
     )
     embed.add_field(name="Delivery queue", value=f"{queue.waiting} waiting, {queue.failed} failed")
+    embed.add_field(
+        name="Personal alerts",  # counts only: nothing about a member is shown to others
+        value=f"{status.follows} follows, {status.alerts_waiting} alerts waiting",
+    )
     last, bad = status.last_sync, status.bad_files
     if last:
         when = datetime.fromisoformat(last["at"]).astimezone(UTC)
@@ -337,113 +352,10 @@ def refused_text(channel_mention: str, reason: str) -> str:
     return f"Discord refused the digest in {channel_mention}: {embeds.clean(reason)}."
 
 
-def _title(article: Article) -> str:
+def title_of(article: Article) -> str:
     return embeds.clean(embeds.shorten(article.title, _SHOWN_TITLE_MAX))
 
 
-def _code(text: str) -> str:
+def code_text(text: str) -> str:
     """Text inside a `code span` cannot be escaped: a backtick would end it."""
     return text.replace("`", "ˋ")
-
-
-def jump_link(guild_id: int, channel_id: int, message_id: int, *, thread: bool = False) -> str:
-    """Discord's link to a message (a forum post: its thread)."""
-    if thread:
-        return f"https://discord.com/channels/{guild_id}/{message_id}"
-    return f"https://discord.com/channels/{guild_id}/{channel_id}/{message_id}"
-
-
-def why_text(why: Why) -> str:
-    """`/feed why`'s answer: what happened to the story in the channel, in one sentence or two."""
-    story, where = f"**{_title(why.article)}**", f"<#{why.channel_id}>"
-    when = _when(why.at)
-    feed = why.feed
-    match why.fate:
-        case Fate.POSTED:
-            link = ""
-            if why.message_id is not None:
-                link = ": " + jump_link(
-                    why.guild_id, why.channel_id, why.message_id, thread=why.thread
-                )
-            return f"{story} was posted in {where}{' ' + when if when else ''}{link}"
-        case Fate.QUEUED:
-            retry = f" (after: {_reason(why.reason)})" if why.reason else ""
-            return f"{story} is queued for {where}, due {when}{retry}."
-        case Fate.PACED:
-            return f"{story} waits its turn in {where} (max_per_hour): paced until {when}."
-        case Fate.PAUSED:
-            return (
-                f"{where} is paused: {_reason(why.reason)}. {story} is not posted there; fix "
-                "the cause and run /feed add to resume (what was published meanwhile is not "
-                "sent afterwards)."
-            )
-        case Fate.FAILED:
-            return f"The post of {story} in {where} failed: {_reason(why.reason)}."
-        case Fate.WITHDRAWN:
-            return f"{story} was withdrawn (unpublished): its post in {where} is deleted."
-        case Fate.NOT_PUBLISHED:
-            return f"{story} is not published (a draft): nothing is posted until it is."
-        case Fate.DUPLICATE:
-            return (
-                f"`{_code(why.article.id)}` is not posted: `{_code(why.served_by)}` has the "
-                "same webUrl and serves the story instead. Ask about that one."
-            )
-        case Fate.NOT_FOLLOWED:
-            return f"{where} follows no feed of this server, so nothing is posted there."
-    return _why_not_queued(why, feed, story, where, when)
-
-
-def _why_not_queued(why: Why, feed: Subscription | None, story: str, where: str, when: str) -> str:
-    """The answers that name the feed which decided."""
-    topic = f"**{embeds.clean(feed.topic)}**" if feed and feed.topic else "every topic"
-    match why.fate:
-        case Fate.OTHER_TOPIC:
-            about = ", ".join(embeds.clean(t) for t in why.article.topics) or "no topic"
-            return f"{where} follows {topic}; {story} is about {about}."
-        case Fate.BELOW_QUALITY if feed is not None:
-            return (
-                f"{story} has quality {why.article.quality}, below the {feed.min_quality} "
-                f"that {where}'s feed of {topic} asks for (min_quality)."
-            )
-        case Fate.FILTERED if why.miss is not None and feed is not None:
-            term = filter_shown(why.miss.term)
-            lacks = "leaves out" if why.miss.excluded else "needs"
-            has = "has" if why.miss.excluded else "does not have"
-            return (
-                f"{story} was filtered out of {where}: its filter {filter_shown(feed.filter)} "
-                f"{lacks} {term}, which the story {has}."
-            )
-        case Fate.BEFORE_FEED if feed is not None:
-            added = _when(feed.created_at)
-            return (
-                f"{story} was published {when}, before {where}'s feed of {topic} was added "
-                f"({added}): a feed receives the stories published from then on."
-            )
-    return (
-        f"{story} matches {where}'s feed of {topic}, but was not queued when it was "
-        "published: the channel was paused then (what a pause skips is not sent afterwards)."
-    )
-
-
-def sample_posted_text(channel_mention: str, link: str) -> str:
-    return f"Posted a test card in {channel_mention}: {link}"
-
-
-def refused_test_text(channel_mention: str, reason: str) -> str:
-    """Discord refused the test card (permissions changed under us, a deleted channel)."""
-    return f"Discord refused the test card in {channel_mention}: {_reason(reason)}."
-
-
-TEST_ABOVE = "🧪 **Test post** (/feed test): a sample story, to check how posts look here."
-
-
-def _when(at: int | None) -> str:
-    """A Discord timestamp each reader sees in their own zone, and how long ago or ahead."""
-    if at is None:
-        return ""
-    moment = datetime.fromtimestamp(at, UTC)
-    return f"{discord.utils.format_dt(moment, 'f')} ({embeds.relative_time(moment)})"
-
-
-def _reason(text: str) -> str:
-    return embeds.clean(embeds.shorten(text, 300))

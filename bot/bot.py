@@ -32,6 +32,8 @@ EXTENSIONS = (
     "bot.cogs.poster",
     "bot.cogs.watcher",
     "bot.cogs.digests",
+    "bot.cogs.follows",
+    "bot.cogs.alerts",
 )
 GLOBAL_TARGET = 0
 SYNC_DIGEST_KEY = "command_sync:{target}"  # meta key: the definitions last synced there

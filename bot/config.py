@@ -16,6 +16,8 @@ from bot.errors import ConfigError
 _LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 DEFAULT_POLL_SECONDS = 30.0  # how often the store folder is rescanned (NEWS_POLL_SECONDS)
 DEFAULT_POOL_SIZE = 10  # PostgreSQL connections per process (NEWS_DB_POOL_SIZE)
+DEFAULT_ALERTS_PER_HOUR = 5  # alert DMs a member gets an hour at most (ALERTS_PER_HOUR)
+MAX_ALERTS_PER_HOUR = 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +40,8 @@ class Settings:
     # PostgreSQL instead of SQLite; it may hold a password, so it stays out of repr (and logs).
     database_url: str | None = field(default=None, repr=False)
     pool_size: int = DEFAULT_POOL_SIZE
+    # Alert DMs a member gets an hour; more stories wait and go as one "N more stories".
+    alerts_per_hour: int = DEFAULT_ALERTS_PER_HOUR
 
     @classmethod
     def from_env(
@@ -94,6 +98,7 @@ class Settings:
             log_level=level,
             database_url=database_url,
             pool_size=_optional_int(env, "NEWS_DB_POOL_SIZE", minimum=1) or DEFAULT_POOL_SIZE,
+            alerts_per_hour=_alerts_per_hour(env),
         )
 
     @property
@@ -172,6 +177,17 @@ def _optional_int(env: Mapping[str, str], name: str, *, minimum: int) -> int | N
         raise ConfigError(f"{name}: must be a whole number, got {raw!r}") from None
     if value < minimum:
         raise ConfigError(f"{name}: must be at least {minimum}, got {value}")
+    return value
+
+
+def _alerts_per_hour(env: Mapping[str, str]) -> int:
+    value = _optional_int(env, "ALERTS_PER_HOUR", minimum=1)
+    if value is None:
+        return DEFAULT_ALERTS_PER_HOUR
+    if value > MAX_ALERTS_PER_HOUR:
+        raise ConfigError(
+            f"ALERTS_PER_HOUR: must be at most {MAX_ALERTS_PER_HOUR}, got {value}"
+        )
     return value
 
 

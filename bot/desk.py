@@ -15,15 +15,19 @@ from typing import Any
 
 from bot.articles import Article, topic_key
 from bot.digest import Digest, Every, compose, ending_at
-from bot.errors import ArticleNotFound, BadFilter, DeskUnavailable, NothingFound
+from bot.errors import ArticleNotFound, BadFilter, DeskUnavailable, FollowRefused, NothingFound
 from bot.feed_why import Fate, Why, from_feeds, from_post
 from bot.filters import read_filter
-from bot.follow_query import BadQuery
+from bot.follow_query import BadQuery, FollowQuery
 from bot.store import (
+    MAX_FOLLOWS,
+    Added,
     ChannelKind,
     Counts,
     DigestRun,
     DigestSubscription,
+    Follow,
+    FollowKind,
     Page,
     QueueHealth,
     Store,
@@ -79,6 +83,8 @@ class Status:
     bad_files: list[tuple[str, str]]  # files bad now: an unchanged bad file is not re-read
     digests: list[DigestSubscription]
     held_back: HeldBack | None = None
+    follows: int = 0  # members' follows, counted (no member is named)
+    alerts_waiting: int = 0  # alerts queued for members' DMs, counted
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +191,8 @@ async def status(store: Store, held_back: HeldBack | None = None) -> Status:
             bad_files=await store.articles.bad_files(),
             digests=await store.digests.subscriptions(),
             held_back=held_back,
+            follows=await store.follows.count(),
+            alerts_waiting=await store.alerts.waiting(),
         )
     except DeskUnavailable:
         if held_back is None:
@@ -368,3 +376,65 @@ def _listed(listing: Listing) -> Listing:
     if not listing.page.items and listing.page.page == 0:
         raise NothingFound(listing.kind, listing.query, listing.topic)
     return listing
+
+
+# --------------------------------------------------------------------------- follows
+
+
+@dataclass(frozen=True, slots=True)
+class FollowOutcome:
+    """What `/follow` did: the follow as shown, and whether it was new."""
+
+    kind: FollowKind
+    shown: str  # the topic's name, or the query in its canonical form
+    added: Added
+    resumed: bool = False  # the member's paused follows were resumed
+
+
+async def follow_personal(
+    store: Store, member_id: int, topic: str | None, query: str | None
+) -> FollowOutcome:
+    """Follow a topic or a search for the member: `FollowRefused` (nothing saved) for a
+    bad query, an unknown topic, both or neither given, or one follow too many."""
+    if (topic is None) == (query is None):
+        raise FollowRefused("Give a topic or a search to follow (one of the two).")
+    if topic is not None:
+        name = await store.articles.require_topic(topic, published=True)  # or UnknownTopic
+        kind, text, shown = FollowKind.TOPIC, topic_key(name), name
+    else:
+        assert query is not None
+        try:
+            parsed = FollowQuery.parse(query)
+        except BadQuery as exc:
+            raise FollowRefused(str(exc)) from None
+        kind, text, shown = FollowKind.QUERY, parsed.text, parsed.text
+    paused = any(f.paused_reason for f in await store.follows.of(member_id))
+    typed = name if topic is not None else " ".join((query or "").split())
+    added = await store.follows.add(member_id, kind, text, typed)
+    if added == Added.FULL:
+        raise FollowRefused(
+            f"You already follow {MAX_FOLLOWS} topics and searches, the most there can be. "
+            "Remove one with /unfollow (see /following), then follow this one."
+        )
+    return FollowOutcome(kind, shown, added, resumed=paused)
+
+
+async def following(store: Store, member_id: int) -> list[Follow]:
+    """The member's own follows (nobody else's are ever read)."""
+    return await store.follows.of(member_id)
+
+
+UNFOLLOW_ALL = "all"
+
+
+async def unfollow_personal(store: Store, member_id: int, which: str) -> int:
+    """Remove one of the member's follows (its id, or its text as shown) or, with `all`,
+    everything kept about them; how many follows went."""
+    if which.strip().lower() == UNFOLLOW_ALL:
+        return await store.follows.remove_all(member_id)
+    mine = await store.follows.of(member_id)
+    typed = " ".join(which.split()).casefold()
+    for follow in mine:
+        if which.strip() == str(follow.id) or typed in (follow.typed.casefold(), follow.text):
+            return int(await store.follows.remove(member_id, follow.id))
+    return 0

@@ -119,3 +119,8 @@ class BadFilter(NewsError):
     def __init__(self, reason: str) -> None:
         super().__init__(f"bad filter ({reason})")
         self.reason = reason
+
+
+class FollowRefused(NewsError):
+    """A follow that was not saved (a bad query, one too many, an unknown topic): its
+    message is the sentence to show the member."""

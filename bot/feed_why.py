@@ -1,6 +1,6 @@
 """What happened to one story in one channel (`/feed why`), decided from what the store
 knows: the story's outbox row there, else the channel's feeds checked as queueing checks
-them. Pure: `desk.why` reads the facts, this module decides, `answers.why_text` words it.
+them. Pure: `desk.why` reads the facts, this module decides, `why_answers.why_text` words it.
 
 The row, when there is one, says it all: posted, queued (when due), paced (until when),
 paused, failed, withdrawn. Without a row, the story was never queued there, and each of the

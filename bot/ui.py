@@ -73,7 +73,8 @@ async def ensure_moderator(
 
 
 def reader_command() -> Callable[[Command], Command]:
-    """A reader command (/news, /search, /topics, /article): usable wherever a member can
+    """A reader's command (/news, /search, /topics, /article, and a member's own /follow,
+    /following, /unfollow): usable wherever a member can
     reach the app, whether a server installed it (integration type 0) or the member did
     (type 1, "user install"): in servers (context 0), in the DM with the bot (1) and in
     group DMs and other DMs (2). Discord honours both lists on global commands only (it

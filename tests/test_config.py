@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import DEFAULT_POLL_SECONDS, Settings, redact
+from bot.config import DEFAULT_ALERTS_PER_HOUR, DEFAULT_POLL_SECONDS, Settings, redact
 from bot.errors import ConfigError
 
 TOKEN = "MTIzNDU2Nzg5MDEyMzQ1Njc4.Gabcde.s3cr3t-t0ken-value"
@@ -45,6 +45,11 @@ def test_defaults(workdir: Path) -> None:
     assert settings.runs_delivery is True
     assert settings.log_level == "INFO"
     assert settings.log_level_number == logging.INFO
+    assert settings.alerts_per_hour == DEFAULT_ALERTS_PER_HOUR == 5
+
+
+def test_alerts_per_hour_is_read(workdir: Path) -> None:
+    assert Settings.from_env({"ALERTS_PER_HOUR": "12"}, dotenv_path=None).alerts_per_hour == 12
 
 
 def test_every_variable_is_parsed(workdir: Path) -> None:
@@ -119,6 +124,9 @@ def test_empty_values_count_as_unset(workdir: Path) -> None:
         ("NEWS_POLL_SECONDS", "nan"),
         ("LOG_LEVEL", "LOUD"),
         ("DELIVERY", "maybe"),
+        ("ALERTS_PER_HOUR", "five"),
+        ("ALERTS_PER_HOUR", "0"),
+        ("ALERTS_PER_HOUR", "61"),
     ],
 )
 def test_a_wrong_value_stops_with_one_line_naming_the_variable(

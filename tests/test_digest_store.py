@@ -210,6 +210,7 @@ async def test_an_upgraded_database_counts_its_stories_from_their_dates(
     conn = sqlite3.connect(db_path)  # back to the schema before digests (and story cards)
     try:
         conn.executescript(
+            "DROP TABLE alerts; DROP TABLE follows; DROP TABLE follows_version; "
             "DROP TABLE saves; ALTER TABLE subscriptions DROP COLUMN style; "
             "ALTER TABLE outbox DROP COLUMN style; "
             + "".join(

@@ -20,7 +20,13 @@ from bot.store.pg_migrations import MIGRATIONS as PG_MIGRATIONS
 from bot.store.records import render_hash
 from bot.store.sqlite_migrations import MIGRATIONS as SQLITE_MIGRATIONS
 from tests.support.cli import newsbot
-from tests.support.helpers import SEED_ID, SEED_PATH, article_text, write_article
+from tests.support.helpers import (
+    AFTER_CARDS,
+    SEED_ID,
+    SEED_PATH,
+    article_text,
+    write_article,
+)
 
 SEED_RELATED_IMAGE = Image(
     "https://wp.technologyreview.com/wp-content/uploads/2023/05/open-closed2.jpeg?w=3000",
@@ -363,7 +369,8 @@ async def downgrade_to_before_cards(store: Store) -> None:
     database was: no picture columns, no styles, no saves."""
     assert "image_url" in SQLITE_MIGRATIONS[SQLITE_CARDS - 1]
     assert "image_url" in PG_MIGRATIONS[PG_CARDS - 1]
-    statements = [
+    statements = list(AFTER_CARDS)  # the later migrations first
+    statements += [
         f"ALTER TABLE {table} DROP COLUMN {column}"
         for table in ("articles", "related")
         for column in ("image_url", "image_width", "image_height")

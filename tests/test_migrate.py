@@ -13,7 +13,7 @@ from pathlib import Path
 
 from bot.digest import Every
 from bot.pictures import Image
-from bot.store import DeliveryState, Store, Style
+from bot.store import AlertState, DeliveryState, FollowKind, Store, Style
 from bot.store.migrate import copy_state
 from tests.support.botenv import content, news_bot, settled, start_bot, subscribe
 from tests.support.cli import newsbot
@@ -150,3 +150,30 @@ async def test_migrate_db_keeps_each_feeds_posts_and_digests_style_and_the_saves
                 (77, url, 5)
             ]
             assert (await new.articles.get("quake")).image == picture
+
+
+async def test_migrate_db_keeps_members_follows_and_alerts(tmp_path: Path, pg_url: str) -> None:
+    """A member's follows and the alerts already sent move along: the story is not sent to
+    their DMs again, and the next follow gets a fresh id."""
+    store = tmp_path / "store"
+    store.mkdir()
+    write_article(store, "quake", title="Story quake", topics=["AI"])
+    async with Store.open(tmp_path / "news.db", store) as old:
+        await old.follows.add(77, FollowKind.TOPIC, "ai", "AI")
+        await old.folder.sync()
+        await old.publishing.publish("quake", "t")
+        assert list(await old.alerts.of(77)) == ["https://example.com/news/quake"]
+        async with old.db.transaction():  # as the DM's send left it
+            await old.db.execute("UPDATE alerts SET state = 'sent', message_id = 5, sent_at = 1")
+        async with Store.open(pg_url, store) as new:
+            await new.folder.sync()
+            report = await copy_state(old.db, new.db)
+            assert report.copied["follows"] == report.copied["alerts"] == 1
+            assert await new.alerts.of(77) == {
+                "https://example.com/news/quake": (AlertState.SENT, 5)
+            }
+            assert await new.alerts.due() == []
+            await new.follows.add(77, FollowKind.QUERY, "quake", "quake")
+            assert [f.text for f in await new.follows.of(77)] == ["ai", "quake"]
+            copy_again = await copy_state(old.db, new.db)  # changes nothing
+            assert copy_again.copied["alerts"] == 1 and len(await new.follows.of(77)) == 2

@@ -32,6 +32,9 @@ EXPECTED_COMMANDS = {
     "status",
     "feed",
     "digest",
+    "follow",
+    "following",
+    "unfollow",
 }
 
 

@@ -41,7 +41,8 @@ from tests.support.helpers import SEED_ID, SEED_PATH, card_buttons, card_texts, 
 from tests.support.stand_in import InteractionResult, Perm, StandIn
 
 MODERATION = {"drafts", "preview", "publish", "unpublish", "status"}
-READERS = {"news", "search", "topics", "article"}  # always global: a member may install them
+# always global: a member may install them
+READERS = {"news", "search", "topics", "article", "follow", "following", "unfollow"}
 ADMINS = {"feed", "digest"}  # global, or in DISCORD_GUILD_ID when it is set
 EVERYONE_ELSE = READERS | ADMINS
 SEED_TITLE = "How Long Will the Open-Source AI Boom Last?"

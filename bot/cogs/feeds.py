@@ -12,7 +12,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import answers, cards, desk
+from bot import answers, cards, desk, why_answers
 from bot.bot import NewsBot
 from bot.channels import OwnMessageChannel, OwnTextChannel, kind_of, missing_permissions
 from bot.errors import NewsError
@@ -125,7 +125,9 @@ class Feeds(
             newsroom=in_newsroom(interaction),
         )
         await interaction.response.send_message(
-            answers.why_text(found), ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+            why_answers.why_text(found),
+            ephemeral=True,
+            allowed_mentions=discord.AllowedMentions.none(),
         )
 
     @app_commands.command(name="test", description="Post one sample card in a channel")
@@ -139,13 +141,13 @@ class Feeds(
             raise NewsError(answers.cannot_post_text(channel.mention, missing))
         await interaction.response.defer(ephemeral=True)  # the post may outlast 3 s
         sample = desk.sample_article(discord.utils.utcnow())
-        view = cards.article_card(sample, above=answers.TEST_ABOVE, related=False, save=False)
+        view = cards.article_card(sample, above=why_answers.TEST_ABOVE, related=False, save=False)
         try:
             message = await channel.send(view=view, allowed_mentions=discord.AllowedMentions.none())
         except discord.HTTPException as error:
-            raise NewsError(answers.refused_test_text(channel.mention, error.text)) from None
+            raise NewsError(why_answers.refused_test_text(channel.mention, error.text)) from None
         await interaction.followup.send(
-            answers.sample_posted_text(channel.mention, message.jump_url), ephemeral=True
+            why_answers.sample_posted_text(channel.mention, message.jump_url), ephemeral=True
         )
 
     @why.autocomplete("article")

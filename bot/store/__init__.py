@@ -13,6 +13,8 @@ them, the delivery log (outbox), channel subscriptions and the moderation audit 
     store.meta        small named facts (meta.py)
     store.saves       what members saved to their DMs (saves.py)
     store.reasons     one story's standing and its post in a channel, for /feed why (reasons.py)
+    store.follows     what members follow, and this process's matcher of it (follows.py)
+    store.alerts      their alerts, one per (story, member), to their DMs (alerts.py)
 
 Each part speaks to the backend through the `Database` protocol (database.py): SQLite
 (sqlite.py, one host, the default) or PostgreSQL (postgres.py, several hosts), chosen by
@@ -34,9 +36,11 @@ from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 from bot.config import Settings
+from bot.store.alerts import Alert, Alerts, AlertState
 from bot.store.database import Clock, Database
 from bot.store.digests import DigestRun, Digests, DigestState, DigestSubscription
 from bot.store.feeds import Feeds, Subscription
+from bot.store.follows import MAX_FOLLOWS, Added, Follow, FollowKind, Follows
 from bot.store.index import ArticleIndex
 from bot.store.leases import LeaseLost, Leases, Role
 from bot.store.meta import Meta
@@ -58,7 +62,12 @@ from bot.store.sqlite import SQLiteDatabase
 from bot.store.sync import FolderSync, SyncReport
 
 __all__ = [
+    "MAX_FOLLOWS",
     "PAGE_SIZE",
+    "Added",
+    "Alert",
+    "AlertState",
+    "Alerts",
     "AuditEntry",
     "ChannelKind",
     "Counts",
@@ -67,6 +76,9 @@ __all__ = [
     "DigestRun",
     "DigestState",
     "DigestSubscription",
+    "Follow",
+    "FollowKind",
+    "Follows",
     "Followup",
     "LeaseLost",
     "Page",
@@ -90,8 +102,14 @@ class Store:
         self.store_dir = store_dir
         self.clock: Clock = clock or db.now
         self.leases = Leases(db)
-        self.outbox = Outbox(db, self.clock, fence=lambda: self.leases.fence(Role.DELIVERER))
-        index = ArticleIndex(db, self.outbox)
+
+        async def deliverer() -> None:  # one lease fences the outbox, the alerts and digests
+            await self.leases.fence(Role.DELIVERER)
+
+        self.outbox = Outbox(db, self.clock, fence=deliverer)
+        self.follows = Follows(db, self.clock)
+        self.alerts = Alerts(db, self.clock, self.follows, fence=deliverer)
+        index = ArticleIndex(db, self.outbox, self.alerts)
         self.folder = FolderSync(
             db, index, store_dir, fence=lambda: self.leases.fence(Role.SCANNER)
         )

@@ -8,6 +8,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from bot.store.alerts import Alerts
 from bot.store.database import Database, chunks, in_chunks, marks
 from bot.store.outbox import Outbox
 from bot.store.records import ARTICLE_COLUMNS, ArticleRows
@@ -34,9 +35,10 @@ class Changes:
 
 
 class ArticleIndex:
-    def __init__(self, db: Database, outbox: Outbox) -> None:
+    def __init__(self, db: Database, outbox: Outbox, alerts: Alerts) -> None:
         self.db = db
         self.outbox = outbox
+        self.alerts = alerts  # members' DMs follow the channels' posts: same changes
 
     async def visibility(self, ids: Sequence[str], urls: Iterable[str] = ()) -> Visibility:
         """The rows that exist of `ids`, plus the article now serving each of their webUrls
@@ -145,15 +147,19 @@ class ArticleIndex:
             if serving is None:
                 if url in was_visible:
                     await self.outbox.withdraw(url)
+                    await self.alerts.withdraw(url)
                 continue
             article_id, render_hash = serving
             if url not in was_visible:
                 changes.published.append(article_id)
                 newly.append((url, article_id))
             elif old_hash.get(url) != render_hash or article_id in written:
-                await self.outbox.edit(url, article_id, old_hash.get(url) != render_hash)
+                changed = old_hash.get(url) != render_hash
+                await self.outbox.edit(url, article_id, changed)
+                await self.alerts.edit(url, article_id, changed)
         await self._mark_visible(sorted(url for url, serving in now_serving.items() if serving))
         await self.outbox.enqueue(newly)
+        await self.alerts.enqueue(newly)
 
     async def _mark_visible(self, urls: Sequence[str]) -> None:
         """Stamp when each story first became visible: a digest covers the stories that

@@ -4,7 +4,8 @@ The index is rebuilt from the store folder (the source of truth) first, while th
 has no subscriptions, so loading it queues nothing. Then what only the database knows is
 copied: subscriptions, channel states, the audit trail, small facts (command digests,
 remembered values), the delivery log, which says which message is which story's post, the
-digests with their log, what members saved to their DMs, and when each story became visible
+digests with their log, what members saved to their DMs, members' follows and alerts (so
+no alert is sent twice), and when each story became visible
 (what a digest's period holds). Each feed, post and digest keeps its style (a card stays a
 card). So nothing is posted or saved again after the switch, and later edits and
 withdrawals reach the old posts. Pictures come with the rebuilt index. Every copy skips
@@ -111,7 +112,34 @@ _COPIES: dict[str, tuple[tuple[str, ...], str, str]] = {
         "DO NOTHING",
     ),
     "saves": (("user_id", "url", "saved_at"), "(user_id, url)", "DO NOTHING"),
+    # Members' follows and alerts keep their ids: a batch names its first alert's id.
+    "follows": (
+        ("id", "member_id", "kind", "text", "typed", "created_at", "paused_reason"),
+        "",  # any of its keys: the id, or (member, kind, text)
+        "DO NOTHING",
+    ),
+    "alerts": (
+        (
+            "id",
+            "member_id",
+            "url",
+            "article_id",
+            "state",
+            "generation",
+            "batch_id",
+            "paced",
+            "message_id",
+            "attempts",
+            "next_try_at",
+            "last_error",
+            "created_at",
+            "sent_at",
+        ),
+        "",
+        "DO NOTHING",
+    ),
 }
+_SERIALS = ("follows", "alerts")  # tables whose ids were copied: their sequences follow
 _SKIPPED_META = ("bulk_load_triggers", "last_sync")  # SQLite's own bookkeeping; the target's own
 _AUDIT = ("at", "actor", "action", "article_id", "detail")
 
@@ -147,4 +175,12 @@ async def copy_state(source: Database, target: Database) -> MigrationReport:
             "SELECT visible_since, id FROM articles WHERE visible_since IS NOT NULL"
         )
         await target.executemany("UPDATE articles SET visible_since = ? WHERE id = ?", visible)
+        if target.kind == "postgresql":  # the next id after the ones copied
+            for table in _SERIALS:
+                await target.fetchval(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                    f"GREATEST((SELECT MAX(id) FROM {table}), 1))"
+                )
+        # Every process's matcher is rebuilt from the follows as they are now.
+        await target.execute("UPDATE follows_version SET version = version + 1")
     return report

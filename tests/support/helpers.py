@@ -166,20 +166,27 @@ _CARDS_COLUMNS = (
 )
 
 
-# What each migration after the cards' one added, undone (newest first): feed filters.
-_AFTER_CARDS = ("ALTER TABLE subscriptions DROP COLUMN filter;",)
+# What each migration after the cards' one added, undone, newest first: personal news
+# (SQLite 11, PostgreSQL 8), then feed filters (SQLite 10, PostgreSQL 7).
+AFTER_CARDS_MIGRATIONS = 2
+AFTER_CARDS = (
+    "DROP TABLE alerts;",
+    "DROP TABLE follows;",
+    "DROP TABLE follows_version;",
+    "ALTER TABLE subscriptions DROP COLUMN filter;",
+)
 
 
 def undo_cards_schema(backend: str) -> str:
     """SQL taking a database back to the schema before story cards (SQLite's migration 9,
     PostgreSQL's 6), as a bot before cards left it: the next open upgrades it again.
-    The migrations after it are undone first (`_AFTER_CARDS`; checked: one more fails here)."""
+    The migrations after it are undone first (`AFTER_CARDS`; checked: one more fails here)."""
     from bot.store import pg_migrations, sqlite_migrations
 
     migrations = sqlite_migrations.MIGRATIONS if backend == "sqlite" else pg_migrations.MIGRATIONS
     [cards] = [n for n, m in enumerate(migrations, 1) if "subscriptions ADD COLUMN style" in m]
-    assert cards + len(_AFTER_CARDS) == len(migrations), "undo the later migrations here too"
-    undo = list(_AFTER_CARDS)
+    assert cards + AFTER_CARDS_MIGRATIONS == len(migrations), "undo the later migrations too"
+    undo = list(AFTER_CARDS)
     undo += [f"ALTER TABLE {table} DROP COLUMN {column};" for table, column in _CARDS_COLUMNS]
     undo.append("DROP TABLE saves;")
     if backend == "sqlite":
