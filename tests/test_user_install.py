@@ -316,3 +316,27 @@ async def test_a_forged_feed_list_from_a_server_without_the_app_is_refused(
         )
         assert forged.ephemeral
         assert content(forged) == "Only server admins (Manage Server) can manage feeds."
+
+
+async def test_a_fan_follows_from_the_dm_and_gets_the_story_there(tmp_path: Path) -> None:
+    """Personal news needs no shared server: /follow in the DM with the bot, then a story
+    published on that topic comes to that DM as its card, once."""
+    (tmp_path / "store").mkdir()
+    write_article(
+        tmp_path / "store",
+        "fresh",
+        published=False,
+        topics=["AI"],
+        title="A fresh AI story",
+        publishedDateTime="2024-03-01T10:00:00Z",
+    )
+    async with news_bot(tmp_path) as env:
+        d = env.discord
+        _, fan = a_fan(d)
+        followed = await d.slash("follow", {"query": "fresh ai"}, user_id=fan, where="dm")
+        assert followed.ephemeral and "You now follow the search" in content(followed)
+        await env.store.publishing.publish("fresh", "test")
+        await d.wait_for(lambda: len(d.dms(fan)) == 1, 10)
+        [alert] = d.dms(fan)
+        assert is_card(alert) and flags(alert) & IS_COMPONENTS_V2
+        assert any("A fresh AI story" in text for text in card_texts(alert))
