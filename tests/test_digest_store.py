@@ -211,6 +211,7 @@ async def test_an_upgraded_database_counts_its_stories_from_their_dates(
     try:
         conn.executescript(
             "DROP TABLE alerts; DROP TABLE follows; DROP TABLE follows_version; "
+            "ALTER TABLE subscriptions DROP COLUMN filter; "
             "DROP TABLE saves; ALTER TABLE subscriptions DROP COLUMN style; "
             "ALTER TABLE outbox DROP COLUMN style; "
             + "".join(
