@@ -210,6 +210,10 @@ async def test_an_upgraded_database_counts_its_stories_from_their_dates(
     conn = sqlite3.connect(db_path)  # back to the schema before digests (and story cards)
     try:
         conn.executescript(
+            "DROP TABLE story_pins; DROP TABLE story_keys; DROP INDEX articles_story; "
+            "ALTER TABLE articles DROP COLUMN story; DROP INDEX outbox_lead; "
+            "ALTER TABLE subscriptions DROP COLUMN updates; "
+            "ALTER TABLE outbox DROP COLUMN lead_id; ALTER TABLE outbox DROP COLUMN updates; "
             "DROP TABLE alerts; DROP TABLE follows; DROP TABLE follows_version; "
             "ALTER TABLE subscriptions DROP COLUMN filter; "
             "DROP TABLE saves; ALTER TABLE subscriptions DROP COLUMN style; "

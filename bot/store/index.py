@@ -12,6 +12,7 @@ from bot.store.alerts import Alerts
 from bot.store.database import Database, chunks, in_chunks, marks
 from bot.store.outbox import Outbox
 from bot.store.records import ARTICLE_COLUMNS, ArticleRows
+from bot.store.stories import Stories
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ class ArticleIndex:
         self.db = db
         self.outbox = outbox
         self.alerts = alerts  # members' DMs follow the channels' posts: same changes
+        self.stories = Stories(db)
 
     async def visibility(self, ids: Sequence[str], urls: Iterable[str] = ()) -> Visibility:
         """The rows that exist of `ids`, plus the article now serving each of their webUrls
@@ -87,6 +89,7 @@ class ArticleIndex:
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(rowids[a.id], *r) for a in articles for r in a.related],
         )
+        await self.stories.assign(articles)
 
     async def record_files(self, rows: Sequence[tuple[str, int, int, str | None]]) -> None:
         """(name, mtime_ns, size, error) of files just read: the next rescan skips them."""

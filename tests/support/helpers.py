@@ -168,8 +168,16 @@ _CARDS_COLUMNS = (
 
 # What each migration after the cards' one added, undone, newest first: personal news
 # (SQLite 11, PostgreSQL 8), then feed filters (SQLite 10, PostgreSQL 7).
-AFTER_CARDS_MIGRATIONS = 2
+AFTER_CARDS_MIGRATIONS = 3
 AFTER_CARDS = (
+    "DROP TABLE story_pins;",
+    "DROP TABLE story_keys;",
+    "DROP INDEX articles_story;",
+    "ALTER TABLE articles DROP COLUMN story;",
+    "ALTER TABLE subscriptions DROP COLUMN updates;",
+    "DROP INDEX outbox_lead;",
+    "ALTER TABLE outbox DROP COLUMN lead_id;",
+    "ALTER TABLE outbox DROP COLUMN updates;",
     "DROP TABLE alerts;",
     "DROP TABLE follows;",
     "DROP TABLE follows_version;",
