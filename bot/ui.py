@@ -120,7 +120,8 @@ def moderator_command() -> Callable[[Command], Command]:
     registered in the newsroom alone."""
 
     async def predicate(interaction: discord.Interaction[Any]) -> bool:
-        command = interaction.command.name if interaction.command else "?"
+        # "story split" for a subcommand: the refusal names the command as typed
+        command = interaction.command.qualified_name if interaction.command else "?"
         article = str(getattr(interaction.namespace, "article", None) or "")
         await ensure_moderator(interaction, command, article, f"use /{command}")
         return True

@@ -15,6 +15,7 @@ them, the delivery log (outbox), channel subscriptions and the moderation audit 
     store.reasons     one story's standing and its post in a channel, for /feed why (reasons.py)
     store.follows     what members follow, and this process's matcher of it (follows.py)
     store.alerts      their alerts, one per (story, member), to their DMs (alerts.py)
+    store.story_pins  editors' corrections of stories: /story split and merge (story_pins.py)
 
 Each part speaks to the backend through the `Database` protocol (database.py): SQLite
 (sqlite.py, one host, the default) or PostgreSQL (postgres.py, several hosts), chosen by
@@ -59,6 +60,7 @@ from bot.store.reasons import PostRecord, Reasons, StoryState
 from bot.store.requests import PublishRequests
 from bot.store.saves import Saves
 from bot.store.sqlite import SQLiteDatabase
+from bot.store.story_pins import Merged, Split, StoryEditRefused, StoryPins
 from bot.store.sync import FolderSync, SyncReport
 
 __all__ = [
@@ -81,11 +83,15 @@ __all__ = [
     "Follows",
     "Followup",
     "LeaseLost",
+    "Merged",
     "Page",
     "PostRecord",
     "QueueHealth",
     "Role",
+    "Split",
     "Store",
+    "StoryEditRefused",
+    "StoryPins",
     "StoryState",
     "Style",
     "Subscription",
@@ -119,6 +125,7 @@ class Store:
         self.meta = Meta(db, self.clock)
         self.saves = Saves(db, self.clock)
         self.reasons = Reasons(db)
+        self.story_pins = StoryPins(db, self.clock)
         self.digests = Digests(db, fence=self.outbox.fence)  # one deliverer's lease for both
         self.requests = PublishRequests(
             db,
