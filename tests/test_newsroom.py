@@ -40,7 +40,7 @@ from tests.support.botenv import (
 from tests.support.helpers import SEED_ID, SEED_PATH, card_buttons, card_texts, write_article
 from tests.support.stand_in import InteractionResult, Perm, StandIn
 
-MODERATION = {"drafts", "preview", "publish", "unpublish", "status"}
+MODERATION = {"drafts", "preview", "publish", "unpublish", "status", "story"}
 # always global: a member may install them
 READERS = {"news", "search", "topics", "article", "follow", "following", "unfollow"}
 ADMINS = {"feed", "digest"}  # global, or in DISCORD_GUILD_ID when it is set

@@ -580,16 +580,18 @@ class StandIn(UserInstalls, DirectMessages, ThreadRoutes, RestRoutes):
         *,
         registered_in: int | None = None,
         place: Place | None = None,
+        global_command: bool = False,
     ) -> dict[str, Any]:
         """The definition a member of ``guild_id`` invokes: its guild's, else the global one
         (in a DM or group DM, the global one alone). ``registered_in`` looks among that
-        guild's commands only, whoever invokes it."""
+        guild's commands only, whoever invokes it; ``global_command`` among the global ones
+        (Discord's picker lists both when a guild command and a global one share a name)."""
         scopes: tuple[int | None, ...] = (
             (registered_in,)
             if registered_in is not None
             else (self.guild_id if guild_id is None else guild_id, None)
         )
-        if place is not None and place.world is None and registered_in is None:
+        if global_command or (place is not None and place.world is None and registered_in is None):
             scopes = (None,)
         for scope in scopes:
             for cmd in self._commands.get(scope, []):
@@ -793,6 +795,7 @@ class StandIn(UserInstalls, DirectMessages, ThreadRoutes, RestRoutes):
         quiet: float = QUIET,
         where: str = "guild",
         forged: bool = False,
+        global_command: bool = False,
     ) -> InteractionResult:
         """Run ``/name`` as ``user_id`` and wait for the answer.
 
@@ -810,6 +813,8 @@ class StandIn(UserInstalls, DirectMessages, ThreadRoutes, RestRoutes):
         ``quiet``: how long the interaction must go without webhook traffic to count as
         settled; a load generator passes 0 to hand its slot on as soon as the answer lands.
 
+        ``global_command``: the global command of that name where the guild has one too.
+
         ``where``: "guild" (a server's channel: a server without the app is one made by
         ``add_outside_guild``), "dm" (the user's DM with the bot: no guild, ``user`` instead of
         ``member``, context 1) or "private" (a group DM the bot is not in, context 2). A
@@ -818,7 +823,13 @@ class StandIn(UserInstalls, DirectMessages, ThreadRoutes, RestRoutes):
         """
         world = self._interaction_world(guild_id, channel_id)
         place = self.place(where, user_id, world, channel_id)
-        cmd = self._find_command(name, world.guild_id, registered_in=registered_in, place=place)
+        cmd = self._find_command(
+            name,
+            world.guild_id,
+            registered_in=registered_in,
+            place=place,
+            global_command=global_command,
+        )
         owners = self._owners(cmd, place, user_id, forged=forged or registered_in is not None)
         opts, auto = self._build_options(
             cmd, options or {}, subcommand, user_id=user_id, world=world
@@ -849,12 +860,19 @@ class StandIn(UserInstalls, DirectMessages, ThreadRoutes, RestRoutes):
         guild_id: int | None = None,
         registered_in: int | None = None,
         where: str = "guild",
+        global_command: bool = False,
     ) -> list[dict[str, Any]]:
         """Type into option ``focused`` of ``/name`` and return the choices the bot offered
-        (``registered_in``: a forged interaction, as for ``slash``)."""
+        (``registered_in``: a forged interaction, ``global_command``: as for ``slash``)."""
         world = self._interaction_world(guild_id, channel_id)
         place = self.place(where, user_id, world, channel_id)
-        cmd = self._find_command(name, world.guild_id, registered_in=registered_in, place=place)
+        cmd = self._find_command(
+            name,
+            world.guild_id,
+            registered_in=registered_in,
+            place=place,
+            global_command=global_command,
+        )
         owners = self._owners(cmd, place, user_id, forged=registered_in is not None)
         opts, _ = self._build_options(
             cmd, options, subcommand, user_id=user_id, world=world, focused=focused
