@@ -165,6 +165,32 @@ async def test_a_split_then_a_merge_puts_the_article_back(planted: Store) -> Non
     assert [action for action, *_ in await trail(planted)] == ["split story", "merge story"]
 
 
+async def test_a_split_takes_the_files_of_the_same_web_url_along(planted: Store) -> None:
+    """A second file of paper's webUrl (one of the two is served, the other hidden as its
+    duplicate) is the same article: it leaves the story with it."""
+    write_article(
+        planted.store_dir,
+        "paper-copy",
+        title="Valley dam gives way after storms",
+        webUrl="https://paper.example/valley/paper",
+        originalUrl=DAM,
+        publishedDateTime="2024-03-01T09:30:00Z",
+        published=True,
+    )
+    await planted.folder.sync()
+    key = await planted.story_pins.story_of("wire")
+    assert await planted.story_pins.story_of("paper-copy") == key
+    done = await planted.story_pins.split("paper", EDITOR)
+
+    assert [a.id for a in done.left.articles] == ["wire", "blog"]
+    both = ("paper", "paper-copy")
+    assert await stories(planted, both) == dict.fromkeys(both, "paper")
+    assert await pins(planted, both) == dict.fromkeys(both, "paper")
+    with pytest.raises(StoryEditRefused) as alone:
+        await planted.story_pins.split("paper-copy", EDITOR)
+    assert alone.value.why == Refusal.ALONE
+
+
 async def test_refusals_change_nothing(planted: Store) -> None:
     before = await stories(planted, ALL)
     edits = planted.story_pins

@@ -23,7 +23,7 @@ from bot.store.queries import article_key
 
 SHOWN = 10  # articles of a story an answer names; the rest are counted
 _ARTICLES = (
-    "SELECT id, story, title, provider_name, published_at, visible FROM articles "
+    "SELECT id, story, url, title, provider_name, published_at, visible FROM articles "
     "WHERE deleted_at IS NULL AND "
 )
 _PIN = (
@@ -101,31 +101,36 @@ class StoryPins:
 
     async def split(self, article_id: str, actor: str) -> Split:
         """The article leaves its story and begins its own; its former story-mates stay
-        together, pinned, so no later re-cluster can put it back with them."""
+        together, pinned, so no later re-cluster can put it back with them. Any other file
+        of the same webUrl (a duplicate it serves, hidden) goes with it: one article."""
         async with self.db.transaction():
             article = await self._article(article_id)
-            former, own = article["story"], article["id"]
+            former, own, url = article["story"], article["id"], article["url"]
             earliest_other = await self.db.fetchval(
-                "SELECT id FROM articles WHERE story = ? AND id <> ? AND deleted_at IS NULL "
+                "SELECT id FROM articles WHERE story = ? AND url <> ? AND deleted_at IS NULL "
                 "ORDER BY published_at, id LIMIT 1",
-                [former, own],
+                [former, url],
             )
             if earliest_other is None:
                 raise StoryEditRefused(Refusal.ALONE, own, former)
-            # If it began the story, the rest goes on under a new key: its earliest article's.
-            rest = earliest_other if former == own else former
+            # If it (or its duplicate) began the story, the rest goes on under a new key:
+            # its earliest article's.
+            began = await self.db.fetchval("SELECT url FROM articles WHERE id = ?", [former])
+            rest = former if began != url else earliest_other
             await self.db.execute(
                 "INSERT INTO story_pins (article_id, story, pinned_by, pinned_at) "
-                "SELECT id, CASE WHEN id = ? THEN id ELSE ? END, ?, ? FROM articles "
+                "SELECT id, CASE WHEN url = ? THEN ? ELSE ? END, ?, ? FROM articles "
                 f"WHERE story = ? {_PIN}",
-                [own, rest, actor, int(self.clock()), former],
+                [url, own, rest, actor, int(self.clock()), former],
             )
             if rest == former:
-                await self.db.execute("UPDATE articles SET story = id WHERE id = ?", [own])
+                await self.db.execute(
+                    "UPDATE articles SET story = ? WHERE story = ? AND url = ?", [own, former, url]
+                )
             else:
                 await self.db.execute(
-                    "UPDATE articles SET story = ? WHERE story = ? AND id <> ?",
-                    [rest, former, own],
+                    "UPDATE articles SET story = ? WHERE story = ? AND url <> ?",
+                    [rest, former, url],
                 )
             renamed = f"; the rest is now story {rest}" if rest != former else ""
             await self._audit(actor, "split story", own, f"left story {former}{renamed}")
