@@ -461,3 +461,32 @@ async def test_the_global_story_and_the_newsrooms_each_answer_their_own(tmp_path
         edit = await story(env, "split", env.guild.moderator, article="paper")
         assert answered_privately(edit).startswith("Split:")
         assert await env.store.story_pins.story_of("paper") == "paper"
+
+
+@pytest.mark.usefixtures("both_backends")
+async def test_the_answer_for_a_big_story_fits_one_message(tmp_path: Path) -> None:
+    """Fourteen articles with long titles and ids: as many as fit are named, the rest
+    counted, and the answer stays one message."""
+    folder = tmp_path / "store"
+    folder.mkdir()
+    for n in range(14):
+        name = f"{n:02d}-" + "long-id-" * 22  # 179 characters
+        write_article(
+            folder,
+            name,
+            title=f"Story {n} " + "with a very long headline *indeed* " * 8,
+            webUrl=f"https://p{n}.example/{n}",
+            originalUrl=DAM,
+            publishedDateTime=f"2024-03-01T08:{n:02d}:00Z",
+            published=True,
+            provider={"name": "A provider with a long name " * 4, "domain": "p.example"},
+        )
+    async with news_bot(tmp_path) as env:
+        first = f"00-{'long-id-' * 22}"
+        text = answered_privately(await story(env, "split", env.guild.moderator, article=first))
+        assert len(text) <= 2000
+        lines = text.split("\n")
+        named = [line for line in lines if line.startswith("- **Story")]
+        assert 0 < len(named) < 13 and lines[-2] == f"- and {13 - len(named)} more"
+        assert "\\*indeed\\*" in named[0] and "…" in named[0]  # escaped, and cut
+        assert await env.store.story_pins.story_of(first) == first
