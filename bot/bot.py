@@ -34,6 +34,7 @@ EXTENSIONS = (
     "bot.cogs.digests",
     "bot.cogs.follows",
     "bot.cogs.alerts",
+    "bot.cogs.stories",
 )
 GLOBAL_TARGET = 0
 SYNC_DIGEST_KEY = "command_sync:{target}"  # meta key: the definitions last synced there

@@ -15,6 +15,8 @@ them, the delivery log (outbox), channel subscriptions and the moderation audit 
     store.reasons     one story's standing and its post in a channel, for /feed why (reasons.py)
     store.follows     what members follow, and this process's matcher of it (follows.py)
     store.alerts      their alerts, one per (story, member), to their DMs (alerts.py)
+    store.timelines   one story's published articles, oldest first, for /story (timelines.py)
+    store.providers   the last good providers.yaml, parsed (providers.py)
 
 Each part speaks to the backend through the `Database` protocol (database.py): SQLite
 (sqlite.py, one host, the default) or PostgreSQL (postgres.py, several hosts), chosen by
@@ -60,6 +62,7 @@ from bot.store.requests import PublishRequests
 from bot.store.saves import Saves
 from bot.store.sqlite import SQLiteDatabase
 from bot.store.sync import FolderSync, SyncReport
+from bot.store.timelines import Timelines
 
 __all__ = [
     "MAX_FOLLOWS",
@@ -113,6 +116,8 @@ class Store:
         self.folder = FolderSync(
             db, index, store_dir, fence=lambda: self.leases.fence(Role.SCANNER)
         )
+        self.providers = self.folder.providers  # the sync writes it; /story reads it
+        self.timelines = Timelines(db)
         self.articles = Queries(db)
         self.publishing = Publishing(db, index, store_dir)
         self.feeds = Feeds(db, self.clock)
