@@ -20,16 +20,17 @@ FileRow = tuple[str, int, int, str | None]  # a `files` row: name, mtime_ns, siz
 class ProviderMap:
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._cached: tuple[int, Providers | None] | None = None  # (generation, mapping)
+        self._parsed: tuple[str | None, Providers | None] = (None, None)  # (its JSON, it)
 
     async def current(self) -> Providers | None:
-        """The mapping; None when the store has no providers.yaml. Read again only after a
-        commit (any process's): a /story costs no parse of it."""
-        generation = self.db.generation
-        if self._cached is None or self._cached[0] != generation:
-            value = await self.db.fetchval("SELECT value FROM meta WHERE key = ?", [META_KEY])
-            self._cached = (generation, from_json(str(value)) if value is not None else None)
-        return self._cached[1]
+        """The mapping; None when the store has no providers.yaml. One indexed read each
+        time (another process, on this host or another, may have synced a new file); the
+        JSON is parsed again only when it changed."""
+        value = await self.db.fetchval("SELECT value FROM meta WHERE key = ?", [META_KEY])
+        text = None if value is None else str(value)
+        if text != self._parsed[0]:
+            self._parsed = (text, None if text is None else from_json(text))
+        return self._parsed[1]
 
     async def sync(
         self,
