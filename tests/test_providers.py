@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.__main__ import check
 from bot.articles import MAX_FILE_BYTES
 from bot.frontmatter import ArticleError
 from bot.providers import (
@@ -179,3 +180,17 @@ async def test_a_bad_file_is_shown_by_status_and_the_mix_keeps_the_last_good_one
         result = await d.slash("story", {"article": "story"}, user_id=env.guild.reader)
         mix = str(result.data["components"][0]["components"][1]["content"])
         assert mix.endswith("1 wire, 0 national, 0 trade; no source from outside GB")
+
+
+def test_newsbot_check_checks_providers_yaml_as_the_sync_reads_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_article(tmp_path, "story")
+    (tmp_path / PROVIDERS_FILE).write_text(GOOD, encoding="utf-8")
+    assert check(tmp_path) == 0
+    assert "checked 2 files" in capsys.readouterr().out
+    (tmp_path / PROVIDERS_FILE).write_text("a.com: {kind: wire, country: ZZ}\n")
+    assert check(tmp_path) == 1
+    out = capsys.readouterr().out
+    assert f"error: {PROVIDERS_FILE}: a.com: country: 'ZZ' is not an ISO" in out
+    assert "1 good, 1 bad" in out
