@@ -210,6 +210,25 @@ async def test_the_mix_with_providers_yaml_follows_the_file_as_it_changes(
         await env.discord.wait_for(shown, 10)  # the watcher read the file again
 
 
+async def test_a_member_who_installed_the_app_asks_in_a_dm_and_where_the_app_is_not(
+    tmp_path: Path,
+) -> None:
+    """As the other reader commands: public in the DM with the bot; ephemeral in a server
+    without the app whose member lacks Use External Apps."""
+    quake_story(tmp_path / "store")
+    async with news_bot(tmp_path) as env:
+        d = env.discord
+        outside = d.add_outside_guild()
+        d.add_channel("general", guild_id=outside)
+        fan = d.add_member("fan", guild_id=outside)
+        d.install_for_user(fan)
+        in_dm = await d.slash("story", {"article": "quake-a"}, user_id=fan, where="dm")
+        assert in_dm.type == 4 and not in_dm.ephemeral
+        assert card_texts(in_dm.data)[1] == "**5 articles** from 5 providers, 5 domains"
+        there = await d.slash("story", {"article": "quake-a"}, user_id=fan, guild_id=outside)
+        assert there.type == 4 and there.ephemeral
+
+
 def many(count: int) -> tuple[Article, ...]:
     """`count` articles of one story, a minute apart, with long titles and URLs."""
     start = datetime(2024, 3, 1, tzinfo=UTC).timestamp()
