@@ -23,6 +23,7 @@ from bot.errors import (
     NothingFound,
 )
 from bot.frontmatter import FAST_YAML, terminal_text
+from bot.providers import PROVIDERS_FILE, read_providers
 from bot.store import Store, SyncReport, open_store
 from bot.store.migrate import copy_state
 from bot.store.sync import read_file, scan_store
@@ -233,12 +234,19 @@ async def _migration_target(url: str, store_dir: Path) -> AsyncIterator[Store]:
 
 
 def check(store_dir: Path) -> int:
-    """Validate every article file without touching the database: the files the sync
-    lists, read by the sync's own reader, so `check` and `load` never disagree."""
+    """Validate every article file (and providers.yaml) without touching the database: the
+    files the sync lists, read by the sync's own readers, so `check` and `load` never
+    disagree."""
     if not store_dir.is_dir():
         raise ConfigError(f"{store_dir}: not a folder")
     files = scan_store(store_dir)
-    bad = 0
+    checked, bad = len(files), 0
+    if os.path.lexists(store_dir / PROVIDERS_FILE):
+        checked += 1
+        providers = read_providers(store_dir)
+        if isinstance(providers, str):
+            bad += 1
+            _say(f"error: {providers}")
     for name in sorted(files):
         result = read_file(os.path.join(store_dir, name), files[name][0])
         if isinstance(result, str):
@@ -247,7 +255,7 @@ def check(store_dir: Path) -> int:
             continue
         for warning in result.warnings:
             _say(f"warning: {warning}")
-    _say(f"checked {len(files)} files in {store_dir}: {len(files) - bad} good, {bad} bad")
+    _say(f"checked {checked} files in {store_dir}: {checked - bad} good, {bad} bad")
     return 1 if bad else 0
 
 

@@ -35,6 +35,7 @@ EXTENSIONS = (
     "bot.cogs.follows",
     "bot.cogs.alerts",
     "bot.cogs.story_edits",
+    "bot.cogs.stories",
 )
 GLOBAL_TARGET = 0
 SYNC_DIGEST_KEY = "command_sync:{target}"  # meta key: the definitions last synced there

@@ -53,6 +53,7 @@ from bot.plain_text import markdown_to_text, unplain
 # `card_layout`, named here so that one import serves).
 __all__ = [
     "CUSTOM_ID_MAX",
+    "FOLLOW_STORY_PREFIX",
     "LINK_URL_MAX",
     "MAX_COMPONENTS",
     "MAX_TEXT",
@@ -73,6 +74,7 @@ __all__ = [
 ]
 
 SAVE_PREFIX = "newsbot:save:"
+FOLLOW_STORY_PREFIX = "newsbot:follow-story:"
 RELATED_PREFIX = "newsbot:related:"
 
 # Discord's limits (its components reference: link button url, custom_id, unfurled media
@@ -146,12 +148,13 @@ def article_card(
     extra: Sequence[Item] = (),
 ) -> Card:
     """The story card: headline, provider and time, excerpt, the article's picture,
-    related coverage with theirs, and Read / Related / Save buttons.
+    related coverage with theirs, and Read / Related / Save / Follow story buttons.
 
     `above` is a line in its own text display above the card: a feed's role mention (the
     only text its `allowed_mentions` lets ping) or a preview's note. `related` and `save`
     False leave those buttons out (a draft's preview has neither; a DM copy is saved
-    already); `extra` buttons (Publish) join the row, five at the most.
+    already, and Follow story goes with Save); `extra` buttons (Publish) join the row,
+    five at the most.
     """
     if above is not None and len(above) > _ABOVE_MAX:
         raise ValueError(f"the line above a card is at most {_ABOVE_MAX} characters")
@@ -336,7 +339,7 @@ def _buttons(
     article: Article, *, related: bool, save: bool, extra: Sequence[Item], cut: bool
 ) -> list[Item]:
     """Read (when the URL may be a link button), Related (when related coverage was cut),
-    Save, then the caller's: one row of five at the most."""
+    Save and Follow story, then the caller's: one row of five at the most."""
     buttons: list[Item] = []
     if linkable(article.url, LINK_URL_MAX):
         buttons.append(
@@ -348,6 +351,9 @@ def _buttons(
     save_id = custom_id(SAVE_PREFIX, article.id) if save else None
     if save_id:
         buttons.append(discord.ui.Button[Card](label="Save", custom_id=save_id))
+    follow_id = custom_id(FOLLOW_STORY_PREFIX, article.id) if save else None
+    if follow_id:
+        buttons.append(discord.ui.Button[Card](label="Follow story", custom_id=follow_id))
     buttons.extend(extra)
     return buttons[:BUTTONS_PER_ROW]
 

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TextIO
 
-from bot import answers, cards, desk, embeds, plain_text
+from bot import answers, cards, desk, embeds, plain_text, story_answers, story_desk
 from bot.articles import Article
 from bot.digest import DEFAULT_SIZE, MAX_SIZE, MIN_SIZE, Every
 from bot.digest_post import digest_card
@@ -31,6 +31,7 @@ HELP = """Commands (the same as the bot's slash commands):
   /search words or "a phrase" [topic:NAME] [page:N]
   /topics                            topics with their article counts
   /article ID                        one article in full, as it would be posted
+  /story ID                          the story's timeline and source mix
   /drafts [page:N]                   drafts awaiting review
   /preview ID                        how a draft's post will look
   /publish ID                        publish a draft (the running bot posts it)
@@ -59,6 +60,7 @@ class Console:
             "search": self._search,
             "topics": self._topics,
             "article": self._article,
+            "story": self._story,
             "drafts": self._drafts,
             "preview": self._preview,
             "publish": self._publish,
@@ -120,6 +122,10 @@ class Console:
 
     async def _article(self, words: list[str], options: dict[str, str]) -> str:
         return _post(await desk.article(self.store, _one_id(words, "article")))
+
+    async def _story(self, words: list[str], options: dict[str, str]) -> str:
+        found = await story_desk.story(self.store, _one_id(words, "story"))
+        return cards.card_to_text(story_answers.story_card(found))
 
     async def _drafts(self, words: list[str], options: dict[str, str]) -> str:
         listing = await desk.drafts(self.store, _page(options))

@@ -6,9 +6,11 @@ from __future__ import annotations
 from bot import answers, embeds
 from bot.desk import FollowOutcome
 from bot.store import MAX_FOLLOWS, Added, Follow, FollowKind
+from bot.story_desk import StoryFollowed
 
 DMS_CLOSED_REASON = "your DMs are closed to this bot, so alerts could not reach you"
 NOTHING_FOLLOWED = "You follow nothing yet. Try `/follow topic:` or `/follow query:`."
+TITLE_MAX = 150  # characters of a followed story's title shown
 NOT_YOUR_FOLLOW = "That follow is not yours, or it is already gone. See /following."
 
 
@@ -16,7 +18,20 @@ def follow_line(follow: Follow) -> str:
     """One follow as the member sees it: a topic's name, or a search's canonical text."""
     if follow.kind == FollowKind.TOPIC:
         return f"topic **{embeds.clean(follow.typed)}**"
+    if follow.kind == FollowKind.STORY:
+        return f"story **{embeds.inert(follow.typed, TITLE_MAX)}**"
     return f"search `{answers.code_text(follow.text)}`"
+
+
+def story_followed_text(followed: StoryFollowed, per_hour: int) -> str:
+    """The Follow story button's answer."""
+    title = embeds.inert(followed.article.title, TITLE_MAX)
+    if followed.added == Added.ALREADY:
+        return f"You already follow the story **{title}**."
+    return (
+        f"You now follow the story **{title}**: each new source that joins it comes to "
+        f"your DMs (at most {per_hour} alerts an hour). See /following; /unfollow to stop."
+    )
 
 
 def personal_followed_text(outcome: FollowOutcome, per_hour: int) -> str:

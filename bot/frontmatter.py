@@ -328,7 +328,17 @@ def _key_before(front: str, line: int, column: int) -> str:
 
 
 def load_front_matter(front: str, source: str) -> dict[str, Any]:
-    """YAML-load a front-matter block into a mapping, naming the file line of any error.
+    """YAML-load a front-matter block into a mapping, naming the file line of any error
+    (`load_yaml`'s limits)."""
+    data = load_yaml(front, source)
+    if not isinstance(data, dict):
+        raise ArticleError(source, "the front matter is not a mapping of fields")
+    return data
+
+
+def load_yaml(front: str, source: str) -> Any:
+    """YAML-load store text (a front matter, or the store's providers.yaml), naming the
+    line of any error: line n of `front`, counted from 0, is file line n + 1.
 
     Refused as well: anchors and aliases (an alias bomb expands a few hundred bytes into
     gigabytes), nesting deeper than MAX_NESTING, and integers outside 64 bits.
@@ -368,8 +378,6 @@ def load_front_matter(front: str, source: str) -> dict[str, Any]:
         raise ArticleError(source, f"YAML error: {exc}") from None
     except RecursionError:
         raise ArticleError(source, f"nested deeper than {MAX_NESTING} levels") from None
-    if not isinstance(data, dict):
-        raise ArticleError(source, "the front matter is not a mapping of fields")
     return data
 
 

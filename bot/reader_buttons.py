@@ -1,7 +1,8 @@
 """The reader buttons of a story card (`bot.cards` puts them in its row): Related shows all
 of a story's related coverage, ephemerally; Save sends the story's card to the member's
-DMs, once per member and story. Anyone may press them, on a post, an /article answer or
-(Related) the DM copy.
+DMs, once per member and story; Follow story makes a story follow for the member (a DM
+when a new source joins the story). Anyone may press them, on a post, an /article or
+/story answer or (Related) the DM copy.
 
 Each is a `DynamicItem`: the article id is in its custom_id, so it works on every post
 ever made, across restarts, and costs no memory. The custom_id is not trusted: it names
@@ -17,7 +18,7 @@ from typing import Any
 
 import discord
 
-from bot import cards, desk
+from bot import cards, desk, follow_answers, story_desk
 from bot.articles import Article
 from bot.bot import NewsBot, handle_error, reply_privately
 from bot.delivery import nonce
@@ -109,6 +110,43 @@ class SaveButton(
             await reply_privately(interaction, NOT_AVAILABLE)
         except DMsClosed:
             await reply_privately(interaction, DMS_CLOSED)
+        except Exception as exc:
+            await handle_error(interaction, exc)
+
+
+class FollowStoryButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=re.compile(re.escape(cards.FOLLOW_STORY_PREFIX) + r"(?P<id>.+)", re.DOTALL),
+):
+    """Follow story: the member follows the story of the article in the custom_id (a
+    published one, else nothing is saved), answered to them alone."""
+
+    def __init__(self, article_id: str) -> None:
+        self.article_id = article_id
+        super().__init__(
+            discord.ui.Button(
+                label="Follow story", custom_id=cards.FOLLOW_STORY_PREFIX + article_id
+            )
+        )
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> FollowStoryButton:
+        return cls(match["id"])
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        bot: NewsBot = interaction.client
+        try:
+            followed = await story_desk.follow_story(
+                bot.store, interaction.user.id, self.article_id
+            )
+            await reply_privately(
+                interaction,
+                follow_answers.story_followed_text(followed, bot.settings.alerts_per_hour),
+            )
+        except ArticleNotFound:
+            await reply_privately(interaction, NOT_AVAILABLE)
         except Exception as exc:
             await handle_error(interaction, exc)
 

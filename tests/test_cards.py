@@ -14,6 +14,7 @@ import pytest
 
 from bot.articles import Article, RelatedLink
 from bot.cards import (
+    FOLLOW_STORY_PREFIX,
     PALETTE,
     RELATED_PREFIX,
     SAVE_PREFIX,
@@ -123,6 +124,13 @@ def test_the_seed_card_is_exactly_this() -> None:
                             "label": "Save",
                             "custom_id": "newsbot:save:000_b1e94322d9932e65",
                         },
+                        {
+                            "type": 2,
+                            "style": 2,
+                            "disabled": False,
+                            "label": "Follow story",
+                            "custom_id": "newsbot:follow-story:000_b1e94322d9932e65",
+                        },
                     ],
                 },
             ],
@@ -145,7 +153,8 @@ def test_the_console_reads_the_seed_card_as_text() -> None:
         "VentureBeat\n"
         "AI · AI Ethics\n"
         f"[Read] {URL}\n"
-        "[Save]"
+        "[Save]\n"
+        "[Follow story]"
     )
 
 
@@ -194,8 +203,12 @@ def test_two_hundred_related_items_are_cut_and_the_related_button_shows_the_rest
     assert [t["media"]["url"] for t in walk.thumbnails] == [PICTURE] + [
         f"https://img.example/{i}.jpg" for i in range(len(shown))
     ]
-    assert [b["label"] for b in walk.buttons] == ["Read", "Related", "Save"]
-    assert walk.custom_ids == [RELATED_PREFIX + article.id, SAVE_PREFIX + article.id]
+    assert [b["label"] for b in walk.buttons] == ["Read", "Related", "Save", "Follow story"]
+    assert walk.custom_ids == [
+        RELATED_PREFIX + article.id,
+        SAVE_PREFIX + article.id,
+        FOLLOW_STORY_PREFIX + article.id,
+    ]
     full = check_card(related_card(article), urls=article_urls(article))
     listed = [t for t in full.texts if t.startswith("[Related ")]
     assert len(listed) > len(shown) and full.texts[-1] == f"…and {200 - len(listed)} more"
@@ -225,7 +238,7 @@ def test_urls_too_long_to_link_are_not_linked_and_pictures_too_long_are_dropped(
     assert walk.texts[0].startswith("### How Long Will")  # the title, not linked
     assert walk.texts[3] == "Far"
     assert [len(t["media"]["url"]) for t in walk.thumbnails] == [2048]  # the related one
-    assert [b["label"] for b in walk.buttons] == ["Save"]  # no Read: over 512
+    assert [b["label"] for b in walk.buttons] == ["Save", "Follow story"]  # no Read: over 512
 
 
 def test_hostile_text_stays_text() -> None:
@@ -281,7 +294,7 @@ def test_an_article_with_no_topics_provider_or_url() -> None:
         f"### How Long Will the Open-Source AI Boom Last?\n{STAMP}",
         EXCERPT.replace("(almost)", "\\(almost\\)"),
     ]
-    assert [b["label"] for b in walk.buttons] == ["Save"]
+    assert [b["label"] for b in walk.buttons] == ["Save", "Follow story"]
 
 
 def test_an_article_id_too_long_for_a_custom_id_has_no_reader_buttons() -> None:

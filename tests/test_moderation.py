@@ -333,10 +333,10 @@ async def test_preview_shows_exactly_the_post_to_come(tmp_path: Path) -> None:
         assert [c for c in shown["components"] if c["type"] != 1] == [
             c for c in posted["components"] if c["type"] != 1
         ]
-        # The post's Read button; not its reader buttons (Save: nobody can save a draft),
+        # The post's Read button; not its reader buttons (nobody can save or follow a draft),
         # but a Publish button bound to the version shown.
         read, publish = buttons(preview.data)
-        assert [b["label"] for b in buttons(post)] == ["Read", "Save"]
+        assert [b["label"] for b in buttons(post)] == ["Read", "Save", "Follow story"]
         assert read == buttons(post)[0] and read["url"] == SEED_URL
         assert publish["label"] == f"Publish {SEED_ID}"
         assert publish["custom_id"].startswith(PUBLISH_PREFIX)

@@ -25,6 +25,7 @@ EXPECTED_COMMANDS = {
     "search",
     "topics",
     "article",
+    "story",
     "drafts",
     "preview",
     "publish",
@@ -246,7 +247,8 @@ async def test_huge_article_fits_discord_limits(tmp_path: Path) -> None:
         buttons = card_buttons(result.data)
         assert buttons[0]["label"] == "Read"
         assert buttons[0]["url"] == "https://example.com/news/huge"
-        assert [b["label"] for b in buttons] == ["Read", "Related", "Save"]  # 30 do not all fit
+        labels = [b["label"] for b in buttons]
+        assert labels == ["Read", "Related", "Save", "Follow story"]  # 30 do not all fit
 
 
 async def test_article_autocomplete_offers_published_titles_only(tmp_path: Path) -> None:

@@ -42,7 +42,7 @@ from tests.support.stand_in import InteractionResult, Perm, StandIn
 
 MODERATION = {"drafts", "preview", "publish", "unpublish", "status", "story"}
 # always global: a member may install them
-READERS = {"news", "search", "topics", "article", "follow", "following", "unfollow"}
+READERS = {"news", "search", "topics", "article", "story", "follow", "following", "unfollow"}
 ADMINS = {"feed", "digest"}  # global, or in DISCORD_GUILD_ID when it is set
 EVERYONE_ELSE = READERS | ADMINS
 SEED_TITLE = "How Long Will the Open-Source AI Boom Last?"

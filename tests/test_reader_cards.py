@@ -197,7 +197,7 @@ async def test_article_is_a_card_with_each_related_item_and_only_its_own_picture
         assert url == PICTURE
         assert first in beside and second not in beside
         buttons = {b["label"]: b for b in card_buttons(data)}
-        assert set(buttons) == {"Read", "Save"}  # all related coverage fits: no Related
+        assert set(buttons) == {"Read", "Save", "Follow story"}  # all related fits: no Related
         assert buttons["Read"]["style"] == 5 and buttons["Read"]["url"] == STORY_URL
         assert buttons["Save"]["custom_id"] == SAVE_PREFIX + "story"
         assert data["allowed_mentions"] == {"parse": []}
@@ -529,7 +529,8 @@ async def test_the_buttons_of_a_feeds_post_work_for_its_readers(tmp_path: Path) 
         await d.slash("publish", {"article": "story"}, user_id=env.guild.moderator)
         await d.wait_for(lambda: len(d.messages(news)) == 1, 10)
         [post] = d.messages(news)
-        assert [b["label"] for b in card_buttons(post)] == ["Read", "Related", "Save"]
+        labels = [b["label"] for b in card_buttons(post)]
+        assert labels == ["Read", "Related", "Save", "Follow story"]
 
         related = await press(env, post, "Related", reader)
         assert related.ephemeral and is_card(related.data)

@@ -30,7 +30,7 @@ from tests.support.helpers import (
 from tests.support.stand_in import InteractionResult, Perm, StandIn
 
 EPHEMERAL = 1 << 6
-READERS = {"news", "search", "topics", "article", "follow", "following", "unfollow"}
+READERS = {"news", "search", "topics", "article", "story", "follow", "following", "unfollow"}
 SERVER_ONLY = {"feed", "digest", "drafts", "preview", "publish", "unpublish", "status", "story"}
 TITLE = "Published story {day}"
 

@@ -80,7 +80,7 @@ def following_view(follows: list[Follow]) -> discord.ui.View:
 
 
 def _choice_name(follow: Follow) -> str:
-    kind = "Topic" if follow.kind == FollowKind.TOPIC else "Search"
+    kind = {FollowKind.TOPIC: "Topic", FollowKind.STORY: "Story"}.get(follow.kind, "Search")
     return embeds.shorten(f"{kind}: {follow.typed}", 100)
 
 

@@ -21,7 +21,7 @@ from bot.bot import NewsBot
 from bot.delivery import supervise
 from bot.errors import DeskUnavailable
 from bot.store import Role
-from bot.store.sync import is_article_name
+from bot.store.sync import is_store_name
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ DEBOUNCE_MS = 400  # ...or after this long at most
 
 
 def _store_file(change: watchfiles.Change, path: str) -> bool:
-    return is_article_name(os.path.basename(path))
+    return is_store_name(os.path.basename(path))
 
 
 class StoreWatcher(commands.Cog):

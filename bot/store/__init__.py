@@ -16,6 +16,8 @@ them, the delivery log (outbox), channel subscriptions and the moderation audit 
     store.follows     what members follow, and this process's matcher of it (follows.py)
     store.alerts      their alerts, one per (story, member), to their DMs (alerts.py)
     store.story_pins  editors' corrections of stories: /story split and merge (story_pins.py)
+    store.timelines   one story's published articles, oldest first, for /story (timelines.py)
+    store.providers   the last good providers.yaml, parsed (providers.py)
 
 Each part speaks to the backend through the `Database` protocol (database.py): SQLite
 (sqlite.py, one host, the default) or PostgreSQL (postgres.py, several hosts), chosen by
@@ -62,6 +64,7 @@ from bot.store.saves import Saves
 from bot.store.sqlite import SQLiteDatabase
 from bot.store.story_pins import Merged, Split, StoryEditRefused, StoryPins
 from bot.store.sync import FolderSync, SyncReport
+from bot.store.timelines import Timelines
 
 __all__ = [
     "MAX_FOLLOWS",
@@ -119,6 +122,8 @@ class Store:
         self.folder = FolderSync(
             db, index, store_dir, fence=lambda: self.leases.fence(Role.SCANNER)
         )
+        self.providers = self.folder.providers  # the sync writes it; /story reads it
+        self.timelines = Timelines(db)
         self.articles = Queries(db)
         self.publishing = Publishing(db, index, store_dir)
         self.feeds = Feeds(db, self.clock)

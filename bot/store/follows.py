@@ -1,5 +1,12 @@
-"""store.follows: what members follow (a topic, or a saved search), and the one matcher per
-process that tells which members a new story is for.
+"""store.follows: what members follow (a topic, a saved search, or one story), and the one
+matcher per process that tells which members a new story is for.
+
+**Story follows** (the Follow story button) hold the followed article's id. They are
+matched in SQL, not by the matcher: an article that becomes visible in the story of a
+followed article (`articles.story`, read at match time, so an editor's split or merge is
+followed), and is not that article, is for the member. A story follow is dropped
+STORY_FOLLOW_DAYS after it was made once nothing has joined its story for that long (no
+article of it became visible since): a story that quiet is over.
 
 A follow is unique by (member, kind, canonical text): `/follow` typed twice is one row. At
 most MAX_FOLLOWS a member, counted in the transaction that adds one. A member's follows are
@@ -29,13 +36,15 @@ from bot.follow_query import FollowQuery
 from bot.matcher import CorpusStats, Matcher, Story, Topic
 from bot.store.database import Clock, Database, Row, in_chunks
 
-MAX_FOLLOWS = 25  # a member's follows, at most
+MAX_FOLLOWS = 25  # a member's follows, at most (story follows count)
+STORY_FOLLOW_DAYS = 30
 STATS_SAMPLE = 5000  # the latest stories whose words decide where a query is filed
 
 
 class FollowKind(StrEnum):
     TOPIC = "topic"
     QUERY = "query"
+    STORY = "story"  # text: the followed article's id; typed: its title
 
 
 class Added(StrEnum):
@@ -57,7 +66,7 @@ class Follow:
     paused_reason: str | None = None
 
     def target(self) -> FollowQuery | Topic:
-        """What the matcher files this follow as."""
+        """What the matcher files this follow as (never a story follow: SQL matches it)."""
         if self.kind == FollowKind.TOPIC:
             return Topic(self.typed)
         return FollowQuery.parse(self.text)
@@ -133,6 +142,16 @@ class Follows:
             await self._changed(member_id)
         return Added.ALREADY if exists is not None else Added.ADDED
 
+    async def follows_story_of(self, member_id: int, article_id: str) -> bool:
+        """Does the member follow the story `article_id` is in (by any of its articles)?"""
+        found = await self.db.fetchval(
+            "SELECT 1 FROM follows f JOIN articles s ON s.id = f.text "
+            "JOIN articles a ON a.story = s.story "
+            f"WHERE f.member_id = ? AND f.kind = '{FollowKind.STORY}' AND a.id = ?",
+            [member_id, article_id],
+        )
+        return found is not None
+
     async def remove(self, member_id: int, follow_id: int) -> bool:
         """Remove one follow, only if it is the member's own."""
         async with self.db.transaction():
@@ -171,11 +190,11 @@ class Follows:
         matches. Called inside the transaction that made the stories visible."""
         if not stories:
             return []
+        ids = {article_id: url for url, article_id in stories}
+        found = await self._story_members(ids)
         matcher = await self._current()
         if not len(matcher):
-            return []
-        found: list[tuple[str, str, int]] = []
-        ids = {article_id: url for url, article_id in stories}
+            return found
         async for row in in_chunks(
             self.db,
             "SELECT id, title, excerpt, provider_name, topics FROM articles WHERE id IN ({marks})",
@@ -184,6 +203,34 @@ class Follows:
             story = Story(str(row[1]), str(row[2] or ""), str(row[3] or ""), _topics(row[4]))
             members = {key[0] for key in matcher.match(story)}  # type: ignore[index]
             found.extend((ids[row[0]], row[0], member) for member in sorted(members))
+        return list(dict.fromkeys(found))
+
+    async def _story_members(self, ids: dict[str, str]) -> list[tuple[str, str, int]]:
+        """(url, article id, member) for each new article joining a story a member
+        follows, after dropping the story follows that are over. Nothing but one indexed
+        look when nobody follows a story (a big load pays no join)."""
+        story = f"kind = '{FollowKind.STORY}'"
+        # MIN over the partial index follows_story: one look (SQLite would scan the
+        # table's unique index for "SELECT 1 ... LIMIT 1").
+        if await self.db.fetchval(f"SELECT MIN(text) FROM follows WHERE {story}") is None:
+            return []
+        cutoff = int(self.clock()) - STORY_FOLLOW_DAYS * 86400
+        await self.db.execute(
+            f"DELETE FROM follows WHERE {story} AND created_at < ? "
+            "AND NOT EXISTS (SELECT 1 FROM articles f JOIN articles a ON a.story = f.story "
+            "WHERE f.id = follows.text AND a.visible = 1 AND a.visible_since >= ?)",
+            [cutoff, cutoff],
+        )
+        found: list[tuple[str, str, int]] = []
+        async for row in in_chunks(
+            self.db,
+            "SELECT DISTINCT a.id, f.member_id FROM articles a "
+            "JOIN articles s ON s.story = a.story AND s.id <> a.id "
+            f"JOIN follows f ON f.kind = '{FollowKind.STORY}' AND f.text = s.id "
+            "AND f.paused_reason IS NULL WHERE a.id IN ({marks}) ORDER BY a.id, f.member_id",
+            sorted(ids),
+        ):
+            found.append((ids[row[0]], row[0], int(row[1])))
         return found
 
     async def load(self) -> None:
@@ -213,6 +260,8 @@ class Follows:
             f"SELECT {_COLUMNS} FROM follows WHERE paused_reason IS NULL ORDER BY id"
         )
         for follow in map(_follow, follows):
+            if follow.kind == FollowKind.STORY:
+                continue
             key = (follow.member_id, follow.id)
             matcher.add(key, follow.target())
             keys.setdefault(follow.member_id, set()).add(key)
@@ -242,6 +291,8 @@ class Follows:
                 matcher.remove(key)
             keys: set[Hashable] = set()
             for follow in follows:
+                if follow.kind == FollowKind.STORY:
+                    continue
                 key = (member_id, follow.id)
                 matcher.add(key, follow.target())
                 keys.add(key)

@@ -199,5 +199,6 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE subscriptions ADD COLUMN updates TEXT NOT NULL DEFAULT '';
     ALTER TABLE outbox ADD COLUMN updates TEXT NOT NULL DEFAULT 'new';
     ALTER TABLE outbox ADD COLUMN lead_id INTEGER;
-    CREATE INDEX outbox_lead ON outbox (lead_id) WHERE lead_id IS NOT NULL;""",
+    CREATE INDEX outbox_lead ON outbox (lead_id) WHERE lead_id IS NOT NULL;
+    CREATE INDEX follows_story ON follows (text) WHERE kind = 'story';""",
 )

@@ -22,8 +22,10 @@ from pathlib import Path
 
 from bot.articles import ARTICLE_SUFFIXES, read_article
 from bot.frontmatter import ArticleError, printable_name
+from bot.providers import PROVIDERS_FILE
 from bot.store.database import Database, in_chunks
 from bot.store.index import ArticleIndex, Changes
+from bot.store.providers import ProviderMap
 from bot.store.records import ArticleRows, article_rows
 from bot.store.search_index import SearchIndex
 
@@ -99,6 +101,11 @@ def is_article_name(name: str) -> bool:
     return name.endswith(ARTICLE_SUFFIXES) and not name.startswith(".")
 
 
+def is_store_name(name: str) -> bool:
+    """A file the sync reads: an article file, or providers.yaml."""
+    return name == PROVIDERS_FILE or is_article_name(name)
+
+
 def stat_files(store_dir: Path, names: Sequence[str]) -> dict[str, FileStat]:
     """`scan_store` for a few named files: those that exist, listed as the scan lists them
     (a dangling link too: the reader makes it a bad file)."""
@@ -171,6 +178,7 @@ class FolderSync:
         # Called first in a withdrawal's transaction: raises (leases.LeaseLost) when this
         # process no longer holds the scanner's lease, so only the scanner withdraws.
         self.fence = fence
+        self.providers = ProviderMap(db)
 
     async def sync(self, progress: Callable[[int, int], None] | None = None) -> SyncReport:
         """Bring the index in line with the whole store folder, reading only new or changed
@@ -178,6 +186,7 @@ class FolderSync:
         started = time.perf_counter()
         current = await asyncio.to_thread(scan_store, self.store_dir)
         report = await self._bring_in_line(current, await self._known_files(), progress)
+        await self._sync_providers(report)
         report.seconds = time.perf_counter() - started
         await self._save_summary(report)
         return report
@@ -186,10 +195,13 @@ class FolderSync:
         """Bring in line only these files (named by file-system events): a one-file change
         costs one stat, not a scan of the whole folder."""
         started = time.perf_counter()
+        names = set(names)
         wanted = sorted({n for n in names if is_article_name(n)})
         current = await asyncio.to_thread(stat_files, self.store_dir, wanted)
         known = await self._known_files(wanted)
         report = await self._bring_in_line(current, known, None, only=wanted)
+        if PROVIDERS_FILE in names:
+            await self._sync_providers(report)
         report.seconds = time.perf_counter() - started
         return report
 
@@ -246,9 +258,11 @@ class FolderSync:
             await SearchIndex.prune(self.db)
 
     async def _known_files(self, names: list[str] | None = None) -> dict[str, FileStat]:
-        """What the index last read: every file, or only `names`."""
+        """What the index last read: every article file, or only `names`."""
         if names is None:
-            rows = await self.db.fetch_tuples("SELECT name, mtime_ns, size FROM files")
+            rows = await self.db.fetch_tuples(
+                "SELECT name, mtime_ns, size FROM files WHERE name <> ?", [PROVIDERS_FILE]
+            )
             return await asyncio.to_thread(_file_stats, rows)
         return {
             row[0]: (row[1], row[2])
@@ -256,6 +270,17 @@ class FolderSync:
                 self.db, "SELECT name, mtime_ns, size FROM files WHERE name IN ({marks})", names
             )
         }
+
+    async def _sync_providers(self, report: SyncReport) -> None:
+        """providers.yaml, read when it changed (`ProviderMap.sync`); a bad one is a bad
+        file, in the report's errors too."""
+        found = await asyncio.to_thread(stat_files, self.store_dir, [PROVIDERS_FILE])
+        error = await self.providers.sync(
+            self.store_dir, found.get(PROVIDERS_FILE), self.index.record_files
+        )
+        if error is not None:
+            report.errors.append(error)
+            log.warning("skipped %s", error)
 
     async def _parsed(
         self, batches: list[list[str]], current: dict[str, FileStat]
