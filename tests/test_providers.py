@@ -177,7 +177,9 @@ async def test_a_bad_file_is_shown_by_status_and_the_mix_keeps_the_last_good_one
         status = await d.slash("status", user_id=moderator)
         fields = {f["name"]: f["value"] for f in status.data["embeds"][0]["fields"]}
         assert "providers.yaml" in fields["Bad files"] and "'XX'" in fields["Bad files"]
-        result = await d.slash("story", {"article": "story"}, user_id=env.guild.reader)
+        result = await d.slash(
+            "story", {"article": "story"}, user_id=env.guild.reader, global_command=True
+        )
         mix = str(result.data["components"][0]["components"][1]["content"])
         assert mix.endswith("1 wire, 0 national, 0 trade; no source from outside GB")
 

@@ -118,7 +118,9 @@ def line(article_id: str, provider: str, url: str, when: str) -> str:
 
 async def story(env: NewsEnv, article_id: str) -> dict[str, Any]:
     """/story as the reader: its public answer."""
-    result = await env.discord.slash("story", {"article": article_id}, user_id=env.guild.reader)
+    result = await env.discord.slash(
+        "story", {"article": article_id}, user_id=env.guild.reader, global_command=True
+    )
     assert result.type == 4 and not result.ephemeral, result.data
     assert result.data["allowed_mentions"] == {"parse": []}
     return result.data
@@ -171,9 +173,11 @@ async def test_a_draft_is_not_a_story_to_readers(tmp_path: Path) -> None:
     quake_story(tmp_path / "store")
     async with news_bot(tmp_path) as env:
         d, reader = env.discord, env.guild.reader
-        result = await d.slash("story", {"article": "quake-f"}, user_id=reader)
+        result = await d.slash("story", {"article": "quake-f"}, user_id=reader, global_command=True)
         assert result.ephemeral and content(result) == "No article with id `quake-f`."
-        choices = await d.autocomplete("story", {"article": "quake"}, "article", user_id=reader)
+        choices = await d.autocomplete(
+            "story", {"article": "quake"}, "article", user_id=reader, global_command=True
+        )
         assert {c["value"] for c in choices} == {i for i, *_ in SOURCES}  # no draft
 
 
