@@ -52,6 +52,7 @@ from bot.store.outbox import (
     Outbox,
     QueueHealth,
     Style,
+    Updates,
 )
 from bot.store.publishing import AuditEntry, Publishing
 from bot.store.queries import PAGE_SIZE, Counts, Page, Queries
@@ -90,6 +91,7 @@ __all__ = [
     "Style",
     "Subscription",
     "SyncReport",
+    "Updates",
     "open_store",
 ]
 

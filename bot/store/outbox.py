@@ -16,9 +16,10 @@ writes next_try_at, sent_at and pacing times on the same clock.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import fields
 from typing import Any
 
-from bot.store.database import Clock, Database
+from bot.store.database import Clock, Database, in_chunks
 from bot.store.feed_filters import NO_HITS, FeedFilters
 from bot.store.outbox_rows import (
     HOUR,
@@ -32,8 +33,10 @@ from bot.store.outbox_rows import (
     QueueHealth,
     Reports,
     Style,
+    Updates,
     owed,
 )
+from bot.store.story_posts import UPDATES_OF_CHANNEL, StoryPosts
 
 __all__ = [
     "HOUR",
@@ -48,6 +51,7 @@ __all__ = [
     "Outbox",
     "QueueHealth",
     "Style",
+    "Updates",
 ]
 
 # SQL: the style of a channel's post when several of its subscriptions match the story: a
@@ -59,6 +63,15 @@ _STYLE_OF_CHANNEL = (
     f"WHEN 0 THEN '{Style.CARD}' WHEN 1 THEN '{Style.EMBED}' ELSE '{Style.LINK}' END"
 )
 PER_CHANNEL = 20  # a round's rows of one channel, at most (see Outbox.due)
+_EDITS = f"lead_id IS NOT NULL AND updates = '{Updates.EDIT}'"  # SQL: an edit follow-up
+_COLUMNS = ", ".join(f.name for f in fields(Delivery))
+# SQL: the row `o` is no reply waiting for its story's post to be sent.
+_REPLY_READY = (
+    f"(o.lead_id IS NULL OR o.updates <> '{Updates.THREAD}' "
+    f"OR o.state <> '{DeliveryState.PENDING}' OR EXISTS (SELECT 1 FROM outbox l "
+    f"WHERE l.id = o.lead_id AND (l.message_id IS NOT NULL "
+    f"OR l.state IN ('{DeliveryState.DELETED}', '{DeliveryState.FAILED}'))))"
+)
 
 
 class Outbox(Reports):
@@ -69,6 +82,7 @@ class Outbox(Reports):
         self.clock = clock
         self.on_work: Callable[[], None] = lambda: None  # the poster wakes on it
         self.filters = FeedFilters(db)  # which filtered feeds a story is for
+        self.stories = StoryPosts(db)  # a story's later articles grow its post
         # Called first in every deliverer write's transaction: raises (leases.LeaseLost) when
         # this process no longer holds the deliverer's lease, so the write is refused.
         self.fence = fence
@@ -94,16 +108,18 @@ class Outbox(Reports):
     async def enqueue(self, stories: Sequence[tuple[str, str]]) -> None:
         """One pending row per following channel (a filtered feed only if its filter matches:
         `self.filters`); posts already made are edited instead. `stories`: (webUrl, article
-        id) pairs that just became visible."""
+        id) pairs that just became visible. Oldest first, each row that would be a second
+        post of its story in a channel joins the first instead (`self.stories`)."""
         if not stories or not await self.db.fetchval("SELECT EXISTS (SELECT 1 FROM subscriptions)"):
             return
         S, hits = DeliveryState, await self.filters.hits(stories)
-        await self.db.executemany(
-            f"""INSERT INTO outbox (url, article_id, channel_id, role_id, created_at,
-                                   kind, silent, max_per_hour, threads, style)
+        for url, article_id in await self._oldest_first(stories):
+            await self.db.execute(
+                f"""INSERT INTO outbox (url, article_id, channel_id, role_id, created_at,
+                                   kind, silent, max_per_hour, threads, style, updates)
                SELECT CAST(? AS TEXT), a.id, s.channel_id, MAX(s.role_id), CAST(? AS BIGINT),
                       MAX(s.kind), MIN(s.silent), COALESCE(MIN(NULLIF(s.max_per_hour, 0)), 0),
-                      MAX(s.threads), {_STYLE_OF_CHANNEL}
+                      MAX(s.threads), {_STYLE_OF_CHANNEL}, {UPDATES_OF_CHANNEL}
                FROM articles a JOIN subscriptions s
                  ON (s.topic_key = '' OR s.topic_key IN
                         (SELECT topic_key FROM article_topics WHERE article_rowid = a.rowid))
@@ -125,55 +141,69 @@ class Outbox(Reports):
                                 THEN NULL ELSE outbox.started_at END,
                    style = CASE WHEN outbox.state IN ('{S.DELETED}', '{S.FAILED}')
                                 THEN excluded.style ELSE outbox.style END,
+                   updates = CASE WHEN outbox.state IN ('{S.DELETED}', '{S.FAILED}')
+                                THEN excluded.updates ELSE outbox.updates END,
+                   lead_id = CASE WHEN outbox.state IN ('{S.DELETED}', '{S.FAILED}')
+                                THEN NULL ELSE outbox.lead_id END,
+                   thread_id = CASE WHEN outbox.state IN ('{S.DELETED}', '{S.FAILED}')
+                                THEN NULL ELSE outbox.thread_id END,
                    kind = excluded.kind, silent = excluded.silent,
                    max_per_hour = excluded.max_per_hour, threads = excluded.threads,
                    attempts = 0, next_try_at = 0, last_error = NULL""",
-            [(url, self.now(), hits.get(url, NO_HITS), article_id) for url, article_id in stories],
-        )
+                (url, self.now(), hits.get(url, NO_HITS), article_id),
+            )
+            await self.stories.attach(url)
         self._wake()
 
+    async def _oldest_first(self, stories: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+        """`stories` by their articles' publishedDateTime, then id: the first of a story
+        queued is the post its later articles join."""
+        when: dict[str, tuple[int, str]] = {}
+        sql = "SELECT id, published_at FROM articles WHERE id IN ({marks})"
+        async for row in in_chunks(self.db, sql, [article_id for _, article_id in stories]):
+            when[row[0]] = (int(row[1]), row[0])
+        return sorted(stories, key=lambda story: when.get(story[1], (0, story[1])))
+
     async def edit(self, url: str, article_id: str, content_changed: bool) -> None:
-        """Another file (or a new version) now serves the story; sent posts are edited."""
+        """Another file (or a new version) now serves the story; sent posts are edited (the
+        post an edit follow-up is shown in, for that follow-up)."""
+        S, own = DeliveryState, f"state = '{DeliveryState.SENT}' AND ? = 1 AND NOT ({_EDITS})"
         changed = await self.db.execute(
-            f"UPDATE outbox SET article_id = ?, next_try_at = CASE WHEN state = "
-            f"'{DeliveryState.SENT}' AND ? = 1 THEN 0 ELSE next_try_at END, "
-            f"state = CASE WHEN state = '{DeliveryState.SENT}' "
-            f"AND ? = 1 THEN '{DeliveryState.EDIT}' ELSE state END WHERE url = ?",
+            f"UPDATE outbox SET article_id = ?, next_try_at = CASE WHEN {own} "
+            f"THEN 0 ELSE next_try_at END, "
+            f"state = CASE WHEN {own} THEN '{S.EDIT}' ELSE state END WHERE url = ?",
             (article_id, int(content_changed), int(content_changed), url),
         )
         if changed and content_changed:
+            await self.stories.touch(url)
             self._wake()
 
     async def withdraw(self, url: str) -> None:
         """The story is no longer visible: delete what was sent, cancel what was not.
 
         A pending row is marked too, not dropped: if its send is in flight, the answer
-        records the message id and the next round deletes it.
+        records the message id and the next round deletes it. A story's post and its
+        follow-ups: `StoryPosts.withdraw`.
         """
-        S = DeliveryState
-        changed = await self.db.execute(
-            f"UPDATE outbox SET state = '{S.DELETE}', attempts = 0, next_try_at = 0 "
-            f"WHERE url = ? AND state IN ('{S.PENDING}', '{S.SENT}', '{S.EDIT}')",
-            (url,),
-        )
-        if changed:
+        if await self.stories.withdraw(url):
             self._wake()
 
     # ------------------------------------------------------------------ delivering
 
     async def due(self, limit: int = 200, per_channel: int = PER_CHANNEL) -> list[Delivery]:
-        """Work that is due: oldest article first, then channel, paused channels skipped.
+        """Work that is due: oldest article first, then channel, paused channels skipped; a
+        reply to send waits until its story's post is sent (or is gone for good).
 
         At most `per_channel` rows of any one channel (a channel's rows go one after another
         anyway): one channel's backlog never crowds another's story out of a round."""
         rows = await self.db.fetch(
             f"""SELECT id, url, article_id, channel_id, role_id, state, message_id, attempts,
                       generation, kind, silent, max_per_hour, threads, followup, started_at,
-                      style
+                      style, updates, lead_id, thread_id
                FROM (SELECT o.id, o.url, o.article_id, o.channel_id, o.role_id, o.state,
                             o.message_id, o.attempts, o.generation, o.kind, o.silent,
                             o.max_per_hour, o.threads, o.followup, o.started_at, o.style,
-                            a.published_at,
+                            o.updates, o.lead_id, o.thread_id, a.published_at,
                             ROW_NUMBER() OVER (PARTITION BY o.channel_id
                                                ORDER BY a.published_at, o.id) AS place
                      FROM outbox o
@@ -181,6 +211,7 @@ class Outbox(Reports):
                      LEFT JOIN channels c ON c.channel_id = o.channel_id
                      WHERE {owed("o.")} AND o.next_try_at <= ?
                        AND (c.paused_reason IS NULL OR o.state = '{DeliveryState.DELETE}')
+                       AND {_REPLY_READY}
                     ) due
                WHERE place <= ?
                ORDER BY published_at, id
@@ -204,9 +235,10 @@ class Outbox(Reports):
         """The send was answered: record the message (or its deletion), and what its post
         still owes (a crosspost, a thread). Only now is a row done.
 
-        `shown` is the article version the post or edit showed (read before it was
-        rendered): if the story changed while the request was in flight, the row is left
-        to be edited again rather than settled with what is now out of date."""
+        `shown` is the token of what the post or edit showed (`StoryPosts.sources`, read
+        before it was rendered): if the story changed while the request was in flight (an
+        article's text, a source joining or leaving), the row is left to be edited again
+        rather than settled with what is now out of date."""
         S = DeliveryState
         async with self.db.transaction():
             await self.fence()
@@ -220,12 +252,7 @@ class Outbox(Reports):
             # Only the state we acted on is settled: an edit or a withdrawal queued while
             # this request was in flight stays queued, now with the message id to act on.
             owed = followup if delivery.state == S.PENDING else delivery.followup
-            current = await self.db.fetchval(
-                "SELECT a.render_hash FROM outbox o JOIN articles a ON a.id = o.article_id "
-                "WHERE o.id = ?",
-                (delivery.id,),
-            )
-            stale = shown is not None and not str(current or "").startswith(shown)
+            stale = shown is not None and shown != (await self.stories.sources(delivery.id))[0]
             await self.db.execute(
                 "UPDATE outbox SET state = CASE WHEN state = ? THEN ? ELSE state END, "
                 "message_id = ?, sent_at = COALESCE(sent_at, ?), attempts = 0, "
@@ -245,6 +272,24 @@ class Outbox(Reports):
                 "last_article = excluded.last_article",
                 (delivery.channel_id, self.now(), delivery.article_id),
             )
+
+    async def post_of(self, reply: Delivery) -> Delivery | None:
+        """The story's post a reply goes under, while it stands (sent, its message known)."""
+        rows = await self.db.fetch(
+            f"SELECT {_COLUMNS} FROM outbox WHERE id = ? AND message_id IS NOT NULL "
+            f"AND state IN ('{DeliveryState.SENT}', '{DeliveryState.EDIT}')",
+            (reply.lead_id,),
+        )
+        return Delivery.from_row(rows[0]) if rows else None
+
+    async def replying(self, reply: Delivery, thread_id: int) -> None:
+        """Committed before a reply is sent: the thread it goes to (where to edit or
+        delete it later)."""
+        await self._write("UPDATE outbox SET thread_id = ? WHERE id = ?", (thread_id, reply.id))
+
+    async def detach(self, reply: Delivery) -> None:
+        """The story's post is gone (failed, deleted): this row is a post of its own now."""
+        await self._write("UPDATE outbox SET lead_id = NULL WHERE id = ?", (reply.id,))
 
     async def followed_up(self, delivery: Delivery) -> None:
         """The crosspost or thread is done (or was already): the post owes nothing more."""
@@ -272,7 +317,7 @@ class Outbox(Reports):
         send there is skipped by `due()` until `until`, not re-read and parked one a round."""
         await self._write(
             f"UPDATE outbox SET next_try_at = ?, last_error = ? WHERE channel_id = ? "
-            f"AND state = '{DeliveryState.PENDING}' AND next_try_at < ?",
+            f"AND state = '{DeliveryState.PENDING}' AND next_try_at < ? AND lead_id IS NULL",
             (until, why[:500], channel_id, until),
         )
 

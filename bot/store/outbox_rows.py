@@ -34,6 +34,16 @@ class Followup(StrEnum):
     THREAD = "thread"
 
 
+class Updates(StrEnum):
+    """How a channel shows a story's later articles (`/feed add updates:`, resolved when a
+    row is queued; see story_posts): a reply in the story's thread, an edit of its post
+    ("More coverage"), or a post of their own."""
+
+    THREAD = "thread"
+    EDIT = "edit"
+    NEW = "new"
+
+
 class DeliveryState(StrEnum):
     PENDING = "pending"  # to send
     SENT = "sent"  # the send was answered with the message id
@@ -79,6 +89,9 @@ class Delivery:
     followup: Followup = Followup.NONE
     started_at: int | None = None  # a forum thread's creation went out then (maybe unanswered)
     style: Style = Style.CARD  # how the post looks: the feed's when queued, kept once sent
+    updates: Updates = Updates.NEW  # how it joins a live post of its story (story_posts)
+    lead_id: int | None = None  # that post's row: this row is a follow-up of it
+    thread_id: int | None = None  # a reply's thread (where its message lives)
 
     @classmethod
     def from_row(cls, row: Row) -> Delivery:
@@ -87,6 +100,7 @@ class Delivery:
         values["kind"] = ChannelKind(values["kind"])
         values["followup"] = Followup(values["followup"])
         values["style"] = Style(values["style"])
+        values["updates"] = Updates(values["updates"])
         values["silent"], values["threads"] = bool(values["silent"]), bool(values["threads"])
         return cls(**values)
 
@@ -117,9 +131,11 @@ class Reports:
     db: Database
 
     async def sent_times(self, channel_id: int, since: int) -> list[int]:
-        """When this channel's posts since `since` were sent, oldest first (for pacing)."""
+        """When this channel's posts since `since` were sent, oldest first (for pacing): a
+        reply in a story's thread is no post of the channel's."""
         rows = await self.db.fetch(
-            "SELECT sent_at FROM outbox WHERE channel_id = ? AND sent_at >= ? ORDER BY sent_at",
+            "SELECT sent_at FROM outbox WHERE channel_id = ? AND sent_at >= ? "
+            "AND lead_id IS NULL ORDER BY sent_at",
             [channel_id, since],
         )
         return [int(r[0]) for r in rows]

@@ -1,0 +1,151 @@
+"""A story posts once per channel, then grows in place: the outbox rows of a story's later
+articles (its follow-ups) and the post they grow. Queue-side calls run inside the caller's
+transaction, as the outbox's do.
+
+A row queued for a new post while its channel holds a live post of the same story
+(`articles.story`; a row in state pending, sent or edit that is no follow-up itself)
+becomes that post's follow-up (`lead_id`), unless its mode (`outbox.updates`) is `new`:
+
+- `edit`: nothing of its own is sent. The row is settled at once (sent, with no message)
+  and the post is marked to be edited: it shows the follow-up under "More coverage". What
+  a post shows is its own article while visible and its live edit follow-ups' visible
+  articles (`sources`); the poster leads with the best of them (`bot.coverage`).
+- `thread`: a reply in the post's thread, sent once the post is (`Outbox.due` holds it
+  until then), silently. A post that failed or was deleted meanwhile leaves it a post of
+  its own.
+
+Withdrawals: an edit follow-up is dropped from its post (the post is edited); a reply is
+deleted. A post whose own article is withdrawn while its edit follow-ups live is kept and
+edited (the best remaining article leads it); a post left showing nothing is deleted, and
+the replies in its thread with it. So no post ever shows a withdrawn article.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from bot.store.database import Database, chunks, marks
+from bot.store.outbox_rows import DeliveryState, Updates
+
+S = DeliveryState
+LIVE = f"('{S.PENDING}', '{S.SENT}', '{S.EDIT}')"
+_EDITS = f"lead_id IS NOT NULL AND updates = '{Updates.EDIT}'"  # SQL: an edit follow-up
+
+# SQL: the mode of a channel's rows when several of its subscriptions match the story: each
+# feed's own (its `updates`, else the channel's default: `thread` for forums and for text
+# feeds with threads, `edit` otherwise); a topic's own feed decides over the channel's
+# all-topics feed; among equals new, then thread, then edit (the one that shows most).
+UPDATES_OF_CHANNEL = (
+    "CASE MIN(CASE WHEN s.topic_key = '' THEN 3 ELSE 0 END + CASE "
+    f"WHEN s.updates <> '' THEN (CASE s.updates WHEN '{Updates.NEW}' THEN 0 "
+    f"WHEN '{Updates.THREAD}' THEN 1 ELSE 2 END) "
+    "WHEN s.kind = 'forum' OR (s.kind = 'text' AND s.threads = 1) THEN 1 ELSE 2 END) % 3 "
+    f"WHEN 0 THEN '{Updates.NEW}' WHEN 1 THEN '{Updates.THREAD}' ELSE '{Updates.EDIT}' END"
+)
+
+# SQL: the post `outbox` (a row that is no follow-up) still shows a visible article.
+_SHOWS_ANY = (
+    "(EXISTS (SELECT 1 FROM articles a WHERE a.id = outbox.article_id AND a.visible = 1) "
+    "OR EXISTS (SELECT 1 FROM outbox f JOIN articles fa ON fa.id = f.article_id "
+    f"WHERE f.lead_id = outbox.id AND f.updates = '{Updates.EDIT}' AND f.state IN {LIVE} "
+    "AND fa.visible = 1))"
+)
+
+
+class StoryPosts:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def attach(self, url: str) -> None:
+        """The rows just queued for `url` that would make a new post join their channel's
+        live post of the story instead (mode not `new`); an edit follow-up is settled at
+        once and its post marked to be edited. Call once per url, oldest article first: a
+        row joins only a row that is no follow-up and is followed by none."""
+        await self.db.execute(
+            "UPDATE outbox SET lead_id = (SELECT MIN(l.id) FROM outbox l "
+            "JOIN articles la ON la.id = l.article_id "
+            "WHERE l.channel_id = outbox.channel_id AND l.id <> outbox.id "
+            f"AND l.lead_id IS NULL AND l.state IN {LIVE} "
+            "AND la.story = (SELECT a.story FROM articles a WHERE a.id = outbox.article_id)) "
+            f"WHERE url = ? AND state = '{S.PENDING}' AND message_id IS NULL "
+            f"AND lead_id IS NULL AND updates <> '{Updates.NEW}' "
+            "AND NOT EXISTS (SELECT 1 FROM outbox f WHERE f.lead_id = outbox.id)",
+            (url,),
+        )
+        await self.touch(url, f"state = '{S.PENDING}'")
+        await self.db.execute(
+            f"UPDATE outbox SET state = '{S.SENT}', attempts = 0, next_try_at = 0 "
+            f"WHERE url = ? AND {_EDITS} AND state = '{S.PENDING}'",
+            (url,),
+        )
+
+    async def touch(self, url: str, which: str = f"state IN {LIVE}") -> None:
+        """The posts that show `url` as an edit follow-up (rows matching SQL `which`) are to
+        be edited: what they show changed."""
+        await self.db.execute(
+            f"UPDATE outbox SET state = '{S.EDIT}', next_try_at = 0 "
+            f"WHERE state = '{S.SENT}' AND id IN (SELECT lead_id FROM outbox "
+            f"WHERE url = ? AND {_EDITS} AND {which})",
+            (url,),
+        )
+
+    async def withdraw(self, url: str) -> bool:
+        """`url` is no longer visible: its edit follow-ups leave their posts, its posts and
+        replies are deleted (a post its edit follow-ups still fill is edited instead), and
+        so are the replies of every post deleted. True when anything changed."""
+        leads = {
+            int(r[0])
+            for r in await self.db.fetch(
+                f"SELECT lead_id FROM outbox WHERE url = ? AND {_EDITS} AND state IN {LIVE} "
+                "UNION SELECT id FROM outbox WHERE url = ? AND lead_id IS NULL "
+                f"AND state IN {LIVE}",
+                (url, url),
+            )
+        }
+        changed = await self.db.execute(
+            f"UPDATE outbox SET state = '{S.DELETED}' "
+            f"WHERE url = ? AND {_EDITS} AND state IN {LIVE}",
+            (url,),
+        )
+        changed += await self.db.execute(
+            f"UPDATE outbox SET state = '{S.DELETE}', attempts = 0, next_try_at = 0 "
+            f"WHERE url = ? AND state IN {LIVE} AND NOT ({_EDITS})",
+            (url,),
+        )
+        await self._refresh(leads)
+        return changed > 0
+
+    async def _refresh(self, leads: Iterable[int]) -> None:
+        """Each post in `leads` edited while it shows a visible article (one not sent yet
+        is sent so; a send in flight is then settled as usual), else deleted with the
+        replies in its thread."""
+        for chunk in chunks(sorted(leads)):
+            await self.db.execute(
+                f"UPDATE outbox SET state = CASE WHEN {_SHOWS_ANY} THEN (CASE WHEN message_id "
+                f"IS NULL THEN '{S.PENDING}' ELSE '{S.EDIT}' END) ELSE '{S.DELETE}' END, "
+                f"attempts = 0, next_try_at = 0 WHERE id IN ({marks(chunk)}) "
+                f"AND state IN ('{S.PENDING}', '{S.SENT}', '{S.EDIT}', '{S.DELETE}')",
+                chunk,
+            )
+            await self.db.execute(
+                f"UPDATE outbox SET state = '{S.DELETE}', attempts = 0, next_try_at = 0 "
+                f"WHERE lead_id IN ({marks(chunk)}) AND updates <> '{Updates.EDIT}' "
+                f"AND state IN {LIVE} AND EXISTS (SELECT 1 FROM outbox l "
+                f"WHERE l.id = outbox.lead_id AND l.state = '{S.DELETE}')",
+                chunk,
+            )
+
+    async def sources(self, row_id: int) -> tuple[str, list[str]]:
+        """What the row's post shows, and a token of it (`Outbox.done` compares it): the
+        ids of its own article (unless hidden while others show) and of its live edit
+        follow-ups' visible articles; the token changes with any of them."""
+        rows = await self.db.fetch(
+            "SELECT o.id, a.id, a.render_hash, a.visible FROM outbox o "
+            "JOIN articles a ON a.id = o.article_id WHERE o.id = ? OR (o.lead_id = ? "
+            f"AND o.updates = '{Updates.EDIT}' AND o.state IN {LIVE} AND a.visible = 1) "
+            "ORDER BY a.id",
+            (row_id, row_id),
+        )
+        shown = [r for r in rows if r[0] != row_id or r[3] or len(rows) == 1]
+        token = ";".join(f"{r[1]}:{r[2]}" for r in shown)
+        return token, [str(r[1]) for r in shown]
