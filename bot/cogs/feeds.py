@@ -71,7 +71,7 @@ class Feeds(
         kind = kind_of(channel)
         threads = threads and kind == ChannelKind.TEXT
         # Replies in a story's thread open one on a text or announcement post: the same right.
-        opens = threads or (updates == Updates.THREAD and kind != ChannelKind.FORUM)
+        opens = threads or (updates == "thread" and kind != ChannelKind.FORUM)
         missing = missing_permissions(channel, interaction.guild.me, threads=opens)
         if missing:
             raise NewsError(answers.cannot_post_text(channel.mention, missing))

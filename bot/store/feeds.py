@@ -88,9 +88,7 @@ class Feeds:
         `style` None: a new subscription's posts are cards, an existing one keeps its style
         (what an admin changing another option expects); given, it applies to new posts.
         `filter` likewise: None keeps an existing subscription's (a new one has none), ""
-        clears it, a text (canonical: `FollowQuery.text`, checked by the caller) sets it.
-        `updates` None: the channel's default (stored as ''), like every other option.
-        """
+        clears it, a text (`FollowQuery.text`) sets it. `updates` None: the channel's default."""
         conflict = _on_conflict(replace, keep_style=style is None, keep_filter=filter is None)
         async with self.db.transaction():
             await self.db.execute(

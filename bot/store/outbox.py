@@ -16,10 +16,9 @@ writes next_try_at, sent_at and pacing times on the same clock.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import fields
 from typing import Any
 
-from bot.store.database import Clock, Database, in_chunks
+from bot.store.database import Clock, Database
 from bot.store.feed_filters import NO_HITS, FeedFilters
 from bot.store.outbox_rows import (
     HOUR,
@@ -36,7 +35,7 @@ from bot.store.outbox_rows import (
     Updates,
     owed,
 )
-from bot.store.story_posts import UPDATES_OF_CHANNEL, StoryPosts
+from bot.store.story_posts import UPDATES_OF_CHANNEL, StoryPosts, oldest_first
 
 __all__ = [
     "HOUR",
@@ -64,7 +63,6 @@ _STYLE_OF_CHANNEL = (
 )
 PER_CHANNEL = 20  # a round's rows of one channel, at most (see Outbox.due)
 _EDITS = f"lead_id IS NOT NULL AND updates = '{Updates.EDIT}'"  # SQL: an edit follow-up
-_COLUMNS = ", ".join(f.name for f in fields(Delivery))
 # SQL: the row `o` is no reply waiting for its story's post to be sent.
 _REPLY_READY = (
     f"(o.lead_id IS NULL OR o.updates <> '{Updates.THREAD}' "
@@ -82,10 +80,10 @@ class Outbox(Reports):
         self.clock = clock
         self.on_work: Callable[[], None] = lambda: None  # the poster wakes on it
         self.filters = FeedFilters(db)  # which filtered feeds a story is for
-        self.stories = StoryPosts(db)  # a story's later articles grow its post
         # Called first in every deliverer write's transaction: raises (leases.LeaseLost) when
         # this process no longer holds the deliverer's lease, so the write is refused.
         self.fence = fence
+        self.stories = StoryPosts(db, fence)  # a story's later articles grow its post
         # Work queued by another process (PostgreSQL's NOTIFY) wakes this one's poster too.
         db.listen(WORK_TOPIC, lambda: self.on_work())
 
@@ -113,7 +111,7 @@ class Outbox(Reports):
         if not stories or not await self.db.fetchval("SELECT EXISTS (SELECT 1 FROM subscriptions)"):
             return
         S, hits = DeliveryState, await self.filters.hits(stories)
-        for url, article_id in await self._oldest_first(stories):
+        for url, article_id in await oldest_first(self.db, stories):
             await self.db.execute(
                 f"""INSERT INTO outbox (url, article_id, channel_id, role_id, created_at,
                                    kind, silent, max_per_hour, threads, style, updates)
@@ -155,15 +153,6 @@ class Outbox(Reports):
             await self.stories.attach(url)
         self._wake()
 
-    async def _oldest_first(self, stories: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
-        """`stories` by their articles' publishedDateTime, then id: the first of a story
-        queued is the post its later articles join."""
-        when: dict[str, tuple[int, str]] = {}
-        sql = "SELECT id, published_at FROM articles WHERE id IN ({marks})"
-        async for row in in_chunks(self.db, sql, [article_id for _, article_id in stories]):
-            when[row[0]] = (int(row[1]), row[0])
-        return sorted(stories, key=lambda story: when.get(story[1], (0, story[1])))
-
     async def edit(self, url: str, article_id: str, content_changed: bool) -> None:
         """Another file (or a new version) now serves the story; sent posts are edited (the
         post an edit follow-up is shown in, for that follow-up)."""
@@ -182,9 +171,7 @@ class Outbox(Reports):
         """The story is no longer visible: delete what was sent, cancel what was not.
 
         A pending row is marked too, not dropped: if its send is in flight, the answer
-        records the message id and the next round deletes it. A story's post and its
-        follow-ups: `StoryPosts.withdraw`.
-        """
+        records the message id and the next round deletes it (`StoryPosts.withdraw`)."""
         if await self.stories.withdraw(url):
             self._wake()
 
@@ -272,24 +259,6 @@ class Outbox(Reports):
                 "last_article = excluded.last_article",
                 (delivery.channel_id, self.now(), delivery.article_id),
             )
-
-    async def post_of(self, reply: Delivery) -> Delivery | None:
-        """The story's post a reply goes under, while it stands (sent, its message known)."""
-        rows = await self.db.fetch(
-            f"SELECT {_COLUMNS} FROM outbox WHERE id = ? AND message_id IS NOT NULL "
-            f"AND state IN ('{DeliveryState.SENT}', '{DeliveryState.EDIT}')",
-            (reply.lead_id,),
-        )
-        return Delivery.from_row(rows[0]) if rows else None
-
-    async def replying(self, reply: Delivery, thread_id: int) -> None:
-        """Committed before a reply is sent: the thread it goes to (where to edit or
-        delete it later)."""
-        await self._write("UPDATE outbox SET thread_id = ? WHERE id = ?", (thread_id, reply.id))
-
-    async def detach(self, reply: Delivery) -> None:
-        """The story's post is gone (failed, deleted): this row is a post of its own now."""
-        await self._write("UPDATE outbox SET lead_id = NULL WHERE id = ?", (reply.id,))
 
     async def followed_up(self, delivery: Delivery) -> None:
         """The crosspost or thread is done (or was already): the post owes nothing more."""

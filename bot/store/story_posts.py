@@ -22,10 +22,12 @@ the replies in its thread with it. So no post ever shows a withdrawn article.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import fields
+from typing import Any
 
-from bot.store.database import Database, chunks, marks
-from bot.store.outbox_rows import DeliveryState, Updates
+from bot.store.database import Database, chunks, in_chunks, marks
+from bot.store.outbox_rows import Delivery, DeliveryState, Updates
 
 S = DeliveryState
 LIVE = f"('{S.PENDING}', '{S.SENT}', '{S.EDIT}')"
@@ -52,9 +54,31 @@ _SHOWS_ANY = (
 )
 
 
+_COLUMNS = ", ".join(f.name for f in fields(Delivery))
+
+
+async def oldest_first(db: Database, stories: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """(webUrl, article id) pairs by their articles' publishedDateTime, then id: the first
+    of a story queued is the post its later articles join."""
+    when: dict[str, tuple[int, str]] = {}
+    sql = "SELECT id, published_at FROM articles WHERE id IN ({marks})"
+    async for row in in_chunks(db, sql, [article_id for _, article_id in stories]):
+        when[row[0]] = (int(row[1]), row[0])
+    return sorted(stories, key=lambda story: when.get(story[1], (0, story[1])))
+
+
 class StoryPosts:
-    def __init__(self, db: Database) -> None:
+    """The queue's side (inside the caller's transaction) and the deliverer's (its writes
+    fenced, as the outbox's are)."""
+
+    def __init__(self, db: Database, fence: Callable[[], Awaitable[None]]) -> None:
         self.db = db
+        self.fence = fence
+
+    async def _write(self, sql: str, params: Sequence[Any]) -> None:
+        async with self.db.transaction():
+            await self.fence()
+            await self.db.execute(sql, params)
 
     async def attach(self, url: str) -> None:
         """The rows just queued for `url` that would make a new post join their channel's
@@ -149,3 +173,21 @@ class StoryPosts:
         shown = [r for r in rows if r[0] != row_id or r[3] or len(rows) == 1]
         token = ";".join(f"{r[1]}:{r[2]}" for r in shown)
         return token, [str(r[1]) for r in shown]
+
+    async def post_of(self, reply: Delivery) -> Delivery | None:
+        """The story's post a reply goes under, while it stands (sent, its message known)."""
+        rows = await self.db.fetch(
+            f"SELECT {_COLUMNS} FROM outbox WHERE id = ? AND message_id IS NOT NULL "
+            f"AND state IN ('{DeliveryState.SENT}', '{DeliveryState.EDIT}')",
+            (reply.lead_id,),
+        )
+        return Delivery.from_row(rows[0]) if rows else None
+
+    async def replying(self, reply: Delivery, thread_id: int) -> None:
+        """Committed before a reply is sent: the thread it goes to (where to edit or
+        delete it later)."""
+        await self._write("UPDATE outbox SET thread_id = ? WHERE id = ?", (thread_id, reply.id))
+
+    async def detach(self, reply: Delivery) -> None:
+        """The story's post is gone (failed, deleted): this row is a post of its own now."""
+        await self._write("UPDATE outbox SET lead_id = NULL WHERE id = ?", (reply.id,))
