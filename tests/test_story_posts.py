@@ -78,8 +78,12 @@ async def feed_add(env: NewsEnv, channel_id: int, **options: Any) -> str:
     return content(result)
 
 
-async def state(env: NewsEnv, name: str, channel_id: int) -> tuple[Any, int | None]:
-    return (await env.store.outbox.posts(url_of(name))).get(channel_id, (None, None))
+async def state(
+    env: NewsEnv, name: str, channel_id: int
+) -> tuple[DeliveryState | None, int | None]:
+    posts = await env.store.outbox.posts(url_of(name))
+    found: tuple[DeliveryState | None, int | None] = posts.get(channel_id, (None, None))
+    return found
 
 
 async def sent(env: NewsEnv, name: str, channel_id: int) -> int | None:
@@ -100,6 +104,14 @@ async def gone(env: NewsEnv, name: str, channel_id: int) -> None:
 
     await env.discord.wait_for(deleted, 15)
     await settled(env)
+
+
+async def why(env: NewsEnv, name: str, channel_id: int) -> str:
+    """`/feed why` of the source in the channel, as the admin."""
+    result = await env.discord.slash(
+        "feed", {"article": name, "channel": channel_id}, subcommand="why", user_id=env.guild.admin
+    )
+    return content(result)
 
 
 def more_coverage(message: dict[str, Any]) -> str:
@@ -131,6 +143,12 @@ async def test_a_text_feed_edits_the_second_source_into_the_one_post(tmp_path: P
         assert "nonce" not in payload
         [shown] = env.discord.messages(news)
         assert int(shown["id"]) == post and more_coverage(shown) == more
+        guild = env.discord.guild_id
+        assert await why(env, "daily", news) == (
+            f"**Flood barriers hold, says daily** joined its story's post in <#{news}> as more "
+            f"coverage (an edit: nothing new was posted): "
+            f"https://discord.com/channels/{guild}/{news}/{post}"
+        )
 
 
 async def test_a_later_source_of_higher_quality_leads_the_card(tmp_path: Path) -> None:
@@ -199,6 +217,10 @@ async def test_a_forum_gets_one_post_and_a_silent_reply_in_its_thread(tmp_path: 
         starter, answer = d.messages(thread)
         assert int(starter["id"]) == thread and int(answer["id"]) == reply
         assert card_title(answer) == "Flood barriers hold, says daily"
+        link = f"https://discord.com/channels/{d.guild_id}/{thread}/{reply}"
+        assert (await why(env, "daily", forum)).endswith(
+            f"as a reply in its story's thread: {link}"
+        )
 
 
 async def test_a_text_feed_with_updates_thread_opens_the_posts_thread_first(
@@ -229,6 +251,7 @@ async def test_a_lost_answer_to_a_reply_never_makes_two(tmp_path: Path) -> None:
         await feed_add(env, forum)
         publish(env, "wire")
         thread = await sent(env, "wire", forum)
+        assert thread is not None
         d.drop_after_commit("POST", rf"^/channels/{thread}/messages$")  # stored, unanswered
         publish(env, "daily", LATER)
 
@@ -297,6 +320,7 @@ async def test_a_withdrawn_source_leaves_the_post_and_the_rest_takes_it_over(
         assert card_headline(shown) == ("Flood barriers hold, says gazette", url_of("gazette"))
         assert not more_coverage(shown)
         assert not requests(env.discord, "DELETE", f"/channels/{news}/messages/{post}")
+        assert "now shows the story's other sources" in await why(env, "wire", news)
 
         unpublish(env, "gazette", "2024-01-01T18:00:00Z")  # nothing left: the post goes
         await gone(env, "wire", news)
