@@ -65,3 +65,29 @@ async def test_two_sources_published_together_make_one_post_led_by_the_first(
 
     [reply] = [d for d in await store.outbox.due() if d.channel_id == 2]
     assert reply.article_id == "daily" and reply.lead_id == due[(2, "wire")].id
+
+
+async def test_a_source_joining_while_the_post_is_in_flight_leaves_it_to_edit(
+    store: Store, store_dir: Path
+) -> None:
+    await follow(store, 1)  # edit
+    write_article(store_dir, "wire", published=True, originalUrl=WIRE)
+    await store.folder.sync()
+    [post] = await store.outbox.due()
+    shown, _ = await store.outbox.stories.sources(post.id)  # read as the post is rendered
+    write_article(
+        store_dir,
+        "daily",
+        published=True,
+        originalUrl=WIRE,
+        publishedDateTime="2024-01-01T15:00:00Z",
+    )
+    await store.folder.sync()  # joins while the send is in flight
+
+    await store.outbox.done(post, 1001, shown=shown)  # the answer: it showed one source
+
+    [edit] = await store.outbox.due()
+    assert (edit.id, edit.state, edit.message_id) == (post.id, DeliveryState.EDIT, 1001)
+    token, ids = await store.outbox.stories.sources(post.id)
+    await store.outbox.done(edit, 1001, shown=token)  # the edit showed both: settled
+    assert await store.outbox.due() == [] and sorted(ids) == ["daily", "wire"]
