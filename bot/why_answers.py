@@ -113,7 +113,7 @@ TEST_ABOVE = "🧪 **Test post** (/feed test): a sample story, to check how post
 
 
 def _link(why: Why) -> str:
-    """": <the message's link>", or "" when there is none."""
+    """The message's link after a colon, or nothing when there is no message."""
     if why.message_id is None:
         return ""
     return ": " + jump_link(why.guild_id, why.channel_id, why.message_id, thread=why.thread)

@@ -7,7 +7,9 @@ refuses or the message is gone. The poster builds each send's nonce from a row's
 
 A sent row may still owe a follow-up (`Followup`: the crosspost of an announcement, the
 discussion thread of a text post): it stays work until that is done, whatever its state,
-so a crosspost waiting out Discord's hourly limit holds back nothing else. Time comes from
+so a crosspost waiting out Discord's hourly limit holds back nothing else. A story's later
+article joins its channel's post of the story (`lead_id`; see story_posts) as an edit or a
+reply in its thread, unless its feed wants a post of its own. Time comes from
 the store's one clock (`Store.clock`, given here), which tests inject to pace posts
 without waiting an hour; on PostgreSQL it follows the database's clock, so every host
 writes next_try_at, sent_at and pacing times on the same clock.
@@ -35,7 +37,7 @@ from bot.store.outbox_rows import (
     Updates,
     owed,
 )
-from bot.store.story_posts import UPDATES_OF_CHANNEL, StoryPosts, oldest_first
+from bot.store.story_posts import EDIT_FOLLOWUP, UPDATES_OF_CHANNEL, StoryPosts, oldest_first
 
 __all__ = [
     "HOUR",
@@ -62,7 +64,6 @@ _STYLE_OF_CHANNEL = (
     f"WHEN 0 THEN '{Style.CARD}' WHEN 1 THEN '{Style.EMBED}' ELSE '{Style.LINK}' END"
 )
 PER_CHANNEL = 20  # a round's rows of one channel, at most (see Outbox.due)
-_EDITS = f"lead_id IS NOT NULL AND updates = '{Updates.EDIT}'"  # SQL: an edit follow-up
 # SQL: the row `o` is no reply waiting for its story's post to be sent.
 _REPLY_READY = (
     f"(o.lead_id IS NULL OR o.updates <> '{Updates.THREAD}' "
@@ -156,7 +157,7 @@ class Outbox(Reports):
     async def edit(self, url: str, article_id: str, content_changed: bool) -> None:
         """Another file (or a new version) now serves the story; sent posts are edited (the
         post an edit follow-up is shown in, for that follow-up)."""
-        S, own = DeliveryState, f"state = '{DeliveryState.SENT}' AND ? = 1 AND NOT ({_EDITS})"
+        S, own = DeliveryState, f"state = 'sent' AND ? = 1 AND NOT ({EDIT_FOLLOWUP})"
         changed = await self.db.execute(
             f"UPDATE outbox SET article_id = ?, next_try_at = CASE WHEN {own} "
             f"THEN 0 ELSE next_try_at END, "

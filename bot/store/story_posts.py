@@ -31,7 +31,7 @@ from bot.store.outbox_rows import Delivery, DeliveryState, Updates
 
 S = DeliveryState
 LIVE = f"('{S.PENDING}', '{S.SENT}', '{S.EDIT}')"
-_EDITS = f"lead_id IS NOT NULL AND updates = '{Updates.EDIT}'"  # SQL: an edit follow-up
+EDIT_FOLLOWUP = f"lead_id IS NOT NULL AND updates = '{Updates.EDIT}'"  # SQL: an edit follow-up
 
 # SQL: the mode of a channel's rows when several of its subscriptions match the story: each
 # feed's own (its `updates`, else the channel's default: `thread` for forums and for text
@@ -99,7 +99,7 @@ class StoryPosts:
         await self.touch(url, f"state = '{S.PENDING}'")
         await self.db.execute(
             f"UPDATE outbox SET state = '{S.SENT}', attempts = 0, next_try_at = 0 "
-            f"WHERE url = ? AND {_EDITS} AND state = '{S.PENDING}'",
+            f"WHERE url = ? AND {EDIT_FOLLOWUP} AND state = '{S.PENDING}'",
             (url,),
         )
 
@@ -109,7 +109,7 @@ class StoryPosts:
         await self.db.execute(
             f"UPDATE outbox SET state = '{S.EDIT}', next_try_at = 0 "
             f"WHERE state = '{S.SENT}' AND id IN (SELECT lead_id FROM outbox "
-            f"WHERE url = ? AND {_EDITS} AND {which})",
+            f"WHERE url = ? AND {EDIT_FOLLOWUP} AND {which})",
             (url,),
         )
 
@@ -120,7 +120,7 @@ class StoryPosts:
         leads = {
             int(r[0])
             for r in await self.db.fetch(
-                f"SELECT lead_id FROM outbox WHERE url = ? AND {_EDITS} AND state IN {LIVE} "
+                f"SELECT lead_id FROM outbox WHERE url = ? AND {EDIT_FOLLOWUP} AND state IN {LIVE} "
                 "UNION SELECT id FROM outbox WHERE url = ? AND lead_id IS NULL "
                 f"AND state IN {LIVE}",
                 (url, url),
@@ -128,12 +128,12 @@ class StoryPosts:
         }
         changed = await self.db.execute(
             f"UPDATE outbox SET state = '{S.DELETED}' "
-            f"WHERE url = ? AND {_EDITS} AND state IN {LIVE}",
+            f"WHERE url = ? AND {EDIT_FOLLOWUP} AND state IN {LIVE}",
             (url,),
         )
         changed += await self.db.execute(
             f"UPDATE outbox SET state = '{S.DELETE}', attempts = 0, next_try_at = 0 "
-            f"WHERE url = ? AND state IN {LIVE} AND NOT ({_EDITS})",
+            f"WHERE url = ? AND state IN {LIVE} AND NOT ({EDIT_FOLLOWUP})",
             (url,),
         )
         await self._refresh(leads)
