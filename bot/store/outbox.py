@@ -64,9 +64,9 @@ _STYLE_OF_CHANNEL = (
     f"WHEN 0 THEN '{Style.CARD}' WHEN 1 THEN '{Style.EMBED}' ELSE '{Style.LINK}' END"
 )
 PER_CHANNEL = 20  # a round's rows of one channel, at most (see Outbox.due)
-# SQL: the row `o` is no reply waiting for its story's post to be sent.
-_REPLY_READY = (
-    f"(o.lead_id IS NULL OR o.updates <> '{Updates.THREAD}' "
+# SQL: the row `o` is work, and no reply waiting for its story's post to be sent.
+_READY = owed("o.") + (
+    f" AND (o.lead_id IS NULL OR o.updates <> '{Updates.THREAD}' "
     f"OR o.state <> '{DeliveryState.PENDING}' OR EXISTS (SELECT 1 FROM outbox l "
     f"WHERE l.id = o.lead_id AND (l.message_id IS NOT NULL "
     f"OR l.state IN ('{DeliveryState.DELETED}', '{DeliveryState.FAILED}'))))"
@@ -197,9 +197,8 @@ class Outbox(Reports):
                      FROM outbox o
                      JOIN articles a ON a.id = o.article_id
                      LEFT JOIN channels c ON c.channel_id = o.channel_id
-                     WHERE {owed("o.")} AND o.next_try_at <= ?
+                     WHERE {_READY} AND o.next_try_at <= ?
                        AND (c.paused_reason IS NULL OR o.state = '{DeliveryState.DELETE}')
-                       AND {_REPLY_READY}
                     ) due
                WHERE place <= ?
                ORDER BY published_at, id
@@ -209,8 +208,9 @@ class Outbox(Reports):
         return [Delivery.from_row(r) for r in rows]
 
     async def next_due_at(self) -> int | None:
-        """When the earliest waiting retry falls due (unix seconds), if any."""
-        value = await self.db.fetchval(f"SELECT MIN(next_try_at) FROM outbox WHERE {owed()}")
+        """When the earliest waiting retry falls due (unix seconds), if any (not a reply
+        waiting for its story's post: that post's send wakes the poster)."""
+        value = await self.db.fetchval(f"SELECT MIN(o.next_try_at) FROM outbox o WHERE {_READY}")
         return int(value) if value is not None else None
 
     async def done(
