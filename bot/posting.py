@@ -37,7 +37,7 @@ import discord
 
 from bot import cards, coverage, embeds
 from bot.articles import Article, topic_key
-from bot.store import ChannelKind, Delivery, Followup, Role, Style
+from bot.store import ChannelKind, Delivery, Followup, Role, Style, Updates
 from bot.store.leases import Leases
 
 StyleName = Literal["card", "embed", "link"]  # Style's values: /feed and /digest offer them
@@ -336,7 +336,8 @@ def in_own_thread(delivery: Delivery) -> bool:
     """The row's post is a forum post, or a reply in a story's thread: its requests go to a
     thread, so a 404 "unknown channel" there means the post is gone, not the channel."""
     forum_post = delivery.kind == ChannelKind.FORUM and delivery.message_id is not None
-    return forum_post or delivery.thread_id is not None
+    reply = delivery.lead_id is not None and delivery.updates == Updates.THREAD
+    return forum_post or reply or delivery.thread_id is not None
 
 
 def message_channel(delivery: Delivery) -> int:

@@ -262,6 +262,26 @@ async def test_a_lost_answer_to_a_reply_never_makes_two(tmp_path: Path) -> None:
         assert [int(m["id"]) for m in d.messages(thread)] == [thread, reply]
 
 
+async def test_a_source_whose_forum_post_was_deleted_by_hand_gets_a_post_of_its_own(
+    tmp_path: Path,
+) -> None:
+    async with StandIn() as d, news_bot(tmp_path, stand_in=d) as env:
+        forum = d.add_forum("forum", tags=["Climate"])
+        await feed_add(env, forum)
+        publish(env, "wire")
+        thread = await sent(env, "wire", forum)
+        assert thread is not None
+        d.delete_thread(thread)  # a moderator deletes the story's post
+        publish(env, "daily", LATER)
+
+        second = await sent(env, "daily", forum)
+
+        [made] = d.threads(forum)
+        assert int(made["id"]) == second and made["name"] == "Flood barriers hold, says daily"
+        assert (await state(env, "wire", forum))[0] == DeliveryState.FAILED  # lost, not paused
+        assert await env.store.feeds.paused_reason(forum) is None
+
+
 # --- new: a post each -----------------------------------------------------------------------
 
 

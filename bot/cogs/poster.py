@@ -20,6 +20,7 @@ import time
 from collections import defaultdict
 from datetime import UTC, datetime
 
+import discord
 from discord.ext import commands
 
 from bot import coverage, posting
@@ -212,23 +213,40 @@ class Poster(commands.Cog):
 
     async def _reply(self, delivery: Delivery, article: Article, shown: str | None) -> None:
         """A story's later source, in the thread of the story's post (a forum post's own, or
-        the one on a text post, opened now if need be); a post of its own if that is gone."""
+        the one on a text post, opened now if need be); a post of its own if that post is
+        gone (failed, or deleted by hand: then it is recorded as lost)."""
         outbox, stories = self.store.outbox, self.store.outbox.stories
         post = await stories.post_of(delivery)
-        if post is None or post.message_id is None:
-            await stories.detach(delivery)
-            message_id = await self._post(delivery, article, [])
-            await outbox.done(delivery, message_id, posting.followup_of(delivery), shown)
-            return
-        thread_id = post.message_id
+        try:
+            if post is not None and post.message_id is not None:
+                await self._in_thread(delivery, post, post.message_id, article, shown)
+                return
+        except discord.NotFound as gone:
+            if gone.code not in (posting.UNKNOWN_CHANNEL, posting.UNKNOWN_MESSAGE):
+                raise
+            assert post is not None
+            await outbox.lost(post)
+        await stories.detach(delivery)
+        message_id = await self._post(delivery, article, [])
+        await outbox.done(delivery, message_id, posting.followup_of(delivery), shown)
+
+    async def _in_thread(
+        self,
+        delivery: Delivery,
+        post: Delivery,
+        thread_id: int,
+        article: Article,
+        shown: str | None,
+    ) -> None:
+        """The reply, once its thread is sure to exist; the thread recorded before the send."""
         if post.kind != ChannelKind.FORUM:
             first = await self.store.articles.get(post.article_id, include_hidden=True)
             await posting.open_thread(self.bot, post.channel_id, thread_id, first)
         if delivery.thread_id != thread_id:
-            await stories.replying(delivery, thread_id)
+            await self.store.outbox.stories.replying(delivery, thread_id)
         nonce = nonce_for(delivery)
         message_id = await posting.send_reply(self.bot, thread_id, delivery, article, nonce)
-        await outbox.done(delivery, message_id, shown=shown)
+        await self.store.outbox.done(delivery, message_id, shown=shown)
         log.info("replied %s in thread %s", delivery.article_id, thread_id)
 
     async def _post(self, delivery: Delivery, article: Article, more: list[Article]) -> int:

@@ -190,4 +190,6 @@ class StoryPosts:
 
     async def detach(self, reply: Delivery) -> None:
         """The story's post is gone (failed, deleted): this row is a post of its own now."""
-        await self._write("UPDATE outbox SET lead_id = NULL WHERE id = ?", (reply.id,))
+        await self._write(
+            "UPDATE outbox SET lead_id = NULL, thread_id = NULL WHERE id = ?", (reply.id,)
+        )
