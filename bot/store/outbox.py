@@ -73,6 +73,47 @@ _READY = owed("o.") + (
 )
 
 
+def _queue_sql(filter_clause: str) -> str:
+    """SQL: one story's rows (params: webUrl, now, the filter's hits, article id), one per
+    following channel; a row already there is edited, or queued anew if its post is gone."""
+    S = DeliveryState
+    return f"""INSERT INTO outbox (url, article_id, channel_id, role_id, created_at,
+                               kind, silent, max_per_hour, threads, style, updates)
+           SELECT CAST(? AS TEXT), a.id, s.channel_id, MAX(s.role_id), CAST(? AS BIGINT),
+                  MAX(s.kind), MIN(s.silent), COALESCE(MIN(NULLIF(s.max_per_hour, 0)), 0),
+                  MAX(s.threads), {_STYLE_OF_CHANNEL}, {UPDATES_OF_CHANNEL}
+           FROM articles a JOIN subscriptions s
+             ON (s.topic_key = '' OR s.topic_key IN
+                    (SELECT topic_key FROM article_topics WHERE article_rowid = a.rowid))
+            AND s.min_quality <= a.quality AND {filter_clause}
+           LEFT JOIN channels c ON c.channel_id = s.channel_id
+           WHERE a.id = ? AND c.paused_reason IS NULL
+           GROUP BY s.channel_id, a.id
+           ON CONFLICT (url, channel_id) DO UPDATE SET
+               article_id = excluded.article_id,
+               state = CASE WHEN outbox.state IN ('{S.SENT}', '{S.EDIT}', '{S.DELETE}')
+                            THEN '{S.EDIT}' ELSE '{S.PENDING}' END,
+               generation = outbox.generation + (CASE WHEN outbox.state IN
+                            ('{S.DELETED}', '{S.FAILED}') THEN 1 ELSE 0 END),
+               message_id = CASE WHEN outbox.state IN ('{S.DELETED}', '{S.FAILED}')
+                            THEN NULL ELSE outbox.message_id END,
+               sent_at = CASE WHEN outbox.state IN ('{S.DELETED}', '{S.FAILED}')
+                            THEN NULL ELSE outbox.sent_at END,
+               started_at = CASE WHEN outbox.state IN ('{S.DELETED}', '{S.FAILED}')
+                            THEN NULL ELSE outbox.started_at END,
+               style = CASE WHEN outbox.state IN ('{S.DELETED}', '{S.FAILED}')
+                            THEN excluded.style ELSE outbox.style END,
+               updates = CASE WHEN outbox.state IN ('{S.DELETED}', '{S.FAILED}')
+                            THEN excluded.updates ELSE outbox.updates END,
+               lead_id = CASE WHEN outbox.state IN ('{S.DELETED}', '{S.FAILED}')
+                            THEN NULL ELSE outbox.lead_id END,
+               thread_id = CASE WHEN outbox.state IN ('{S.DELETED}', '{S.FAILED}')
+                            THEN NULL ELSE outbox.thread_id END,
+               kind = excluded.kind, silent = excluded.silent,
+               max_per_hour = excluded.max_per_hour, threads = excluded.threads,
+               attempts = 0, next_try_at = 0, last_error = NULL"""
+
+
 class Outbox(Reports):
     """Queue writes (called inside the caller's transaction) and the deliverer's side."""
 
@@ -107,51 +148,19 @@ class Outbox(Reports):
     async def enqueue(self, stories: Sequence[tuple[str, str]]) -> None:
         """One pending row per following channel (a filtered feed only if its filter matches:
         `self.filters`); posts already made are edited instead. `stories`: (webUrl, article
-        id) pairs that just became visible. Oldest first, each row that would be a second
-        post of its story in a channel joins the first instead (`self.stories`)."""
+        id) pairs that just became visible. A story's articles go oldest first, each row
+        that would be a second post of its story in a channel joining the first instead."""
         if not stories or not await self.db.fetchval("SELECT EXISTS (SELECT 1 FROM subscriptions)"):
             return
-        S, hits = DeliveryState, await self.filters.hits(stories)
-        for url, article_id in await oldest_first(self.db, stories):
-            await self.db.execute(
-                f"""INSERT INTO outbox (url, article_id, channel_id, role_id, created_at,
-                                   kind, silent, max_per_hour, threads, style, updates)
-               SELECT CAST(? AS TEXT), a.id, s.channel_id, MAX(s.role_id), CAST(? AS BIGINT),
-                      MAX(s.kind), MIN(s.silent), COALESCE(MIN(NULLIF(s.max_per_hour, 0)), 0),
-                      MAX(s.threads), {_STYLE_OF_CHANNEL}, {UPDATES_OF_CHANNEL}
-               FROM articles a JOIN subscriptions s
-                 ON (s.topic_key = '' OR s.topic_key IN
-                        (SELECT topic_key FROM article_topics WHERE article_rowid = a.rowid))
-                AND s.min_quality <= a.quality AND {self.filters.clause}
-               LEFT JOIN channels c ON c.channel_id = s.channel_id
-               WHERE a.id = ? AND c.paused_reason IS NULL
-               GROUP BY s.channel_id, a.id
-               ON CONFLICT (url, channel_id) DO UPDATE SET
-                   article_id = excluded.article_id,
-                   state = CASE WHEN outbox.state IN ('{S.SENT}', '{S.EDIT}', '{S.DELETE}')
-                                THEN '{S.EDIT}' ELSE '{S.PENDING}' END,
-                   generation = outbox.generation + (CASE WHEN outbox.state IN
-                                ('{S.DELETED}', '{S.FAILED}') THEN 1 ELSE 0 END),
-                   message_id = CASE WHEN outbox.state IN ('{S.DELETED}', '{S.FAILED}')
-                                THEN NULL ELSE outbox.message_id END,
-                   sent_at = CASE WHEN outbox.state IN ('{S.DELETED}', '{S.FAILED}')
-                                THEN NULL ELSE outbox.sent_at END,
-                   started_at = CASE WHEN outbox.state IN ('{S.DELETED}', '{S.FAILED}')
-                                THEN NULL ELSE outbox.started_at END,
-                   style = CASE WHEN outbox.state IN ('{S.DELETED}', '{S.FAILED}')
-                                THEN excluded.style ELSE outbox.style END,
-                   updates = CASE WHEN outbox.state IN ('{S.DELETED}', '{S.FAILED}')
-                                THEN excluded.updates ELSE outbox.updates END,
-                   lead_id = CASE WHEN outbox.state IN ('{S.DELETED}', '{S.FAILED}')
-                                THEN NULL ELSE outbox.lead_id END,
-                   thread_id = CASE WHEN outbox.state IN ('{S.DELETED}', '{S.FAILED}')
-                                THEN NULL ELSE outbox.thread_id END,
-                   kind = excluded.kind, silent = excluded.silent,
-                   max_per_hour = excluded.max_per_hour, threads = excluded.threads,
-                   attempts = 0, next_try_at = 0, last_error = NULL""",
-                (url, self.now(), hits.get(url, NO_HITS), article_id),
-            )
-            await self.stories.attach(url)
+        hits, sql = await self.filters.hits(stories), _queue_sql(self.filters.clause)
+        shared = await self.stories.shared([article_id for _, article_id in stories])
+        await self.db.executemany(  # alone in their stories: all at once
+            sql,
+            [(u, self.now(), hits.get(u, NO_HITS), a) for u, a in stories if a not in shared],
+        )
+        for url, article_id in await oldest_first(self.db, [s for s in stories if s[1] in shared]):
+            await self.db.execute(sql, (url, self.now(), hits.get(url, NO_HITS), article_id))
+            await self.stories.attach(url, article_id)
         self._wake()
 
     async def edit(self, url: str, article_id: str, content_changed: bool) -> None:

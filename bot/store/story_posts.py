@@ -80,21 +80,35 @@ class StoryPosts:
             await self.fence()
             await self.db.execute(sql, params)
 
-    async def attach(self, url: str) -> None:
-        """The rows just queued for `url` that would make a new post join their channel's
-        live post of the story instead (mode not `new`); an edit follow-up is settled at
-        once and its post marked to be edited. Call once per url, oldest article first: a
-        row joins only a row that is no follow-up and is followed by none."""
-        await self.db.execute(
-            "UPDATE outbox SET lead_id = (SELECT MIN(l.id) FROM outbox l "
-            "JOIN articles la ON la.id = l.article_id "
-            "WHERE l.channel_id = outbox.channel_id AND l.id <> outbox.id "
-            f"AND l.lead_id IS NULL AND l.state IN {LIVE} "
-            "AND la.story = (SELECT a.story FROM articles a WHERE a.id = outbox.article_id)) "
-            f"WHERE url = ? AND state = '{S.PENDING}' AND message_id IS NULL "
-            f"AND lead_id IS NULL AND updates <> '{Updates.NEW}' "
+    async def shared(self, ids: Sequence[str]) -> set[str]:
+        """Which of these articles share their story with another article: only their rows
+        may join a post (the others are queued all at once)."""
+        sql = (
+            "SELECT a.id FROM articles a WHERE a.id IN ({marks}) AND EXISTS "
+            "(SELECT 1 FROM articles b WHERE b.story = a.story AND b.id <> a.id)"
+        )
+        return {str(row[0]) async for row in in_chunks(self.db, sql, ids)}
+
+    async def attach(self, url: str, article_id: str) -> None:
+        """The rows just queued for `url` (serving `article_id`) that would make a new post
+        join their channel's live post of the story instead (mode not `new`); an edit
+        follow-up is settled at once and its post marked to be edited. Call once per url,
+        oldest article first: a row joins only a row that is no follow-up and is followed
+        by none. Found from the story's articles, never by scanning a channel's rows."""
+        leads = await self.db.fetch(
+            "SELECT l.channel_id, MIN(l.id) FROM articles la JOIN outbox l "
+            "ON l.article_id = la.id WHERE la.story = (SELECT story FROM articles WHERE id = ?) "
+            f"AND l.url <> ? AND l.lead_id IS NULL AND l.state IN {LIVE} GROUP BY l.channel_id",
+            (article_id, url),
+        )
+        if not leads:
+            return
+        await self.db.executemany(
+            f"UPDATE outbox SET lead_id = ? WHERE url = ? AND channel_id = ? "
+            f"AND state = '{S.PENDING}' AND message_id IS NULL AND lead_id IS NULL "
+            f"AND updates <> '{Updates.NEW}' "
             "AND NOT EXISTS (SELECT 1 FROM outbox f WHERE f.lead_id = outbox.id)",
-            (url,),
+            [(row[1], url, row[0]) for row in leads],
         )
         await self.touch(url, f"state = '{S.PENDING}'")
         await self.db.execute(
