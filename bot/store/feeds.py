@@ -27,16 +27,6 @@ class Subscription:
     created_at: int = 0  # when `/feed add` last set it up: stories visible before are not its
     updates: Updates | None = None  # a story's later articles; None: the channel's default
 
-    @property
-    def shows_updates(self) -> Updates:
-        """Its `updates`, else the channel's default: a thread where posts have one (a forum,
-        a text feed with threads), else an edit of the story's post."""
-        if self.updates is not None:
-            return self.updates
-        if self.kind == ChannelKind.FORUM or (self.kind == ChannelKind.TEXT and self.threads):
-            return Updates.THREAD
-        return Updates.EDIT
-
 
 # `/feed add` on an existing subscription: every option as given (the style: see subscribe).
 _REPLACE = (
