@@ -40,6 +40,7 @@ from bot.store import (
     DigestSubscription,
     Style,
     Subscription,
+    Updates,
 )
 
 _EMPTY = {
@@ -190,6 +191,13 @@ STYLE_WORDS = {
 }
 
 
+UPDATES_WORDS = {
+    Updates.THREAD: "a story's later sources as replies in its thread",
+    Updates.EDIT: "a story's later sources added to its post",
+    Updates.NEW: "a story's later sources as posts of their own",
+}
+
+
 def _delivery_parts(sub: Subscription) -> list[str]:
     """How a feed is served: its style, then what differs from a plain message a post."""
     parts = [STYLE_WORDS[sub.style]]
@@ -203,6 +211,8 @@ def _delivery_parts(sub: Subscription) -> list[str]:
         parts.append("silently (no notifications)")
     if sub.max_per_hour:
         parts.append(f"at most {sub.max_per_hour} an hour (the rest wait their turn)")
+    if sub.updates is not None:  # the channel's default goes unsaid (docs/servers.md)
+        parts.append(UPDATES_WORDS[sub.updates])
     return parts
 
 

@@ -146,9 +146,13 @@ def article_card(
     related: bool = True,
     save: bool = True,
     extra: Sequence[Item] = (),
+    more: str = "",
 ) -> Card:
     """The story card: headline, provider and time, excerpt, the article's picture,
     related coverage with theirs, and Read / Related / Save / Follow story buttons.
+
+    `more` is the story's other sources in a feed's post, as text (`coverage.card_text`,
+    at most `coverage.CARD_MAX` characters): shown below the excerpt, before related coverage.
 
     `above` is a line in its own text display above the card: a feed's role mention (the
     only text its `allowed_mentions` lets ping) or a preview's note. `related` and `save`
@@ -166,7 +170,8 @@ def article_card(
     # the row with a Related button it may not need.
     widest = rows(_buttons(article, related=related, save=save, extra=extra, cut=True))
     fixed_parts = parts_of([*top, *widest]) + 1 + 2 + (2 if image else 0) + (1 if footer else 0)
-    fixed_text = len(head) + len(footer) + len(above or "")
+    fixed_parts += 2 if more else 0  # a separator and its text display
+    fixed_text = len(head) + len(footer) + len(above or "") + len(more)
     coverage, left_out = _related(
         article.related,
         text_room=MAX_TEXT - fixed_text - len(_RELATED_HEADING) - _EXCERPT_MIN,
@@ -184,6 +189,8 @@ def article_card(
         body.append(discord.ui.Section[Card](*texts, accessory=thumbnail(image, article.title)))
     else:
         body.extend(texts)
+    if more:
+        body += [discord.ui.Separator[Card](), discord.ui.TextDisplay[Card](more)]
     if coverage:
         body += [discord.ui.Separator[Card](), discord.ui.TextDisplay[Card](_RELATED_HEADING)]
         body.extend(coverage)

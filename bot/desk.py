@@ -33,6 +33,7 @@ from bot.store import (
     Store,
     Style,
     Subscription,
+    Updates,
 )
 
 
@@ -215,6 +216,7 @@ async def follow(
     threads: bool = False,
     style: Style | None = None,
     filter: str | None = None,
+    updates: Updates | None = None,
 ) -> Followed:
     """Subscribe a channel (to a known topic, or all) from now on; resumes it if paused.
     `style` None: cards for a new subscription, an existing one keeps its style. `filter`
@@ -240,6 +242,7 @@ async def follow(
         threads=threads,
         style=style,
         filter=filter_text,
+        updates=updates,
     )
     was = before.get(topic_key(sub.topic))
     return Followed(sub, restyled=was is not None and was != sub.style)

@@ -21,13 +21,14 @@ from typing import Any
 from bot.articles import Article, topic_key
 from bot.filters import Miss, miss
 from bot.matcher import Story
-from bot.store import ChannelKind, DeliveryState, PostRecord, Subscription
+from bot.store import ChannelKind, DeliveryState, PostRecord, Subscription, Updates
 
 PACING = "max_per_hour"  # how the poster's reason for a paced row begins (Poster._paced)
 
 
 class Fate(StrEnum):
     POSTED = "posted"
+    GREW = "grew"  # a later source edited into its story's post there ("More coverage")
     QUEUED = "queued"
     PACED = "paced"
     PAUSED = "paused"
@@ -63,6 +64,7 @@ class Why:
     at: int | None = None  # posted at, due at, paced until, became visible at (unix s)
     message_id: int | None = None  # POSTED: the message, or a forum post's thread
     thread: bool = False  # the message id is a forum post's thread
+    thread_id: int | None = None  # POSTED: a reply, in this thread of the story's post
     reason: str = ""  # PAUSED, FAILED: why; QUEUED: why it waits (a failed try, a rate limit)
     served_by: str = ""  # DUPLICATE: the file that serves the story
     feed: Subscription | None = None  # the feed that decided (OTHER_TOPIC ... BEFORE_FEED)
@@ -71,9 +73,15 @@ class Why:
 
 def from_post(post: PostRecord, base: Why, paused: str | None, now: int) -> Why:
     """What the story's outbox row in the channel says (`base` holds article and channel)."""
-    s = post.state
+    s, thread = post.state, post.kind == ChannelKind.FORUM
+    if post.lead_id is not None and post.updates == Updates.EDIT and s == DeliveryState.SENT:
+        return _with(base, Fate.GREW, message_id=post.post_message_id, thread=thread)
     if s in (DeliveryState.SENT, DeliveryState.EDIT) and post.message_id is not None:
-        thread = post.kind == ChannelKind.FORUM
+        if post.thread_id is not None:  # a reply in the story's thread
+            at, message_id, thread_id = post.sent_at, post.message_id, post.thread_id
+            return _with(base, Fate.POSTED, at=at, message_id=message_id, thread_id=thread_id)
+        if not base.article.published:  # withdrawn; its post shows the story's other sources
+            return _with(base, Fate.WITHDRAWN, message_id=post.message_id, thread=thread)
         return _with(base, Fate.POSTED, at=post.sent_at, message_id=post.message_id, thread=thread)
     if s in (DeliveryState.DELETE, DeliveryState.DELETED):
         return _with(base, Fate.WITHDRAWN)

@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-from collections.abc import Callable, Iterator, Mapping
+import dataclasses
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any, Literal
@@ -34,9 +35,9 @@ from typing import Any, Literal
 import aiohttp
 import discord
 
-from bot import cards, embeds
+from bot import cards, coverage, embeds
 from bot.articles import Article, topic_key
-from bot.store import ChannelKind, Delivery, Followup, Role, Style
+from bot.store import ChannelKind, Delivery, Followup, Role, Style, Updates
 from bot.store.leases import Leases
 
 StyleName = Literal["card", "embed", "link"]  # Style's values: /feed and /digest offer them
@@ -111,18 +112,21 @@ def ping(delivery: Delivery) -> str | None:
     return f"<@&{delivery.role_id}>" if delivery.role_id else None
 
 
-def message_of(delivery: Delivery, article: Article) -> dict[str, Any]:
+def message_of(
+    delivery: Delivery, article: Article, more: Sequence[Article] = ()
+) -> dict[str, Any]:
     """The post in the row's style, as discord.py's send, edit and create_thread take it:
     a card (the feed's ping, if any, in a text display above it; no content, no embeds),
-    one line (the ping first), or the ping, the embed and its link buttons."""
+    one line (the ping first), or the ping, the embed and its link buttons; with the
+    story's `more` sources ("More coverage") in each."""
     above = ping(delivery)
     if delivery.style == Style.CARD:
-        return {"view": cards.article_card(article, above=above)}
+        return {"view": cards.article_card(article, above=above, more=coverage.card_text(more))}
     if delivery.style == Style.LINK:
-        return {"content": cards.link_line(article, above)}
+        return {"content": coverage.with_line(cards.link_line(article, above), more)}
     return {
         "content": above,
-        "embed": embeds.article_embed(article),
+        "embed": coverage.add_field(embeds.article_embed(article), more),
         "view": embeds.article_view(article),
     }
 
@@ -218,7 +222,9 @@ def _link_button(component: Mapping[str, Any], url: str) -> bool:
     return any(_link_button(child, url) for child in inner if isinstance(child, Mapping))
 
 
-async def post_to_forum(forum: discord.ForumChannel, delivery: Delivery, article: Article) -> int:
+async def post_to_forum(
+    forum: discord.ForumChannel, delivery: Delivery, article: Article, more: Sequence[Article]
+) -> int:
     """Create the forum post: the headline as the thread's name, tags from the topics, the
     post (card, embed and buttons, or line) as its first message. Its id is the thread's
     (and the message's)."""
@@ -228,50 +234,84 @@ async def post_to_forum(forum: discord.ForumChannel, delivery: Delivery, article
         applied_tags=tags,
         allowed_mentions=mentions(delivery.role_id),
         silent=delivery.silent,
-        **message_of(delivery, article),
+        **message_of(delivery, article, more),
     )
     return created.thread.id
 
 
 async def send_message(
-    channel: discord.PartialMessageable, delivery: Delivery, article: Article, nonce: str
+    channel: discord.PartialMessageable,
+    delivery: Delivery,
+    article: Article,
+    nonce: str,
+    more: Sequence[Article] = (),
 ) -> int:
     """A message in the row's style, with its nonce: a repeat returns the one stored."""
     message = await channel.send(
         nonce=nonce,
         allowed_mentions=mentions(delivery.role_id),
         silent=delivery.silent,
-        **message_of(delivery, article),
+        **message_of(delivery, article, more),
     )
     return message.id
 
 
-async def edit_post(client: discord.Client, delivery: Delivery, article: Article) -> None:
-    """Edit the post in place, in the style it was made in (the ping stays as it was)."""
-    assert delivery.message_id is not None
+async def send_reply(
+    client: discord.Client, thread_id: int, delivery: Delivery, article: Article, nonce: str
+) -> int:
+    """A story's later source in its thread: in the row's style, pinging no one, silent."""
+    quiet = dataclasses.replace(delivery, role_id=None, silent=True)
+    return await send_message(client.get_partial_messageable(thread_id), quiet, article, nonce)
+
+
+async def edit_post(
+    client: discord.Client, delivery: Delivery, article: Article, more: Sequence[Article] = ()
+) -> None:
+    """Edit the post in place, in the style it was made in (the ping stays as it was, and
+    an edit pings no one anew)."""
+    message_id = delivery.message_id
+    assert message_id is not None
+    if delivery.thread_id is not None:  # a reply: never a ping
+        delivery = dataclasses.replace(delivery, role_id=None)
     channel = client.get_partial_messageable(message_channel(delivery))
-    message = channel.get_partial_message(delivery.message_id)
-    await message.edit(allowed_mentions=mentions(delivery.role_id), **message_of(delivery, article))
+    message = channel.get_partial_message(message_id)
+    await message.edit(
+        allowed_mentions=mentions(delivery.role_id), **message_of(delivery, article, more)
+    )
 
 
 async def follow_up(client: discord.Client, delivery: Delivery, article: Article) -> None:
     """Crosspost the announcement, or open the post's discussion thread; one already done
     (a lost answer, a restart) counts as done."""
     assert delivery.message_id is not None
-    # A thread needs the guild the message is in: the cached channel (or Discord's) knows it.
+    if delivery.followup != Followup.CROSSPOST:
+        await open_thread(client, delivery.channel_id, delivery.message_id, article)
+        return
     channel = client.get_channel(delivery.channel_id) or await client.fetch_channel(
         delivery.channel_id
     )
     if not isinstance(channel, discord.TextChannel):
         raise discord.ClientException(f"channel {delivery.channel_id} is no text channel now")
-    message = channel.get_partial_message(delivery.message_id)
     try:
-        if delivery.followup == Followup.CROSSPOST:
-            await message.publish()
-        else:
-            await message.create_thread(name=thread_name(article))
+        await channel.get_partial_message(delivery.message_id).publish()
     except discord.HTTPException as exc:
-        if exc.code not in (ALREADY_CROSSPOSTED, THREAD_EXISTS):
+        if exc.code != ALREADY_CROSSPOSTED:
+            raise
+
+
+async def open_thread(
+    client: discord.Client, channel_id: int, message_id: int, article: Article
+) -> None:
+    """The discussion thread on a text (or announcement) post, named after its article; one
+    already there (a lost answer, a restart, the post's own thread) counts as opened."""
+    # A thread needs the guild the message is in: the cached channel (or Discord's) knows it.
+    channel = client.get_channel(channel_id) or await client.fetch_channel(channel_id)
+    if not isinstance(channel, discord.TextChannel):
+        raise discord.ClientException(f"channel {channel_id} is no text channel now")
+    try:
+        await channel.get_partial_message(message_id).create_thread(name=thread_name(article))
+    except discord.HTTPException as exc:
+        if exc.code != THREAD_EXISTS:
             raise
 
 
@@ -279,7 +319,7 @@ async def delete_post(client: discord.Client, delivery: Delivery) -> None:
     """A message is deleted; a forum post's thread too when the bot has Manage Threads
     there (asked first: a refusal would count against the bot), else its first message."""
     assert delivery.message_id is not None
-    if delivery.kind == ChannelKind.FORUM:
+    if delivery.kind == ChannelKind.FORUM and delivery.thread_id is None:
         thread = client.get_channel(delivery.message_id) or await client.fetch_channel(
             delivery.message_id
         )
@@ -293,13 +333,18 @@ async def delete_post(client: discord.Client, delivery: Delivery) -> None:
 
 
 def in_own_thread(delivery: Delivery) -> bool:
-    """The row's post is a forum post: its requests go to its own thread, so a 404 "unknown
-    channel" there means the post is gone, not the forum."""
-    return delivery.kind == ChannelKind.FORUM and delivery.message_id is not None
+    """The row's post is a forum post, or a reply in a story's thread: its requests go to a
+    thread, so a 404 "unknown channel" there means the post is gone, not the channel."""
+    forum_post = delivery.kind == ChannelKind.FORUM and delivery.message_id is not None
+    reply = delivery.lead_id is not None and delivery.updates == Updates.THREAD
+    return forum_post or reply or delivery.thread_id is not None
 
 
 def message_channel(delivery: Delivery) -> int:
-    """Where the post's message lives: a forum post's is in its own thread (same id)."""
+    """Where the post's message lives: a reply's in its thread, a forum post's in its own
+    thread (same id)."""
+    if delivery.thread_id is not None:
+        return delivery.thread_id
     if delivery.kind == ChannelKind.FORUM and delivery.message_id is not None:
         return delivery.message_id
     return delivery.channel_id

@@ -24,13 +24,22 @@ def why_text(why: Why) -> str:
     when = _when(why.at)
     feed = why.feed
     match why.fate:
+        case Fate.POSTED if why.thread_id is not None and why.message_id is not None:
+            link = jump_link(why.guild_id, why.thread_id, why.message_id)
+            at = f" {when}" if when else ""
+            return f"{story} was posted in {where}{at}, as a reply in its story's thread: {link}"
         case Fate.POSTED:
-            link = ""
-            if why.message_id is not None:
-                link = ": " + jump_link(
-                    why.guild_id, why.channel_id, why.message_id, thread=why.thread
-                )
-            return f"{story} was posted in {where}{' ' + when if when else ''}{link}"
+            return f"{story} was posted in {where}{' ' + when if when else ''}{_link(why)}"
+        case Fate.GREW:
+            return (
+                f"{story} joined its story's post in {where} as more coverage (an edit: "
+                f"nothing new was posted){_link(why)}"
+            )
+        case Fate.WITHDRAWN if why.message_id is not None:
+            return (
+                f"{story} was withdrawn (unpublished): its story's post in {where} now shows "
+                f"the story's other sources{_link(why)}"
+            )
         case Fate.QUEUED:
             retry = f" (after: {_reason(why.reason)})" if why.reason else ""
             return f"{story} is queued for {where}, due {when}{retry}."
@@ -101,6 +110,13 @@ def refused_test_text(channel_mention: str, reason: str) -> str:
 
 
 TEST_ABOVE = "🧪 **Test post** (/feed test): a sample story, to check how posts look here."
+
+
+def _link(why: Why) -> str:
+    """The message's link after a colon, or nothing when there is no message."""
+    if why.message_id is None:
+        return ""
+    return ": " + jump_link(why.guild_id, why.channel_id, why.message_id, thread=why.thread)
 
 
 def _when(at: int | None) -> str:

@@ -6,7 +6,7 @@ remove and list see only its subscriptions."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import discord
 from discord import app_commands
@@ -18,10 +18,14 @@ from bot.channels import OwnMessageChannel, OwnTextChannel, kind_of, missing_per
 from bot.errors import NewsError
 from bot.follow_query import MAX_CHARS
 from bot.posting import StyleName
-from bot.store import ChannelKind, Style
+from bot.store import ChannelKind, Style, Updates
 from bot.ui import actor, admin_command, article_choices, in_newsroom, topic_choices
 
 STYLE_HELP = "card, embed or link (one plain line); new feeds: card; a change is for new posts"
+UPDATES_HELP = (
+    "A story's later sources: thread (replies), edit (its post grows), new (posts); "
+    "default: thread in forums and with threads, else edit"
+)
 FILTER_HELP = 'Only stories matching words, "phrases", prefix*, -left-out (- alone: no filter)'
 
 
@@ -47,6 +51,7 @@ class Feeds(
         threads="Open a discussion thread on each post (text channels; default: off)",
         style=STYLE_HELP,
         filter=FILTER_HELP,
+        updates=UPDATES_HELP,
     )
     async def add(
         self,
@@ -60,11 +65,14 @@ class Feeds(
         threads: bool = False,
         style: StyleName | None = None,
         filter: app_commands.Range[str, 1, MAX_CHARS] | None = None,
+        updates: Literal["thread", "edit", "new"] | None = None,
     ) -> None:
         assert interaction.guild is not None  # admin_command is guild only
         kind = kind_of(channel)
         threads = threads and kind == ChannelKind.TEXT
-        missing = missing_permissions(channel, interaction.guild.me, threads=threads)
+        # Replies in a story's thread open one on a text or announcement post: the same right.
+        opens = threads or (updates == "thread" and kind != ChannelKind.FORUM)
+        missing = missing_permissions(channel, interaction.guild.me, threads=opens)
         if missing:
             raise NewsError(answers.cannot_post_text(channel.mention, missing))
         if role is not None and (role.is_default() or role.managed):
@@ -83,6 +91,7 @@ class Feeds(
             threads=threads,
             style=None if style is None else Style(style),
             filter=filter,
+            updates=None if updates is None else Updates(updates),
         )
         await interaction.response.send_message(
             answers.followed_text(channel.mention, followed, role.mention if role else None),

@@ -20,13 +20,14 @@ import time
 from collections import defaultdict
 from datetime import UTC, datetime
 
+import discord
 from discord.ext import commands
 
-from bot import posting
+from bot import coverage, posting
 from bot.articles import Article
 from bot.bot import NewsBot
 from bot.delivery import Action, Verdict, backoff, classify, nonce, supervise
-from bot.store import ChannelKind, Delivery, DeliveryState, LeaseLost, Role
+from bot.store import ChannelKind, Delivery, DeliveryState, LeaseLost, Role, Updates
 from bot.store.outbox import HOUR
 
 log = logging.getLogger(__name__)
@@ -124,19 +125,22 @@ class Poster(commands.Cog):
         """Send, edit, delete or follow up one post. True when the row is settled for now:
         done, given up, or waiting in the outbox without holding back its channel."""
         try:
-            article, shown = None, None
+            articles, shown = [], None
             if delivery.state != DeliveryState.DELETE:
-                # The version first: if the story changes between the two reads, the post
-                # shows the newer text and is edited once more, never left out of date.
-                shown = await self.store.articles.version(delivery.article_id)
-                article = await self.store.articles.get(delivery.article_id, include_hidden=True)
-            if delivery.state == DeliveryState.PENDING and await self._paced(delivery):
+                # What the post shows first (its token): if the story changes between the
+                # reads, the post shows the newer state and is edited once more, never left
+                # out of date.
+                shown, ids = await self.store.outbox.stories.sources(delivery.id)
+                get = self.store.articles.get
+                articles = [await get(article_id, include_hidden=True) for article_id in ids]
+            paced = delivery.state == DeliveryState.PENDING and delivery.lead_id is None
+            if paced and await self._paced(delivery):
                 return False  # it waits its turn, and the channel's later posts behind it
             await self.pace.wait()
             # Every Discord request of this step is checked against the lease as it starts:
             # a process frozen and resumed, whose lease may be another's by now, sends nothing.
             with posting.as_deliverer(self.store.leases):
-                await self._act(delivery, article, shown)
+                await self._act(delivery, articles, shown)
             return True
         except Exception as exc:
             verdict = classify(exc, in_own_thread=posting.in_own_thread(delivery))
@@ -184,32 +188,74 @@ class Poster(commands.Cog):
                 await outbox.lost(delivery)
         return True
 
-    async def _act(self, delivery: Delivery, article: Article | None, shown: str | None) -> None:
-        """The one step the row asks for, recorded once Discord answered."""
+    async def _act(self, delivery: Delivery, articles: list[Article], shown: str | None) -> None:
+        """The one step the row asks for, recorded once Discord answered. A post leads with
+        the best of the articles it shows, the others under "More coverage" (bot.coverage)."""
         outbox = self.store.outbox
         if delivery.state == DeliveryState.DELETE:
             if delivery.message_id is not None:
                 await posting.delete_post(self.bot, delivery)
             await outbox.done(delivery, None)
             return
-        assert article is not None
+        article, more = coverage.lead_and_more(articles)
         if delivery.owes_followup:
             await posting.follow_up(self.bot, delivery, article)
             await outbox.followed_up(delivery)
         elif delivery.state == DeliveryState.EDIT and delivery.message_id is not None:
-            await posting.edit_post(self.bot, delivery, article)
+            await posting.edit_post(self.bot, delivery, article, more)
             await outbox.done(delivery, delivery.message_id, shown=shown)
+        elif delivery.lead_id is not None and delivery.updates == Updates.THREAD:
+            await self._reply(delivery, article, shown)
         else:
-            message_id = await self._post(delivery, article)
+            message_id = await self._post(delivery, article, more)
             await outbox.done(delivery, message_id, posting.followup_of(delivery), shown)
             log.info("posted %s to channel %s", delivery.article_id, delivery.channel_id)
 
-    async def _post(self, delivery: Delivery, article: Article) -> int:
+    async def _reply(self, delivery: Delivery, article: Article, shown: str | None) -> None:
+        """A story's later source, in the thread of the story's post (a forum post's own, or
+        the one on a text post, opened now if need be); a post of its own if that post is
+        gone (failed, or deleted by hand: then it is recorded as lost)."""
+        outbox, stories = self.store.outbox, self.store.outbox.stories
+        post = await stories.post_of(delivery)
+        try:
+            if post is not None and post.message_id is not None:
+                await self._in_thread(delivery, post, post.message_id, article, shown)
+                return
+        except discord.NotFound as gone:
+            if gone.code not in (posting.UNKNOWN_CHANNEL, posting.UNKNOWN_MESSAGE):
+                raise
+            assert post is not None
+            await outbox.lost(post)
+        await stories.detach(delivery)
+        message_id = await self._post(delivery, article, [])
+        await outbox.done(delivery, message_id, posting.followup_of(delivery), shown)
+
+    async def _in_thread(
+        self,
+        delivery: Delivery,
+        post: Delivery,
+        thread_id: int,
+        article: Article,
+        shown: str | None,
+    ) -> None:
+        """The reply, once its thread is sure to exist; the thread recorded before the send."""
+        if post.kind != ChannelKind.FORUM:
+            first = await self.store.articles.get(post.article_id, include_hidden=True)
+            await posting.open_thread(self.bot, post.channel_id, thread_id, first)
+        if delivery.thread_id != thread_id:
+            await self.store.outbox.stories.replying(delivery, thread_id)
+        nonce = nonce_for(delivery)
+        message_id = await posting.send_reply(self.bot, thread_id, delivery, article, nonce)
+        await self.store.outbox.done(delivery, message_id, shown=shown)
+        log.info("replied %s in thread %s", delivery.article_id, thread_id)
+
+    async def _post(self, delivery: Delivery, article: Article, more: list[Article]) -> int:
         """A message (with its nonce), or a forum post: looked up first if an earlier try
         may have made it, the try recorded before it is sent (see bot.posting)."""
         if delivery.kind != ChannelKind.FORUM:
             channel = self.bot.get_partial_messageable(delivery.channel_id)
-            return await posting.send_message(channel, delivery, article, nonce_for(delivery))
+            nonce = nonce_for(delivery)
+            return await posting.send_message(channel, delivery, article, nonce, more)
         forum = await posting.forum_of(self.bot, delivery.channel_id)
         if delivery.started_at is not None:
             since = datetime.fromtimestamp(delivery.started_at, UTC)
@@ -220,7 +266,7 @@ class Poster(commands.Cog):
                 log.info("found the forum post of %s made before", delivery.article_id)
                 return found
         await self.store.outbox.starting(delivery)
-        return await posting.post_to_forum(forum, delivery, article)
+        return await posting.post_to_forum(forum, delivery, article, more)
 
     async def _paced(self, delivery: Delivery) -> bool:
         """max_per_hour: with that many posts in the channel in the last hour, the row waits

@@ -55,6 +55,7 @@ from bot.store.outbox import (
     Outbox,
     QueueHealth,
     Style,
+    Updates,
 )
 from bot.store.publishing import AuditEntry, Publishing
 from bot.store.queries import PAGE_SIZE, Counts, Page, Queries
@@ -99,6 +100,7 @@ __all__ = [
     "Style",
     "Subscription",
     "SyncReport",
+    "Updates",
     "open_store",
 ]
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from bot.articles import topic_key
 from bot.store.database import Clock, Database
 from bot.store.feed_filters import BUMP
-from bot.store.outbox import ChannelKind, Style
+from bot.store.outbox import ChannelKind, Style, Updates
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +25,7 @@ class Subscription:
     style: Style = Style.CARD  # how its posts look (feeds made before cards: embed)
     filter: str = ""  # the canonical text of its filter query (bot.follow_query), "" = none
     created_at: int = 0  # when `/feed add` last set it up: stories visible before are not its
+    updates: Updates | None = None  # a story's later articles; None: the channel's default
 
 
 # `/feed add` on an existing subscription: every option as given (the style: see subscribe).
@@ -33,7 +34,8 @@ _REPLACE = (
     "role_id = excluded.role_id, min_quality = excluded.min_quality, "
     "created_at = excluded.created_at, created_by = excluded.created_by, "
     "kind = excluded.kind, silent = excluded.silent, "
-    "max_per_hour = excluded.max_per_hour, threads = excluded.threads"
+    "max_per_hour = excluded.max_per_hour, threads = excluded.threads, "
+    "updates = excluded.updates"
 )
 
 
@@ -68,6 +70,7 @@ class Feeds:
         threads: bool = False,
         style: Style | None = None,
         filter: str | None = None,
+        updates: Updates | None = None,
     ) -> Subscription:
         """Follow a topic (its display name; "" = all) in a channel from now on.
 
@@ -75,14 +78,13 @@ class Feeds:
         `style` None: a new subscription's posts are cards, an existing one keeps its style
         (what an admin changing another option expects); given, it applies to new posts.
         `filter` likewise: None keeps an existing subscription's (a new one has none), ""
-        clears it, a text (canonical: `FollowQuery.text`, checked by the caller) sets it.
-        """
+        clears it, a text (`FollowQuery.text`) sets it. `updates` None: the channel's default."""
         conflict = _on_conflict(replace, keep_style=style is None, keep_filter=filter is None)
         async with self.db.transaction():
             await self.db.execute(
                 "INSERT INTO subscriptions (channel_id, topic_key, guild_id, topic_name, role_id, "
                 "min_quality, created_at, created_by, kind, silent, max_per_hour, threads, style, "
-                "filter) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "filter, updates) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 f"ON CONFLICT (channel_id, topic_key) {conflict}",
                 (
                     channel_id,
@@ -99,6 +101,7 @@ class Feeds:
                     int(threads),
                     Style.CARD if style is None else Style(style),
                     filter or "",
+                    updates or "",
                 ),
             )
             if filter:  # every process's matcher of filters reads it anew (feed_filters)
@@ -134,7 +137,7 @@ class Feeds:
         rows = await self.db.fetch(
             "SELECT s.channel_id, s.topic_name, s.role_id, s.min_quality, s.guild_id, "
             "c.paused_reason, s.kind, s.silent, s.max_per_hour, s.threads, s.style, "
-            "s.filter, s.created_at "
+            "s.filter, s.created_at, s.updates "
             "FROM subscriptions s "
             "LEFT JOIN channels c ON c.channel_id = s.channel_id "
             f"WHERE {where} ORDER BY s.channel_id, s.topic_name",
@@ -155,6 +158,7 @@ class Feeds:
                 style=Style(r["style"]),
                 filter=r["filter"],
                 created_at=r["created_at"],
+                updates=Updates(r["updates"]) if r["updates"] else None,
             )
             for r in rows
         ]

@@ -7,7 +7,9 @@ refuses or the message is gone. The poster builds each send's nonce from a row's
 
 A sent row may still owe a follow-up (`Followup`: the crosspost of an announcement, the
 discussion thread of a text post): it stays work until that is done, whatever its state,
-so a crosspost waiting out Discord's hourly limit holds back nothing else. Time comes from
+so a crosspost waiting out Discord's hourly limit holds back nothing else. A story's later
+article joins its channel's post of the story (`lead_id`; see story_posts) as an edit or a
+reply in its thread, unless its feed wants a post of its own. Time comes from
 the store's one clock (`Store.clock`, given here), which tests inject to pace posts
 without waiting an hour; on PostgreSQL it follows the database's clock, so every host
 writes next_try_at, sent_at and pacing times on the same clock.
@@ -16,60 +18,42 @@ writes next_try_at, sent_at and pacing times on the same clock.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, fields
-from enum import StrEnum
 from typing import Any
 
-from bot.store.database import Clock, Database, Row
+from bot.store.database import Clock, Database
 from bot.store.feed_filters import NO_HITS, FeedFilters
+from bot.store.outbox_rows import (
+    HOUR,
+    WORK,
+    WORK_TOPIC,
+    ChannelHealth,
+    ChannelKind,
+    Delivery,
+    DeliveryState,
+    Followup,
+    QueueHealth,
+    Reports,
+    Style,
+    Updates,
+    owed,
+)
+from bot.store.story_posts import EDIT_FOLLOWUP, UPDATES_OF_CHANNEL, StoryPosts, oldest_first
 
-
-class ChannelKind(StrEnum):
-    """How a channel is served: one message, one forum post, or a message then crossposted."""
-
-    TEXT = "text"
-    FORUM = "forum"
-    ANNOUNCEMENT = "announcement"
-
-
-class Style(StrEnum):
-    """How a feed's posts look: a Components V2 card (new feeds), the embed (feeds made
-    before cards), or one plain line (bridges, tiny screens). A post keeps its style."""
-
-    CARD = "card"
-    EMBED = "embed"
-    LINK = "link"
-
-
-class Followup(StrEnum):
-    """What a sent post still owes."""
-
-    NONE = ""
-    CROSSPOST = "crosspost"
-    THREAD = "thread"
-
-
-class DeliveryState(StrEnum):
-    PENDING = "pending"  # to send
-    SENT = "sent"  # the send was answered with the message id
-    EDIT = "edit"  # sent, and its article changed: to edit in place
-    DELETE = "delete"  # the story was withdrawn: to delete (or, if never sent, to drop)
-    DELETED = "deleted"
-    FAILED = "failed"  # the channel refused, or the message is gone
-
-
-WORK_TOPIC = "work"  # what a transaction that queued outbox work notifies
-WORK = (DeliveryState.PENDING, DeliveryState.EDIT, DeliveryState.DELETE)
-_WORK_SQL = ", ".join(f"'{s}'" for s in WORK)
-
-
-def _owed(alias: str = "") -> str:
-    """SQL: a row is work while its state is, or while its post owes a follow-up."""
-    return (
-        f"({alias}state IN ({_WORK_SQL}) "
-        f"OR ({alias}state = '{DeliveryState.SENT}' AND {alias}followup <> ''))"
-    )
-
+__all__ = [
+    "HOUR",
+    "PER_CHANNEL",
+    "WORK",
+    "WORK_TOPIC",
+    "ChannelHealth",
+    "ChannelKind",
+    "Delivery",
+    "DeliveryState",
+    "Followup",
+    "Outbox",
+    "QueueHealth",
+    "Style",
+    "Updates",
+]
 
 # SQL: the style of a channel's post when several of its subscriptions match the story: a
 # topic's own feed decides over the channel's all-topics feed; among equals card, then
@@ -79,120 +63,58 @@ _STYLE_OF_CHANNEL = (
     f"WHEN '{Style.CARD}' THEN 0 WHEN '{Style.EMBED}' THEN 1 ELSE 2 END) % 3 "
     f"WHEN 0 THEN '{Style.CARD}' WHEN 1 THEN '{Style.EMBED}' ELSE '{Style.LINK}' END"
 )
-
-HOUR = 3600
 PER_CHANNEL = 20  # a round's rows of one channel, at most (see Outbox.due)
+# SQL: the row `o` is work, and no reply waiting for its story's post to be sent.
+_READY = owed("o.") + (
+    f" AND (o.lead_id IS NULL OR o.updates <> '{Updates.THREAD}' "
+    f"OR o.state <> '{DeliveryState.PENDING}' OR EXISTS (SELECT 1 FROM outbox l "
+    f"WHERE l.id = o.lead_id AND (l.message_id IS NOT NULL "
+    f"OR l.state IN ('{DeliveryState.DELETED}', '{DeliveryState.FAILED}'))))"
+)
 
 
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """One outbox row due for work: a post to send, edit or delete."""
-
-    id: int
-    url: str
-    article_id: str
-    channel_id: int
-    role_id: int | None
-    state: DeliveryState
-    message_id: int | None
-    attempts: int
-    generation: int
-    kind: ChannelKind = ChannelKind.TEXT
-    silent: bool = False
-    max_per_hour: int = 0  # 0: unpaced
-    threads: bool = False
-    followup: Followup = Followup.NONE
-    started_at: int | None = None  # a forum thread's creation went out then (maybe unanswered)
-    style: Style = Style.CARD  # how the post looks: the feed's when queued, kept once sent
-
-    @classmethod
-    def from_row(cls, row: Row) -> Delivery:
-        values = {f.name: row[f.name] for f in fields(cls)}
-        values["state"] = DeliveryState(values["state"])
-        values["kind"] = ChannelKind(values["kind"])
-        values["followup"] = Followup(values["followup"])
-        values["style"] = Style(values["style"])
-        values["silent"], values["threads"] = bool(values["silent"]), bool(values["threads"])
-        return cls(**values)
-
-    @property
-    def owes_followup(self) -> bool:
-        """Sent, and its crosspost or thread is still to do."""
-        return self.state == DeliveryState.SENT and self.followup != Followup.NONE
-
-
-@dataclass(frozen=True, slots=True)
-class ChannelHealth:
-    channel_id: int
-    last_post_at: int | None
-    last_article: str | None
-    paused_reason: str | None
+def _queue_sql(filter_clause: str) -> str:
+    """SQL: one story's rows (params: webUrl, now, the filter's hits, article id), one per
+    following channel; a row already there is edited, or queued anew if its post is gone."""
+    S = DeliveryState
+    return f"""INSERT INTO outbox (url, article_id, channel_id, role_id, created_at,
+                               kind, silent, max_per_hour, threads, style, updates)
+           SELECT CAST(? AS TEXT), a.id, s.channel_id, MAX(s.role_id), CAST(? AS BIGINT),
+                  MAX(s.kind), MIN(s.silent), COALESCE(MIN(NULLIF(s.max_per_hour, 0)), 0),
+                  MAX(s.threads), {_STYLE_OF_CHANNEL}, {UPDATES_OF_CHANNEL}
+           FROM articles a JOIN subscriptions s
+             ON (s.topic_key = '' OR s.topic_key IN
+                    (SELECT topic_key FROM article_topics WHERE article_rowid = a.rowid))
+            AND s.min_quality <= a.quality AND {filter_clause}
+           LEFT JOIN channels c ON c.channel_id = s.channel_id
+           WHERE a.id = ? AND c.paused_reason IS NULL
+           GROUP BY s.channel_id, a.id
+           ON CONFLICT (url, channel_id) DO UPDATE SET
+               article_id = excluded.article_id,
+               state = CASE WHEN outbox.state IN ('{S.SENT}', '{S.EDIT}', '{S.DELETE}')
+                            THEN '{S.EDIT}' ELSE '{S.PENDING}' END,
+               generation = outbox.generation + (CASE WHEN outbox.state IN
+                            ('{S.DELETED}', '{S.FAILED}') THEN 1 ELSE 0 END),
+               message_id = CASE WHEN outbox.state IN ('{S.DELETED}', '{S.FAILED}')
+                            THEN NULL ELSE outbox.message_id END,
+               sent_at = CASE WHEN outbox.state IN ('{S.DELETED}', '{S.FAILED}')
+                            THEN NULL ELSE outbox.sent_at END,
+               started_at = CASE WHEN outbox.state IN ('{S.DELETED}', '{S.FAILED}')
+                            THEN NULL ELSE outbox.started_at END,
+               style = CASE WHEN outbox.state IN ('{S.DELETED}', '{S.FAILED}')
+                            THEN excluded.style ELSE outbox.style END,
+               updates = CASE WHEN outbox.state IN ('{S.DELETED}', '{S.FAILED}')
+                            THEN excluded.updates ELSE outbox.updates END,
+               lead_id = CASE WHEN outbox.state IN ('{S.DELETED}', '{S.FAILED}')
+                            THEN NULL ELSE outbox.lead_id END,
+               thread_id = CASE WHEN outbox.state IN ('{S.DELETED}', '{S.FAILED}')
+                            THEN NULL ELSE outbox.thread_id END,
+               kind = excluded.kind, silent = excluded.silent,
+               max_per_hour = excluded.max_per_hour, threads = excluded.threads,
+               attempts = 0, next_try_at = 0, last_error = NULL"""
 
 
-@dataclass(frozen=True, slots=True)
-class QueueHealth:
-    waiting: int
-    failed: int
-    channels: tuple[ChannelHealth, ...]
-
-
-class _Reports:
-    """What operators, tests and pacing ask of the outbox: read-only, the queue's rows counted."""
-
-    db: Database
-
-    async def sent_times(self, channel_id: int, since: int) -> list[int]:
-        """When this channel's posts since `since` were sent, oldest first (for pacing)."""
-        rows = await self.db.fetch(
-            "SELECT sent_at FROM outbox WHERE channel_id = ? AND sent_at >= ? ORDER BY sent_at",
-            [channel_id, since],
-        )
-        return [int(r[0]) for r in rows]
-
-    async def queued_channels(self, url: str) -> int:
-        """How many channels have a post of this story waiting to be sent."""
-        value = await self.db.fetchval(
-            "SELECT COUNT(*) FROM outbox WHERE url = ? AND state = ?",
-            [url, DeliveryState.PENDING],
-        )
-        return int(value or 0)
-
-    async def posts(self, url: str) -> dict[int, tuple[DeliveryState, int | None]]:
-        """channel -> (state, message id) of one story's posts: what operators ask."""
-        rows = await self.db.fetch(
-            "SELECT channel_id, state, message_id FROM outbox WHERE url = ? ORDER BY channel_id",
-            [url],
-        )
-        return {r[0]: (DeliveryState(r[1]), r[2]) for r in rows}
-
-    async def state_counts(self) -> dict[DeliveryState, int]:
-        """How many rows are in each state, over every story and channel; states with no
-        row are left out, so an empty outbox is `{}`. What operators and tests ask."""
-        rows = await self.db.fetch("SELECT state, COUNT(*) FROM outbox GROUP BY state")
-        return {DeliveryState(r[0]): int(r[1]) for r in rows}
-
-    async def health(self) -> QueueHealth:
-        """Rows waiting and failed, and per channel its last post and pause reason."""
-        counts = await self.db.fetch(
-            f"SELECT COALESCE(SUM(CASE WHEN {_owed()} THEN 1 ELSE 0 END), 0), "
-            f"COALESCE(SUM(CASE WHEN state = '{DeliveryState.FAILED}' THEN 1 ELSE 0 END), 0) "
-            "FROM outbox"
-        )
-        channels = await self.db.fetch(
-            """SELECT ch.channel_id, c.last_post_at, c.last_article, c.paused_reason
-               FROM (SELECT DISTINCT channel_id FROM subscriptions
-                     UNION SELECT channel_id FROM channels) ch
-               LEFT JOIN channels c ON c.channel_id = ch.channel_id
-               ORDER BY ch.channel_id"""
-        )
-        return QueueHealth(
-            waiting=counts[0][0],
-            failed=counts[0][1],
-            channels=tuple(ChannelHealth(r[0], r[1], r[2], r[3]) for r in channels),
-        )
-
-
-class Outbox(_Reports):
+class Outbox(Reports):
     """Queue writes (called inside the caller's transaction) and the deliverer's side."""
 
     def __init__(self, db: Database, clock: Clock, fence: Callable[[], Awaitable[None]]) -> None:
@@ -203,6 +125,7 @@ class Outbox(_Reports):
         # Called first in every deliverer write's transaction: raises (leases.LeaseLost) when
         # this process no longer holds the deliverer's lease, so the write is refused.
         self.fence = fence
+        self.stories = StoryPosts(db, fence)  # a story's later articles grow its post
         # Work queued by another process (PostgreSQL's NOTIFY) wakes this one's poster too.
         db.listen(WORK_TOPIC, lambda: self.on_work())
 
@@ -225,92 +148,65 @@ class Outbox(_Reports):
     async def enqueue(self, stories: Sequence[tuple[str, str]]) -> None:
         """One pending row per following channel (a filtered feed only if its filter matches:
         `self.filters`); posts already made are edited instead. `stories`: (webUrl, article
-        id) pairs that just became visible."""
+        id) pairs that just became visible. A story's articles go oldest first, each row
+        that would be a second post of its story in a channel joining the first instead."""
         if not stories or not await self.db.fetchval("SELECT EXISTS (SELECT 1 FROM subscriptions)"):
             return
-        S, hits = DeliveryState, await self.filters.hits(stories)
-        await self.db.executemany(
-            f"""INSERT INTO outbox (url, article_id, channel_id, role_id, created_at,
-                                   kind, silent, max_per_hour, threads, style)
-               SELECT CAST(? AS TEXT), a.id, s.channel_id, MAX(s.role_id), CAST(? AS BIGINT),
-                      MAX(s.kind), MIN(s.silent), COALESCE(MIN(NULLIF(s.max_per_hour, 0)), 0),
-                      MAX(s.threads), {_STYLE_OF_CHANNEL}
-               FROM articles a JOIN subscriptions s
-                 ON (s.topic_key = '' OR s.topic_key IN
-                        (SELECT topic_key FROM article_topics WHERE article_rowid = a.rowid))
-                AND s.min_quality <= a.quality AND {self.filters.clause}
-               LEFT JOIN channels c ON c.channel_id = s.channel_id
-               WHERE a.id = ? AND c.paused_reason IS NULL
-               GROUP BY s.channel_id, a.id
-               ON CONFLICT (url, channel_id) DO UPDATE SET
-                   article_id = excluded.article_id,
-                   state = CASE WHEN outbox.state IN ('{S.SENT}', '{S.EDIT}', '{S.DELETE}')
-                                THEN '{S.EDIT}' ELSE '{S.PENDING}' END,
-                   generation = outbox.generation + (CASE WHEN outbox.state IN
-                                ('{S.DELETED}', '{S.FAILED}') THEN 1 ELSE 0 END),
-                   message_id = CASE WHEN outbox.state IN ('{S.DELETED}', '{S.FAILED}')
-                                THEN NULL ELSE outbox.message_id END,
-                   sent_at = CASE WHEN outbox.state IN ('{S.DELETED}', '{S.FAILED}')
-                                THEN NULL ELSE outbox.sent_at END,
-                   started_at = CASE WHEN outbox.state IN ('{S.DELETED}', '{S.FAILED}')
-                                THEN NULL ELSE outbox.started_at END,
-                   style = CASE WHEN outbox.state IN ('{S.DELETED}', '{S.FAILED}')
-                                THEN excluded.style ELSE outbox.style END,
-                   kind = excluded.kind, silent = excluded.silent,
-                   max_per_hour = excluded.max_per_hour, threads = excluded.threads,
-                   attempts = 0, next_try_at = 0, last_error = NULL""",
-            [(url, self.now(), hits.get(url, NO_HITS), article_id) for url, article_id in stories],
+        hits, sql = await self.filters.hits(stories), _queue_sql(self.filters.clause)
+        shared = await self.stories.shared([article_id for _, article_id in stories])
+        await self.db.executemany(  # alone in their stories: all at once
+            sql,
+            [(u, self.now(), hits.get(u, NO_HITS), a) for u, a in stories if a not in shared],
         )
+        for url, article_id in await oldest_first(self.db, [s for s in stories if s[1] in shared]):
+            await self.db.execute(sql, (url, self.now(), hits.get(url, NO_HITS), article_id))
+            await self.stories.attach(url, article_id)
         self._wake()
 
     async def edit(self, url: str, article_id: str, content_changed: bool) -> None:
-        """Another file (or a new version) now serves the story; sent posts are edited."""
+        """Another file (or a new version) now serves the story; sent posts are edited (the
+        post an edit follow-up is shown in, for that follow-up)."""
+        S, own = DeliveryState, f"state = 'sent' AND ? = 1 AND NOT ({EDIT_FOLLOWUP})"
         changed = await self.db.execute(
-            f"UPDATE outbox SET article_id = ?, next_try_at = CASE WHEN state = "
-            f"'{DeliveryState.SENT}' AND ? = 1 THEN 0 ELSE next_try_at END, "
-            f"state = CASE WHEN state = '{DeliveryState.SENT}' "
-            f"AND ? = 1 THEN '{DeliveryState.EDIT}' ELSE state END WHERE url = ?",
+            f"UPDATE outbox SET article_id = ?, next_try_at = CASE WHEN {own} "
+            f"THEN 0 ELSE next_try_at END, "
+            f"state = CASE WHEN {own} THEN '{S.EDIT}' ELSE state END WHERE url = ?",
             (article_id, int(content_changed), int(content_changed), url),
         )
         if changed and content_changed:
+            await self.stories.touch(url)
             self._wake()
 
     async def withdraw(self, url: str) -> None:
         """The story is no longer visible: delete what was sent, cancel what was not.
 
         A pending row is marked too, not dropped: if its send is in flight, the answer
-        records the message id and the next round deletes it.
-        """
-        S = DeliveryState
-        changed = await self.db.execute(
-            f"UPDATE outbox SET state = '{S.DELETE}', attempts = 0, next_try_at = 0 "
-            f"WHERE url = ? AND state IN ('{S.PENDING}', '{S.SENT}', '{S.EDIT}')",
-            (url,),
-        )
-        if changed:
+        records the message id and the next round deletes it (`StoryPosts.withdraw`)."""
+        if await self.stories.withdraw(url):
             self._wake()
 
     # ------------------------------------------------------------------ delivering
 
     async def due(self, limit: int = 200, per_channel: int = PER_CHANNEL) -> list[Delivery]:
-        """Work that is due: oldest article first, then channel, paused channels skipped.
+        """Work that is due: oldest article first, then channel, paused channels skipped; a
+        reply to send waits until its story's post is sent (or is gone for good).
 
         At most `per_channel` rows of any one channel (a channel's rows go one after another
         anyway): one channel's backlog never crowds another's story out of a round."""
         rows = await self.db.fetch(
             f"""SELECT id, url, article_id, channel_id, role_id, state, message_id, attempts,
                       generation, kind, silent, max_per_hour, threads, followup, started_at,
-                      style
+                      style, updates, lead_id, thread_id
                FROM (SELECT o.id, o.url, o.article_id, o.channel_id, o.role_id, o.state,
                             o.message_id, o.attempts, o.generation, o.kind, o.silent,
                             o.max_per_hour, o.threads, o.followup, o.started_at, o.style,
-                            a.published_at,
+                            o.updates, o.lead_id, o.thread_id, a.published_at,
                             ROW_NUMBER() OVER (PARTITION BY o.channel_id
                                                ORDER BY a.published_at, o.id) AS place
                      FROM outbox o
                      JOIN articles a ON a.id = o.article_id
                      LEFT JOIN channels c ON c.channel_id = o.channel_id
-                     WHERE {_owed("o.")} AND o.next_try_at <= ?
+                     WHERE {_READY} AND o.next_try_at <= ?
                        AND (c.paused_reason IS NULL OR o.state = '{DeliveryState.DELETE}')
                     ) due
                WHERE place <= ?
@@ -321,8 +217,9 @@ class Outbox(_Reports):
         return [Delivery.from_row(r) for r in rows]
 
     async def next_due_at(self) -> int | None:
-        """When the earliest waiting retry falls due (unix seconds), if any."""
-        value = await self.db.fetchval(f"SELECT MIN(next_try_at) FROM outbox WHERE {_owed()}")
+        """When the earliest waiting retry falls due (unix seconds), if any (not a reply
+        waiting for its story's post: that post's send wakes the poster)."""
+        value = await self.db.fetchval(f"SELECT MIN(o.next_try_at) FROM outbox o WHERE {_READY}")
         return int(value) if value is not None else None
 
     async def done(
@@ -335,9 +232,10 @@ class Outbox(_Reports):
         """The send was answered: record the message (or its deletion), and what its post
         still owes (a crosspost, a thread). Only now is a row done.
 
-        `shown` is the article version the post or edit showed (read before it was
-        rendered): if the story changed while the request was in flight, the row is left
-        to be edited again rather than settled with what is now out of date."""
+        `shown` is the token of what the post or edit showed (`StoryPosts.sources`, read
+        before it was rendered): if the story changed while the request was in flight (an
+        article's text, a source joining or leaving), the row is left to be edited again
+        rather than settled with what is now out of date."""
         S = DeliveryState
         async with self.db.transaction():
             await self.fence()
@@ -351,12 +249,7 @@ class Outbox(_Reports):
             # Only the state we acted on is settled: an edit or a withdrawal queued while
             # this request was in flight stays queued, now with the message id to act on.
             owed = followup if delivery.state == S.PENDING else delivery.followup
-            current = await self.db.fetchval(
-                "SELECT a.render_hash FROM outbox o JOIN articles a ON a.id = o.article_id "
-                "WHERE o.id = ?",
-                (delivery.id,),
-            )
-            stale = shown is not None and not str(current or "").startswith(shown)
+            stale = shown is not None and shown != (await self.stories.sources(delivery.id))[0]
             await self.db.execute(
                 "UPDATE outbox SET state = CASE WHEN state = ? THEN ? ELSE state END, "
                 "message_id = ?, sent_at = COALESCE(sent_at, ?), attempts = 0, "
@@ -403,7 +296,7 @@ class Outbox(_Reports):
         send there is skipped by `due()` until `until`, not re-read and parked one a round."""
         await self._write(
             f"UPDATE outbox SET next_try_at = ?, last_error = ? WHERE channel_id = ? "
-            f"AND state = '{DeliveryState.PENDING}' AND next_try_at < ?",
+            f"AND state = '{DeliveryState.PENDING}' AND next_try_at < ? AND lead_id IS NULL",
             (until, why[:500], channel_id, until),
         )
 

@@ -143,7 +143,8 @@ MIGRATIONS: tuple[str, ...] = (
         WHERE state IN ('pending', 'edit', 'delete');
     CREATE INDEX alerts_member ON alerts (member_id, sent_at);""",
     # 9: stories (as SQLite's 12): each article's story, the keys that find it, the
-    # editors' pins, each feed's `updates` and each outbox row's story post (`lead_id`).
+    # editors' pins, each feed's `updates` and each outbox row's story post (`lead_id`)
+    # and the thread its reply is in (`thread_id`).
     """ALTER TABLE articles ADD COLUMN story TEXT COLLATE "C";
     UPDATE articles SET story = id;
     CREATE INDEX articles_story ON articles (story);
@@ -163,6 +164,7 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE subscriptions ADD COLUMN updates TEXT COLLATE "C" NOT NULL DEFAULT '';
     ALTER TABLE outbox ADD COLUMN updates TEXT COLLATE "C" NOT NULL DEFAULT 'new';
     ALTER TABLE outbox ADD COLUMN lead_id BIGINT;
+    ALTER TABLE outbox ADD COLUMN thread_id BIGINT;
     CREATE INDEX outbox_lead ON outbox (lead_id) WHERE lead_id IS NOT NULL;
     CREATE INDEX follows_story ON follows (text) WHERE kind = 'story';""",
 )

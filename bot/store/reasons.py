@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.store.database import Database
-from bot.store.outbox import ChannelKind, DeliveryState
+from bot.store.outbox import ChannelKind, DeliveryState, Updates
 from bot.store.queries import article_key
 
 
@@ -37,6 +37,10 @@ class PostRecord:
     last_error: str | None
     attempts: int
     sent_at: int | None
+    lead_id: int | None = None  # a follow-up of the story's post there (story_posts)
+    updates: Updates = Updates.NEW  # how it follows up that post
+    thread_id: int | None = None  # a reply: the thread it is in
+    post_message_id: int | None = None  # a follow-up: the story's post's message
 
 
 class Reasons:
@@ -66,8 +70,10 @@ class Reasons:
     async def post(self, url: str, channel_id: int) -> PostRecord | None:
         """The story's outbox row for the channel, or None: it was never queued there."""
         rows = await self.db.fetch(
-            "SELECT state, message_id, kind, next_try_at, last_error, attempts, sent_at "
-            "FROM outbox WHERE url = ? AND channel_id = ?",
+            "SELECT o.state, o.message_id, o.kind, o.next_try_at, o.last_error, o.attempts, "
+            "o.sent_at, o.lead_id, o.updates, o.thread_id, l.message_id AS post_message_id "
+            "FROM outbox o LEFT JOIN outbox l ON l.id = o.lead_id "
+            "WHERE o.url = ? AND o.channel_id = ?",
             [url, channel_id],
         )
         if not rows:
@@ -81,4 +87,8 @@ class Reasons:
             last_error=r["last_error"],
             attempts=int(r["attempts"]),
             sent_at=r["sent_at"],
+            lead_id=r["lead_id"],
+            updates=Updates(r["updates"]),
+            thread_id=r["thread_id"],
+            post_message_id=r["post_message_id"],
         )

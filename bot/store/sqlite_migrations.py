@@ -179,7 +179,8 @@ MIGRATIONS: tuple[str, ...] = (
     # of its near-duplicate signature) with its time, for the window; the editors' /story
     # split and merge, which every re-cluster keeps; how a feed shows a story's later
     # articles (`updates`: '' = the channel's default, thread, edit, new), and per outbox
-    # row the row of the story's post in that channel which it grows (`lead_id`).
+    # row the row of the story's post in that channel which it grows (`lead_id`) and, for a
+    # reply in the story's thread, that thread (`thread_id`).
     """ALTER TABLE articles ADD COLUMN story TEXT;
     UPDATE articles SET story = id;
     CREATE INDEX articles_story ON articles (story);
@@ -199,6 +200,7 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE subscriptions ADD COLUMN updates TEXT NOT NULL DEFAULT '';
     ALTER TABLE outbox ADD COLUMN updates TEXT NOT NULL DEFAULT 'new';
     ALTER TABLE outbox ADD COLUMN lead_id INTEGER;
+    ALTER TABLE outbox ADD COLUMN thread_id INTEGER;
     CREATE INDEX outbox_lead ON outbox (lead_id) WHERE lead_id IS NOT NULL;
     CREATE INDEX follows_story ON follows (text) WHERE kind = 'story';""",
 )

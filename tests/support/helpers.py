@@ -176,6 +176,7 @@ AFTER_CARDS = (
     "ALTER TABLE articles DROP COLUMN story;",
     "ALTER TABLE subscriptions DROP COLUMN updates;",
     "DROP INDEX outbox_lead;",
+    "ALTER TABLE outbox DROP COLUMN thread_id;",
     "ALTER TABLE outbox DROP COLUMN lead_id;",
     "ALTER TABLE outbox DROP COLUMN updates;",
     "DROP TABLE alerts;",
