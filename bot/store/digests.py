@@ -201,11 +201,13 @@ class Digests:
         if topic:
             where = "AND p.rowid IN (SELECT article_rowid FROM article_topics WHERE topic_key = ?)"
             params.append(topic_key(topic))
+        # The stories' articles' visibility is checked here: in the WHERE clause SQLite
+        # would walk every visible article instead of the stories' own.
         rows = await self.db.fetch(
             "SELECT a.id, a.story, a.title, a.url, a.provider_name, a.heat, a.quality, "
-            "a.published_at, a.image_url, a.image_width, a.image_height, "
+            "a.published_at, a.image_url, a.image_width, a.image_height, a.visible, "
             "(SELECT COUNT(*) FROM related r WHERE r.article_rowid = a.rowid) AS related "
-            "FROM articles a WHERE a.visible = 1 AND a.story IN (SELECT p.story FROM articles p "
+            "FROM articles a WHERE a.story IN (SELECT p.story FROM articles p "
             f"WHERE p.visible = 1 AND p.visible_since >= ? AND p.visible_since < ? {where})",
             params,
         )
@@ -223,6 +225,7 @@ class Digests:
                 story=r["story"] or r["id"],
             )
             for r in rows
+            if r["visible"]
         ]
 
     # ------------------------------------------------------------------ the delivery log

@@ -70,16 +70,20 @@ async def newest_stories(db: Database, topic_key: str | None, wanted: int) -> li
 
 async def leads(db: Database, stories: Sequence[str]) -> dict[str, tuple[Row, int]]:
     """Each story's lead (a row of READ_COLUMNS) and how many other visible articles the
-    story has; a story with none visible (withdrawn meanwhile) is left out."""
+    story has; a story with none visible (withdrawn meanwhile) is left out.
+
+    Visibility orders and counts rather than filters: `visible = 1` in the WHERE clause
+    would have SQLite walk every visible article instead of the story's own."""
     found: dict[str, tuple[Row, int]] = {}
     async for row in in_chunks(
         db,
         "SELECT * FROM (SELECT "
-        f"{READ_COLUMNS}, a.story AS story_, "
-        f"ROW_NUMBER() OVER (PARTITION BY a.story ORDER BY {LEAD_ORDER}) AS place_, "
-        "COUNT(*) OVER (PARTITION BY a.story) AS members_ "
-        "FROM articles a WHERE a.visible = 1 AND a.story IN ({marks})) s WHERE s.place_ = 1",
+        f"{READ_COLUMNS}, a.story AS story_, a.visible AS visible_, ROW_NUMBER() OVER "
+        f"(PARTITION BY a.story ORDER BY a.visible DESC, {LEAD_ORDER}) AS place_, "
+        "SUM(a.visible) OVER (PARTITION BY a.story) AS members_ "
+        "FROM articles a WHERE a.story IN ({marks})) s WHERE s.place_ = 1",
         list(stories),
     ):
-        found[row["story_"]] = (row, int(row["members_"]) - 1)
+        if row["visible_"]:
+            found[row["story_"]] = (row, int(row["members_"]) - 1)
     return found
