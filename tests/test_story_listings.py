@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from bot.console import Console
-from bot.store import Store
+from bot.store import Store, queries
 from tests.support.botenv import NewsEnv, news_bot
 from tests.support.helpers import card_buttons, card_texts, is_card, write_article
 from tests.support.stand_in import InteractionResult
@@ -209,6 +209,43 @@ async def test_a_story_crowding_the_candidates_still_fills_the_page(tmp_path: Pa
         assert len(shown) == 2
         titles = [title for page in shown for title, _ in entries(page)]
         assert sorted(titles[1:]) == [f"Aside {n} flood" for n in range(6)]
+
+
+async def test_a_story_past_the_candidates_bound_leaves_the_page_short(
+    store: Store, store_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A search costs a bounded amount whatever one story holds: the engine is asked for
+    at most CANDIDATES_MAX candidates, and a page shows the stories they hold."""
+    for n in range(12):
+        write_article(
+            store_dir,
+            f"flood{n:02d}",
+            title="Flood flood flood",
+            originalUrl="https://wire.example/flood",
+            quality=20 if n == 0 else 10,  # the story's best hit
+            published=True,
+        )
+    write_article(store_dir, "aside", title="Aside flood", published=True)
+    await store.folder.sync()
+    asked: list[int] = []
+    find = store.articles.search_index.find
+
+    async def counted(*args: Any) -> Any:
+        asked.append(args[-1])
+        return await find(*args)
+
+    monkeypatch.setattr(store.articles.search_index, "find", counted)
+    monkeypatch.setattr(queries, "CANDIDATE_ROOM", 0)
+    monkeypatch.setattr(queries, "CANDIDATES_MAX", 10)
+    page = await store.articles.search("flood")
+    assert asked == [6, 10]  # the page and one more, then up to the bound: no further
+    assert [a.id for a in page.items] == ["flood00"] and page.more_sources == (11,)
+    assert not page.has_next
+    monkeypatch.setattr(queries, "CANDIDATES_MAX", 24)
+    asked.clear()
+    page = await store.articles.search("flood")
+    assert asked == [6, 24]
+    assert [a.id for a in page.items] == ["flood00", "aside"]
 
 
 async def test_the_console_lists_a_story_once_too(store: Store, store_dir: Path) -> None:

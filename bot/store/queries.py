@@ -21,8 +21,10 @@ PAGE_SIZE = 5
 # close to bm25's, not equal (tests/test_search.py measures the agreement).
 CANDIDATE_ROOM = 20
 # When a page's stories are short of candidates (a story's other articles took places),
-# the engine is asked for this many times more.
+# the engine is asked for this many times more, up to CANDIDATES_MAX: past that, a page
+# shows the stories found (a search costs a bounded amount, whatever one story holds).
 CANDIDATES_GROW = 4
+CANDIDATES_MAX = 2_000
 # Characters of candidates' text scored on the event loop: below this, scoring takes less
 # than the hop to a thread; above (a long query over long articles), a thread does it.
 SCORED_ON_LOOP = 65_536
@@ -90,8 +92,8 @@ class Queries:
         key = topic_key(topic) if topic else None
         limit = wanted + CANDIDATE_ROOM
         hits, more = await self._ranked_stories(phrases, key, limit)
-        while len(hits) < wanted and more:
-            limit *= CANDIDATES_GROW
+        while len(hits) < wanted and more and limit < CANDIDATES_MAX:
+            limit = min(limit * CANDIDATES_GROW, CANDIDATES_MAX)
             hits, more = await self._ranked_stories(phrases, key, limit)
         shown = hits[page * PAGE_SIZE : wanted]
         return Page(
