@@ -223,9 +223,12 @@ def results_card(
     note: str = "",
     accessories: Sequence[Item | None] = (),
     buttons: Sequence[Item] = (),
+    more_sources: Sequence[int] = (),
 ) -> Card:
     """One list page (/news, /search, /drafts) as a card: one entry per article, with its
     picture (or the caller's accessory for that article, e.g. Publish), page buttons below.
+    An article standing for a story says how many other articles the story has
+    (`more_sources`, one count per article: "+2 more sources").
 
     `heading` is raw text (it may hold the user's query) and is made inert here; `note`
     is the caller's own markdown (mentions are neutralised). `page` is 0-based. A page
@@ -242,7 +245,8 @@ def results_card(
     budget = room // max(min(len(articles), MAX_COMPONENTS), 1)
     entries: list[Entry] = []
     for index, article in enumerate(articles):
-        text = result_entry(_visible(article), budget)
+        others = _more_sources(more_sources[index] if index < len(more_sources) else 0)
+        text = result_entry(_visible(article), budget - len(others)) + others
         if len(text) > budget:  # not even a bare entry fits its share: the rest is "…more"
             break
         given = accessories[index] if index < len(accessories) else None
@@ -293,6 +297,13 @@ def _headline(article: Article) -> str:
     stamp = f"{discord.utils.format_dt(when, 'f')} ({discord.utils.format_dt(when, 'R')})"
     meta = TOPIC_SEPARATOR.join(p for p in (provider, stamp) if p)
     return f"### {md_link(title, article.url)}\n{meta}"
+
+
+def _more_sources(count: int) -> str:
+    """A listed story's other articles in small text below its entry, or "" for none."""
+    if count <= 0:
+        return ""
+    return f"\n-# +{count} more source{'' if count == 1 else 's'}"
 
 
 def _visible(article: Article) -> Article:

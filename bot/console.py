@@ -227,7 +227,11 @@ def _listing(listing: desk.Listing) -> str:
     if not page.items:
         return f"No page {page.page + 1}."
     card = cards.results_card(
-        answers.listing_heading(listing), page.items, page=page.page, has_next=page.has_next
+        answers.listing_heading(listing),
+        page.items,
+        page=page.page,
+        has_next=page.has_next,
+        more_sources=page.more_sources,
     )
     text = cards.card_to_text(card)
     ids = "\n".join(f"  id: {a.id}" for a in page.items)

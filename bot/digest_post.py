@@ -51,7 +51,8 @@ def digest_embed(digest: Digest) -> discord.Embed:
 
 def digest_card(digest: Digest) -> Card:
     """The digest as one card: "## Daily digest: AI", the numbered stories (each a linked
-    title, provider and "+N related", beside its picture), the period in small text."""
+    title, provider, "+N more sources" and "+N related", beside its picture), the period in
+    small text."""
     heading = f"## {_heading(digest)}"
     footer = f"-# {_period(digest)}"
     room = MAX_TEXT - len(heading) - len(footer) - more_length(len(digest.stories))
@@ -103,12 +104,16 @@ def _lines(digest: Digest, room: int, *, masked: bool) -> list[str]:
 
 
 def _line(number: int, story: Story, budget: int, *, masked: bool) -> str:
-    """`1. **[title](url)** · provider · +N related` (`masked`), or `1. title · provider ·
-    +N related <url>`, within `budget` characters; when room is short the title is cut,
+    """`1. **[title](url)** · provider · +N more sources · +N related` (`masked`), or
+    `1. title · provider · +N more sources · +N related <url>`, within `budget` characters
+    (no "more sources" for a story of one article); when room is short the title is cut,
     then its link is dropped."""
     provider = untrusted(story.provider, _PROVIDER_MAX)
+    others = f"+{story.more} more source{'' if story.more == 1 else 's'}" if story.more else ""
     meta = "".join(
-        f"{TOPIC_SEPARATOR}{part}" for part in (provider, f"+{story.related} related") if part
+        f"{TOPIC_SEPARATOR}{part}"
+        for part in (provider, others, f"+{story.related} related")
+        if part
     )
     prefix = f"{number}. "
     title = untrusted(story.title, _STORY_TITLE_MAX) or "Untitled"

@@ -152,6 +152,7 @@ async def listing_answer(
         has_next=has_next,
         accessories=accessories,
         buttons=buttons,
+        more_sources=page.more_sources,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -12,6 +13,7 @@ from bot.digest import (
     Story,
     compose,
     ending_at,
+    gather,
     latest_period,
     next_due,
     period_key,
@@ -28,16 +30,25 @@ def at(text: str) -> datetime:
 NOW = at("2026-03-02T08:00:00+00:00")
 
 
-def story(article_id: str, *, heat: int = -1, quality: int = 0, hours_old: float = 0.0) -> Story:
+def story(
+    article_id: str,
+    *,
+    heat: int = -1,
+    quality: int = 0,
+    hours_old: float = 0.0,
+    of: str = "",
+    provider: str = "Example",
+) -> Story:
     return Story(
         article_id=article_id,
         title=f"Title {article_id}",
         url=f"https://example.com/{article_id}",
-        provider="Example",
+        provider=provider,
         heat=heat,
         quality=quality,
         published_at=NOW - timedelta(hours=hours_old),
         related=0,
+        story=of,
     )
 
 
@@ -166,3 +177,35 @@ def test_compose_keeps_the_best_size_stories_scored_at_the_due_time() -> None:
     assert [s.article_id for s in digest.stories] == ["6", "5", "4"]
     assert digest.considered == 7 and digest.topic == "AI" and digest.period == period
     assert digest.period.end.tzinfo is UTC
+
+
+# --- stories -------------------------------------------------------------------------------
+
+
+def test_each_doubling_of_a_storys_sources_adds_twenty_points() -> None:
+    one = story("a", heat=50, quality=40, hours_old=1)
+    four = replace(one, sources=4)
+    assert score(four, NOW) == pytest.approx((70 + 40) ** 0.8 / 3**1.8)
+    hotter = story("b", heat=80, quality=40, hours_old=1)  # 100 points: above one source,
+    assert score(one, NOW) < score(hotter, NOW) < score(four, NOW)  # below four
+
+
+def test_a_story_is_shown_by_its_lead_and_scored_by_its_best_article_once() -> None:
+    articles = [
+        story("w", heat=50, quality=40, hours_old=2, of="s", provider="Wire"),
+        story("p", heat=20, quality=60, hours_old=3, of="s", provider="Paper"),
+        story("q", heat=10, quality=60, hours_old=2, of="s", provider="paper "),  # Paper again
+        story("r", heat=30, quality=40, hours_old=2.5, of="s", provider=""),  # a source alone
+        story("alone", heat=60, quality=40, hours_old=2),
+    ]
+    gathered = {s.article_id: s for s in gather(articles, NOW)}
+    assert set(gathered) == {"p", "alone"}  # the lead: quality 60, then the earliest
+    lead = gathered["p"]
+    assert (lead.title, lead.url, lead.provider) == ("Title p", "https://example.com/p", "Paper")
+    # Scored as its best article: "w" (50 + 20 points, 2 hours old).
+    assert (lead.heat, lead.quality, lead.published_at) == (50, 40, NOW - timedelta(hours=2))
+    assert (lead.sources, lead.more) == (3, 3)
+    assert (gathered["alone"].sources, gathered["alone"].more) == (1, 0)
+    digest = compose(Every.DAILY, "", ending_at(Every.DAILY, NOW), articles, 5)
+    assert [s.article_id for s in digest.stories] == ["p", "alone"]
+    assert digest.considered == 2

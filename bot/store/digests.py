@@ -188,8 +188,9 @@ class Digests:
     # ------------------------------------------------------------------ what a period holds
 
     async def stories(self, period: Period, topic: str = "") -> list[Story]:
-        """Visible stories (never drafts, withdrawn or served by another file) that became
-        published in the period, of one topic ("" = all)."""
+        """Every visible article (never a draft, withdrawn or served by another file) of
+        each story one of whose articles (of one topic; "" = all) became published in the
+        period, each naming its story: `digest.gather` lists each story once."""
         where = ""
         # Stamps are whole seconds (a story stamped 100 became visible in [100, 101)): the
         # bounds round up alike, so adjacent periods still share no story.
@@ -198,14 +199,16 @@ class Digests:
             math.ceil(period.end.timestamp()),
         ]
         if topic:
-            where = "AND a.rowid IN (SELECT article_rowid FROM article_topics WHERE topic_key = ?)"
+            where = "AND p.rowid IN (SELECT article_rowid FROM article_topics WHERE topic_key = ?)"
             params.append(topic_key(topic))
+        # The stories' articles' visibility is checked here: in the WHERE clause SQLite
+        # would walk every visible article instead of the stories' own.
         rows = await self.db.fetch(
-            "SELECT a.id, a.title, a.url, a.provider_name, a.heat, a.quality, a.published_at, "
-            "a.image_url, a.image_width, a.image_height, "
+            "SELECT a.id, a.story, a.title, a.url, a.provider_name, a.heat, a.quality, "
+            "a.published_at, a.image_url, a.image_width, a.image_height, a.visible, "
             "(SELECT COUNT(*) FROM related r WHERE r.article_rowid = a.rowid) AS related "
-            "FROM articles a WHERE a.visible = 1 AND a.visible_since >= ? "
-            f"AND a.visible_since < ? {where}",
+            "FROM articles a WHERE a.story IN (SELECT p.story FROM articles p "
+            f"WHERE p.visible = 1 AND p.visible_since >= ? AND p.visible_since < ? {where})",
             params,
         )
         return [
@@ -219,8 +222,10 @@ class Digests:
                 published_at=datetime.fromtimestamp(r["published_at"], UTC),
                 related=int(r["related"]),
                 image=image_from_row(r),
+                story=r["story"] or r["id"],
             )
             for r in rows
+            if r["visible"]
         ]
 
     # ------------------------------------------------------------------ the delivery log

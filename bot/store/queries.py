@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import difflib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from bot.articles import Article, encodable, topic_key
 from bot.errors import ArticleNotFound, UnknownTopic
-from bot.store import ranking
+from bot.store import ranking, story_lists
 from bot.store.database import Database, Row, in_chunks
 from bot.store.records import READ_COLUMNS, article_from_row, related_from_row
 from bot.store.search_index import SearchIndex
@@ -19,6 +20,11 @@ PAGE_SIZE = 5
 # Candidates beyond the page that the engine proposes for exact ranking: its order is
 # close to bm25's, not equal (tests/test_search.py measures the agreement).
 CANDIDATE_ROOM = 20
+# When a page's stories are short of candidates (a story's other articles took places),
+# the engine is asked for this many times more, up to CANDIDATES_MAX: past that, a page
+# shows the stories found (a search costs a bounded amount, whatever one story holds).
+CANDIDATES_GROW = 4
+CANDIDATES_MAX = 2_000
 # Characters of candidates' text scored on the event loop: below this, scoring takes less
 # than the hop to a thread; above (a long query over long articles), a thread does it.
 SCORED_ON_LOOP = 65_536
@@ -34,6 +40,9 @@ class Page:
     items: tuple[Article, ...]
     page: int
     has_next: bool
+    # Per item, how many other published articles its story has ("+N more sources"); empty
+    # for lists that are not of stories (drafts).
+    more_sources: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,20 +59,19 @@ class Queries:
         self._topics: tuple[int, list[tuple[str, str, int]]] | None = None  # (generation, rows)
 
     async def latest(self, topic: str | None = None, page: int = 0) -> Page:
-        """Published articles, newest first, optionally of one topic."""
-        if topic:
-            return await self._page(
-                f"SELECT {READ_COLUMNS} FROM article_topics t "
-                "JOIN articles a ON a.rowid = t.article_rowid "
-                "WHERE t.topic_key = ? AND a.visible = 1 ORDER BY t.published_at DESC, a.id",
-                [topic_key(topic)],
-                page,
-            )
-        return await self._page(
-            f"SELECT {READ_COLUMNS} FROM articles a WHERE a.visible = 1 "
-            "ORDER BY a.published_at DESC, a.id",
-            [],
+        """Published stories, optionally of one topic, each once by its lead; the story
+        with the newest coverage first (`story_lists`)."""
+        page = max(page, 0)
+        key = topic_key(topic) if topic else None
+        stories = await story_lists.newest_stories(self.db, key, (page + 1) * PAGE_SIZE + 1)
+        shown = stories[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
+        found = await story_lists.leads(self.db, shown)
+        listed = [found[story] for story in shown if story in found]
+        return Page(
+            tuple(article_from_row(row) for row, _ in listed),
             page,
+            len(stories) > (page + 1) * PAGE_SIZE,
+            tuple(more for _, more in listed),
         )
 
     async def search(self, query: str, topic: str | None = None, page: int = 0) -> Page:
@@ -71,47 +79,57 @@ class Queries:
 
         Text relevance (bm25, see ranking.py) first, then quality, then recency. The
         engine proposes candidates; they are ranked here from their rows, so the order is
-        the same on every backend and every host.
+        the same on every backend and every host. A story is listed once, by its
+        best-ranked hit (`story_lists`): when its other articles crowd the candidates,
+        more are asked for until the page is full or the engine has no more.
         """
         page = max(page, 0)
-        wanted = (page + 1) * PAGE_SIZE + 1  # this page and one more row: is there a next?
+        wanted = (page + 1) * PAGE_SIZE + 1  # this page and one more story: is there a next?
         phrases = ranking.parse(query)
         if not phrases:
             return Page((), page, False)
         await self.search_index.refresh()
-        idfs, avg_length, found = await self.search_index.find(
-            phrases, topic_key(topic) if topic else None, wanted + CANDIDATE_ROOM
+        key = topic_key(topic) if topic else None
+        limit = wanted + CANDIDATE_ROOM
+        hits, more = await self._ranked_stories(phrases, key, limit)
+        while len(hits) < wanted and more and limit < CANDIDATES_MAX:
+            limit = min(limit * CANDIDATES_GROW, CANDIDATES_MAX)
+            hits, more = await self._ranked_stories(phrases, key, limit)
+        shown = hits[page * PAGE_SIZE : wanted]
+        return Page(
+            tuple(article_from_row(r) for r in shown[:PAGE_SIZE]),
+            page,
+            len(shown) > PAGE_SIZE,
+            tuple(max(int(r["members_"]) - 1, 0) for r in shown[:PAGE_SIZE]),
         )
+
+    async def _ranked_stories(
+        self, phrases: Sequence[ranking.Phrase], topic: str | None, limit: int
+    ) -> tuple[list[Row], bool]:
+        """The engine's `limit` candidates in bm25 order, each story's best hit only, and
+        whether the engine may have more (it found all it was asked for)."""
+        idfs, avg_length, found = await self.search_index.find(phrases, topic, limit)
         rows = [
             row
             async for row in in_chunks(
                 self.db,
                 # visible is checked here: in the WHERE clause SQLite would walk its index
-                f"SELECT {READ_COLUMNS}, a.visible, a.rowid AS rowid_ FROM articles a "
-                "WHERE a.rowid IN ({marks})",
+                f"SELECT {READ_COLUMNS}, a.visible, a.rowid AS rowid_, a.story AS story_, "
+                "(SELECT COUNT(*) FROM articles s WHERE s.story = a.story "
+                "AND s.visible = 1) AS members_ FROM articles a WHERE a.rowid IN ({marks})",
                 list(found),
             )
             if row["visible"]  # not withdrawn since the index last looked
         ]
-
-        def ranked() -> list[Row]:
-            """Rows in bm25 order (each costs a fold and a count of its searched text)."""
-            scored = []
-            for row in rows:
-                columns = [row[c] for c in ranking.COLUMNS]
-                relevance = ranking.score(
-                    phrases, idfs, columns, found[row["rowid_"]], avg_length
-                )
-                if relevance is not None:
-                    scored.append((-relevance, -row["quality"], -row["published_at"], row))
-            scored.sort(key=lambda s: s[:3])
-            return [s[3] for s in scored]
-
         size = len(phrases) * sum(
             min(len(row[c]), ranking.FIELD_CHARS) for row in rows for c in ranking.COLUMNS
         )
-        ordered = ranked() if size <= SCORED_ON_LOOP else await asyncio.to_thread(ranked)
-        return _page_of(ordered[page * PAGE_SIZE : wanted], page)
+        args = (phrases, idfs, avg_length, found, rows)
+        if size <= SCORED_ON_LOOP:
+            ranked = _ranked(*args)
+        else:
+            ranked = await asyncio.to_thread(_ranked, *args)
+        return story_lists.once_per_story(ranked), len(found) >= limit
 
     async def drafts(self, page: int = 0) -> Page:
         """Drafts awaiting review, newest first."""
@@ -265,6 +283,25 @@ class Queries:
             f"{sql} LIMIT ? OFFSET ?", [*params, PAGE_SIZE + 1, page * PAGE_SIZE]
         )
         return _page_of(rows, page)
+
+
+def _ranked(
+    phrases: Sequence[ranking.Phrase],
+    idfs: Sequence[float],
+    avg_length: float,
+    found: dict[int, int],
+    rows: list[Row],
+) -> list[Row]:
+    """Rows in bm25 order, then quality, then recency (each costs a fold and a count of its
+    searched text); a row missing a phrase is left out."""
+    scored = []
+    for row in rows:
+        columns = [row[c] for c in ranking.COLUMNS]
+        relevance = ranking.score(phrases, idfs, columns, found[row["rowid_"]], avg_length)
+        if relevance is not None:
+            scored.append((-relevance, -row["quality"], -row["published_at"], row))
+    scored.sort(key=lambda s: s[:3])
+    return [s[3] for s in scored]
 
 
 def _page_of(rows: list[Row], page: int) -> Page:
