@@ -137,8 +137,14 @@ class PostgresServer:
         from bot.store.postgres import PostgresDatabase
 
         await self.admin(f"CREATE DATABASE {TEMPLATE}")
-        async with PostgresDatabase.open(self.url(TEMPLATE), 2):
-            pass
+        async with PostgresDatabase.open(self.url(TEMPLATE), 2) as db:
+            # A sequence caches 32 values it logged ahead; a copy of the template inherits
+            # that count and would hand them out without logging, so a crash (`halt`) would
+            # bring it back to the template's value and repeat them. setval logs it anew.
+            await db.execute(
+                "SELECT setval(format('%I.%I', schemaname, sequencename)::regclass, "
+                "COALESCE(last_value, 1), last_value IS NOT NULL) FROM pg_sequences"
+            )
 
     async def new_database(self) -> str:
         """A fresh, migrated, empty database; its URL (with the password)."""
