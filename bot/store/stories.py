@@ -1,41 +1,309 @@
-"""Stories: which articles are one story. Each article's `story` is the id of the article
-that began it; posts, search, digests and alerts read it.
+"""Stories in the store: each article's `story` (the id of the article that began it, or
+the story an editor pinned it to), kept right as files come and change. What makes two
+articles one story is bot/stories.py's; this module gathers the articles it needs and
+writes what it decides.
 
-An article joins the story of an earlier live article that shares its webUrl or its
-originalUrl within `WINDOW` of it; otherwise it begins its own."""
+`story_keys` holds each live article's keys (normalised URLs, near-duplicate bands) with
+its time, so a new article finds the articles it may join with one indexed lookup. A batch
+just written is clustered together with the stories its keys reach (each a settled group)
+and, for a changed file, with the whole of its old story, which is decided again: the file
+may have left it, or have been what held it together. A full re-cluster (`recluster`)
+decides every live article at once, in memory: after an upgrade (once, automatically, see
+`ensure_clustered`) and from `newsbot recluster`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+import logging
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
-from bot.store.database import Database
+from bot.store.database import Database, in_chunks
 from bot.store.records import ARTICLE_COLUMNS, ArticleRows
+from bot.stories import (
+    BANDS,
+    HASHES,
+    ROWS,
+    SHINGLE,
+    THRESHOLD,
+    WINDOW,
+    Member,
+    cluster,
+    links,
+    signature,
+    story_keys,
+)
 
-WINDOW = 72 * 3600  # seconds between two articles' publishedDateTime, at most
-_ORIGINAL_URL = ARTICLE_COLUMNS.index("original_url")
+log = logging.getLogger(__name__)
+
+# What the keys in `story_keys` were made with: when it changes (or is missing, as after
+# the upgrade that added stories) every article is clustered again, once.
+VERSION = f"{SHINGLE}w/{HASHES}h/{BANDS}x{ROWS}/{THRESHOLD}/{WINDOW}s/url1"
+_META_KEY = "stories"
+_KEY_ROWS = 200  # story_keys rows per INSERT statement (600 parameters)
+_TITLE, _EXCERPT, _ORIGINAL_URL = (
+    ARTICLE_COLUMNS.index(c) for c in ("title", "excerpt", "original_url")
+)
+_RELATED_URL = 2  # in ArticleRows.related: (position, title, url, ...)
+_MEMBER_COLUMNS = "a.rowid, a.id, a.published_at, a.title, a.excerpt, a.url, a.original_url"
+
+
+@dataclass(slots=True, frozen=True)
+class Reclustered:
+    """What a full re-cluster did."""
+
+    articles: int
+    stories: int
+    moved: int  # articles whose story changed
+    seconds: float
 
 
 class Stories:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._checked = False  # this process saw the keys made by this VERSION
 
     async def assign(self, articles: Sequence[ArticleRows]) -> None:
-        """Give each article just written its story (inside the writer's transaction)."""
-        for article in articles:
-            urls = [u for u in (article.url, article.values[_ORIGINAL_URL]) if u]
-            marks = ", ".join("?" * len(urls))
-            story = await self.db.fetchval(
-                f"SELECT story FROM articles WHERE id <> ? AND deleted_at IS NULL "
-                f"AND story IS NOT NULL AND (url IN ({marks}) OR original_url IN ({marks})) "
-                "AND published_at BETWEEN ? AND ? ORDER BY published_at, id LIMIT 1",
-                [
-                    article.id,
-                    *urls,
-                    *urls,
-                    article.published_at - WINDOW,
-                    article.published_at + WINDOW,
-                ],
+        """Give each article just written its story (inside the writer's transaction,
+        before its posts are queued): its keys replace any it had, then it joins what
+        they link it to."""
+        batch = list({a.id: a for a in articles}.values())
+        if not batch:
+            return
+        known = await self._known([a.id for a in batch])
+        pins = await self._pins_of([a.id for a in batch])
+        members = [self._member(a, pins.get(a.id)) for a in batch]
+        changed = [known[a.id][0] for a in batch if known[a.id][1] is not None]
+        await self.db.executemany(
+            "DELETE FROM story_keys WHERE article_rowid = ?", [(r,) for r in changed]
+        )
+        await self._insert_keys(
+            (key, m.published_at, known[m.id][0]) for m in members for key in m.keys
+        )
+        old = {s for a in batch if (s := known[a.id][1]) is not None}
+        members += await self._story_members(sorted(old), {m.id for m in members})
+        members += await self._settled(members, old)
+        await self._write(members, cluster(members, links(members)))
+
+    async def ensure_clustered(self) -> None:
+        """Cluster every article once when the keys are not this VERSION's (a database
+        just upgraded: each article alone, no keys). Only `articles.story` changes: nothing
+        is posted again."""
+        if self._checked:
+            return
+        if await self.db.fetchval("SELECT value FROM meta WHERE key = ?", [_META_KEY]) != VERSION:
+            done = await self.recluster(unless_current=True)
+            if done is not None:
+                log.info(
+                    "stories: %d articles clustered into %d stories (%d moved) in %.1f s",
+                    done.articles,
+                    done.stories,
+                    done.moved,
+                    done.seconds,
+                )
+        self._checked = True
+
+    async def recluster(self, *, unless_current: bool = False) -> Reclustered | None:
+        """Decide every live article's story anew, its keys too, in one transaction; the
+        editors' pins hold. None when `unless_current` and another process just did it."""
+        started = time.perf_counter()
+        async with self.db.transaction():
+            current = await self.db.fetchval("SELECT value FROM meta WHERE key = ?", [_META_KEY])
+            if unless_current and current == VERSION:
+                return None
+            rows = await self.db.fetch_tuples(
+                f"SELECT {_MEMBER_COLUMNS}, a.story FROM articles a WHERE a.deleted_at IS NULL"
             )
+            related = await self.db.fetch_tuples(
+                "SELECT r.article_rowid, r.url FROM related r JOIN articles a "
+                "ON a.rowid = r.article_rowid WHERE a.deleted_at IS NULL"
+            )
+            pins = dict(await self.db.fetch_tuples("SELECT article_id, story FROM story_pins"))
+            members, stories = await asyncio.to_thread(_cluster_all, rows, related, pins)
+            await self.db.execute("DELETE FROM story_keys")
+            await self._insert_keys(
+                (key, m.published_at, row[0])
+                for m, row in zip(members, rows, strict=True)
+                for key in m.keys
+            )
+            moved = [(s, row[1]) for s, row in zip(stories, rows, strict=True) if s != row[-1]]
+            await self.db.executemany("UPDATE articles SET story = ? WHERE id = ?", moved)
             await self.db.execute(
-                "UPDATE articles SET story = ? WHERE id = ?", (story or article.id, article.id)
+                "INSERT INTO meta (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (_META_KEY, VERSION),
             )
+        self._checked = True
+        return Reclustered(len(rows), len(set(stories)), len(moved), time.perf_counter() - started)
+
+    # ------------------------------------------------------------------ gathering
+
+    def _member(self, article: ArticleRows, pin: str | None) -> Member:
+        values = article.values
+        sig = signature(values[_TITLE], values[_EXCERPT])
+        related = [r[_RELATED_URL] for r in article.related]
+        keys = story_keys(article.url, values[_ORIGINAL_URL], related, sig)
+        return Member(article.id, article.published_at, keys, sig, pin)
+
+    async def _known(self, ids: Sequence[str]) -> dict[str, tuple[int, str | None]]:
+        """id -> (rowid, story before this write: None for an article just added)."""
+        return {
+            row[0]: (row[1], row[2])
+            async for row in in_chunks(
+                self.db, "SELECT id, rowid, story FROM articles WHERE id IN ({marks})", ids
+            )
+        }
+
+    async def _pins_of(self, ids: Sequence[str]) -> dict[str, str]:
+        return {
+            row[0]: row[1]
+            async for row in in_chunks(
+                self.db,
+                "SELECT article_id, story FROM story_pins WHERE article_id IN ({marks})",
+                ids,
+            )
+        }
+
+    async def _story_members(self, stories: Sequence[str], skip: set[str]) -> list[Member]:
+        """The live members of `stories` (those a changed file was in), to decide again."""
+        rows: list[tuple[Any, ...]] = [
+            tuple(row[i] for i in range(8))
+            async for row in in_chunks(
+                self.db,
+                f"SELECT {_MEMBER_COLUMNS}, a.story FROM articles a "
+                "WHERE a.story IN ({marks}) AND a.deleted_at IS NULL",
+                stories,
+            )
+            if row[1] not in skip
+        ]
+        if not rows:
+            return []
+        related: list[tuple[Any, ...]] = [
+            (row[0], row[1])
+            async for row in in_chunks(
+                self.db,
+                "SELECT article_rowid, url FROM related WHERE article_rowid IN ({marks})",
+                [row[0] for row in rows],
+            )
+        ]
+        pins = await self._pins_of([row[1] for row in rows])
+        return _members(rows, related, pins)
+
+    async def _settled(self, members: Sequence[Member], unsettled: set[str]) -> list[Member]:
+        """The live articles the members' keys reach within WINDOW, outside the stories
+        being decided: each stays in its story, which may join theirs as a whole."""
+        keys = sorted({key for m in members for key in m.keys})
+        times = [m.published_at for m in members]
+        ids = {m.id for m in members}
+        found: dict[str, tuple[int, str, str, str, list[str]]] = {}
+        async for row in in_chunks(
+            self.db,
+            "SELECT k.key, a.id, a.published_at, a.story, a.title, a.excerpt "
+            "FROM story_keys k JOIN articles a ON a.rowid = k.article_rowid "
+            "WHERE k.key IN ({marks}) AND k.published_at BETWEEN ? AND ? "
+            "AND a.deleted_at IS NULL",
+            keys,
+            (min(times) - WINDOW, max(times) + WINDOW),
+        ):
+            story = row[3] or row[1]
+            if row[1] not in ids and story not in unsettled:
+                found.setdefault(row[1], (row[2], story, row[4], row[5], []))[4].append(row[0])
+        if not found:
+            return []
+        stories = sorted({story for _, story, _, _, _ in found.values()})
+        firsts = await self._firsts(stories)
+        pinned = {
+            row[0]
+            async for row in in_chunks(
+                self.db, "SELECT DISTINCT story FROM story_pins WHERE story IN ({marks})", stories
+            )
+        }
+        return [
+            Member(
+                article_id,
+                published_at,
+                keys,
+                signature(title, excerpt) if any(k[0] == "b" for k in keys) else (),
+                story if story in pinned else None,
+                story,
+                (firsts.get(story, published_at), story),
+            )
+            for article_id, (published_at, story, title, excerpt, keys) in sorted(found.items())
+        ]
+
+    async def _firsts(self, stories: Sequence[str]) -> dict[str, int]:
+        """When each story began: its earliest live article's time."""
+        return {
+            row[0]: row[1]
+            async for row in in_chunks(
+                self.db,
+                "SELECT story, MIN(published_at) FROM articles "
+                "WHERE story IN ({marks}) AND deleted_at IS NULL GROUP BY story",
+                stories,
+            )
+        }
+
+    # ------------------------------------------------------------------ writing
+
+    async def _write(self, members: Sequence[Member], stories: Sequence[str]) -> None:
+        """Settled stories joined into another are renamed first, then each article
+        decided gets its story."""
+        renamed = sorted(
+            {
+                m.group: s
+                for m, s in zip(members, stories, strict=True)
+                if m.group not in (None, s)
+            }.items()
+        )
+        await self.db.executemany(
+            "UPDATE articles SET story = ? WHERE story = ?", [(new, old) for old, new in renamed]
+        )
+        await self.db.executemany(
+            "UPDATE articles SET story = ? WHERE id = ?",
+            [(s, m.id) for m, s in zip(members, stories, strict=True) if m.group is None],
+        )
+
+    async def _insert_keys(self, rows: Iterable[tuple[str, int, int]]) -> None:
+        """Many rows per statement: 2,000,000 keys of a full re-cluster in seconds."""
+        flat = list(rows)
+        full, rest = divmod(len(flat), _KEY_ROWS)
+        sql = "INSERT INTO story_keys (key, published_at, article_rowid) VALUES {} " + (
+            "ON CONFLICT DO NOTHING"
+        )
+        many = sql.format(", ".join(["(?, ?, ?)"] * _KEY_ROWS))
+        params = [
+            [v for row in flat[i * _KEY_ROWS : (i + 1) * _KEY_ROWS] for v in row]
+            for i in range(full)
+        ]
+        await self.db.executemany(many, params)
+        if rest:
+            tail = [v for row in flat[full * _KEY_ROWS :] for v in row]
+            await self.db.execute(sql.format(", ".join(["(?, ?, ?)"] * rest)), tail)
+
+
+def _members(
+    rows: Sequence[tuple[Any, ...]],
+    related: Iterable[tuple[Any, ...]],
+    pins: dict[str, str],
+) -> list[Member]:
+    """Members (with their keys) of article rows (_MEMBER_COLUMNS) and their related URLs."""
+    urls: dict[int, list[str]] = {}
+    for rowid, url in related:
+        urls.setdefault(rowid, []).append(url)
+    members = []
+    for rowid, article_id, published_at, title, excerpt, url, original_url, *_ in rows:
+        sig = signature(title, excerpt)
+        keys = story_keys(url, original_url, urls.get(rowid, ()), sig)
+        members.append(Member(article_id, published_at, keys, sig, pins.get(article_id)))
+    return members
+
+
+def _cluster_all(
+    rows: Sequence[tuple[Any, ...]], related: Iterable[tuple[Any, ...]], pins: dict[str, str]
+) -> tuple[list[Member], list[str]]:
+    """Every live article's member and story: the pure, CPU-bound part of a re-cluster."""
+    members = _members(rows, related, pins)
+    return members, cluster(members, links(members))

@@ -203,6 +203,7 @@ class FolderSync:
     ) -> SyncReport:
         """Withdraw the files gone, read and apply the new or changed ones."""
         report = SyncReport(scanned=len(current))
+        await self.index.stories.ensure_clustered()  # once, after an upgrade
         todo, gone = await asyncio.to_thread(_differences, current, known)
         report.unchanged = len(current) - len(todo)
         if gone and not current and only is None:
