@@ -24,10 +24,10 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 WINDOW = 72 * 3600  # seconds between two linked articles' publishedDateTime, at most
 
-SHINGLE = 3  # words per shingle
+SHINGLE = 2  # words per shingle
 HASHES = 32  # MinHash values per signature
 BANDS, ROWS = 16, 2  # LSH: BANDS x ROWS == HASHES; a band key per band
-THRESHOLD = 0.5  # estimated Jaccard similarity at or over which two texts are one story
+THRESHOLD = 0.45  # estimated Jaccard similarity at or over which two texts are one story
 MIN_WORDS = 5  # a text shorter than this finds no near-duplicates (URLs only)
 BUCKET_PAIRS = 32  # per key, each article is compared with at most this many later ones
 
@@ -145,14 +145,16 @@ def url_keys(urls: Iterable[str | None]) -> list[str]:
 # --- near-duplicate texts -----------------------------------------------------------------
 
 _WORD = re.compile(r"[^\W_]+")
+# The combining marks NFKD splits off accented letters (é -> e + U+0301), in the blocks
+# Latin, Greek and Cyrillic text uses: a letter of any other script stays a letter.
+_MARKS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 
 
 def words(text: str) -> list[str]:
     """Casefolded words without accents or punctuation: "Café's" -> ["cafe", "s"]."""
     folded = text.casefold()
     if not folded.isascii():
-        decomposed = unicodedata.normalize("NFKD", folded)
-        folded = "".join(c for c in decomposed if not unicodedata.combining(c))
+        folded = _MARKS.sub("", unicodedata.normalize("NFKD", folded))
     return _WORD.findall(folded)
 
 

@@ -1,0 +1,149 @@
+"""Stories benchmark: how well and how fast articles are clustered into stories.
+
+    python -m bench.stories [--sizes 10000,100000] [--new 200] [--seed 0]
+
+For each size, writes a corpus with planted stories (tests/support/corpus.py: wire copies,
+tracked and AMP links, follow-ups, rewordings, decoys sharing headline words) and loads it
+into a fresh SQLite store, which clusters every batch as it is written (store/stories.py).
+Prints, against the planted membership:
+
+  - pairwise precision and recall after the load (targets >= 0.98, >= 0.95), and after a
+    full re-cluster (`newsbot recluster`), with the re-cluster's time (target < 60 s at
+    100,000);
+  - the load's time, with and without clustering (the same files, a store whose
+    clustering is switched off), so the load's share is seen;
+  - the cost of clustering one new article at that size (--new articles, each written
+    on its own as a file event would): median and p99 (target < 5 ms).
+
+Exits 1 when a target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from bench.soak import percentile
+from bot.store import Store
+from bot.store.records import ArticleRows
+from tests.support.corpus import planted_story, write_corpus
+
+TARGETS = {"precision": 0.98, "recall": 0.95, "per_article_ms": 5.0, "recluster_s": 60.0}
+
+
+def pairwise(found: dict[str, str], planted: dict[str, int]) -> tuple[float, float]:
+    """(precision, recall) over pairs of articles: a pair found in one story is right when
+    it was planted in one story."""
+
+    def pairs(counts: Counter[Any]) -> int:
+        return sum(n * (n - 1) // 2 for n in counts.values())
+
+    both = pairs(Counter((found[i], planted[i]) for i in planted))
+    said, true = pairs(Counter(found[i] for i in planted)), pairs(Counter(planted.values()))
+    return (both / said if said else 1.0), (both / true if true else 1.0)
+
+
+async def stories_of(store: Store) -> dict[str, str]:
+    return dict(await store.db.fetch_tuples("SELECT id, story FROM articles"))
+
+
+def planted(ids: Sequence[str], seed: int) -> dict[str, int]:
+    """Each article's planted story (its file's index is the first part of its name)."""
+    return {i: planted_story(seed, int(i.split("_", 1)[0])) for i in ids}
+
+
+async def _no_clustering(articles: Sequence[ArticleRows]) -> None:
+    """A stand-in for `Stories.assign`: the load without clustering, for comparison."""
+
+
+async def load_without_clustering(folder: Path, db: Path) -> float:
+    """Seconds to load the same files into a store whose clustering is switched off."""
+    async with Store.open(db, folder) as store:
+        store.folder.index.stories.assign = _no_clustering  # type: ignore[method-assign]
+        return (await store.folder.sync()).seconds
+
+
+async def one_by_one(store: Store, folder: Path, seed: int, first: int, count: int) -> list[float]:
+    """Seconds `assign` took for each of `count` new articles, each synced on its own."""
+    stories = store.folder.index.stories
+    assign = stories.assign
+    took: list[float] = []
+
+    async def timed(articles: Sequence[ArticleRows]) -> None:
+        started = time.perf_counter()
+        await assign(articles)
+        took.append(time.perf_counter() - started)
+
+    stories.assign = timed  # type: ignore[method-assign]
+    extra = folder.parent / "extra"
+    write_corpus(extra, first + count, seed=seed, start=first, stories=True)
+    for path in sorted(extra.iterdir()):
+        target = folder / path.name
+        path.rename(target)
+        await store.folder.sync_files([target.name])
+    stories.assign = assign  # type: ignore[method-assign]
+    return took
+
+
+async def run(size: int, new: int, seed: int, work: Path) -> bool:
+    folder = work / f"store{size}"
+    started = time.perf_counter()
+    write_corpus(folder, size, seed=seed, jobs=os.cpu_count() or 1, stories=True)
+    print(
+        f"\n{size:,} articles (planted stories), written in {time.perf_counter() - started:.1f} s"
+    )
+
+    plain_s = await load_without_clustering(folder, work / f"plain{size}.db")
+    async with Store.open(work / f"news{size}.db", folder) as store:
+        load_s = (await store.folder.sync()).seconds
+        found = await stories_of(store)
+        truth = planted(sorted(found), seed)
+        p_load, r_load = pairwise(found, truth)
+        print(f"load: {load_s:.1f} s with clustering, {plain_s:.1f} s without")
+        print(f"after the load:       precision {p_load:.4f}, recall {r_load:.4f}")
+        done = await store.folder.index.stories.recluster()
+        assert done is not None
+        p_full, r_full = pairwise(await stories_of(store), truth)
+        print(
+            f"after a re-cluster:   precision {p_full:.4f}, recall {r_full:.4f}; "
+            f"{done.articles:,} articles in {done.stories:,} stories, {done.moved} moved, "
+            f"{done.seconds:.1f} s"
+        )
+        took = await one_by_one(store, folder, seed, size + 1_000_000, new)
+        median, p99 = statistics.median(took) * 1000, percentile(took, 0.99) * 1000
+        print(f"one new article at {size:,}: median {median:.2f} ms, p99 {p99:.2f} ms")
+    return (
+        min(p_load, p_full) >= TARGETS["precision"]
+        and min(r_load, r_full) >= TARGETS["recall"]
+        and p99 < TARGETS["per_article_ms"]
+        and done.seconds < TARGETS["recluster_s"]
+    )
+
+
+async def main_async(sizes: list[int], new: int, seed: int) -> bool:
+    with tempfile.TemporaryDirectory(prefix="bench-stories-") as tmp:
+        results = [await run(size, new, seed, Path(tmp)) for size in sizes]
+    return all(results)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000,100000", help="comma-separated counts")
+    parser.add_argument("--new", type=int, default=200, help="new articles timed one by one")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    print(f"targets: {TARGETS}")
+    return 0 if asyncio.run(main_async(sizes, args.new, args.seed)) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
