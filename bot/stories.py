@@ -31,7 +31,7 @@ THRESHOLD = 0.45  # estimated Jaccard similarity at or over which two texts are 
 MIN_WORDS = 5  # a text shorter than this finds no near-duplicates (URLs only)
 BUCKET_PAIRS = 32  # per key, each article is compared with at most this many later ones
 
-URL_LINK = 2.0  # a shared URL: stronger than any text similarity (<= 1.0)
+URL_LINK = 2.0  # a shared URL: stronger than any text similarity (<= 1.0) alone
 Signature = tuple[int, ...]
 
 # --- URLs -------------------------------------------------------------------------------
@@ -219,9 +219,10 @@ class Member(NamedTuple):
 
 
 def links(members: Sequence[Member], window: int = WINDOW) -> list[tuple[float, int, int]]:
-    """(strength, i, j) for each pair of members linked: a shared key within `window`, a
-    band confirmed by the signatures' similarity. Two settled members are never compared:
-    only the unsettled ones can join stories."""
+    """(strength, i, j) for each pair of members linked, strongest first (then by ids, so
+    any order of members gives the same): a shared URL within `window` (URL_LINK plus their
+    texts' similarity), or a band confirmed by the signatures' similarity. Two settled
+    members are never compared: only the unsettled ones can join stories."""
     buckets: dict[str, list[int]] = {}
     for i, member in enumerate(members):
         for key in member.keys:
@@ -240,13 +241,13 @@ def links(members: Sequence[Member], window: int = WINDOW) -> list[tuple[float, 
                 pair = (i, j) if i < j else (j, i)
                 if (a.group and b.group) or best.get(pair, 0.0) >= URL_LINK:
                     continue
-                if by_url:
-                    best[pair] = URL_LINK
-                elif pair not in best:
+                if pair not in best:
                     best[pair] = similarity(a.signature, b.signature)
+                if by_url:
+                    best[pair] += URL_LINK
     return sorted(
         ((strength, i, j) for (i, j), strength in best.items() if strength >= THRESHOLD),
-        key=lambda link: (-link[0], link[1], link[2]),
+        key=lambda link: (-link[0], *sorted((members[link[1]].id, members[link[2]].id))),
     )
 
 

@@ -314,3 +314,122 @@ async def test_a_withdrawn_article_links_nothing_new(store: Store) -> None:
     plant(store.store_dir, "new", 1, originalUrl="https://one.example/story")
     await store.folder.sync()
     assert (await stories(store, ["new"]))["new"] == "new"
+
+
+# ----------------------------------------------------------------- editors' pins
+
+
+async def pin(store: Store, story: str, *ids: str) -> None:
+    """What /story split and merge write (bot/store/story_pins.py): each article pinned to
+    `story`, and its story set at once."""
+    async with store.db.transaction():
+        await store.db.executemany(
+            "INSERT INTO story_pins (article_id, story, pinned_by, pinned_at) "
+            "VALUES (?, ?, 'editor', 0) ON CONFLICT (article_id) DO UPDATE SET story = ?",
+            [(i, story, story) for i in ids],
+        )
+        await store.db.executemany(
+            "UPDATE articles SET story = ? WHERE id = ?", [(story, i) for i in ids]
+        )
+
+
+async def reopened(database: Path | str, store: Store) -> dict[str, str]:
+    """The stories after a restart (the Store opened again) and a sync."""
+    async with Store.open(database, store.store_dir) as again:
+        await again.folder.sync()
+        return await stories(again)
+
+
+async def test_a_split_story_stays_split(database: Path | str, store_dir: Path) -> None:
+    url = "https://wire.example/world/story-1"
+    for n, name in enumerate(["a", "b", "c"]):
+        plant(store_dir, name, n, originalUrl=url)
+    async with Store.open(database, store_dir) as store:
+        await store.folder.sync()
+        assert set((await stories(store, "abc")).values()) == {"a"}
+        await pin(store, "b", "b")  # /story split b: b alone, the rest keep the story
+        await pin(store, "a", "a", "c")
+        plant(store_dir, "d", 4, originalUrl=url)  # linked to all three
+        plant(store_dir, "c", 2, originalUrl=url, title="c, changed")
+        await store.folder.sync()
+        found = await stories(store, "abcd")
+        assert (found["a"], found["b"], found["c"]) == ("a", "b", "a")
+        assert found["d"] in ("a", "b")  # joins one side, bridges nothing
+        await store.folder.index.stories.recluster()
+        again = await stories(store, "abcd")
+        assert again == found
+        assert await reopened(database, store) == await stories(store)
+
+
+async def test_a_merged_story_stays_merged(database: Path | str, store_dir: Path) -> None:
+    plant(store_dir, "x1", 0, originalUrl="https://one.example/story")
+    plant(store_dir, "x2", 1, originalUrl="https://one.example/story")
+    plant(store_dir, "y1", 5, originalUrl="https://two.example/other")
+    async with Store.open(database, store_dir) as store:
+        await store.folder.sync()
+        assert await stories(store, ["x1", "x2", "y1"]) == {"x1": "x1", "x2": "x1", "y1": "y1"}
+        await pin(store, "x1", "x1", "x2", "y1")  # /story merge y1 x1
+        await store.folder.index.stories.recluster()
+        assert set((await stories(store, ["x1", "x2", "y1"])).values()) == {"x1"}
+        # an unpinned article linked to a pinned one takes that pin's story
+        plant(store_dir, "y2", 6, originalUrl="https://two.example/other?utm_source=x")
+        await store.folder.sync()
+        assert (await stories(store, ["y2"]))["y2"] == "x1"
+        assert set((await reopened(database, store)).values()) >= {"x1"}
+        assert set((await reopened(database, store)).values()) - {"x1"} == {
+            "000_b1e94322d9932e65"
+        }  # the seed article, alone
+
+
+async def test_an_unpinned_story_never_bridges_two_pinned_ones(store: Store) -> None:
+    folder = store.store_dir
+    plant(folder, "p", 0, originalUrl="https://one.example/story")
+    plant(folder, "q", 1, originalUrl="https://two.example/story")
+    await store.folder.sync()
+    await pin(store, "p", "p")
+    await pin(store, "q", "q")
+    plant(  # shares a URL with both: joins one, merges nothing
+        folder,
+        "both",
+        2,
+        originalUrl="https://one.example/story",
+        related=[{"title": "Also", "webUrl": "https://two.example/story"}],
+    )
+    await store.folder.sync()
+    found = await stories(store, ["p", "q", "both"])
+    assert (found["p"], found["q"]) == ("p", "q") and found["both"] in ("p", "q")
+    await store.folder.index.stories.recluster()
+    assert (await stories(store, ["p", "q"])) == {"p": "p", "q": "q"}
+
+
+# ----------------------------------------------------------------- upgrade and re-cluster
+
+
+async def test_an_upgraded_database_is_clustered_once_and_posts_nothing_again(
+    database: Path | str, store_dir: Path
+) -> None:
+    url = "https://wire.example/world/story-1"
+    plant(store_dir, "a", 0, originalUrl=url)
+    plant(store_dir, "b", 3, originalUrl=url + "?utm_source=rss")
+    async with Store.open(database, store_dir) as store:
+        await store.feeds.subscribe(1, "", actor="t")
+        await store.folder.sync()
+        outbox = await store.db.fetch_tuples("SELECT * FROM outbox ORDER BY id")
+        assert len(outbox) == 2
+        async with store.db.transaction():  # as the migration left it: alone, no keys
+            await store.db.execute("UPDATE articles SET story = id")
+            await store.db.execute("DELETE FROM story_keys")
+            await store.db.execute("DELETE FROM meta WHERE key = 'stories'")
+    async with Store.open(database, store_dir) as store:
+        await store.folder.sync()
+        assert await stories(store, ["a", "b"]) == {"a": "a", "b": "a"}
+        assert await store.db.fetch_tuples("SELECT * FROM outbox ORDER BY id") == outbox
+        assert await store.db.fetchval("SELECT COUNT(*) FROM story_keys") > 0
+        # a later article finds the upgraded ones by their keys
+        plant(store_dir, "c", 5, originalUrl=url + "#more")
+        await store.folder.sync()
+        assert (await stories(store, ["c"]))["c"] == "a"
+        keys = await store.db.fetch_tuples("SELECT * FROM story_keys ORDER BY 1, 2, 3")
+        done = await store.folder.index.stories.recluster()  # newsbot recluster: no change
+        assert done is not None and done.moved == 0
+        assert await store.db.fetch_tuples("SELECT * FROM story_keys ORDER BY 1, 2, 3") == keys

@@ -225,7 +225,7 @@ class Stories:
                 article_id,
                 published_at,
                 keys,
-                signature(title, excerpt) if any(k[0] == "b" for k in keys) else (),
+                signature(title, excerpt),
                 story if story in pinned else None,
                 story,
                 (firsts.get(story, published_at), story),
