@@ -27,6 +27,7 @@ from bot.stories import (
     similarity,
     url_keys,
 )
+from tests.support.cli import newsbot
 from tests.support.helpers import write_article
 
 # ----------------------------------------------------------------- URLs
@@ -433,3 +434,16 @@ async def test_an_upgraded_database_is_clustered_once_and_posts_nothing_again(
         done = await store.folder.index.stories.recluster()  # newsbot recluster: no change
         assert done is not None and done.moved == 0
         assert await store.db.fetch_tuples("SELECT * FROM story_keys ORDER BY 1, 2, 3") == keys
+
+
+def test_newsbot_recluster_decides_every_story_again(tmp_path: Path) -> None:
+    folder = tmp_path / "store"
+    folder.mkdir()
+    plant(folder, "a", 0, originalUrl="https://wire.example/world/story-1")
+    plant(folder, "b", 1, originalUrl="https://wire.example/amp/world/story-1")
+    plant(folder, "c", 1, originalUrl="https://wire.example/world/story-2")
+    done = newsbot(tmp_path, "recluster")
+    assert done.returncode == 0, done.stderr
+    assert "3 articles in 2 stories; 0 moved to another story" in done.stdout
+    again = newsbot(tmp_path, "recluster")
+    assert "3 articles in 2 stories; 0 moved to another story" in again.stdout
