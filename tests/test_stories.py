@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from bot.articles import read_article
 from bot.store import Store
 from bot.stories import (
     HASHES,
@@ -28,6 +29,7 @@ from bot.stories import (
     url_keys,
 )
 from tests.support.cli import newsbot
+from tests.support.corpus import STORY_BLOCK, planted_story, write_corpus
 from tests.support.helpers import write_article
 
 # ----------------------------------------------------------------- URLs
@@ -64,7 +66,9 @@ def test_the_query_that_names_the_page_stays_sorted() -> None:
     assert normalise_url("https://example.com/a?b=2&utm_source=x&a=1") == (
         "https://example.com/a?a=1&b=2"
     )
-    assert normalise_url("https://example.com/a?id=1") != normalise_url("https://example.com/a?id=2")
+    assert normalise_url("https://example.com/a?id=1") != normalise_url(
+        "https://example.com/a?id=2"
+    )
     assert normalise_url("https://example.com/a?output=print") == (
         "https://example.com/a?output=print"
     )
@@ -447,3 +451,29 @@ def test_newsbot_recluster_decides_every_story_again(tmp_path: Path) -> None:
     assert "3 articles in 2 stories; 0 moved to another story" in done.stdout
     again = newsbot(tmp_path, "recluster")
     assert "3 articles in 2 stories; 0 moved to another story" in again.stdout
+
+
+# ----------------------------------------------------------------- the planted corpus
+
+
+def test_the_corpus_plants_stories_a_reader_can_parse(tmp_path: Path) -> None:
+    """Planted stories are well-formed articles; their members carry what links them, and
+    the articles of no story are the plain corpus's."""
+    write_corpus(tmp_path, 400, stories=True)
+    write_corpus(tmp_path / "plain", 400)
+    by_story: dict[int, list[Any]] = {}
+    for path in sorted(tmp_path.glob("*.txt")):
+        index = int(path.name.split("_", 1)[0])
+        by_story.setdefault(planted_story(0, index), []).append(read_article(tmp_path, path.name))
+        if index % STORY_BLOCK == 0:  # a story's root is the plain corpus's article
+            assert path.read_bytes() == (tmp_path / "plain" / path.name).read_bytes()
+    groups = [g for g in by_story.values() if len(g) > 1]
+    assert len(groups) >= 15 and sum(map(len, groups)) >= 50
+    for root, *others in groups:
+        for other in others:
+            assert 0 <= (other.published_at - root.published_at).total_seconds() <= 60 * HOUR
+            urls = {normalise_url(u) for u in (other.original_url, *(r.url for r in other.related))}
+            texts = similarity(
+                signature(root.title, root.excerpt), signature(other.title, other.excerpt)
+            )
+            assert normalise_url(root.url) in urls or texts > 0.2
