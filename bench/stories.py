@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
+import resource
 import statistics
 import tempfile
 import time
@@ -58,6 +60,10 @@ async def stories_of(store: Store) -> dict[str, str]:
 def planted(ids: Sequence[str], seed: int) -> dict[str, int]:
     """Each article's planted story (its file's index is the first part of its name)."""
     return {i: planted_story(seed, int(i.split("_", 1)[0])) for i in ids}
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
 async def _no_clustering(articles: Sequence[ArticleRows]) -> None:
@@ -115,7 +121,7 @@ async def run(size: int, new: int, seed: int, work: Path) -> bool:
         print(
             f"after a re-cluster:   precision {p_full:.4f}, recall {r_full:.4f}; "
             f"{done.articles:,} articles in {done.stories:,} stories, {done.moved} moved, "
-            f"{done.seconds:.1f} s"
+            f"{done.seconds:.1f} s (peak RSS so far {_peak_mb():.0f} MB)"
         )
         took = await one_by_one(store, folder, seed, size + 1_000_000, new)
         median, p99 = statistics.median(took) * 1000, percentile(took, 0.99) * 1000
@@ -141,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    logging.getLogger("bot").setLevel(logging.ERROR)  # the corpus's few shared webUrls
     print(f"targets: {TARGETS}")
     return 0 if asyncio.run(main_async(sizes, args.new, args.seed)) else 1
 
