@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.store.database import Database, in_chunks
+from bot.store.database import Database, chunks, in_chunks
 from bot.store.records import ARTICLE_COLUMNS, ArticleRows
 from bot.stories import (
     BANDS,
@@ -194,22 +194,25 @@ class Stories:
     async def _settled(self, members: Sequence[Member], unsettled: set[str]) -> list[Member]:
         """The live articles the members' keys reach within WINDOW, outside the stories
         being decided: each stays in its story, which may join theirs as a whole."""
-        keys = sorted({key for m in members for key in m.keys})
-        times = [m.published_at for m in members]
+        wanted = sorted({(key, m.published_at) for m in members for key in m.keys})
         ids = {m.id for m in members}
-        found: dict[str, tuple[int, str, str, str, list[str]]] = {}
-        async for row in in_chunks(
-            self.db,
-            "SELECT k.key, a.id, a.published_at, a.story, a.title, a.excerpt "
-            "FROM story_keys k JOIN articles a ON a.rowid = k.article_rowid "
-            "WHERE k.key IN ({marks}) AND k.published_at BETWEEN ? AND ? "
-            "AND a.deleted_at IS NULL",
-            keys,
-            (min(times) - WINDOW, max(times) + WINDOW),
-        ):
-            story = row[3] or row[1]
-            if row[1] not in ids and story not in unsettled:
-                found.setdefault(row[1], (row[2], story, row[4], row[5], []))[4].append(row[0])
+        found: dict[str, tuple[int, str, str, str, set[str]]] = {}
+        for chunk in chunks(wanted):
+            # each key looked up within its own article's window: a batch of a big load
+            # spans years, and a common band's articles over years are thousands
+            around = ", ".join(["(?, CAST(? AS BIGINT), CAST(? AS BIGINT))"] * len(chunk))
+            rows = await self.db.fetch(
+                f"WITH wanted (key, low, high) AS (VALUES {around}) "
+                "SELECT k.key, a.id, a.published_at, a.story, a.title, a.excerpt "
+                "FROM wanted w JOIN story_keys k ON k.key = w.key "
+                "AND k.published_at BETWEEN w.low AND w.high "
+                "JOIN articles a ON a.rowid = k.article_rowid WHERE a.deleted_at IS NULL",
+                [v for key, at in chunk for v in (key, at - WINDOW, at + WINDOW)],
+            )
+            for row in rows:
+                story = row[3] or row[1]
+                if row[1] not in ids and story not in unsettled:
+                    found.setdefault(row[1], (row[2], story, row[4], row[5], set()))[4].add(row[0])
         if not found:
             return []
         stories = sorted({story for _, story, _, _, _ in found.values()})
@@ -224,7 +227,7 @@ class Stories:
             Member(
                 article_id,
                 published_at,
-                keys,
+                sorted(keys),
                 signature(title, excerpt),
                 story if story in pinned else None,
                 story,
