@@ -29,13 +29,14 @@ import statistics
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from bench.soak import percentile
 from bot.store import Store
 from bot.store.records import ArticleRows
+from bot.store.stories import Prepared
 from tests.support.corpus import planted_story, write_corpus
 
 TARGETS = {"precision": 0.98, "recall": 0.95, "per_article_ms": 5.0, "recluster_s": 60.0}
@@ -66,7 +67,9 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-async def _no_clustering(articles: Sequence[ArticleRows]) -> None:
+async def _no_clustering(
+    articles: Sequence[ArticleRows], prepared: Mapping[str, Prepared] | None = None
+) -> None:
     """A stand-in for `Stories.assign`: the load without clustering, for comparison."""
 
 
@@ -83,9 +86,11 @@ async def one_by_one(store: Store, folder: Path, seed: int, first: int, count: i
     assign = stories.assign
     took: list[float] = []
 
-    async def timed(articles: Sequence[ArticleRows]) -> None:
+    async def timed(
+        articles: Sequence[ArticleRows], prepared: Mapping[str, Prepared] | None = None
+    ) -> None:
         started = time.perf_counter()
-        await assign(articles)
+        await assign(articles, prepared)
         took.append(time.perf_counter() - started)
 
     stories.assign = timed  # type: ignore[method-assign]

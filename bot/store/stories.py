@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +31,7 @@ from bot.stories import (
     THRESHOLD,
     WINDOW,
     Member,
+    Signature,
     cluster,
     links,
     signature,
@@ -39,9 +40,11 @@ from bot.stories import (
 
 log = logging.getLogger(__name__)
 
+Prepared = tuple[tuple[str, ...], Signature]  # an article's story keys and signature
+
 # What the keys in `story_keys` were made with: when it changes (or is missing, as after
 # the upgrade that added stories) every article is clustered again, once.
-VERSION = f"{SHINGLE}w/{HASHES}h/{BANDS}x{ROWS}/{THRESHOLD}/{WINDOW}s/url1"
+VERSION = f"{SHINGLE}w/{HASHES}h/{BANDS}x{ROWS}/{THRESHOLD}/{WINDOW}s/keys2"
 _META_KEY = "stories"
 _KEY_ROWS = 200  # story_keys rows per INSERT statement (600 parameters)
 _TITLE, _EXCERPT, _ORIGINAL_URL = (
@@ -66,22 +69,30 @@ class Stories:
         self.db = db
         self._checked = False  # this process saw the keys made by this VERSION
 
-    async def assign(self, articles: Sequence[ArticleRows]) -> None:
+    async def assign(
+        self, articles: Sequence[ArticleRows], prepared: Mapping[str, Prepared] | None = None
+    ) -> None:
         """Give each article just written its story (inside the writer's transaction,
         before its posts are queued): its keys replace any it had, then it joins what
-        they link it to."""
+        they link it to. `prepared`: the keys and signatures of some of them, made where
+        they were parsed (a big load's worker processes)."""
         batch = list({a.id: a for a in articles}.values())
         if not batch:
             return
         known = await self._known([a.id for a in batch])
         pins = await self._pins_of([a.id for a in batch])
-        members = [self._member(a, pins.get(a.id)) for a in batch]
+        ready = prepared or {}
+        members = [
+            Member(a.id, a.published_at, *(ready.get(a.id) or prepare(a)), pins.get(a.id))
+            for a in batch
+        ]
         changed = [known[a.id][0] for a in batch if known[a.id][1] is not None]
         await self.db.executemany(
             "DELETE FROM story_keys WHERE article_rowid = ?", [(r,) for r in changed]
         )
-        await self._insert_keys(
-            sorted((key, m.published_at, known[m.id][0]) for m in members for key in m.keys)
+        await _insert_keys(
+            self.db,
+            sorted((key, m.published_at, known[m.id][0]) for m in members for key in m.keys),
         )
         old = {s for a in batch if (s := known[a.id][1]) is not None}
         members += await self._story_members(sorted(old), {m.id for m in members})
@@ -125,9 +136,9 @@ class Stories:
             members, stories = await asyncio.to_thread(_cluster_all, rows, related, pins)
             keys = {row[0]: (m.published_at, m.keys) for m, row in zip(members, rows, strict=True)}
             if current == VERSION:
-                await self._replace_changed_keys(keys)
+                await _replace_changed_keys(self.db, keys)
             else:
-                await self._rebuild_keys(keys)
+                await _rebuild_keys(self.db, keys)
             moved = [(s, row[1]) for s, row in zip(stories, rows, strict=True) if s != row[-1]]
             await self.db.executemany("UPDATE articles SET story = ? WHERE id = ?", moved)
             await self.db.execute(
@@ -139,13 +150,6 @@ class Stories:
         return Reclustered(len(rows), len(set(stories)), len(moved), time.perf_counter() - started)
 
     # ------------------------------------------------------------------ gathering
-
-    def _member(self, article: ArticleRows, pin: str | None) -> Member:
-        values = article.values
-        sig = signature(values[_TITLE], values[_EXCERPT])
-        related = [r[_RELATED_URL] for r in article.related]
-        keys = story_keys(article.url, values[_ORIGINAL_URL], related, sig)
-        return Member(article.id, article.published_at, keys, sig, pin)
 
     async def _known(self, ids: Sequence[str]) -> dict[str, tuple[int, str | None]]:
         """id -> (rowid, story before this write: None for an article just added)."""
@@ -268,51 +272,59 @@ class Stories:
             [(s, m.id) for m, s in zip(members, stories, strict=True) if m.group is None],
         )
 
-    async def _replace_changed_keys(self, keys: dict[int, tuple[int, Sequence[str]]]) -> None:
-        """Keys made by this VERSION: only the articles whose keys differ are rewritten."""
-        stored: dict[int, set[tuple[str, int]]] = {}
-        for key, published_at, rowid in await self.db.fetch_tuples(
-            "SELECT key, published_at, article_rowid FROM story_keys"
-        ):
-            stored.setdefault(rowid, set()).add((key, published_at))
-        stale = [
-            rowid
-            for rowid, (published_at, wanted) in keys.items()
-            if stored.get(rowid, set()) != {(key, published_at) for key in wanted}
-        ]
-        await self.db.executemany(
-            "DELETE FROM story_keys WHERE article_rowid = ?", [(r,) for r in stale]
-        )
-        await self._insert_keys((k, keys[r][0], r) for r in stale for k in keys[r][1])
 
-    async def _rebuild_keys(self, keys: dict[int, tuple[int, Sequence[str]]]) -> None:
-        """Every key anew (after an upgrade, or made by another VERSION): written in key
-        order with the article index set aside (made again in one pass), as a bulk load
-        does; 2,000,000 rows at 100,000 articles."""
-        await self.db.execute("DROP INDEX story_keys_article")
-        await self.db.execute("DELETE FROM story_keys")
-        await self._insert_keys(
-            sorted((k, published_at, r) for r, (published_at, ks) in keys.items() for k in ks)
-        )
-        # as the migration (SQLite 12, PostgreSQL 9) made it
-        await self.db.execute("CREATE INDEX story_keys_article ON story_keys (article_rowid)")
+async def _replace_changed_keys(db: Database, keys: dict[int, tuple[int, Sequence[str]]]) -> None:
+    """Keys made by this VERSION: only the articles whose keys differ are rewritten."""
+    stored: dict[int, set[tuple[str, int]]] = {}
+    for key, published_at, rowid in await db.fetch_tuples(
+        "SELECT key, published_at, article_rowid FROM story_keys"
+    ):
+        stored.setdefault(rowid, set()).add((key, published_at))
+    stale = [
+        rowid
+        for rowid, (published_at, wanted) in keys.items()
+        if stored.get(rowid, set()) != {(key, published_at) for key in wanted}
+    ]
+    await db.executemany("DELETE FROM story_keys WHERE article_rowid = ?", [(r,) for r in stale])
+    await _insert_keys(db, [(k, keys[r][0], r) for r in stale for k in keys[r][1]])
 
-    async def _insert_keys(self, rows: Iterable[tuple[str, int, int]]) -> None:
-        """Many rows per statement: 2,000,000 keys of a full re-cluster in seconds."""
-        flat = list(rows)
-        full, rest = divmod(len(flat), _KEY_ROWS)
-        sql = "INSERT INTO story_keys (key, published_at, article_rowid) VALUES {} " + (
-            "ON CONFLICT DO NOTHING"
-        )
-        many = sql.format(", ".join(["(?, ?, ?)"] * _KEY_ROWS))
-        params = [
-            [v for row in flat[i * _KEY_ROWS : (i + 1) * _KEY_ROWS] for v in row]
-            for i in range(full)
-        ]
-        await self.db.executemany(many, params)
-        if rest:
-            tail = [v for row in flat[full * _KEY_ROWS :] for v in row]
-            await self.db.execute(sql.format(", ".join(["(?, ?, ?)"] * rest)), tail)
+
+async def _rebuild_keys(db: Database, keys: dict[int, tuple[int, Sequence[str]]]) -> None:
+    """Every key anew (after an upgrade, or made by another VERSION): written in key
+    order with the article index set aside (made again in one pass), as a bulk load
+    does; 2,000,000 rows at 100,000 articles."""
+    await db.execute("DROP INDEX story_keys_article")
+    await db.execute("DELETE FROM story_keys")
+    await _insert_keys(
+        db, sorted((k, published_at, r) for r, (published_at, ks) in keys.items() for k in ks)
+    )
+    # as the migration (SQLite 12, PostgreSQL 9) made it
+    await db.execute("CREATE INDEX story_keys_article ON story_keys (article_rowid)")
+
+
+async def _insert_keys(db: Database, rows: Iterable[tuple[str, int, int]]) -> None:
+    """Many rows per statement: 2,000,000 keys of a full re-cluster in seconds."""
+    flat = list(rows)
+    full, rest = divmod(len(flat), _KEY_ROWS)
+    sql = "INSERT INTO story_keys (key, published_at, article_rowid) VALUES {} " + (
+        "ON CONFLICT DO NOTHING"
+    )
+    many = sql.format(", ".join(["(?, ?, ?)"] * _KEY_ROWS))
+    params = [
+        [v for row in flat[i * _KEY_ROWS : (i + 1) * _KEY_ROWS] for v in row] for i in range(full)
+    ]
+    await db.executemany(many, params)
+    if rest:
+        tail = [v for row in flat[full * _KEY_ROWS :] for v in row]
+        await db.execute(sql.format(", ".join(["(?, ?, ?)"] * rest)), tail)
+
+
+def prepare(article: ArticleRows) -> Prepared:
+    """An article's story keys and signature: pure, so a parse worker can make them."""
+    values = article.values
+    sig = signature(values[_TITLE], values[_EXCERPT])
+    related = [r[_RELATED_URL] for r in article.related]
+    return tuple(story_keys(article.url, values[_ORIGINAL_URL], related, sig)), sig
 
 
 def _members(
