@@ -19,7 +19,7 @@ import re
 import unicodedata
 from array import array
 from collections.abc import Iterable, Sequence
-from typing import NamedTuple
+from typing import NamedTuple, TypeAlias
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 WINDOW = 72 * 3600  # seconds between two linked articles' publishedDateTime, at most
@@ -32,7 +32,8 @@ MIN_WORDS = 5  # a text shorter than this finds no near-duplicates (URLs only)
 BUCKET_PAIRS = 32  # per key, each article is compared with at most this many later ones
 
 URL_LINK = 2.0  # a shared URL: stronger than any text similarity (<= 1.0) alone
-Signature = tuple[int, ...]
+# HASHES 32-bit values, as an array ("I"): a seventh of a tuple's memory at 100,000 articles
+Signature: TypeAlias = "array[int]"
 
 # --- URLs -------------------------------------------------------------------------------
 
@@ -176,8 +177,8 @@ def signature(title: str, excerpt: str) -> Signature:
         for s in shingles(title, excerpt)
     ]
     if not rows:
-        return ()
-    return tuple(map(min, zip(*rows, strict=True)))
+        return array("I")
+    return array("I", map(min, zip(*rows, strict=True)))
 
 
 def similarity(a: Signature, b: Signature) -> float:
@@ -193,7 +194,7 @@ def band_keys(sig: Signature) -> list[str]:
     0.97 at J = 0.45, 0.6% at J = 0.02."""
     keys = []
     for band in range(len(sig) // ROWS):
-        values = array("I", sig[band * ROWS : (band + 1) * ROWS]).tobytes()
+        values = sig[band * ROWS : (band + 1) * ROWS].tobytes()
         keys.append(f"b{band:x}{hashlib.blake2b(values, digest_size=4).hexdigest()}")
     return keys
 
@@ -225,14 +226,15 @@ def links(members: Sequence[Member], window: int = WINDOW) -> list[tuple[float, 
     any order of members gives the same): a shared URL within `window` (URL_LINK plus their
     texts' similarity), or a band confirmed by the signatures' similarity. Two settled
     members are never compared: only the unsettled ones can join stories."""
-    buckets: dict[str, list[int]] = {}
+    first: dict[str, int] = {}  # most keys are one article's: no list for them
+    shared: dict[str, list[int]] = {}
     for i, member in enumerate(members):
         for key in member.keys:
-            buckets.setdefault(key, []).append(i)
+            if (j := first.setdefault(key, i)) != i:
+                shared.setdefault(key, [j]).append(i)
+    del first
     best: dict[tuple[int, int], float] = {}
-    for key, found in buckets.items():
-        if len(found) < 2:
-            continue
+    for key, found in shared.items():
         found.sort(key=lambda i: members[i].published_at)
         by_url = key[0] == "u"
         for at, i in enumerate(found):

@@ -47,6 +47,7 @@ Prepared = tuple[tuple[str, ...], Signature]  # an article's story keys and sign
 VERSION = f"{SHINGLE}w/{HASHES}h/{BANDS}x{ROWS}/{THRESHOLD}/{WINDOW}s/keys2"
 _META_KEY = "stories"
 _KEY_ROWS = 200  # story_keys rows per INSERT statement (600 parameters)
+_COMPARED = 5000  # articles whose stored keys a re-cluster reads at a time
 _TITLE, _EXCERPT, _ORIGINAL_URL = (
     ARTICLE_COLUMNS.index(c) for c in ("title", "excerpt", "original_url")
 )
@@ -274,30 +275,41 @@ class Stories:
 
 
 async def _replace_changed_keys(db: Database, keys: dict[int, tuple[int, Sequence[str]]]) -> None:
-    """Keys made by this VERSION: only the articles whose keys differ are rewritten."""
-    stored: dict[int, set[tuple[str, int]]] = {}
-    for key, published_at, rowid in await db.fetch_tuples(
-        "SELECT key, published_at, article_rowid FROM story_keys"
-    ):
-        stored.setdefault(rowid, set()).add((key, published_at))
-    stale = [
-        rowid
-        for rowid, (published_at, wanted) in keys.items()
-        if stored.get(rowid, set()) != {(key, published_at) for key in wanted}
-    ]
-    await db.executemany("DELETE FROM story_keys WHERE article_rowid = ?", [(r,) for r in stale])
-    await _insert_keys(db, [(k, keys[r][0], r) for r in stale for k in keys[r][1]])
+    """Keys made by this VERSION: only the articles whose keys differ are rewritten (read
+    a slice of articles at a time: 2,000,000 rows at once would take a gigabyte)."""
+    rowids = sorted(keys)
+    for at in range(0, len(rowids), _COMPARED):
+        part = rowids[at : at + _COMPARED]
+        stored: dict[int, set[tuple[str, int]]] = {}
+        for key, published_at, rowid in await db.fetch_tuples(
+            "SELECT key, published_at, article_rowid FROM story_keys "
+            "WHERE article_rowid BETWEEN ? AND ?",
+            (part[0], part[-1]),
+        ):
+            stored.setdefault(rowid, set()).add((key, published_at))
+        stale = [
+            rowid
+            for rowid in part
+            if stored.get(rowid, set()) != {(key, keys[rowid][0]) for key in keys[rowid][1]}
+        ]
+        await db.executemany(
+            "DELETE FROM story_keys WHERE article_rowid = ?", [(r,) for r in stale]
+        )
+        await _insert_keys(db, [(k, keys[r][0], r) for r in stale for k in keys[r][1]])
 
 
 async def _rebuild_keys(db: Database, keys: dict[int, tuple[int, Sequence[str]]]) -> None:
     """Every key anew (after an upgrade, or made by another VERSION): written in key
-    order with the article index set aside (made again in one pass), as a bulk load
-    does; 2,000,000 rows at 100,000 articles."""
+    order, a key prefix at a time, with the article index set aside (made again in one
+    pass), as a bulk load does; 2,000,000 rows at 100,000 articles."""
     await db.execute("DROP INDEX story_keys_article")
     await db.execute("DELETE FROM story_keys")
-    await _insert_keys(
-        db, sorted((k, published_at, r) for r, (published_at, ks) in keys.items() for k in ks)
-    )
+    by_prefix: dict[str, list[tuple[str, int, int]]] = {}
+    for rowid, (published_at, wanted) in keys.items():
+        for key in wanted:
+            by_prefix.setdefault(key[:2], []).append((key, published_at, rowid))
+    for prefix in sorted(by_prefix):
+        await _insert_keys(db, sorted(by_prefix.pop(prefix)))
     # as the migration (SQLite 12, PostgreSQL 9) made it
     await db.execute("CREATE INDEX story_keys_article ON story_keys (article_rowid)")
 
