@@ -1,18 +1,19 @@
 """Stories benchmark: how well and how fast articles are clustered into stories.
 
-    python -m bench.stories [--sizes 10000,100000] [--new 200] [--seed 0]
+    python -m bench.stories [--sizes 10000,100000] [--new 200] [--seed 0] [--postgresql]
 
 For each size, writes a corpus with planted stories (tests/support/corpus.py: wire copies,
 tracked and AMP links, follow-ups, rewordings, decoys sharing headline words) and loads it
-into a fresh SQLite store, which clusters every batch as it is written (store/stories.py).
-Prints, against the planted membership:
+into a fresh SQLite store (PostgreSQL with --postgresql), which clusters every batch as
+it is written (store/stories.py). Prints, against the planted membership:
 
   - pairwise precision and recall after the load (targets >= 0.98, >= 0.95), after a
     full re-cluster (`newsbot recluster`: the keys are current, only changed ones are
     written) and after the re-cluster of a database just upgraded (every key written),
     with each re-cluster's time (target < 60 s at 100,000);
   - the load's time, with and without clustering (the same files, a store whose
-    clustering is switched off), so the load's share is seen;
+    clustering is switched off; the parse workers make the story keys in both), so the
+    load's share is seen;
   - the cost of clustering one new article at that size (--new articles, each written
     on its own as a file event would): median (target < 5 ms) and p99.
 
@@ -27,6 +28,7 @@ import logging
 import os
 import resource
 import statistics
+import sys
 import tempfile
 import time
 from collections import Counter
@@ -39,6 +41,7 @@ from bot.store import Store
 from bot.store.records import ArticleRows
 from bot.store.stories import Prepared, Reclustered
 from tests.support.corpus import planted_story, write_corpus
+from tests.support.postgres import PostgresServer, server_binaries, throwaway_server
 
 TARGETS = {"precision": 0.98, "recall": 0.95, "per_article_ms": 5.0, "recluster_s": 60.0}
 
@@ -74,7 +77,7 @@ async def _no_clustering(
     """A stand-in for `Stories.assign`: the load without clustering, for comparison."""
 
 
-async def load_without_clustering(folder: Path, db: Path) -> float:
+async def load_without_clustering(folder: Path, db: Path | str) -> float:
     """Seconds to load the same files into a store whose clustering is switched off."""
     async with Store.open(db, folder) as store:
         store.folder.index.stories.assign = _no_clustering  # type: ignore[method-assign]
@@ -117,7 +120,7 @@ async def one_by_one(store: Store, folder: Path, seed: int, first: int, count: i
     return took
 
 
-async def run(size: int, new: int, seed: int, work: Path) -> bool:
+async def run(size: int, new: int, seed: int, work: Path, pg: PostgresServer | None) -> bool:
     folder = work / f"store{size}"
     started = time.perf_counter()
     write_corpus(folder, size, seed=seed, jobs=os.cpu_count() or 1, stories=True)
@@ -125,8 +128,8 @@ async def run(size: int, new: int, seed: int, work: Path) -> bool:
         f"\n{size:,} articles (planted stories), written in {time.perf_counter() - started:.1f} s"
     )
 
-    plain_s = await load_without_clustering(folder, work / f"plain{size}.db")
-    async with Store.open(work / f"news{size}.db", folder) as store:
+    plain_s = await load_without_clustering(folder, await database(work / f"plain{size}.db", pg))
+    async with Store.open(await database(work / f"news{size}.db", pg), folder) as store:
         load_s = (await store.folder.sync()).seconds
         found = await stories_of(store)
         truth = planted(sorted(found), seed)
@@ -159,9 +162,14 @@ async def run(size: int, new: int, seed: int, work: Path) -> bool:
     )
 
 
-async def main_async(sizes: list[int], new: int, seed: int) -> bool:
+async def database(path: Path, pg: PostgresServer | None) -> Path | str:
+    """A fresh database: the SQLite file `path`, or a new one on the PostgreSQL server."""
+    return await pg.new_database() if pg is not None else path
+
+
+async def main_async(sizes: list[int], new: int, seed: int, pg: PostgresServer | None) -> bool:
     with tempfile.TemporaryDirectory(prefix="bench-stories-") as tmp:
-        results = [await run(size, new, seed, Path(tmp)) for size in sizes]
+        results = [await run(size, new, seed, Path(tmp), pg) for size in sizes]
     return all(results)
 
 
@@ -170,11 +178,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="10000,100000", help="comma-separated counts")
     parser.add_argument("--new", type=int, default=200, help="new articles timed one by one")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--postgresql", action="store_true", help="on a throwaway PostgreSQL server, not SQLite"
+    )
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     logging.getLogger("bot").setLevel(logging.ERROR)  # the corpus's few shared webUrls
     print(f"targets: {TARGETS}")
-    return 0 if asyncio.run(main_async(sizes, args.new, args.seed)) else 1
+    if not args.postgresql:
+        return 0 if asyncio.run(main_async(sizes, args.new, args.seed, None)) else 1
+    bindir = server_binaries()
+    if bindir is None:
+        print("PostgreSQL server binaries (initdb, pg_ctl) not found", file=sys.stderr)
+        return 1
+    with throwaway_server(bindir) as pg:
+        return 0 if asyncio.run(main_async(sizes, args.new, args.seed, pg)) else 1
 
 
 if __name__ == "__main__":
