@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.articles import read_article
 from bot.store import Store
@@ -103,6 +105,21 @@ def test_different_pages_stay_different() -> None:
 def test_normalising_any_string_never_raises(hostile: str) -> None:
     assert isinstance(normalise_url(hostile), str)
     assert isinstance(url_keys([hostile]), list)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text()
+    | st.builds(
+        lambda host, path, query: f"https://{host}/{path}?{query}",
+        st.text(min_size=1),
+        st.text(),
+        st.text(),
+    )
+)
+def test_normalising_is_total(text: str) -> None:
+    assert isinstance(normalise_url(text), str)
+    assert isinstance(url_keys([text]), list)
 
 
 def test_a_site_home_page_is_no_key() -> None:
