@@ -256,6 +256,26 @@ async def test_the_same_wire_text_from_two_providers_is_one_story(store: Store) 
     assert await stories(store, ["ap", "local"]) == {"ap": "ap", "local": "ap"}
 
 
+async def test_near_duplicates_in_the_store_join_at_the_threshold(store: Store) -> None:
+    least = math.ceil(THRESHOLD * HASHES) / HASHES
+    over, under = _pair_at(least), _pair_at(least - 1 / HASHES)
+    for name, text, hours in (
+        ("over1", over[0], 0),
+        ("over2", over[1], 1),
+        ("under1", under[0], 200),  # days later: no link to the first pair
+        ("under2", under[1], 201),
+    ):
+        title, excerpt = text.split(" ", 1)  # read as one text: the same shingles
+        plant(store.store_dir, name, hours, title=title, excerpt=excerpt)
+    await store.folder.sync()
+    assert await stories(store, ["over1", "over2", "under1", "under2"]) == {
+        "over1": "over1",
+        "over2": "over1",
+        "under1": "under1",
+        "under2": "under2",
+    }
+
+
 async def test_73_hours_apart_is_two_stories_and_72_is_one(store: Store) -> None:
     url = "https://wire.example/world/story-1"
     plant(store.store_dir, "first", 0, originalUrl=url)
