@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import time
+from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -127,7 +129,8 @@ class Stories:
             if unless_current and current == VERSION:
                 return None
             rows = await self.db.fetch_tuples(
-                f"SELECT {_MEMBER_COLUMNS}, a.story FROM articles a WHERE a.deleted_at IS NULL"
+                f"SELECT {_MEMBER_COLUMNS}, a.story_signature IS NULL, a.story "
+                "FROM articles a WHERE a.deleted_at IS NULL"
             )
             related = await self.db.fetch_tuples(
                 "SELECT r.article_rowid, r.url FROM related r JOIN articles a "
@@ -142,6 +145,14 @@ class Stories:
                 await _rebuild_keys(self.db, keys)
             moved = [(s, row[1]) for s, row in zip(stories, rows, strict=True) if s != row[-1]]
             await self.db.executemany("UPDATE articles SET story = ? WHERE id = ?", moved)
+            await self.db.executemany(
+                "UPDATE articles SET story_signature = ? WHERE rowid = ?",
+                [
+                    (packed(m.signature), row[0])
+                    for m, row in zip(members, rows, strict=True)
+                    if row[-2]  # none stored yet
+                ],
+            )
             await self.db.execute(
                 "INSERT INTO meta (key, value) VALUES (?, ?) "
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -174,10 +185,10 @@ class Stories:
     async def _story_members(self, stories: Sequence[str], skip: set[str]) -> list[Member]:
         """The live members of `stories` (those a changed file was in), to decide again."""
         rows: list[tuple[Any, ...]] = [
-            tuple(row[i] for i in range(8))
+            tuple(row[i] for i in range(7))
             async for row in in_chunks(
                 self.db,
-                f"SELECT {_MEMBER_COLUMNS}, a.story FROM articles a "
+                f"SELECT {_MEMBER_COLUMNS} FROM articles a "
                 "WHERE a.story IN ({marks}) AND a.deleted_at IS NULL",
                 stories,
             )
@@ -201,14 +212,15 @@ class Stories:
         being decided: each stays in its story, which may join theirs as a whole."""
         wanted = sorted({(key, m.published_at) for m in members for key in m.keys})
         ids = {m.id for m in members}
-        found: dict[str, tuple[int, str, str, str, set[str]]] = {}
+        found: dict[str, tuple[int, str, Signature, set[str]]] = {}
         for chunk in chunks(wanted):
             # each key looked up within its own article's window: a batch of a big load
             # spans years, and a common band's articles over years are thousands
             around = ", ".join(["(?, CAST(? AS BIGINT), CAST(? AS BIGINT))"] * len(chunk))
             rows = await self.db.fetch(
                 f"WITH wanted (key, low, high) AS (VALUES {around}) "
-                "SELECT k.key, a.id, a.published_at, a.story, a.title, a.excerpt "
+                "SELECT k.key, a.id, a.published_at, a.story, a.story_signature, a.title, "
+                "a.excerpt "
                 "FROM wanted w JOIN story_keys k ON k.key = w.key "
                 "AND k.published_at BETWEEN w.low AND w.high "
                 "JOIN articles a ON a.rowid = k.article_rowid WHERE a.deleted_at IS NULL",
@@ -216,11 +228,14 @@ class Stories:
             )
             for row in rows:
                 story = row[3] or row[1]
-                if row[1] not in ids and story not in unsettled:
-                    found.setdefault(row[1], (row[2], story, row[4], row[5], set()))[4].add(row[0])
+                if row[1] not in ids and story not in unsettled and row[1] not in found:
+                    sig = unpacked(row[4]) if row[4] is not None else signature(row[5], row[6])
+                    found[row[1]] = (row[2], story, sig, set())
+                if row[1] in found:
+                    found[row[1]][3].add(row[0])
         if not found:
             return []
-        stories = sorted({story for _, story, _, _, _ in found.values()})
+        stories = sorted({story for _, story, _, _ in found.values()})
         firsts = await self._firsts(stories)
         pinned = {
             row[0]
@@ -233,12 +248,12 @@ class Stories:
                 article_id,
                 published_at,
                 sorted(keys),
-                signature(title, excerpt),
+                sig,
                 story if story in pinned else None,
                 story,
                 (firsts.get(story, published_at), story),
             )
-            for article_id, (published_at, story, title, excerpt, keys) in sorted(found.items())
+            for article_id, (published_at, story, sig, keys) in sorted(found.items())
         ]
 
     async def _firsts(self, stories: Sequence[str]) -> dict[str, int]:
@@ -269,8 +284,12 @@ class Stories:
             "UPDATE articles SET story = ? WHERE story = ?", [(new, old) for old, new in renamed]
         )
         await self.db.executemany(
-            "UPDATE articles SET story = ? WHERE id = ?",
-            [(s, m.id) for m, s in zip(members, stories, strict=True) if m.group is None],
+            "UPDATE articles SET story = ?, story_signature = ? WHERE id = ?",
+            [
+                (s, packed(m.signature), m.id)
+                for m, s in zip(members, stories, strict=True)
+                if m.group is None
+            ],
         )
 
 
@@ -329,6 +348,21 @@ async def _insert_keys(db: Database, rows: Iterable[tuple[str, int, int]]) -> No
     if rest:
         tail = [v for row in flat[full * _KEY_ROWS :] for v in row]
         await db.execute(sql.format(", ".join(["(?, ?, ?)"] * rest)), tail)
+
+
+def packed(sig: Signature) -> bytes:
+    """A signature as stored (`articles.story_signature`): little-endian on every host."""
+    if sys.byteorder == "big":
+        sig = array("I", sig)
+        sig.byteswap()
+    return sig.tobytes()
+
+
+def unpacked(blob: bytes) -> Signature:
+    sig = array("I", bytes(blob))
+    if sys.byteorder == "big":
+        sig.byteswap()
+    return sig
 
 
 def prepare(article: ArticleRows) -> Prepared:
