@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.store.database import Database, chunks, in_chunks
+from bot.store.database import Database, in_chunks
 from bot.store.records import ARTICLE_COLUMNS, ArticleRows
 from bot.stories import (
     BANDS,
@@ -210,23 +210,18 @@ class Stories:
     async def _settled(self, members: Sequence[Member], unsettled: set[str]) -> list[Member]:
         """The live articles the members' keys reach within WINDOW, outside the stories
         being decided: each stays in its story, which may join theirs as a whole."""
-        wanted = sorted({(key, m.published_at) for m in members for key in m.keys})
         ids = {m.id for m in members}
         found: dict[str, tuple[int, str, Signature, set[str]]] = {}
-        for chunk in chunks(wanted):
-            # each key looked up within its own article's window: a batch of a big load
-            # spans years, and a common band's articles over years are thousands
-            around = ", ".join(["(?, CAST(? AS BIGINT), CAST(? AS BIGINT))"] * len(chunk))
-            rows = await self.db.fetch(
-                f"WITH wanted (key, low, high) AS (VALUES {around}) "
+        for low, high, keys in _spans(members):
+            async for row in in_chunks(
+                self.db,
                 "SELECT k.key, a.id, a.published_at, a.story, a.story_signature, a.title, "
-                "a.excerpt "
-                "FROM wanted w JOIN story_keys k ON k.key = w.key "
-                "AND k.published_at BETWEEN w.low AND w.high "
-                "JOIN articles a ON a.rowid = k.article_rowid WHERE a.deleted_at IS NULL",
-                [v for key, at in chunk for v in (key, at - WINDOW, at + WINDOW)],
-            )
-            for row in rows:
+                "a.excerpt FROM story_keys k JOIN articles a ON a.rowid = k.article_rowid "
+                "WHERE k.key IN ({marks}) AND k.published_at BETWEEN ? AND ? "
+                "AND a.deleted_at IS NULL",
+                keys,
+                (low, high),
+            ):
                 story = row[3] or row[1]
                 if row[1] not in ids and story not in unsettled and row[1] not in found:
                     sig = unpacked(row[4]) if row[4] is not None else signature(row[5], row[6])
@@ -348,6 +343,27 @@ async def _insert_keys(db: Database, rows: Iterable[tuple[str, int, int]]) -> No
     if rest:
         tail = [v for row in flat[full * _KEY_ROWS :] for v in row]
         await db.execute(sql.format(", ".join(["(?, ?, ?)"] * rest)), tail)
+
+
+def _spans(members: Sequence[Member]) -> list[tuple[int, int, list[str]]]:
+    """(low, high, keys): the members' keys to look up, in spans of time at most WINDOW
+    wide, each widened by WINDOW: one span for a single article; for a big load's batch,
+    whose articles are spread over years, a span per few days (a common band's articles
+    over years are thousands; within a few days, a few)."""
+    spans: list[tuple[int, int, list[str]]] = []
+    keys: set[str] = set()
+    start = end = 0
+    for member in sorted(members, key=lambda m: m.published_at):
+        if keys and member.published_at - start > WINDOW:
+            spans.append((start - WINDOW, end + WINDOW, sorted(keys)))
+            keys = set()
+        if not keys:
+            start = member.published_at
+        end = member.published_at
+        keys.update(member.keys)
+    if keys:
+        spans.append((start - WINDOW, end + WINDOW, sorted(keys)))
+    return spans
 
 
 def packed(sig: Signature) -> bytes:
