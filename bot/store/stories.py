@@ -68,6 +68,9 @@ class Reclustered:
 
 
 class Stories:
+    """Each article's story, decided as it is written (`assign`) or all at once
+    (`recluster`)."""
+
     def __init__(self, db: Database) -> None:
         self.db = db
         self._checked = False  # this process saw the keys made by this VERSION
