@@ -77,7 +77,10 @@ def error_text(error: NewsError) -> str:
         case DeskUnavailable():
             return "The news desk is briefly unavailable. Please try again in a minute."
         case BadFilter():
-            return f"That filter cannot be used: {embeds.clean(error.reason)} Nothing was changed."
+            return (
+                f"That filter cannot be used: {embeds.clean(error.reason)} "
+                "Nothing was changed."
+            )
     return str(error)
 
 

@@ -142,9 +142,8 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX alerts_work ON alerts (next_try_at)
         WHERE state IN ('pending', 'edit', 'delete');
     CREATE INDEX alerts_member ON alerts (member_id, sent_at);""",
-    # 9: stories (as SQLite's 12): each article's story and signature, the keys that find
-    # it, the editors' pins, each feed's `updates` and each outbox row's story post
-    # (`lead_id`).
+    # 9: stories (as SQLite's 12): each article's story, the keys that find it, the
+    # editors' pins, each feed's `updates` and each outbox row's story post (`lead_id`).
     """ALTER TABLE articles ADD COLUMN story TEXT COLLATE "C";
     UPDATE articles SET story = id;
     CREATE INDEX articles_story ON articles (story);

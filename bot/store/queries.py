@@ -99,7 +99,9 @@ class Queries:
             scored = []
             for row in rows:
                 columns = [row[c] for c in ranking.COLUMNS]
-                relevance = ranking.score(phrases, idfs, columns, found[row["rowid_"]], avg_length)
+                relevance = ranking.score(
+                    phrases, idfs, columns, found[row["rowid_"]], avg_length
+                )
                 if relevance is not None:
                     scored.append((-relevance, -row["quality"], -row["published_at"], row))
             scored.sort(key=lambda s: s[:3])

@@ -175,12 +175,11 @@ MIGRATIONS: tuple[str, ...] = (
         WHERE state IN ('pending', 'edit', 'delete');
     CREATE INDEX alerts_member ON alerts (member_id, sent_at);""",
     # 12: stories (store/stories.py). Each article's story (`story`: the id of the article
-    # that began it) and its text's near-duplicate signature (`story_signature`); the keys
-    # that find an article's story (its normalised URLs, the bands of its signature) with
-    # its time, for the window; the editors' /story split and merge, which every
-    # re-cluster keeps; how a feed shows a story's later articles (`updates`: '' = the
-    # channel's default, thread, edit, new), and per outbox row the row of the story's
-    # post in that channel which it grows (`lead_id`).
+    # that began it); the keys that find an article's story (its normalised URLs, the bands
+    # of its near-duplicate signature) with its time, for the window; the editors' /story
+    # split and merge, which every re-cluster keeps; how a feed shows a story's later
+    # articles (`updates`: '' = the channel's default, thread, edit, new), and per outbox
+    # row the row of the story's post in that channel which it grows (`lead_id`).
     """ALTER TABLE articles ADD COLUMN story TEXT;
     UPDATE articles SET story = id;
     CREATE INDEX articles_story ON articles (story);
