@@ -23,6 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bot.store import story_keys as story_keys_table
 from bot.store.database import Database, in_chunks
 from bot.store.records import ARTICLE_COLUMNS, ArticleRows
 from bot.stories import (
@@ -48,8 +49,7 @@ Prepared = tuple[tuple[str, ...], Signature]  # an article's story keys and sign
 # the upgrade that added stories) every article is clustered again, once.
 VERSION = f"{SHINGLE}w/{HASHES}h/{BANDS}x{ROWS}/{THRESHOLD}/{WINDOW}s/keys2"
 _META_KEY = "stories"
-_KEY_ROWS = 200  # story_keys rows per INSERT statement (600 parameters)
-_COMPARED = 5000  # articles whose stored keys a re-cluster reads at a time
+_TRIES = 3  # re-clusters computed before giving up on articles that keep changing
 _TITLE, _EXCERPT, _ORIGINAL_URL = (
     ARTICLE_COLUMNS.index(c) for c in ("title", "excerpt", "original_url")
 )
@@ -96,7 +96,7 @@ class Stories:
         await self.db.executemany(
             "DELETE FROM story_keys WHERE article_rowid = ?", [(r,) for r in changed]
         )
-        await _insert_keys(
+        await story_keys_table.insert(
             self.db,
             sorted((key, m.published_at, known[m.id][0]) for m in members for key in m.keys),
         )
@@ -111,7 +111,7 @@ class Stories:
         is posted again."""
         if self._checked:
             return
-        if await self.db.fetchval("SELECT value FROM meta WHERE key = ?", [_META_KEY]) != VERSION:
+        if await self._version() != VERSION:
             done = await self.recluster(unless_current=True)
             if done is not None:
                 log.info(
@@ -124,45 +124,31 @@ class Stories:
         self._checked = True
 
     async def recluster(self, *, unless_current: bool = False) -> Reclustered | None:
-        """Decide every live article's story anew, its keys too, in one transaction; the
-        editors' pins hold. None when `unless_current` and another process just did it."""
+        """Decide every live article's story anew, its keys too; the editors' pins hold.
+        Computed outside any transaction (PostgreSQL ends a session idle in one for 8 s),
+        then written in one, unless the articles or pins changed meanwhile: then again.
+        None when `unless_current` and another process just did it."""
         started = time.perf_counter()
-        async with self.db.transaction():
-            current = await self.db.fetchval("SELECT value FROM meta WHERE key = ?", [_META_KEY])
+        for _ in range(_TRIES):
+            current = await self._version()
             if unless_current and current == VERSION:
                 return None
-            rows = await self.db.fetch_tuples(
-                f"SELECT {_MEMBER_COLUMNS}, a.story_signature IS NULL, a.story "
-                "FROM articles a WHERE a.deleted_at IS NULL"
+            seen = await _fingerprint(self.db)
+            rows, related, pins = await _everything(self.db)
+            members, stories, ordered = await asyncio.to_thread(
+                _cluster_all, rows, related, pins, current != VERSION
             )
-            related = await self.db.fetch_tuples(
-                "SELECT r.article_rowid, r.url FROM related r JOIN articles a "
-                "ON a.rowid = r.article_rowid WHERE a.deleted_at IS NULL"
-            )
-            pins = dict(await self.db.fetch_tuples("SELECT article_id, story FROM story_pins"))
-            members, stories = await asyncio.to_thread(_cluster_all, rows, related, pins)
-            keys = {row[0]: (m.published_at, m.keys) for m, row in zip(members, rows, strict=True)}
-            if current == VERSION:
-                await _replace_changed_keys(self.db, keys)
-            else:
-                await _rebuild_keys(self.db, keys)
-            moved = [(s, row[1]) for s, row in zip(stories, rows, strict=True) if s != row[-1]]
-            await self.db.executemany("UPDATE articles SET story = ? WHERE id = ?", moved)
-            await self.db.executemany(
-                "UPDATE articles SET story_signature = ? WHERE rowid = ?",
-                [
-                    (packed(m.signature), row[0])
-                    for m, row in zip(members, rows, strict=True)
-                    if row[-2]  # none stored yet
-                ],
-            )
-            await self.db.execute(
-                "INSERT INTO meta (key, value) VALUES (?, ?) "
-                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (_META_KEY, VERSION),
-            )
-        self._checked = True
-        return Reclustered(len(rows), len(set(stories)), len(moved), time.perf_counter() - started)
+            async with self.db.transaction():
+                if await _fingerprint(self.db) != seen or await self._version() != current:
+                    continue  # changed meanwhile: this transaction writes nothing
+                moved = await _write_all(self.db, rows, members, stories, ordered)
+            self._checked = True
+            return Reclustered(len(rows), len(set(stories)), moved, time.perf_counter() - started)
+        raise RuntimeError(f"stories: articles changed during {_TRIES} re-clusters; try again")
+
+    async def _version(self) -> str | None:
+        value = await self.db.fetchval("SELECT value FROM meta WHERE key = ?", [_META_KEY])
+        return str(value) if value is not None else None
 
     # ------------------------------------------------------------------ gathering
 
@@ -291,61 +277,64 @@ class Stories:
         )
 
 
-async def _replace_changed_keys(db: Database, keys: dict[int, tuple[int, Sequence[str]]]) -> None:
-    """Keys made by this VERSION: only the articles whose keys differ are rewritten (read
-    a slice of articles at a time: 2,000,000 rows at once would take a gigabyte)."""
-    rowids = sorted(keys)
-    for at in range(0, len(rowids), _COMPARED):
-        part = rowids[at : at + _COMPARED]
-        stored: dict[int, set[tuple[str, int]]] = {}
-        for key, published_at, rowid in await db.fetch_tuples(
-            "SELECT key, published_at, article_rowid FROM story_keys "
-            "WHERE article_rowid BETWEEN ? AND ?",
-            (part[0], part[-1]),
-        ):
-            stored.setdefault(rowid, set()).add((key, published_at))
-        stale = [
-            rowid
-            for rowid in part
-            if stored.get(rowid, set()) != {(key, keys[rowid][0]) for key in keys[rowid][1]}
-        ]
-        await db.executemany(
-            "DELETE FROM story_keys WHERE article_rowid = ?", [(r,) for r in stale]
-        )
-        await _insert_keys(db, [(k, keys[r][0], r) for r in stale for k in keys[r][1]])
-
-
-async def _rebuild_keys(db: Database, keys: dict[int, tuple[int, Sequence[str]]]) -> None:
-    """Every key anew (after an upgrade, or made by another VERSION): written in key
-    order, a key prefix at a time, with the article index set aside (made again in one
-    pass), as a bulk load does; 2,000,000 rows at 100,000 articles."""
-    await db.execute("DROP INDEX story_keys_article")
-    await db.execute("DELETE FROM story_keys")
-    by_prefix: dict[str, list[tuple[str, int, int]]] = {}
-    for rowid, (published_at, wanted) in keys.items():
-        for key in wanted:
-            by_prefix.setdefault(key[:2], []).append((key, published_at, rowid))
-    for prefix in sorted(by_prefix):
-        await _insert_keys(db, sorted(by_prefix.pop(prefix)))
-    # as the migration (SQLite 12, PostgreSQL 9) made it
-    await db.execute("CREATE INDEX story_keys_article ON story_keys (article_rowid)")
-
-
-async def _insert_keys(db: Database, rows: Iterable[tuple[str, int, int]]) -> None:
-    """Many rows per statement: 2,000,000 keys of a full re-cluster in seconds."""
-    flat = list(rows)
-    full, rest = divmod(len(flat), _KEY_ROWS)
-    sql = "INSERT INTO story_keys (key, published_at, article_rowid) VALUES {} " + (
-        "ON CONFLICT DO NOTHING"
+async def _fingerprint(db: Database) -> tuple[Any, ...]:
+    """What changes when an article is written, withdrawn or pinned: a re-cluster computed
+    from an older read is not written."""
+    articles = await db.fetch_tuples(
+        "SELECT COUNT(*), MAX(rowid), SUM(file_mtime_ns % 1000003) FROM articles "
+        "WHERE deleted_at IS NULL"
     )
-    many = sql.format(", ".join(["(?, ?, ?)"] * _KEY_ROWS))
-    params = [
-        [v for row in flat[i * _KEY_ROWS : (i + 1) * _KEY_ROWS] for v in row] for i in range(full)
-    ]
-    await db.executemany(many, params)
-    if rest:
-        tail = [v for row in flat[full * _KEY_ROWS :] for v in row]
-        await db.execute(sql.format(", ".join(["(?, ?, ?)"] * rest)), tail)
+    pins = await db.fetch_tuples("SELECT COUNT(*), MAX(pinned_at) FROM story_pins")
+    return (*articles[0], *pins[0])
+
+
+async def _everything(
+    db: Database,
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], dict[str, str]]:
+    """Every live article (_MEMBER_COLUMNS, whether its signature is stored, its story),
+    their related URLs and the pins."""
+    rows = await db.fetch_tuples(
+        f"SELECT {_MEMBER_COLUMNS}, a.story_signature IS NULL, a.story "
+        "FROM articles a WHERE a.deleted_at IS NULL"
+    )
+    related = await db.fetch_tuples(
+        "SELECT r.article_rowid, r.url FROM related r JOIN articles a "
+        "ON a.rowid = r.article_rowid WHERE a.deleted_at IS NULL"
+    )
+    pins = dict(await db.fetch_tuples("SELECT article_id, story FROM story_pins"))
+    return rows, related, pins
+
+
+async def _write_all(
+    db: Database,
+    rows: Sequence[tuple[Any, ...]],
+    members: Sequence[Member],
+    stories: Sequence[str],
+    ordered: list[list[tuple[str, int, int]]] | None,
+) -> int:
+    """A re-cluster's writes: keys (all anew when `ordered`, else only the changed),
+    stories, missing signatures, the VERSION. Returns how many articles moved."""
+    if ordered is None:
+        keys = {row[0]: (m.published_at, m.keys) for m, row in zip(members, rows, strict=True)}
+        await story_keys_table.replace_changed(db, keys)
+    else:
+        await story_keys_table.rebuild(db, ordered)
+    moved = [(s, row[1]) for s, row in zip(stories, rows, strict=True) if s != row[-1]]
+    await db.executemany("UPDATE articles SET story = ? WHERE id = ?", moved)
+    await db.executemany(
+        "UPDATE articles SET story_signature = ? WHERE rowid = ?",
+        [
+            (packed(m.signature), row[0])
+            for m, row in zip(members, rows, strict=True)
+            if row[-2]  # none stored yet
+        ],
+    )
+    await db.execute(
+        "INSERT INTO meta (key, value) VALUES (?, ?) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (_META_KEY, VERSION),
+    )
+    return len(moved)
 
 
 def _spans(members: Sequence[Member]) -> list[tuple[int, int, list[str]]]:
@@ -410,8 +399,13 @@ def _members(
 
 
 def _cluster_all(
-    rows: Sequence[tuple[Any, ...]], related: Iterable[tuple[Any, ...]], pins: dict[str, str]
-) -> tuple[list[Member], list[str]]:
-    """Every live article's member and story: the pure, CPU-bound part of a re-cluster."""
+    rows: Sequence[tuple[Any, ...]],
+    related: Iterable[tuple[Any, ...]],
+    pins: dict[str, str],
+    every_key: bool,
+) -> tuple[list[Member], list[str], list[list[tuple[str, int, int]]] | None]:
+    """Every live article's member and story, and (`every_key`) all their keys in order:
+    the pure, CPU-bound part of a re-cluster."""
     members = _members(rows, related, pins)
-    return members, cluster(members, links(members))
+    ordered = story_keys_table.in_key_order(rows, members) if every_key else None
+    return members, cluster(members, links(members)), ordered
