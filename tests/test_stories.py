@@ -467,8 +467,6 @@ async def test_an_upgraded_database_is_clustered_once_and_posts_nothing_again(
         assert await stories(store, ["a", "b"]) == {"a": "a", "b": "a"}
         assert await store.db.fetch_tuples("SELECT * FROM outbox ORDER BY id") == outbox
         assert await store.db.fetchval("SELECT COUNT(*) FROM story_keys") > 0
-        unsigned = "SELECT COUNT(*) FROM articles WHERE story_signature IS NULL"
-        assert await store.db.fetchval(unsigned) == 0  # what a later article is compared with
         # a later article finds the upgraded ones by their keys
         plant(store_dir, "c", 5, originalUrl=url + "#more")
         await store.folder.sync()

@@ -291,10 +291,10 @@ async def _fingerprint(db: Database) -> tuple[Any, ...]:
 async def _everything(
     db: Database,
 ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], dict[str, str]]:
-    """Every live article (_MEMBER_COLUMNS, whether its signature is stored, its story),
-    their related URLs and the pins."""
+    """Every live article (_MEMBER_COLUMNS and its story), their related URLs and the
+    pins."""
     rows = await db.fetch_tuples(
-        f"SELECT {_MEMBER_COLUMNS}, a.story_signature IS NULL, a.story "
+        f"SELECT {_MEMBER_COLUMNS}, a.story "
         "FROM articles a WHERE a.deleted_at IS NULL"
     )
     related = await db.fetch_tuples(
@@ -313,7 +313,8 @@ async def _write_all(
     ordered: list[list[tuple[str, int, int]]] | None,
 ) -> int:
     """A re-cluster's writes: keys (all anew when `ordered`, else only the changed),
-    stories, missing signatures, the VERSION. Returns how many articles moved."""
+    stories, the VERSION. Returns how many articles moved. (Signatures are stored as
+    articles are written; one missing is made again where it is needed.)"""
     if ordered is None:
         keys = {row[0]: (m.published_at, m.keys) for m, row in zip(members, rows, strict=True)}
         await story_keys_table.replace_changed(db, keys)
@@ -321,14 +322,6 @@ async def _write_all(
         await story_keys_table.rebuild(db, ordered)
     moved = [(s, row[1]) for s, row in zip(stories, rows, strict=True) if s != row[-1]]
     await db.executemany("UPDATE articles SET story = ? WHERE id = ?", moved)
-    await db.executemany(
-        "UPDATE articles SET story_signature = ? WHERE rowid = ?",
-        [
-            (packed(m.signature), row[0])
-            for m, row in zip(members, rows, strict=True)
-            if row[-2]  # none stored yet
-        ],
-    )
     await db.execute(
         "INSERT INTO meta (key, value) VALUES (?, ?) "
         "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
