@@ -28,7 +28,7 @@ SHINGLE = 2  # words per shingle
 HASHES = 32  # MinHash values per signature
 BANDS, ROWS = 16, 2  # LSH: BANDS x ROWS == HASHES; a band key per band
 THRESHOLD = 0.45  # estimated Jaccard similarity at or over which two texts are one story
-MIN_WORDS = 5  # a text shorter than this finds no near-duplicates (URLs only)
+MIN_WORDS = 10  # a text shorter finds no near-duplicates (URLs only): too few shingles to tell
 BUCKET_PAIRS = 32  # per key, each article is compared with at most this many later ones
 
 URL_LINK = 2.0  # a shared URL: stronger than any text similarity (<= 1.0) alone

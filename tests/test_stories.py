@@ -29,6 +29,7 @@ from bot.stories import (
     signature,
     similarity,
     url_keys,
+    words,
 )
 from tests.support.cli import newsbot
 from tests.support.corpus import STORY_BLOCK, planted_story, write_corpus
@@ -147,8 +148,8 @@ def test_the_same_wire_text_under_another_title_is_a_near_duplicate() -> None:
 
 
 def test_accents_case_and_punctuation_do_not_matter() -> None:
-    a = signature("Café owners in Zürich protest", "Dozens of café owners protested rents.")
-    b = signature("CAFE OWNERS IN ZURICH PROTEST!", "Dozens of cafe owners -- protested rents")
+    a = signature("Café owners in Zürich protest", "Dozens of café owners protested, again.")
+    b = signature("CAFE OWNERS IN ZURICH PROTEST!", "Dozens of cafe owners -- protested again")
     assert similarity(a, b) == 1.0
 
 
@@ -510,7 +511,6 @@ def test_the_corpus_plants_stories_a_reader_can_parse(tmp_path: Path) -> None:
         for other in others:
             assert 0 <= (other.published_at - root.published_at).total_seconds() <= 60 * HOUR
             urls = {normalise_url(u) for u in (other.original_url, *(r.url for r in other.related))}
-            texts = similarity(
-                signature(root.title, root.excerpt), signature(other.title, other.excerpt)
-            )
-            assert normalise_url(root.url) in urls or texts > 0.2
+            mine = set(words(f"{root.title} {root.excerpt}"))
+            theirs = set(words(f"{other.title} {other.excerpt}"))
+            assert normalise_url(root.url) in urls or len(mine & theirs) > len(mine | theirs) / 3

@@ -339,7 +339,6 @@ class FolderSync:
             stale = await self._changed_since(names, known)
             good: list[tuple[str, ArticleRows]] = []
             file_rows: list[tuple[str, int, int, str | None]] = []
-            prepared: dict[str, Prepared] = {}
             for name, parsed in zip(names, results, strict=True):
                 if name in stale:
                     continue
@@ -349,9 +348,8 @@ class FolderSync:
                     log.warning("skipped %s", parsed)
                     file_rows.append((name, mtime, size, parsed))
                     continue
-                result, prepared[name] = parsed
-                good.append((name, result))
-                report.warnings.extend(result.warnings)
+                good.append((name, parsed[0]))
+                report.warnings.extend(parsed[0].warnings)
                 file_rows.append((name, mtime, size, None))
                 if name in known:
                     report.changed += 1
@@ -359,7 +357,8 @@ class FolderSync:
                     report.new += 1
             good = await self._drop_id_clashes(good, file_rows, report)
             before = await self.index.visibility([a.id for _, a in good], {a.url for _, a in good})
-            await self.index.write([a for _, a in good], {a.id: prepared[n] for n, a in good})
+            prepared = {p[0].id: p[1] for p in results if not isinstance(p, str)}
+            await self.index.write([a for _, a in good], prepared)
             await self.index.record_files(file_rows)
             await self.index.settle(before, {a.id: a.url for _, a in good}, changes)
         report.take(changes)
