@@ -164,6 +164,11 @@ def _read_batch(files: Sequence[tuple[str, int]]) -> list[Parsed | str]:
     return out
 
 
+def _prepared(results: Sequence[Parsed | str]) -> dict[str, Prepared]:
+    """Article id -> the story keys its parse worker made."""
+    return {p[0].id: p[1] for p in results if not isinstance(p, str)}
+
+
 class FolderSync:
     def __init__(
         self,
@@ -357,8 +362,7 @@ class FolderSync:
                     report.new += 1
             good = await self._drop_id_clashes(good, file_rows, report)
             before = await self.index.visibility([a.id for _, a in good], {a.url for _, a in good})
-            prepared = {p[0].id: p[1] for p in results if not isinstance(p, str)}
-            await self.index.write([a for _, a in good], prepared)
+            await self.index.write([a for _, a in good], _prepared(results))
             await self.index.record_files(file_rows)
             await self.index.settle(before, {a.id: a.url for _, a in good}, changes)
         report.take(changes)
