@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.freshness
 	$(BIN)/python -m bench.chaos
 	$(BIN)/python -m bench.follows
+	$(BIN)/python -m bench.stories
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -1,5 +1,5 @@
 """`newsbot` / `python -m bot`: run, console, load, check, publish, unpublish, search, news,
-migrate-db."""
+recluster, migrate-db."""
 
 from __future__ import annotations
 
@@ -68,6 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
         "migrate-db", help="move this bot's SQLite database (NEWS_DB_PATH) to PostgreSQL"
     ).add_argument("--to", required=True, metavar="URL", help="postgresql://user@host/db")
     verbs.add_parser("news", help="latest published articles").add_argument("topic", nargs="*")
+    verbs.add_parser(
+        "recluster",
+        help="decide every article's story again (editors' splits and merges hold; "
+        "nothing is posted)",
+    )
     return parser
 
 
@@ -168,6 +173,14 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         raise ConfigError(f"{store_dir}: not a folder")
     async with open_store(settings, store_dir) as store:
         report = await store.folder.sync(progress=_progress if args.verb == "load" else None)
+        if args.verb == "recluster":
+            done = await store.folder.index.stories.recluster()
+            assert done is not None  # None only when asked to skip a current clustering
+            _say(
+                f"{done.articles} articles in {done.stories} stories; {done.moved} moved to "
+                f"another story ({done.seconds:.1f} s)"
+            )
+            return 0
         if args.verb == "load":
             bad = [error for _, error in await store.articles.bad_files()]
             _print_report(report, bad + [e for e in report.errors if e not in bad])

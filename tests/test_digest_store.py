@@ -211,6 +211,7 @@ async def test_an_upgraded_database_counts_its_stories_from_their_dates(
     try:
         conn.executescript(
             "DROP TABLE story_pins; DROP TABLE story_keys; DROP INDEX articles_story; "
+            "ALTER TABLE articles DROP COLUMN story_signature; "
             "ALTER TABLE articles DROP COLUMN story; DROP INDEX outbox_lead; "
             "ALTER TABLE subscriptions DROP COLUMN updates; "
             "ALTER TABLE outbox DROP COLUMN thread_id; ALTER TABLE outbox DROP COLUMN lead_id; "

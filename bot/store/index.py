@@ -5,14 +5,14 @@ the caller's transaction."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from bot.store.alerts import Alerts
 from bot.store.database import Database, chunks, in_chunks, marks
 from bot.store.outbox import Outbox
 from bot.store.records import ARTICLE_COLUMNS, ArticleRows
-from bot.store.stories import Stories
+from bot.store.stories import Prepared, Stories
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +61,11 @@ class ArticleIndex:
             out[row[0]] = (True, row[1], row[2])
         return out
 
-    async def write(self, articles: Sequence[ArticleRows]) -> None:
-        """Insert or replace articles with their topics and related links."""
+    async def write(
+        self, articles: Sequence[ArticleRows], prepared: Mapping[str, Prepared] | None = None
+    ) -> None:
+        """Insert or replace articles with their topics and related links, and give each
+        its story (`prepared`: story keys made where the files were parsed)."""
         if not articles:
             return
         ids = [a.id for a in articles]
@@ -89,7 +92,7 @@ class ArticleIndex:
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(rowids[a.id], *r) for a in articles for r in a.related],
         )
-        await self.stories.assign(articles)
+        await self.stories.assign(articles, prepared)
 
     async def record_files(self, rows: Sequence[tuple[str, int, int, str | None]]) -> None:
         """(name, mtime_ns, size, error) of files just read: the next rescan skips them."""

@@ -148,6 +148,7 @@ MIGRATIONS: tuple[str, ...] = (
     """ALTER TABLE articles ADD COLUMN story TEXT COLLATE "C";
     UPDATE articles SET story = id;
     CREATE INDEX articles_story ON articles (story);
+    ALTER TABLE articles ADD COLUMN story_signature BYTEA;
     CREATE TABLE story_keys (
         key           TEXT COLLATE "C" NOT NULL,
         published_at  BIGINT NOT NULL,

@@ -184,6 +184,7 @@ MIGRATIONS: tuple[str, ...] = (
     """ALTER TABLE articles ADD COLUMN story TEXT;
     UPDATE articles SET story = id;
     CREATE INDEX articles_story ON articles (story);
+    ALTER TABLE articles ADD COLUMN story_signature BLOB;
     CREATE TABLE story_keys (
         key           TEXT NOT NULL,
         published_at  INTEGER NOT NULL,

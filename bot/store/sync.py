@@ -28,6 +28,7 @@ from bot.store.index import ArticleIndex, Changes
 from bot.store.providers import ProviderMap
 from bot.store.records import ArticleRows, article_rows
 from bot.store.search_index import SearchIndex
+from bot.store.stories import Prepared, prepare
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ BATCH = 2000  # files per parse task and per write transaction (fewer, larger co
 PARALLEL_THRESHOLD = 2000  # below this many files, parsing in a thread beats starting processes
 
 FileStat = tuple[int, int]  # (mtime_ns, size)
+Parsed = tuple[ArticleRows, Prepared]  # a file's rows and its story keys
 
 
 @dataclass(slots=True)
@@ -160,8 +162,18 @@ def _file_stats(rows: Iterable[tuple[str, int, int]]) -> dict[str, FileStat]:
     return {name: (mtime, size) for name, mtime, size in rows}
 
 
-def _read_batch(files: Sequence[tuple[str, int]]) -> list[ArticleRows | str]:
-    return [read_file(path, mtime_ns) for path, mtime_ns in files]
+def _read_batch(files: Sequence[tuple[str, int]]) -> list[Parsed | str]:
+    """Read files, each with its story keys (made here: in a worker, for a big load)."""
+    out: list[Parsed | str] = []
+    for path, mtime_ns in files:
+        rows = read_file(path, mtime_ns)
+        out.append(rows if isinstance(rows, str) else (rows, prepare(rows)))
+    return out
+
+
+def _prepared(results: Sequence[Parsed | str]) -> dict[str, Prepared]:
+    """Article id -> the story keys its parse worker made."""
+    return {p[0].id: p[1] for p in results if not isinstance(p, str)}
 
 
 class FolderSync:
@@ -215,6 +227,7 @@ class FolderSync:
     ) -> SyncReport:
         """Withdraw the files gone, read and apply the new or changed ones."""
         report = SyncReport(scanned=len(current))
+        await self.index.stories.ensure_clustered()  # once, after an upgrade
         todo, gone = await asyncio.to_thread(_differences, current, known)
         report.unchanged = len(current) - len(todo)
         if gone and not current and only is None:
@@ -284,7 +297,7 @@ class FolderSync:
 
     async def _parsed(
         self, batches: list[list[str]], current: dict[str, FileStat]
-    ) -> AsyncIterator[tuple[list[str], list[ArticleRows | str]]]:
+    ) -> AsyncIterator[tuple[list[str], list[Parsed | str]]]:
         """Parse batches (in worker processes for big loads), keeping a few in flight."""
         total = sum(len(b) for b in batches)
         pool: ProcessPoolExecutor | None = None
@@ -293,7 +306,7 @@ class FolderSync:
         loop = asyncio.get_running_loop()
         folder = str(self.store_dir)  # os.path.join: 4x cheaper than pathlib over 100,000 names
         try:
-            window: list[tuple[list[str], asyncio.Future[list[ArticleRows | str]]]] = []
+            window: list[tuple[list[str], asyncio.Future[list[Parsed | str]]]] = []
             pending = iter(batches)
             in_flight = (os.cpu_count() or 1) + 1
             while True:
@@ -341,7 +354,7 @@ class FolderSync:
     async def _apply(
         self,
         names: list[str],
-        results: list[ArticleRows | str],
+        results: list[Parsed | str],
         current: dict[str, FileStat],
         known: dict[str, FileStat],
         report: SyncReport,
@@ -356,17 +369,17 @@ class FolderSync:
             stale = await self._changed_since(names, known)
             good: list[tuple[str, ArticleRows]] = []
             file_rows: list[tuple[str, int, int, str | None]] = []
-            for name, result in zip(names, results, strict=True):
+            for name, parsed in zip(names, results, strict=True):
                 if name in stale:
                     continue
                 mtime, size = current[name]
-                if isinstance(result, str):
-                    report.errors.append(result)
-                    log.warning("skipped %s", result)
-                    file_rows.append((name, mtime, size, result))
+                if isinstance(parsed, str):
+                    report.errors.append(parsed)
+                    log.warning("skipped %s", parsed)
+                    file_rows.append((name, mtime, size, parsed))
                     continue
-                good.append((name, result))
-                report.warnings.extend(result.warnings)
+                good.append((name, parsed[0]))
+                report.warnings.extend(parsed[0].warnings)
                 file_rows.append((name, mtime, size, None))
                 if name in known:
                     report.changed += 1
@@ -374,7 +387,7 @@ class FolderSync:
                     report.new += 1
             good = await self._drop_id_clashes(good, file_rows, report)
             before = await self.index.visibility([a.id for _, a in good], {a.url for _, a in good})
-            await self.index.write([a for _, a in good])
+            await self.index.write([a for _, a in good], _prepared(results))
             await self.index.record_files(file_rows)
             await self.index.settle(before, {a.id: a.url for _, a in good}, changes)
         report.take(changes)

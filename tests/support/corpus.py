@@ -23,14 +23,17 @@ number of worker processes never changes the output.
 
 Usage::
 
-    python -m tests.support.corpus OUTDIR --count N [--seed S] [--drafts-fraction F] [-j N] [-q]
+    python -m tests.support.corpus OUTDIR --count N [--seed S] [--drafts-fraction F] [-j N]
+        [--stories] [-q]
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import calendar
 import hashlib
+import json
 import math
 import multiprocessing
 import random
@@ -44,7 +47,14 @@ from itertools import accumulate
 from pathlib import Path
 from typing import TypeVar
 
-__all__ = ["TOPIC_NAMES", "main", "make_article", "write_corpus"]
+__all__ = [
+    "TOPIC_NAMES",
+    "main",
+    "make_article",
+    "make_story_article",
+    "planted_story",
+    "write_corpus",
+]
 
 # --------------------------------------------------------------------------
 # Fixed vocabularies.  Order matters: earlier entries get a higher Zipf weight.
@@ -921,18 +931,226 @@ def make_article(seed: int, i: int, drafts_fraction: float = 0.3) -> tuple[str, 
 
 
 # --------------------------------------------------------------------------
+# Planted stories
+# --------------------------------------------------------------------------
+
+# Articles come in blocks of STORY_BLOCK; a block's first `size` articles are one planted
+# story (size 1: none), led by the block's first article (its root). The others are
+# realistic articles of their own, made to be what one story's coverage looks like:
+#   wire      the root's text under another provider: title paraphrased or kept, excerpt
+#             with a dateline, a boilerplate line or one sentence fewer (0-12 h later);
+#   copy      a republished copy: its own webUrl, an originalUrl that is the root's page
+#             with tracking parameters, an AMP path, http, www. or m. (0-24 h later);
+#   follow    a follow-up in its own words whose related items link the root (12-60 h);
+#   rewrite   the root's title and excerpt reworded (one word in eight), 0-24 h later.
+# Decoys (about a third of the rest of a block) share the root's headline words, not its
+# story: a different excerpt, published within a day of it. Some unrelated articles end
+# in the same boilerplate line as wire copies. Story sizes are drawn from STORY_SIZES.
+STORY_BLOCK = 10
+STORY_SIZES = (1, 2, 3, 4, 5, 6)
+_SIZE_WEIGHTS = (55, 15, 12, 8, 5, 5)
+_KINDS = (("wire", 35), ("copy", 25), ("follow", 25), ("rewrite", 15))
+BOILERPLATE = "The company did not immediately respond to a request for comment."
+_DATELINES = ["LONDON —", "NEW YORK —", "BRUSSELS —", "TOKYO —", "WASHINGTON —", "PARIS —"]
+# fmt: off
+_SYNONYMS = {
+    "says": "said", "warns": "cautions", "plans": "prepares", "launches": "rolls out",
+    "unveils": "reveals", "faces": "confronts", "cuts": "slashes", "raises": "lifts",
+    "delays": "postpones", "bans": "prohibits", "backs": "supports", "rejects": "spurns",
+    "approves": "clears", "targets": "takes aim at", "boosts": "lifts", "buys": "acquires",
+    "sells": "offloads", "new": "fresh", "big": "major", "first": "initial",
+    "record": "all-time", "deal": "agreement", "plan": "proposal", "report": "study",
+    "rules": "regulations", "talks": "negotiations", "costs": "expenses", "jobs": "roles",
+    "crisis": "turmoil", "push": "drive", "fight": "battle", "probe": "investigation",
+    "after": "following", "amid": "as", "over": "about", "despite": "in spite of",
+    "said": "says", "is": "was", "will": "would", "could": "might", "more": "further",
+}
+# fmt: on
+
+
+def planted_story(seed: int, i: int) -> int:
+    """The index of the article that leads article ``i``'s planted story (``i`` itself
+    when it is in none): the membership a clustering is measured against."""
+    block, at = divmod(i, STORY_BLOCK)
+    return block * STORY_BLOCK if at < _story_size(seed, block) else i
+
+
+def _story_size(seed: int, block: int) -> int:
+    plan = random.Random((seed << 40) | (block << 1) | 1 | (1 << 39))
+    return plan.choices(STORY_SIZES, _SIZE_WEIGHTS)[0]
+
+
+def make_story_article(seed: int, i: int, drafts_fraction: float = 0.3) -> tuple[str, str]:
+    """``make_article``, with stories planted (see above): ``(id, file text)``."""
+    if seed < 0 or i < 0:
+        raise ValueError("seed and i must be non-negative")
+    return _build_planted(random.Random(), seed, i, drafts_fraction)
+
+
+def _build_planted(
+    rng: random.Random, seed: int, i: int, drafts_fraction: float
+) -> tuple[str, str]:
+    hexid, text = _build(rng, seed, i, drafts_fraction)
+    block, at = divmod(i, STORY_BLOCK)
+    root = block * STORY_BLOCK
+    if at == 0:
+        return hexid, text
+    size = _story_size(seed, block)
+    rng.seed((seed << 40) | i | (1 << 38))  # this article's own draws for its part
+    if at >= size and rng.random() > 1 / 3:
+        if rng.random() < 0.05:  # an unrelated article ending in a wire boilerplate line
+            excerpt = _field(text, "excerpt")
+            return hexid, _with(text, excerpt=excerpt + " " + BOILERPLATE)
+        return hexid, text
+    root_text = _build(random.Random(), seed, root, drafts_fraction)[1]
+    root_ts = _ts(_field(root_text, "publishedDateTime"))
+    title, excerpt = _field(root_text, "title"), _field(root_text, "excerpt")
+    if at >= size:  # a decoy: the root's headline words, its own story
+        words = title.split()
+        for k in rng.sample(range(len(words)), len(words) // 2):
+            words[k] = _SYNONYMS.get(words[k].lower(), words[k])
+        when = root_ts + rng.randint(-24 * 60, 24 * 60) * 60
+        return hexid, _with(text, title=" ".join(words), publishedDateTime=_iso(when))
+    kind = rng.choices([k for k, _ in _KINDS], [w for _, w in _KINDS])[0]
+    root_url = _field(root_text, "webUrl")
+    if kind == "wire":
+        when = root_ts + rng.randint(0, 12 * 60) * 60
+        new_title = _reword(rng, title, 0.5) if rng.random() < 0.6 else title
+        return hexid, _with(
+            text, title=new_title, excerpt=_rewire(rng, excerpt), publishedDateTime=_iso(when)
+        )
+    if kind == "copy":
+        when = root_ts + rng.randint(0, 24 * 60) * 60
+        new_title = title if rng.random() < 0.5 else _reword(rng, title, 0.5)
+        return hexid, _with(
+            text, title=new_title, originalUrl=_tracked(rng, root_url), publishedDateTime=_iso(when)
+        )
+    if kind == "follow":
+        when = root_ts + rng.randint(12 * 60, 60 * 60) * 60
+        return hexid, _with_related(
+            _with(text, publishedDateTime=_iso(when)), title, _tracked(rng, root_url), root_ts
+        )
+    when = root_ts + rng.randint(0, 24 * 60) * 60
+    return hexid, _with(
+        text,
+        title=_reword(rng, title, 0.5),
+        excerpt=_reword(rng, excerpt, 0.125, drop=True),
+        publishedDateTime=_iso(when),
+    )
+
+
+def _field(text: str, key: str) -> str:
+    """A top-level scalar of an article's text, unquoted."""
+    for line in text.split("\n"):
+        if line.startswith(key + ": "):
+            value = line[len(key) + 2 :]
+            if value.startswith('"'):
+                return str(json.loads(value))  # _yq's quoting is JSON's for this text
+            return value
+    raise KeyError(key)
+
+
+def _with(text: str, **fields: str) -> str:
+    """The text with these top-level fields' values replaced."""
+    lines = text.split("\n")
+    for n, line in enumerate(lines):
+        key = line.split(": ", 1)[0]
+        if key in fields:
+            value = fields[key]
+            lines[n] = f"{key}: " + (value if key == "publishedDateTime" else _yq(value))
+    return "\n".join(lines)
+
+
+def _with_related(text: str, title: str, url: str, ts: int) -> str:
+    """The text with one more related item first: the root's page."""
+    item = [
+        "  - title: " + _yq(title),
+        "    publishedDateTime: " + _iso(ts),
+        "    webUrl: " + _yq(url),
+        "    type: article",
+    ]
+    lines = text.split("\n")
+    if "related:" in lines:
+        at = lines.index("related:") + 1
+        lines[at:at] = item
+    else:
+        at = next(n for n, line in enumerate(lines) if line.startswith("secured: "))
+        lines[at:at] = ["related:", *item, ""]
+    return "\n".join(lines)
+
+
+def _ts(iso: str) -> int:
+    return calendar.timegm(time.strptime(iso, "%Y-%m-%dT%H:%M:%SZ"))
+
+
+def _reword(rng: random.Random, text: str, share: float, drop: bool = False) -> str:
+    """About `share` of the words reworded: a synonym where there is one, else (`drop`)
+    left out."""
+    out = []
+    for word in text.split(" "):
+        if rng.random() >= share:
+            out.append(word)
+        elif word.lower() in _SYNONYMS:
+            out.append(_SYNONYMS[word.lower()])
+        elif not drop:
+            out.append(word)
+    return " ".join(out)
+
+
+def _rewire(rng: random.Random, excerpt: str) -> str:
+    """The wire text as another outlet runs it."""
+    x = rng.random()
+    if x < 0.35:
+        return rng.choice(_DATELINES) + " " + excerpt
+    if x < 0.6:
+        return excerpt + " " + BOILERPLATE
+    sentences = excerpt.split(". ")
+    if x < 0.8 and len(sentences) > 1:
+        return ". ".join(sentences[:-1]) + "."
+    return excerpt
+
+
+def _tracked(rng: random.Random, url: str) -> str:
+    """The same page as another link to it spells it."""
+    x = rng.random()
+    if x < 0.3:
+        return (
+            url
+            + "?utm_source="
+            + rng.choice(["twitter", "rss", "newsletter"])
+            + "&utm_medium=social"
+        )
+    if x < 0.5:
+        return url.rstrip("/") + "/amp/"
+    if x < 0.65:
+        return url.replace("https://", "http://", 1) + "#comments"
+    if x < 0.8:
+        return url + ("&" if "?" in url else "?") + "fbclid=" + f"{rng.getrandbits(64):x}"
+    host = url.split("/")[2]
+    bare = host[4:] if host.startswith("www.") else host
+    return url.replace(host, rng.choice(["m.", "www."]) + bare, 1)
+
+
+# --------------------------------------------------------------------------
 # Writing
 # --------------------------------------------------------------------------
 
 
 def _write_range(
-    outdir: str, seed: int, drafts_fraction: float, start: int, stop: int, width: int
+    outdir: str,
+    seed: int,
+    drafts_fraction: float,
+    start: int,
+    stop: int,
+    width: int,
+    stories: bool = False,
 ) -> int:
     """Write files start..stop-1; returns bytes written."""
     rng = random.Random()
+    build = _build_planted if stories else _build
     total = 0
     for i in range(start, stop):
-        hexid, text = _build(rng, seed, i, drafts_fraction)
+        hexid, text = build(rng, seed, i, drafts_fraction)
         data = text.encode("utf-8")
         with open(f"{outdir}/{i:0{width}d}_{hexid}.txt", "wb") as f:
             f.write(data)
@@ -940,7 +1158,7 @@ def _write_range(
     return total
 
 
-def _write_chunk(args: tuple[str, int, float, int, int, int]) -> int:
+def _write_chunk(args: tuple[str, int, float, int, int, int, bool]) -> int:
     """Pool entry point (top level so every start method can pickle it)."""
     return _write_range(*args)
 
@@ -953,12 +1171,14 @@ def write_corpus(
     drafts_fraction: float = 0.3,
     jobs: int = 1,
     start: int = 0,
+    stories: bool = False,
 ) -> int:
     """Write files ``start..count-1`` into ``outdir`` (created); returns bytes written.
 
     Names are ``<i zero-padded to max(3, digits of count-1)>_<16 hex>.txt``.  Existing
     same-named files are overwritten.  ``jobs > 1`` splits the work over processes;
-    the output is the same for any ``jobs``.
+    the output is the same for any ``jobs``. ``stories`` plants stories (``planted_story``
+    tells each file's).
     """
     if count < 0 or seed < 0 or start < 0 or jobs < 1 or not 0.0 <= drafts_fraction <= 1.0:
         raise ValueError(
@@ -972,10 +1192,10 @@ def write_corpus(
         return 0
     jobs = min(jobs, -(-n // _MIN_FILES_PER_JOB))
     if jobs == 1:
-        return _write_range(str(outdir), seed, drafts_fraction, start, count, width)
+        return _write_range(str(outdir), seed, drafts_fraction, start, count, width, stories)
     step = -(-n // (jobs * 8))  # several chunks per worker evens out the load
     chunks = [
-        (str(outdir), seed, drafts_fraction, s, min(s + step, count), width)
+        (str(outdir), seed, drafts_fraction, s, min(s + step, count), width, stories)
         for s in range(start, count, step)
     ]
     with multiprocessing.Pool(jobs) as pool:
@@ -1005,13 +1225,19 @@ def main(argv: list[str] | None = None) -> int:
         default=1,
         help="worker processes (the output is the same for any value; default 1)",
     )
+    ap.add_argument("--stories", action="store_true", help="plant stories (see `planted_story`)")
     ap.add_argument("--quiet", "-q", action="store_true", help="print nothing on success")
     a = ap.parse_args(argv)
     if a.count < 0 or a.seed < 0 or not 0.0 <= a.drafts_fraction <= 1.0 or a.jobs < 1:
         ap.error("need --count >= 0, --seed >= 0, 0 <= --drafts-fraction <= 1, --jobs >= 1")
     t0 = time.perf_counter()
     total = write_corpus(
-        a.outdir, a.count, seed=a.seed, drafts_fraction=a.drafts_fraction, jobs=a.jobs
+        a.outdir,
+        a.count,
+        seed=a.seed,
+        drafts_fraction=a.drafts_fraction,
+        jobs=a.jobs,
+        stories=a.stories,
     )
     dt = time.perf_counter() - t0
     if not a.quiet:

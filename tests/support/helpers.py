@@ -173,6 +173,7 @@ AFTER_CARDS = (
     "DROP TABLE story_pins;",
     "DROP TABLE story_keys;",
     "DROP INDEX articles_story;",
+    "ALTER TABLE articles DROP COLUMN story_signature;",
     "ALTER TABLE articles DROP COLUMN story;",
     "ALTER TABLE subscriptions DROP COLUMN updates;",
     "DROP INDEX outbox_lead;",
