@@ -1,4 +1,4 @@
-"""The delivery queue (outbox): one row per (story, channel), written in the same
+"""The delivery queue (outbox): one row per (article webUrl, channel), written in the same
 transaction as the state change that causes it, settled only once the send was answered.
 
 States: PENDING -> SENT -> (EDIT -> SENT)* -> DELETE -> DELETED; FAILED when a channel
