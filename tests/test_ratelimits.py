@@ -15,13 +15,24 @@ from tests.support.botenv import NewsEnv, news_bot
 from tests.support.helpers import card_title, write_article
 from tests.support.stand_in import StandIn
 
+# Seven unrelated headlines: alike ones would be one story, posted once and then edited.
+HEADLINES = (
+    "council votes on the harbour plan",
+    "storm closes the mountain pass",
+    "library reopens after a long restoration",
+    "rail strike ends with a wage deal",
+    "festival draws record crowds downtown",
+    "new bridge opens to cyclists first",
+    "hospital wing named after a nurse",
+)
+
 
 def stories(folder: Path, count: int) -> list[str]:
     """`count` drafts, story n dated n hours after midnight; returns their titles in order."""
     folder.mkdir(exist_ok=True)
     titles = []
     for n in range(count):
-        title = f"Story {n + 1}: council votes on the harbour plan"
+        title = f"Story {n + 1}: {HEADLINES[n]}"
         write_article(
             folder,
             f"story{n + 1}",
