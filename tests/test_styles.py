@@ -303,7 +303,8 @@ async def test_another_storys_forum_post_citing_the_story_is_not_taken_for_its_p
 ) -> None:
     async with StandIn() as d, news_bot(tmp_path, stand_in=d) as env:
         forum = d.add_forum("forum", tags=["Climate"])
-        await feed_add(env, forum, style=style)
+        # Citing it makes them one story: `updates:new` gives each its own forum post.
+        await feed_add(env, forum, style=style, updates="new")
         cites = [{"title": "The first report", "webUrl": url_of("first")}]
         publish(env, "second", title="The river peaks", topics=["Climate"], related=cites)
         second = await sent(env, "second", forum)
