@@ -135,7 +135,8 @@ class PostgresDatabase:
             for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
                 await conn.execute(script)
                 await conn.execute("INSERT INTO schema_version (version) VALUES ($1)", number)
-                log.info("database migrated to schema version %d", number)
+            if version < len(MIGRATIONS):
+                log.info("migrated schema %d → %d", version, len(MIGRATIONS))
 
     # ------------------------------------------------------------------ Database
 
