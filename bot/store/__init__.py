@@ -48,7 +48,6 @@ from bot.store.follows import MAX_FOLLOWS, Added, Follow, FollowKind, Follows
 from bot.store.index import ArticleIndex
 from bot.store.leases import LeaseLost, Leases, Role
 from bot.store.meta import Meta
-from bot.store.processes import Process, Processes
 from bot.store.outbox import (
     ChannelKind,
     Delivery,
@@ -59,6 +58,7 @@ from bot.store.outbox import (
     Style,
     Updates,
 )
+from bot.store.processes import Process, Processes
 from bot.store.publishing import AuditEntry, Publishing
 from bot.store.queries import PAGE_SIZE, Counts, Page, Queries
 from bot.store.reasons import PostRecord, Reasons, StoryState
@@ -91,8 +91,8 @@ __all__ = [
     "LeaseLost",
     "Merged",
     "Page",
-    "Process",
     "PostRecord",
+    "Process",
     "QueueHealth",
     "Role",
     "Split",
