@@ -30,7 +30,7 @@ class HostsStatus:
     now: float
 
 
-async def gather(store: Store, database: str) -> HostsStatus:
+async def gather(store: Store, database: str = "") -> HostsStatus:
     queue = await store.outbox.health()
     return HostsStatus(
         database=database,
