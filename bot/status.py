@@ -50,12 +50,12 @@ def utc(at: float) -> str:
 
 
 def process_lines(processes: list[Process], when: When) -> list[str]:
-    """One line per live process: host, pid, shards, roles, started."""
+    """One line per live process, named as the leases name their holder (host:pid:id):
+    its shards, the roles it runs for, when it started."""
     if not processes:
         return ["no live process (no bot runs on this database)"]
     return [
-        f"{p.host} pid {p.pid}: shards {p.shards}; {p.roles or 'no role'}; "
-        f"started {when(p.started_at)}"
+        f"{p.holder}: shards {p.shards}; roles {p.roles or 'none'}; started {when(p.started_at)}"
         for p in processes
     ]
 
@@ -64,17 +64,14 @@ def lease_lines(status: HostsStatus, when: When) -> list[str]:
     """Who holds each role, its epoch and expiry; on SQLite, that roles are not elected."""
     if not status.elected:
         return ["roles are not elected on SQLite: each process acts as configured"]
-    by_holder = {p.holder: p for p in status.processes}
     lines = []
     for lease in status.leases:
         if lease.holder is None or lease.expires_at <= status.now:
             lines.append(f"{lease.role}: free (epoch {lease.epoch})")
             continue
-        process = by_holder.get(lease.holder)
-        who = f"{process.host} pid {process.pid}" if process else lease.holder
         lines.append(
-            f"{lease.role}: {who}, epoch {lease.epoch}, expires {when(lease.expires_at)} "
-            "unless renewed"
+            f"{lease.role}: held by {lease.holder}, epoch {lease.epoch}, "
+            f"expires {when(lease.expires_at)} unless renewed"
         )
     held = {lease.role for lease in status.leases}
     lines += [f"{role}: never taken" for role in ("deliverer", "scanner") if role not in held]
@@ -89,7 +86,7 @@ def outbox_line(outbox: dict[DeliveryState, int]) -> str:
 
 def status_text(status: HostsStatus) -> str:
     """`newsbot status`: plain lines, times in UTC."""
-    lines = [f"database: {status.database}", "", "processes:"]
+    lines = [f"database: {status.database}", "", "processes (host:pid:id):"]
     lines += [f"  {line}" for line in process_lines(status.processes, utc)]
     lines += ["", "roles:"] + [f"  {line}" for line in lease_lines(status, utc)]
     lines += ["", f"outbox: {outbox_line(status.outbox)}"]
