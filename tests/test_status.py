@@ -13,6 +13,7 @@ import socket
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from subprocess import CompletedProcess
 
 import asyncpg
 
@@ -45,8 +46,15 @@ def settings(database: Path | str, store_dir: Path, shard: int) -> Settings:
     )
 
 
+async def cli(tmp_path: Path, database: Path | str, *args: str) -> CompletedProcess[str]:
+    """`newsbot ARGS` on this database, run in a thread: the test's stores stay live."""
+    if isinstance(database, str):
+        return await asyncio.to_thread(lambda: newsbot(tmp_path, *args, NEWS_DATABASE_URL=database))
+    return await asyncio.to_thread(lambda: newsbot(tmp_path, *args, NEWS_DB_PATH=str(database)))
+
+
 async def status(tmp_path: Path, database: Path | str) -> str:
-    done = await asyncio.to_thread(newsbot, tmp_path, "status", **database_env(database))
+    done = await cli(tmp_path, database, "status")
     assert done.returncode == 0, done.stderr
     assert PASSWORD not in done.stdout + done.stderr
     return done.stdout
@@ -116,19 +124,17 @@ async def test_audit_since_prints_the_trail_from_that_date(
         await store.publishing.publish(SEED_ID, "alice")
         now[0] += timedelta(days=2).total_seconds()
         await store.publishing.unpublish(SEED_ID, "bob")
-    env = database_env(database)
-
-    everything = await asyncio.to_thread(newsbot, tmp_path, "audit", **env)
+    everything = await cli(tmp_path, database, "audit")
     assert everything.returncode == 0, everything.stderr
     assert everything.stdout.splitlines() == [
         f"2026-03-01 09:30:00 UTC  alice  publish  {SEED_ID}",
         f"2026-03-03 09:30:00 UTC  bob  unpublish  {SEED_ID}",
     ]
-    since = await asyncio.to_thread(newsbot, tmp_path, "audit", "--since", "2026-03-02", **env)
+    since = await cli(tmp_path, database, "audit", "--since", "2026-03-02")
     assert since.stdout.splitlines() == [f"2026-03-03 09:30:00 UTC  bob  unpublish  {SEED_ID}"]
-    later = await asyncio.to_thread(newsbot, tmp_path, "audit", "--since", "2026-04-01", **env)
+    later = await cli(tmp_path, database, "audit", "--since", "2026-04-01")
     assert later.stdout.strip() == "no audit entries since 2026-04-01 00:00 UTC"
-    typo = await asyncio.to_thread(newsbot, tmp_path, "audit", "--since", "yesterday", **env)
+    typo = await cli(tmp_path, database, "audit", "--since", "yesterday")
     assert typo.returncode == 2 and "not a date: 'yesterday'" in typo.stderr
 
 
