@@ -16,11 +16,13 @@ from pathlib import Path
 from subprocess import CompletedProcess
 
 import asyncpg
+import pytest
 
 from bot.bot import serving
 from bot.config import Settings, redact
 from bot.logs import JsonLog
 from bot.store import Store, open_store
+from tests.support.botenv import news_bot
 from tests.support.cli import newsbot
 from tests.support.helpers import SEED_ID
 from tests.support.postgres import PASSWORD, PostgresServer
@@ -136,6 +138,28 @@ async def test_audit_since_prints_the_trail_from_that_date(
     assert later.stdout.strip() == "no audit entries since 2026-04-01 00:00 UTC"
     typo = await cli(tmp_path, database, "audit", "--since", "yesterday")
     assert typo.returncode == 2 and "not a date: 'yesterday'" in typo.stderr
+
+
+@pytest.mark.usefixtures("both_backends")
+async def test_slash_status_shows_the_live_process_its_roles_and_the_outbox(
+    tmp_path: Path,
+) -> None:
+    async with news_bot(tmp_path) as env:
+        await env.store.outbox.pause_channel(env.guild.channels["ai"], "channel not found")
+        status = await env.discord.slash("status", user_id=env.guild.moderator)
+    assert status.ephemeral
+    [embed] = status.data["embeds"]
+    fields = {f["name"]: f["value"] for f in embed["fields"]}
+    holder = env.store.leases.holder
+    assert fields["Processes"].startswith(f"{holder}: shards all; roles deliverer, scanner; ")
+    assert "started <t:" in fields["Processes"]
+    if env.store.leases.elected:
+        assert f"deliverer: held by {holder}, epoch 1, expires <t:" in fields["Roles"]
+        assert f"scanner: held by {holder}, epoch 1, expires <t:" in fields["Roles"]
+    else:
+        assert fields["Roles"] == "roles are not elected on SQLite: each process acts as configured"
+    assert fields["Outbox"] == "empty"
+    assert "**paused**: channel not found" in fields["Channels"]
 
 
 def log_entries(process: BotProcess) -> list[dict[str, str]]:
