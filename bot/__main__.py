@@ -74,7 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument(
         "--since", type=_date, metavar="DATE", help="from this UTC date (YYYY-MM-DD[THH:MM])"
     )
-    audit.add_argument("--limit", type=int, default=1000, help="the latest N entries at most")
+    audit.add_argument(
+        "--limit", type=_count, default=1000, help="the latest N entries at most (1000)"
+    )
     return parser
 
 
@@ -84,6 +86,12 @@ def _date(text: str) -> datetime:
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a date: {text!r} (YYYY-MM-DD)") from None
     return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _count(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"not a positive number: {text!r}")
+    return int(text)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

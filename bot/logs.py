@@ -44,7 +44,7 @@ class SafeLog(logging.Formatter):
 
 class JsonLog(SafeLog):
     """One JSON object a line: time (UTC, ISO 8601), level, logger, message and, when
-    there is one, exc_info (the traceback as text). JSON escapes control characters."""
+    there is one, exc_info (the traceback as text); no raw control character (all escaped)."""
 
     def format(self, record: logging.LogRecord) -> str:
         entry = {
@@ -55,7 +55,7 @@ class JsonLog(SafeLog):
         }
         if record.exc_info:
             entry["exc_info"] = self.safe(self.formatException(record.exc_info))
-        return json.dumps(entry, ensure_ascii=False)
+        return json.dumps(entry)  # every control character escaped, C1 ones too
 
 
 def log_to_stderr(settings: Settings) -> None:

@@ -210,11 +210,16 @@ def test_a_json_log_line_carries_the_traceback_and_no_secret() -> None:
         record = logging.LogRecord(
             "bot.delivery", logging.ERROR, __file__, 1, "send with %s", ("tok-123",), sys.exc_info()
         )
-    entry = json.loads(formatter.format(record))
+    line = formatter.format(record)
+    entry = json.loads(line)
     assert entry["level"] == "ERROR" and entry["logger"] == "bot.delivery"
     assert entry["message"] == "send with ***"
     assert "RuntimeError: connect to postgresql://u:***@db failed" in entry["exc_info"]
     assert datetime.fromisoformat(entry["time"]).tzinfo is not None
+    hostile = logging.LogRecord("bot.sync", logging.WARNING, __file__, 1, "\x1b[2J\x9b1m", (), None)
+    shown = formatter.format(hostile)
+    assert json.loads(shown)["message"] == "\x1b[2J\x9b1m"  # kept, but escaped on the line
+    assert "\x1b" not in shown and "\x9b" not in shown
 
 
 async def test_a_role_without_the_schema_is_told_how_to_grant_it(
