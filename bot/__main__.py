@@ -213,6 +213,8 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
 async def inspect(args: argparse.Namespace, settings: Settings) -> int:
     """`status` and `audit`: read from the database alone, from any host, without Discord."""
+    if settings.database_url is None and not settings.db_path.is_file():
+        raise ConfigError(f"NEWS_DB_PATH: {settings.db_path} does not exist: no bot ran here")
     async with open_store(settings) as store:
         if args.verb == "status":
             from bot.status import gather, status_text

@@ -140,6 +140,14 @@ async def test_audit_since_prints_the_trail_from_that_date(
     assert typo.returncode == 2 and "not a date: 'yesterday'" in typo.stderr
 
 
+def test_status_of_a_database_that_does_not_exist_creates_none(tmp_path: Path) -> None:
+    (tmp_path / "store").mkdir()
+    missing = newsbot(tmp_path, "status")
+    assert missing.returncode == 2
+    assert "does not exist: no bot ran here" in missing.stderr
+    assert not (tmp_path / "db.sqlite").exists()
+
+
 @pytest.mark.usefixtures("both_backends")
 async def test_slash_status_shows_the_live_process_its_roles_and_the_outbox(
     tmp_path: Path,
