@@ -101,6 +101,46 @@ async def test_status_shows_every_live_process_and_who_holds_each_role(
         assert "deliverer: free (epoch 1)" in after and "scanner: free (epoch 1)" in after
 
 
+async def test_two_bot_processes_on_one_postgresql_and_a_role_handed_over(
+    pg_url: str, store_dir: Path, tmp_path: Path
+) -> None:
+    """Two real `newsbot run` processes, one with the store folder: `newsbot status` shows
+    both, and the first holding both roles; stopped, its delivery moves to the second."""
+    async with StandIn() as discord:
+        processes = {}
+        for name, shard, folder in (("a", 0, store_dir), ("b", 1, tmp_path / "none")):
+            env = bot_env(
+                discord,
+                folder,
+                tmp_path / "unused.db",
+                NEWS_DATABASE_URL=pg_url,
+                SHARD_COUNT=2,
+                SHARD_IDS=shard,
+            )
+            processes[name] = BotProcess(env, tmp_path / name / "bot.log")
+        try:
+            for process in processes.values():
+                await process.start()
+                await process.wait_ready()
+            a, b = (f"{HOST}:{processes[name].pid}:" for name in ("a", "b"))
+            shown = await status(tmp_path, pg_url)
+            assert f"  {a}" in shown and "shards 0 of 2; roles deliverer, scanner;" in shown
+            assert f"  {b}" in shown and "shards 1 of 2; roles deliverer;" in shown
+            assert f"deliverer: held by {a}" in shown and f"scanner: held by {a}" in shown
+
+            await processes["a"].stop()
+            for _ in range(30):
+                shown = await status(tmp_path, pg_url)
+                if f"deliverer: held by {b}" in shown:
+                    break
+                await asyncio.sleep(0.5)
+            assert f"deliverer: held by {b}" in shown and ", epoch 2," in shown
+            assert "scanner: free (epoch 1)" in shown  # no other process has the folder
+            assert a not in shown
+        finally:
+            await BotProcess.kill_all(processes.values())
+
+
 async def test_a_process_that_stopped_beating_is_no_longer_shown(
     database: Path | str, store_dir: Path, tmp_path: Path
 ) -> None:
