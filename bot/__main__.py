@@ -1,5 +1,5 @@
 """`newsbot` / `python -m bot`: run, console, load, check, publish, unpublish, search, news,
-recluster, migrate-db."""
+recluster, migrate-db, status, audit."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import asyncio
 import contextlib
 import logging
 import os
-import re
 import sys
 from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
@@ -23,19 +23,13 @@ from bot.errors import (
     NothingFound,
 )
 from bot.frontmatter import FAST_YAML, terminal_text
+from bot.logs import log_to_stderr
 from bot.providers import PROVIDERS_FILE, read_providers
 from bot.store import Store, SyncReport, open_store
 from bot.store.migrate import copy_state
 from bot.store.sync import read_file, scan_store
 
 log = logging.getLogger("bot")
-# What a log line must never show: an interaction's token in discord.py's DEBUG lines (the
-# request URLs of answers and follow-ups, and the gateway payload that delivers it).
-_TOKENS = (
-    (re.compile(r"(/interactions/\d+/)[^/\s'\"?]+"), r"\1***"),
-    (re.compile(r"(/webhooks/\d+/)[^/\s'\"?]+"), r"\1***"),
-    (re.compile(r"""(['"]token['"]\s*:\s*['"])[^'"]*"""), r"\1***"),
-)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -73,7 +67,31 @@ def build_parser() -> argparse.ArgumentParser:
         help="decide every article's story again (editors' splits and merges hold; "
         "nothing is posted)",
     )
+    verbs.add_parser(
+        "status", help="live processes, who holds each role, the outbox, paused channels"
+    )
+    audit = verbs.add_parser("audit", help="the moderation audit trail, oldest first")
+    audit.add_argument(
+        "--since", type=_date, metavar="DATE", help="from this UTC date (YYYY-MM-DD[THH:MM])"
+    )
+    audit.add_argument(
+        "--limit", type=_count, default=1000, help="the latest N entries at most (1000)"
+    )
     return parser
+
+
+def _date(text: str) -> datetime:
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date: {text!r} (YYYY-MM-DD)") from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _count(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"not a positive number: {text!r}")
+    return int(text)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -94,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if len(" ".join(args.query if args.verb == "search" else args.topic)) > MAX_LINE:
                 raise ConfigError(f"{args.verb}: too long (at most {MAX_LINE:,} characters)")
         settings = Settings.from_env(require_store=folder is None)  # DIR is checked where used
-        _log_to_stderr(settings)
+        log_to_stderr(settings)
         if args.verb == "check":
             return check(folder or settings.store_dir)
         return asyncio.run(dispatch(args, settings))
@@ -135,44 +153,24 @@ def _say(text: str, stream: TextIO | None = None) -> None:
     print(terminal_text(text), file=stream or sys.stdout)
 
 
-class _SafeLog(logging.Formatter):
-    """Log lines with no interaction token and no bot token in them (discord.py's DEBUG
-    lines show request URLs and gateway payloads), and no raw control characters."""
-
-    def __init__(self, fmt: str, secrets: Sequence[str]) -> None:
-        super().__init__(fmt)
-        self.secrets = [s for s in secrets if s]
-
-    def format(self, record: logging.LogRecord) -> str:
-        text = super().format(record)
-        for pattern, replacement in _TOKENS:
-            text = pattern.sub(replacement, text)
-        for secret in self.secrets:
-            text = text.replace(secret, "***")
-        return terminal_text(text)
-
-
-def _log_to_stderr(settings: Settings) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        _SafeLog("%(asctime)s %(levelname)-7s %(name)s: %(message)s", [settings.token or ""])
-    )
-    logging.basicConfig(level=settings.log_level_number, handlers=[handler])
-
-
 async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.verb == "migrate-db":
         return await migrate_db(settings, args.to)
+    if args.verb in ("status", "audit"):
+        return await inspect(args, settings)
+    if args.verb == "run":
+        log.info("store folder %s; database %s", settings.store_dir, settings.database_label)
     if args.verb == "run" and settings.token:
         from bot.bot import run_bot  # discord.py loads only when the bot really runs
 
-        await run_bot(settings)
+        await run_bot(settings, _logged_progress)
         return 0
     store_dir = getattr(args, "replace_with", None) or settings.store_dir
     if not store_dir.is_dir():
         raise ConfigError(f"{store_dir}: not a folder")
     async with open_store(settings, store_dir) as store:
-        report = await store.folder.sync(progress=_progress if args.verb == "load" else None)
+        progress = {"load": _progress, "run": _logged_progress}.get(args.verb)
+        report = await store.folder.sync(progress=progress)
         if args.verb == "recluster":
             done = await store.folder.index.stories.recluster()
             assert done is not None  # None only when asked to skip a current clustering
@@ -211,6 +209,27 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
             _say(f"newsbot: {error_text(exc)}", sys.stderr)
             return 1
         return 0
+
+
+async def inspect(args: argparse.Namespace, settings: Settings) -> int:
+    """`status` and `audit`: read from the database alone, from any host, without Discord."""
+    if settings.database_url is None and not settings.db_path.is_file():
+        raise ConfigError(f"NEWS_DB_PATH: {settings.db_path} does not exist: no bot ran here")
+    async with open_store(settings) as store:
+        if args.verb == "status":
+            from bot.status import gather, status_text
+
+            _say(status_text(await gather(store, settings.database_label)))
+            return 0
+        since = int(args.since.timestamp()) if args.since else 0
+        entries = await store.publishing.audit_trail(limit=args.limit, since=since)
+    for entry in reversed(entries):
+        at = datetime.fromtimestamp(entry.at, UTC).strftime("%Y-%m-%d %H:%M:%S")
+        detail = f" ({entry.detail})" if entry.detail else ""
+        _say(f"{at} UTC  {entry.actor}  {entry.action}  {entry.article_id}{detail}")
+    if not entries:
+        _say("no audit entries" + (f" since {args.since:%Y-%m-%d %H:%M} UTC" if since else ""))
+    return 0
 
 
 async def migrate_db(settings: Settings, url: str) -> int:
@@ -277,6 +296,12 @@ def _progress(done: int, total: int) -> None:
         print(f"\rloading {done}/{total} files", end="" if done < total else "\n", file=sys.stderr)
     elif done == total or done % 10_000 < 500:
         print(f"loading {done}/{total} files", file=sys.stderr)
+
+
+def _logged_progress(done: int, total: int) -> None:
+    """`newsbot run`'s load, said in the log (a service's stderr is no terminal)."""
+    if done == total or done % 10_000 < 500:  # as `newsbot load` says it off a terminal
+        log.info("loading %d/%d files", done, total)
 
 
 def _print_report(report: SyncReport, bad: list[str], *, quiet: bool = False) -> None:

@@ -35,6 +35,7 @@ from bot.errors import (
     ServedByDuplicate,
     UnknownTopic,
 )
+from bot.status import HostsStatus, lease_lines, outbox_line, process_lines
 from bot.store import (
     ChannelKind,
     DigestSubscription,
@@ -78,10 +79,7 @@ def error_text(error: NewsError) -> str:
         case DeskUnavailable():
             return "The news desk is briefly unavailable. Please try again in a minute."
         case BadFilter():
-            return (
-                f"That filter cannot be used: {embeds.clean(error.reason)} "
-                "Nothing was changed."
-            )
+            return f"That filter cannot be used: {embeds.clean(error.reason)} Nothing was changed."
     return str(error)
 
 
@@ -268,6 +266,8 @@ def status_embed(status: Status) -> discord.Embed:
         name="Personal alerts",  # counts only: nothing about a member is shown to others
         value=f"{status.follows} follows, {status.alerts_waiting} alerts waiting",
     )
+    if status.hosts is not None:
+        _hosts_fields(embed, status.hosts)
     last, bad = status.last_sync, status.bad_files
     if last:
         when = datetime.fromisoformat(last["at"]).astimezone(UTC)
@@ -299,6 +299,24 @@ def status_embed(status: Status) -> discord.Embed:
     if status.digests:
         embed.add_field(name="Digests", value=_digests_health(status.digests), inline=False)
     return embed
+
+
+def _hosts_fields(embed: discord.Embed, hosts: HostsStatus) -> None:
+    """The live processes and who holds each role, in `newsbot status`'s words."""
+
+    def when(at: float) -> str:
+        return embeds.relative_time(datetime.fromtimestamp(at, UTC))
+
+    for name, lines in (
+        ("Processes", process_lines(hosts.processes, when)),
+        ("Roles", lease_lines(hosts, when)),
+    ):
+        shown = [embeds.clean(line) for line in lines[:10]]
+        more = f"\n…and {len(lines) - 10} more" if len(lines) > 10 else ""
+        embed.add_field(
+            name=name, value=embeds.shorten("\n".join(shown), 1000) + more, inline=False
+        )
+    embed.add_field(name="Outbox", value=outbox_line(hosts.outbox), inline=False)
 
 
 def _digests_health(digests: list[DigestSubscription]) -> str:

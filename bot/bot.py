@@ -9,7 +9,7 @@ import gc
 import hashlib
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import discord
@@ -131,6 +131,7 @@ class NewsBot(commands.Bot):
         )
         self.settings = settings
         self.store = store
+        self.set_up = False  # setup_hook began: a failure from then on is no failed login
         logging.getLogger("discord.app_commands.tree").addFilter(LATE_AUTOCOMPLETE)  # once
         # Since when background work waits for the database (/status shows it); the time
         # is the store's one clock (`store.clock`), which tests inject into the store.
@@ -156,6 +157,7 @@ class NewsBot(commands.Bot):
         )
 
     async def setup_hook(self) -> None:
+        self.set_up = True
         self.loop_stalls = StallMonitor.start(until=self.is_closed)  # logs stalls past 100 ms
         for extension in EXTENSIONS:
             await self.load_extension(extension)
@@ -272,22 +274,41 @@ def roles(settings: Settings) -> set[Role]:
     return wanted | ({Role.DELIVERER} if settings.runs_delivery else set())
 
 
+def shards_label(settings: Settings) -> str:
+    """This process's shards as `newsbot status` shows them."""
+    if settings.shard_count is None:
+        return "all"
+    if settings.shard_ids is None:
+        return f"all {settings.shard_count}"
+    return f"{', '.join(map(str, settings.shard_ids))} of {settings.shard_count}"
+
+
+Progress = Callable[[int, int], None]
+
+
 @contextlib.asynccontextmanager
-async def serving(settings: Settings, store: Store) -> AsyncIterator[None]:
-    """This process's roles held (or competed for) while the block runs, the store loaded."""
-    async with store.leases.holding(roles(settings)):
-        await prepare_store(settings, store)
+async def serving(
+    settings: Settings, store: Store, progress: Progress | None = None
+) -> AsyncIterator[None]:
+    """This process's roles held (or competed for) while the block runs, the store loaded,
+    and the process shown live to `newsbot status` on every host."""
+    wanted = roles(settings)
+    async with (
+        store.leases.holding(wanted),
+        store.processes.registered(shards_label(settings), ", ".join(sorted(wanted))),
+    ):
+        await prepare_store(settings, store, progress)
         yield
 
 
-async def prepare_store(settings: Settings, store: Store) -> None:
+async def prepare_store(settings: Settings, store: Store, progress: Progress | None = None) -> None:
     """Load the store before connecting; NEWS_CHANNEL_ID follows everything from its first start.
 
     The load comes first, so a first start on a full store floods nothing. Only the scanner
     loads (on PostgreSQL another process may be it); the others find the index loaded.
     """
     if store.leases.holds(Role.SCANNER):
-        report = await store.folder.sync()
+        report = await store.folder.sync(progress=progress)
         log.info(
             "store loaded: %d files, %d new, %d changed, %d bad",
             report.scanned,
@@ -300,6 +321,31 @@ async def prepare_store(settings: Settings, store: Store) -> None:
         return
     if settings.channel_id is not None:
         await store.feeds.subscribe(settings.channel_id, "", actor="NEWS_CHANNEL_ID", replace=False)
+
+
+FIRST_RETRY = 1.0  # seconds before logging in again when Discord could not be reached
+MAX_RETRY = 60.0  # the wait doubles up to this
+
+
+async def log_in(bot: NewsBot, token: str) -> None:
+    """Log in, trying again with backoff while Discord cannot be reached (a host that boots
+    before its network, an outage): a supervisor need not restart us. A rejected token is
+    no outage: it stops start-up. (Once logged in, discord.py reconnects by itself.)"""
+    delay = FIRST_RETRY
+    while True:
+        try:
+            await bot.login(token)
+            return
+        except discord.LoginFailure:
+            raise ConfigError("DISCORD_TOKEN: Discord rejected this token") from None
+        except (OSError, TimeoutError, discord.DiscordServerError) as exc:
+            if bot.set_up:
+                raise
+            log.warning("cannot reach Discord (%s); trying again in %.0f s", exc, delay)
+        await bot.http.close()  # a fresh session, and connector, for the next try
+        bot.http.connector = discord.utils.MISSING
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, MAX_RETRY)
 
 
 M_ARENA_MAX = -8  # glibc's mallopt parameter: how many heaps ("arenas") threads may share
@@ -319,12 +365,12 @@ def few_malloc_arenas() -> bool:
     return bool(libc.mallopt(M_ARENA_MAX, MALLOC_ARENAS))
 
 
-async def run_bot(settings: Settings) -> None:
+async def run_bot(settings: Settings, progress: Progress | None = None) -> None:
     """Open the store, load it, then run the bot until stopped; everything closed on exit."""
     few_malloc_arenas()
     async with (
         open_store(settings) as store,
-        serving(settings, store),
+        serving(settings, store, progress),
         make_bot(settings, store) as bot,
     ):
         # What start-up made (every module, the load's survivors) lives as long as the
@@ -332,7 +378,5 @@ async def run_bot(settings: Settings) -> None:
         # (30-50 ms, stalling every command meanwhile).
         gc.collect()
         gc.freeze()
-        try:
-            await bot.start(settings.token or "")
-        except discord.LoginFailure:
-            raise ConfigError("DISCORD_TOKEN: Discord rejected this token") from None
+        await log_in(bot, settings.token or "")
+        await bot.connect()

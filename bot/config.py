@@ -37,6 +37,7 @@ class Settings:
     shard_ids: tuple[int, ...] | None = None
     delivery: bool | None = None
     log_level: str = "INFO"
+    log_format: str = "text"  # or "json": one JSON object a line, for log shippers
     # PostgreSQL instead of SQLite; it may hold a password, so it stays out of repr (and logs).
     database_url: str | None = field(default=None, repr=False)
     pool_size: int = DEFAULT_POOL_SIZE
@@ -72,6 +73,9 @@ class Settings:
         level = env.get("LOG_LEVEL", "INFO").upper()
         if level not in _LEVELS:
             raise ConfigError(f"LOG_LEVEL: must be one of {', '.join(_LEVELS)}, got {level!r}")
+        log_format = env.get("LOG_FORMAT", "text").lower()
+        if log_format not in ("text", "json"):
+            raise ConfigError(f"LOG_FORMAT: must be text or json, got {log_format!r}")
         guild_id = _optional_int(env, "DISCORD_GUILD_ID", minimum=1)
         newsroom = _id_list(env, "NEWSROOM_GUILD_IDS", minimum=1)
         if newsroom is None:  # unset: the guild the commands are synced to, if any
@@ -96,6 +100,7 @@ class Settings:
             shard_ids=shard_ids,
             delivery=_optional_bool(env, "DELIVERY"),
             log_level=level,
+            log_format=log_format,
             database_url=database_url,
             pool_size=_optional_int(env, "NEWS_DB_POOL_SIZE", minimum=1) or DEFAULT_POOL_SIZE,
             alerts_per_hour=_alerts_per_hour(env),

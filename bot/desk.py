@@ -19,6 +19,7 @@ from bot.errors import ArticleNotFound, BadFilter, DeskUnavailable, FollowRefuse
 from bot.feed_why import Fate, Why, from_feeds, from_post
 from bot.filters import read_filter
 from bot.follow_query import BadQuery, FollowQuery
+from bot.status import HostsStatus, gather
 from bot.store import (
     MAX_FOLLOWS,
     Added,
@@ -86,6 +87,7 @@ class Status:
     held_back: HeldBack | None = None
     follows: int = 0  # members' follows, counted (no member is named)
     alerts_waiting: int = 0  # alerts queued for members' DMs, counted
+    hosts: HostsStatus | None = None  # the live processes, the roles' holders, the outbox
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +196,7 @@ async def status(store: Store, held_back: HeldBack | None = None) -> Status:
             held_back=held_back,
             follows=await store.follows.count(),
             alerts_waiting=await store.alerts.waiting(),
+            hosts=await gather(store),
         )
     except DeskUnavailable:
         if held_back is None:

@@ -210,7 +210,8 @@ async def test_an_upgraded_database_counts_its_stories_from_their_dates(
     conn = sqlite3.connect(db_path)  # back to the schema before digests (and story cards)
     try:
         conn.executescript(
-            "DROP TABLE story_pins; DROP TABLE story_keys; DROP INDEX articles_story; "
+            "DROP TABLE processes; DROP TABLE story_pins; DROP TABLE story_keys; "
+            "DROP INDEX articles_story; "
             "ALTER TABLE articles DROP COLUMN story_signature; "
             "ALTER TABLE articles DROP COLUMN story; DROP INDEX outbox_lead; "
             "ALTER TABLE subscriptions DROP COLUMN updates; "

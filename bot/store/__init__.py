@@ -18,6 +18,7 @@ them, the delivery log (outbox), channel subscriptions and the moderation audit 
     store.story_pins  editors' corrections of stories: /story split and merge (story_pins.py)
     store.timelines   one story's published articles, oldest first, for /story (timelines.py)
     store.providers   the last good providers.yaml, parsed (providers.py)
+    store.processes   the live bot processes, by their heartbeats (processes.py)
 
 Each part speaks to the backend through the `Database` protocol (database.py): SQLite
 (sqlite.py, one host, the default) or PostgreSQL (postgres.py, several hosts), chosen by
@@ -57,6 +58,7 @@ from bot.store.outbox import (
     Style,
     Updates,
 )
+from bot.store.processes import Process, Processes
 from bot.store.publishing import AuditEntry, Publishing
 from bot.store.queries import PAGE_SIZE, Counts, Page, Queries
 from bot.store.reasons import PostRecord, Reasons, StoryState
@@ -90,6 +92,7 @@ __all__ = [
     "Merged",
     "Page",
     "PostRecord",
+    "Process",
     "QueueHealth",
     "Role",
     "Split",
@@ -113,6 +116,7 @@ class Store:
         self.store_dir = store_dir
         self.clock: Clock = clock or db.now
         self.leases = Leases(db)
+        self.processes = Processes(db, self.clock, self.leases.holder)
 
         async def deliverer() -> None:  # one lease fences the outbox, the alerts and digests
             await self.leases.fence(Role.DELIVERER)

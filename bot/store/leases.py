@@ -64,6 +64,16 @@ def _elapsed() -> float:
     return time.monotonic()
 
 
+@dataclass(frozen=True, slots=True)
+class LeaseState:
+    """One role's lease as the database has it (`newsbot status`, /status)."""
+
+    role: Role
+    holder: str | None  # None: released, free to take
+    epoch: int
+    expires_at: float  # unix seconds: another process may take it over from then
+
+
 @dataclass(slots=True)
 class _Held:
     epoch: int
@@ -134,6 +144,16 @@ class Leases:
             return {}
         rows = await self.db.fetch("SELECT role, holder FROM leases ORDER BY role")
         return {Role(r[0]): r[1] for r in rows}
+
+    async def states(self) -> list[LeaseState]:
+        """Each role's lease: who holds it, its epoch and when it could be taken over.
+        Empty where roles are not elected (SQLite)."""
+        if not self.elected:
+            return []
+        rows = await self.db.fetch(
+            "SELECT role, holder, epoch, renewed_at FROM leases ORDER BY role"
+        )
+        return [LeaseState(Role(r[0]), r[1], r[2], r[3] + LEASE_SECONDS) for r in rows]
 
     async def fence(self, role: Role) -> None:
         """Inside a write transaction: refuse it (LeaseLost) unless this process still holds

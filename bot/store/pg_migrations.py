@@ -168,4 +168,14 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE outbox ADD COLUMN thread_id BIGINT;
     CREATE INDEX outbox_lead ON outbox (lead_id) WHERE lead_id IS NOT NULL;
     CREATE INDEX follows_story ON follows (text) WHERE kind = 'story';""",
+    # 10: the live processes (as SQLite's 13).
+    """CREATE TABLE processes (
+        holder     TEXT COLLATE "C" PRIMARY KEY,
+        host       TEXT NOT NULL,
+        pid        BIGINT NOT NULL,
+        shards     TEXT NOT NULL,
+        roles      TEXT NOT NULL,
+        started_at BIGINT NOT NULL,
+        last_seen  BIGINT NOT NULL
+    );""",
 )

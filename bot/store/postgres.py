@@ -67,6 +67,16 @@ class _Transaction:
 _CURRENT: ContextVar[_Transaction | None] = ContextVar("newsbot_pg_transaction", default=None)
 
 
+def _privileges(exc: Exception) -> str:
+    """A role that may not create tables: since PostgreSQL 15 `GRANT ALL ON DATABASE`
+    alone no longer lets it create anything in the schema public."""
+    return (
+        f"{exc}: the bot's role must own the schema public (as the database's owner, run "
+        "`ALTER SCHEMA public OWNER TO <role>`, or `GRANT ALL ON SCHEMA public TO <role>`; "
+        "see docs/operations.md)"
+    )
+
+
 class PostgresDatabase:
     """An asyncpg pool; statements inside `transaction()` share its one connection."""
 
@@ -107,7 +117,10 @@ class PostgresDatabase:
             raise DatabaseUnavailable(label, _reason(exc), "NEWS_DATABASE_URL") from None
         db = cls(pool, label)
         try:
-            await db.migrate()
+            try:
+                await db.migrate()
+            except asyncpg.InsufficientPrivilegeError as exc:
+                raise DatabaseUnavailable(label, _privileges(exc), "NEWS_DATABASE_URL") from None
             await db.clock()  # the first measure of the offset: `now` is right from the start
             db.notifications.url = url
             db._listen_task = asyncio.create_task(db.notifications.run_forever(), name="listen")
@@ -135,7 +148,8 @@ class PostgresDatabase:
             for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
                 await conn.execute(script)
                 await conn.execute("INSERT INTO schema_version (version) VALUES ($1)", number)
-                log.info("database migrated to schema version %d", number)
+            if version < len(MIGRATIONS):
+                log.info("migrated schema %d → %d", version, len(MIGRATIONS))
 
     # ------------------------------------------------------------------ Database
 

@@ -67,11 +67,12 @@ class Publishing:
         async with self.db.transaction():
             await self._audit(actor, f"refused {action}", article_id, detail)
 
-    async def audit_trail(self, limit: int = 100) -> list[AuditEntry]:
-        """The newest audit entries first."""
+    async def audit_trail(self, limit: int = 100, since: int = 0) -> list[AuditEntry]:
+        """The newest audit entries first; only those at or after `since` (unix seconds)."""
         rows = await self.db.fetch(
-            "SELECT at, actor, action, article_id, detail FROM audit ORDER BY id DESC LIMIT ?",
-            [limit],
+            "SELECT at, actor, action, article_id, detail FROM audit WHERE at >= ? "
+            "ORDER BY id DESC LIMIT ?",
+            [since, limit],
         )
         return [
             AuditEntry(

@@ -137,7 +137,8 @@ class SQLiteDatabase:
                 for statement in _statements(script):
                     await self.execute(statement)
                 await self.execute(f"PRAGMA user_version = {number}")
-                log.info("database migrated to schema version %d", number)
+            if version < len(MIGRATIONS):
+                log.info("migrated schema %d → %d", version, len(MIGRATIONS))
         await self._restore_triggers()
 
     # ------------------------------------------------------------------ Database

@@ -168,8 +168,9 @@ _CARDS_COLUMNS = (
 
 # What each migration after the cards' one added, undone, newest first: personal news
 # (SQLite 11, PostgreSQL 8), then feed filters (SQLite 10, PostgreSQL 7).
-AFTER_CARDS_MIGRATIONS = 3
+AFTER_CARDS_MIGRATIONS = 4
 AFTER_CARDS = (
+    "DROP TABLE processes;",
     "DROP TABLE story_pins;",
     "DROP TABLE story_keys;",
     "DROP INDEX articles_story;",

@@ -138,7 +138,7 @@ class StandIn(UserInstalls, DirectMessages, ThreadRoutes, RestRoutes):
         # Called with each REST request as it arrives, before the latency and before it is
         # applied: a test can act at an exact point (e.g. SIGKILL the bot on the Nth post).
         self.on_request: Callable[[Recorded], None] | None = None
-        self.port = 0
+        self.port = 0  # set before `start` to listen there (a bot pointed at it before)
         self._routes: list[Route] = self._build_routes()
 
     # --- lifecycle ----------------------------------------------------------------------------
@@ -157,7 +157,7 @@ class StandIn(UserInstalls, DirectMessages, ThreadRoutes, RestRoutes):
         app.router.add_route("*", "/{tail:.*}", self._rest)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port)  # 0: any free port
         await site.start()
         self.port = int(self._runner.addresses[0][1])
 
