@@ -18,6 +18,8 @@ DEFAULT_POLL_SECONDS = 30.0  # how often the store folder is rescanned (NEWS_POL
 DEFAULT_POOL_SIZE = 10  # PostgreSQL connections per process (NEWS_DB_POOL_SIZE)
 DEFAULT_ALERTS_PER_HOUR = 5  # alert DMs a member gets an hour at most (ALERTS_PER_HOUR)
 MAX_ALERTS_PER_HOUR = 60
+MAX_PORT = 65535
+DEFAULT_METRICS_HOST = "127.0.0.1"  # METRICS_HOST: this host only, unless asked otherwise
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +44,9 @@ class Settings:
     pool_size: int = DEFAULT_POOL_SIZE
     # Alert DMs a member gets an hour; more stories wait and go as one "N more stories".
     alerts_per_hour: int = DEFAULT_ALERTS_PER_HOUR
+    # /metrics, /healthz and /readyz on this port (0: any free one, logged); None: not served.
+    metrics_port: int | None = None
+    metrics_host: str = DEFAULT_METRICS_HOST
 
     @classmethod
     def from_env(
@@ -99,6 +104,8 @@ class Settings:
             database_url=database_url,
             pool_size=_optional_int(env, "NEWS_DB_POOL_SIZE", minimum=1) or DEFAULT_POOL_SIZE,
             alerts_per_hour=_alerts_per_hour(env),
+            metrics_port=_metrics_port(env),
+            metrics_host=env.get("METRICS_HOST", DEFAULT_METRICS_HOST),
         )
 
     @property
@@ -189,6 +196,13 @@ def _alerts_per_hour(env: Mapping[str, str]) -> int:
             f"ALERTS_PER_HOUR: must be at most {MAX_ALERTS_PER_HOUR}, got {value}"
         )
     return value
+
+
+def _metrics_port(env: Mapping[str, str]) -> int | None:
+    port = _optional_int(env, "METRICS_PORT", minimum=0)
+    if port is not None and port > MAX_PORT:
+        raise ConfigError(f"METRICS_PORT: must be at most {MAX_PORT}, got {port}")
+    return port
 
 
 def _id_list(env: Mapping[str, str], name: str, *, minimum: int) -> tuple[int, ...] | None:

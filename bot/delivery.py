@@ -25,7 +25,7 @@ from enum import StrEnum
 import aiohttp
 import discord
 
-from bot import answers, desk, posting
+from bot import answers, desk, metrics, posting
 from bot.errors import ArticleNotFound, DeskUnavailable
 from bot.store import LeaseLost
 from bot.store.database import Clock
@@ -165,9 +165,9 @@ class HeldBack:
         began = self._since.pop(task, None)
         if began is not None and not self._since:
             self._said_at = -HELD_LOG_EVERY
-            log.info(
-                "delivery resumed: the database answers again after %.0f s", self.clock() - began
-            )
+            waited = self.clock() - began
+            metrics.OUTAGE_SECONDS.inc(max(0.0, waited))
+            log.info("delivery resumed: the database answers again after %.0f s", waited)
 
 
 async def supervise(
@@ -188,6 +188,7 @@ async def supervise(
         except asyncio.CancelledError:
             raise
         except DeskUnavailable as exc:
+            metrics.DATABASE_ERRORS.labels(name).inc()
             held.hold(name, exc.reason)
             await asyncio.sleep(HELD_RETRY)
             continue
