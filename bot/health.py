@@ -55,6 +55,7 @@ class Watch:
         self.stalled_after = stalled_after
         self.store: Store | None = None
         self.bot: NewsBot | None = None
+        self.url: str | None = None  # where the endpoints are served, once they are
 
     def attach(self, store: Store, bot: NewsBot) -> None:
         """The store is loaded; the bot shares the loop's one stall monitor."""
@@ -172,10 +173,12 @@ def _listen(host: str, port: int, watch: Watch) -> _Server:
 
 
 @contextlib.asynccontextmanager
-async def serving(settings: Settings) -> AsyncIterator[Watch]:
+async def serving(
+    settings: Settings, *, stalled_after: float = STALLED_AFTER
+) -> AsyncIterator[Watch]:
     """The loop's stall monitor for the whole run, and the endpoints while METRICS_PORT is
     set: started before the store opens, so a supervisor sees a long load as alive."""
-    watch = Watch(StallMonitor.start())
+    watch = Watch(StallMonitor.start(), stalled_after)
     server: _Server | None = None
     collector = LiveCollector(watch.snapshot)
     try:
@@ -184,7 +187,8 @@ async def serving(settings: Settings) -> AsyncIterator[Watch]:
             threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
             REGISTRY.register(collector)
             host, port = server.server_address[:2]
-            log.info("metrics on http://%s:%d/metrics (also /healthz, /readyz)", host, port)
+            watch.url = f"http://{host!s}:{port}"
+            log.info("metrics on %s/metrics (also /healthz, /readyz)", watch.url)
         yield watch
     finally:
         if server is not None:
