@@ -9,12 +9,13 @@ and the outbox waiting while a post is in flight. On both backends.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +25,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bot import health
 from bot.config import Settings
+from tests.support import botenv
+from tests.support.botenv import news_bot, subscribe
 from tests.support.helpers import card_title, write_article
+from tests.support.postgres import PostgresServer, server_binaries, throwaway_server
 from tests.support.run_bot import BotProcess, bot_env, follow_everything
 from tests.support.stand_in import StandIn
 
@@ -43,13 +47,10 @@ class Scraped:
 
 
 @dataclass
-class Running:
-    discord: StandIn
-    bot: BotProcess
+class Endpoints:
+    """One process's /metrics, /healthz and /readyz, asked over HTTP."""
+
     url: str
-    store_dir: Path
-    channel: int
-    reader: int
     http: aiohttp.ClientSession
 
     async def fetch(self, path: str) -> tuple[int, str]:
@@ -66,14 +67,29 @@ class Running:
         }
         return Scraped(samples)
 
-    async def scrape_until(self, name: str, value: float, **labels: str) -> Scraped:
-        """Scrapes until the sample reads `value` (the bot counts once Discord answered)."""
+    async def scrape_until(
+        self, name: str, wanted: float, *, at_least: bool = False, **labels: str
+    ) -> Scraped:
+        """Scrapes until the sample reads `wanted` (or more): the bot counts once Discord
+        answered, a little after the stand-in shows the message."""
         deadline = time.monotonic() + 15
         while True:
             scraped = await self.scrape()
-            if scraped.get(name, **labels) == value or time.monotonic() > deadline:
+            value = scraped.get(name, **labels)
+            if value is not None and (value >= wanted if at_least else value == wanted):
+                return scraped
+            if time.monotonic() > deadline:
                 return scraped
             await asyncio.sleep(0.1)
+
+
+@dataclass
+class Running(Endpoints):
+    discord: StandIn
+    bot: BotProcess
+    store_dir: Path
+    channel: int
+    reader: int
 
 
 @pytest.fixture
@@ -106,7 +122,7 @@ async def running(tmp_path: Path, database: Path | str) -> AsyncIterator[Running
             await asyncio.wait_for(login.arrived.wait(), 30)
             served = SERVED.search(bot.log())
             assert served, bot.tail()
-            env_ = Running(discord, bot, served.group(1), store_dir, channel, reader, http)
+            env_ = Running(served.group(1), http, discord, bot, store_dir, channel, reader)
             status, text = await env_.fetch("/readyz")
             assert (status, text) == (
                 503,
@@ -217,3 +233,57 @@ async def test_healthz_says_when_the_event_loop_is_stuck(tmp_path: Path) -> None
         assert await asyncio.to_thread(_get, url + "/healthz") == (200, "ok\n")
         status, text = await asyncio.to_thread(_get, url + "/readyz")
         assert status == 503 and "store: not loaded yet" in text
+
+
+@pytest.fixture
+def own_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[PostgresServer]:
+    """A PostgreSQL server of the test's own, which it may take away; the bots use it."""
+    bindir = server_binaries()
+    if bindir is None:
+        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl, postgres) not found")
+    with throwaway_server(bindir) as server:
+        monkeypatch.setattr(botenv, "DATABASE_URL", asyncio.run(server.new_database()))
+        yield server
+
+
+async def test_a_database_outage_is_counted_and_timed(
+    tmp_path: Path, own_server: PostgresServer
+) -> None:
+    """PostgreSQL only: SQLite's outage is a write lock held past its 10 s busy timeout,
+    which the same supervisor (bot.delivery) counts the same way, only slower to test."""
+    async with (
+        StandIn() as discord,
+        news_bot(tmp_path, stand_in=discord) as env,
+        health.serving(dataclasses.replace(env.settings, metrics_port=0)) as watch,
+        aiohttp.ClientSession() as http,
+    ):
+        watch.attach(env.store, env.bot)
+        assert watch.url is not None
+        endpoints = Endpoints(watch.url, http)
+        await subscribe(env, "news")
+        before = await endpoints.scrape_until("newsbot_ready", 1.0)
+        errors_before = before.get("newsbot_database_errors_total", task="store rescan") or 0
+        outage_before = before.get("newsbot_database_outage_seconds_total") or 0
+
+        own_server.halt()
+        away = await endpoints.scrape_until(
+            "newsbot_database_held_back_seconds", 2.0, at_least=True
+        )
+        assert (away.get("newsbot_database_held_back_seconds") or 0) >= 2
+        assert (away.get("newsbot_database_errors_total", task="store rescan") or 0) > (
+            errors_before
+        )
+        assert away.get("newsbot_ready") == 0.0
+        assert away.get("newsbot_outbox_rows", state="pending") is None  # not read: away
+        status, text = await endpoints.fetch("/readyz")
+        assert status == 503 and "database: not answering" in text, text
+
+        own_server.resume()
+        back = await endpoints.scrape_until("newsbot_database_held_back_seconds", 0.0)
+        assert back.get("newsbot_database_held_back_seconds") == 0.0
+        waited = (back.get("newsbot_database_outage_seconds_total") or 0) - outage_before
+        assert waited >= 2
+        assert await endpoints.fetch("/readyz") == (
+            200,
+            "store: loaded\ndatabase: reachable\ndiscord: logged in\n",
+        )
