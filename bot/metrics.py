@@ -96,6 +96,11 @@ class LiveCollector(Collector):
     def __init__(self, read: Callable[[], Snapshot]) -> None:
         self.read = read
 
+    def describe(self) -> list[Metric]:
+        """Nothing: registering must not read (the default would collect once, on the
+        loop that the reads themselves need)."""
+        return []
+
     def collect(self) -> Iterator[Metric]:
         now = self.read()
         yield _gauge("newsbot_ready", "1 when /readyz answers 200", now.ready)

@@ -48,8 +48,11 @@ class Gauges:
             "SELECT MIN(CASE WHEN o.next_try_at > o.created_at THEN o.next_try_at "
             "ELSE o.created_at END) FROM outbox o "
             "LEFT JOIN channels c ON c.channel_id = o.channel_id "
-            "WHERE o.state = ? AND o.next_try_at <= ? AND c.paused_reason IS NULL",
-            [DeliveryState.PENDING, now],
+            # The index's own condition, word for word: only then does SQLite walk the
+            # partial index (outbox_work) instead of every row the log ever had.
+            f"WHERE o.state IN ({_WORK_SQL}) AND o.state = '{DeliveryState.PENDING}' "
+            "AND o.next_try_at <= ? AND c.paused_reason IS NULL",
+            [now],
         )
         follows = await self.db.fetchval("SELECT COUNT(*) FROM follows")
         alerts = await self.db.fetchval(
