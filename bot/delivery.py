@@ -116,6 +116,7 @@ class HeldBack:
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
         self._since: dict[str, float] = {}
+        self._began = 0.0  # when the current wait began, for whichever task first held
         self.reason = ""
         self._said_at = -HELD_LOG_EVERY
 
@@ -133,6 +134,8 @@ class HeldBack:
         return task in self._since
 
     def hold(self, task: str, reason: str) -> None:
+        if not self._since:
+            self._began = self.clock()
         self._since.setdefault(task, self.clock())
         self.reason = reason
         self._say()
@@ -162,11 +165,10 @@ class HeldBack:
             task.cancel()
 
     def release(self, task: str) -> None:
-        began = self._since.pop(task, None)
-        if began is not None and not self._since:
+        if self._since.pop(task, None) is not None and not self._since:
             self._said_at = -HELD_LOG_EVERY
-            waited = self.clock() - began
-            metrics.OUTAGE_SECONDS.inc(max(0.0, waited))
+            waited = max(0.0, self.clock() - self._began)  # the whole wait, not this task's
+            metrics.OUTAGE_SECONDS.inc(waited)
             log.info("delivery resumed: the database answers again after %.0f s", waited)
 
 

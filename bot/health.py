@@ -75,15 +75,20 @@ class Watch:
         return 200, "ok\n"
 
     def readiness(self) -> tuple[int, str]:
+        """Ready: this process loaded (or found loaded) the store, the database answers,
+        and the bot is logged in. The body says each, for whoever reads the probe."""
         store, bot = self.store, self.bot
-        loaded = store is not None and self._on_loop(store.articles.last_sync()) is not None
-        checks = [
-            ("store", "loaded" if loaded else "not loaded yet"),
-            ("database", "reachable" if self._database_answers() else "not answering"),
-            ("discord", "logged in" if bot is not None and _logged_in(bot) else "not logged in"),
-        ]
-        ready = loaded and checks[1][1] == "reachable" and checks[2][1] == "logged in"
-        return (200 if ready else 503), "".join(f"{what}: {state}\n" for what, state in checks)
+        reachable = store is not None and self._on_loop(_ping(store)) is True
+        loaded = reachable and store is not None and self._on_loop(_loaded(store)) is True
+        logged_in = bot is not None and bot.is_ready() and not bot.is_closed()
+        if store is None:
+            database, stored = "not open yet", "not loaded yet"
+        else:
+            database = "reachable" if reachable else "not answering"
+            stored = "loaded" if loaded else "not loaded yet" if reachable else "not known"
+        body = f"store: {stored}\ndatabase: {database}\n"
+        body += f"discord: {'logged in' if logged_in else 'not logged in'}\n"
+        return (200 if loaded and logged_in else 503), body
 
     def snapshot(self) -> Snapshot:
         store, bot = self.store, self.bot
@@ -102,10 +107,6 @@ class Watch:
             blocked=self.blocked(),
             ready=self.readiness()[0] == 200,
         )
-
-    def _database_answers(self) -> bool:
-        store = self.store
-        return store is not None and self._on_loop(_ping(store)) is True
 
     def _on_loop(self, work: Coroutine[Any, Any, T]) -> T | None:
         """`work` run on the bot's loop; None when it failed or took past READ_TIMEOUT (at
@@ -126,8 +127,8 @@ async def _ping(store: Store) -> bool:
     return True
 
 
-def _logged_in(bot: NewsBot) -> bool:
-    return bot.is_ready() and not bot.is_closed()
+async def _loaded(store: Store) -> bool:
+    return await store.articles.last_sync() is not None
 
 
 class _Server(ThreadingMixIn, WSGIServer):
