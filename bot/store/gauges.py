@@ -19,7 +19,6 @@ class Readings:
     oldest_due: float  # seconds the oldest post due to be sent has waited (0: none)
     follows: int
     alerts_waiting: int
-    loaded: bool  # the store folder was loaded into the database at least once
 
 
 class Gauges:
@@ -58,11 +57,9 @@ class Gauges:
         alerts = await self.db.fetchval(
             f"SELECT COUNT(*) FROM alerts WHERE state IN ({_WORK_SQL})"
         )
-        loaded = await self.db.fetchval("SELECT COUNT(*) FROM meta WHERE key = 'last_sync'")
         return Readings(
             outbox=outbox,
             oldest_due=max(0.0, float(now - oldest)) if oldest is not None else 0.0,
             follows=int(follows or 0),
             alerts_waiting=int(alerts or 0),
-            loaded=bool(loaded),
         )
