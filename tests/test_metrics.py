@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import re
+import socket
 import threading
 import time
 import urllib.error
@@ -25,6 +26,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bot import health
 from bot.config import Settings
+from bot.errors import ConfigError
 from tests.support import botenv
 from tests.support.botenv import news_bot, subscribe
 from tests.support.helpers import card_title, write_article
@@ -292,3 +294,15 @@ async def test_a_database_outage_is_counted_and_timed(
             200,
             "store: loaded\ndatabase: reachable\ndiscord: logged in\n",
         )
+
+
+async def test_a_port_in_use_stops_start_up_with_one_line(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        settings = Settings(store_dir=tmp_path, metrics_port=port)
+        with pytest.raises(ConfigError) as refused:
+            async with health.serving(settings):
+                pass
+    assert str(refused.value).startswith(f"METRICS_PORT: cannot listen on 127.0.0.1:{port} (")
