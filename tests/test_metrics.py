@@ -33,6 +33,7 @@ from tests.support.helpers import card_title, write_article
 from tests.support.postgres import PostgresServer, server_binaries, throwaway_server
 from tests.support.run_bot import BotProcess, bot_env, follow_everything
 from tests.support.stand_in import StandIn
+from tests.support.stand_in.records import Hold
 
 SERVED = re.compile(r"metrics on (http://\S+)/metrics")
 POST = r"^/channels/\d+/messages$"
@@ -96,11 +97,17 @@ class Running(Endpoints):
     store_dir: Path
     channel: int
     reader: int
+    login: Hold
+
+    async def log_in(self) -> None:
+        """The stand-in answers the held login: the bot connects."""
+        self.login.release()
+        await self.bot.wait_ready()
 
 
 @pytest.fixture
 async def running(tmp_path: Path, database: Path | str) -> AsyncIterator[Running]:
-    """The bot process, its login held by the stand-in until the test lets it go on."""
+    """The bot process, its store loaded, its login held by the stand-in (`log_in`)."""
     store_dir = tmp_path / "store"
     store_dir.mkdir()
     async with StandIn() as discord, aiohttp.ClientSession() as http:
@@ -128,16 +135,7 @@ async def running(tmp_path: Path, database: Path | str) -> AsyncIterator[Running
             await asyncio.wait_for(login.arrived.wait(), 30)
             served = SERVED.search(bot.log())
             assert served, bot.tail()
-            env_ = Running(served.group(1), http, discord, bot, store_dir, channel, reader)
-            status, text = await env_.fetch("/readyz")
-            assert (status, text) == (
-                503,
-                "store: loaded\ndatabase: reachable\ndiscord: not logged in\n",
-            )
-            assert await env_.fetch("/healthz") == (200, "ok\n")
-            login.release()
-            await bot.wait_ready()
-            yield env_
+            yield Running(served.group(1), http, discord, bot, store_dir, channel, reader, login)
         finally:
             await BotProcess.kill_all([bot])
 
@@ -145,6 +143,12 @@ async def running(tmp_path: Path, database: Path | str) -> AsyncIterator[Running
 async def test_a_process_is_ready_once_logged_in_and_counts_what_it_does(
     running: Running, database: Path | str
 ) -> None:
+    assert await running.fetch("/readyz") == (
+        503,
+        "store: loaded\ndatabase: reachable\ndiscord: not logged in\n",
+    )
+    assert await running.fetch("/healthz") == (200, "ok\n")  # alive, logging in
+    await running.log_in()
     assert await running.fetch("/readyz") == (
         200,
         "store: loaded\ndatabase: reachable\ndiscord: logged in\n",
@@ -187,6 +191,7 @@ async def test_a_process_is_ready_once_logged_in_and_counts_what_it_does(
 
 
 async def test_a_post_in_flight_shows_in_the_outbox_gauges(running: Running) -> None:
+    await running.log_in()
     held = running.discord.hold_answer("POST", POST)
     write_article(
         running.store_dir, "flood", title="Flood waters recede", published=True, topics=["A"]
