@@ -27,6 +27,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from bot import health
 from bot.config import Settings
 from bot.errors import ConfigError
+from bot.store import Store
 from tests.support import botenv
 from tests.support.botenv import news_bot, subscribe
 from tests.support.helpers import card_title, write_article
@@ -311,3 +312,44 @@ async def test_a_port_in_use_stops_start_up_with_one_line(tmp_path: Path) -> Non
             async with health.serving(settings):
                 pass
     assert str(refused.value).startswith(f"METRICS_PORT: cannot listen on 127.0.0.1:{port} (")
+
+
+async def test_a_host_without_the_store_is_ready_once_the_scanner_loaded_it(
+    tmp_path: Path, pg_url: str
+) -> None:
+    """PostgreSQL: a process on a host without the store folder, started before any
+    scanner loaded the store, is logged in but not ready until the store is loaded."""
+    store_dir = tmp_path / "store"
+    store_dir.mkdir()
+    write_article(store_dir, "tide", title="High tide expected", published=True)
+    async with StandIn() as discord, aiohttp.ClientSession() as http:
+        env = bot_env(
+            discord,
+            tmp_path / "not-here",  # no store folder on this host
+            tmp_path / "unused.db",
+            NEWS_DATABASE_URL=pg_url,
+            DISCORD_GUILD_ID=discord.guild_id,
+            METRICS_PORT=0,
+        )
+        bot = BotProcess(env, tmp_path / "bot.log")
+        await bot.start()
+        try:
+            await bot.wait_ready()
+            served = SERVED.search(bot.log())
+            assert served, bot.tail()
+            endpoints = Endpoints(served.group(1), http)
+            assert await endpoints.fetch("/readyz") == (
+                503,
+                "store: not loaded yet\ndatabase: reachable\ndiscord: logged in\n",
+            )
+            async with Store.open(pg_url, store_dir) as scanner:
+                await scanner.folder.sync()  # what the scanner's process does at its start
+            assert await endpoints.fetch("/readyz") == (
+                200,
+                "store: loaded\ndatabase: reachable\ndiscord: logged in\n",
+            )
+            scraped = await endpoints.scrape()
+            assert scraped.get("newsbot_lease_held", role="scanner") == 0.0
+            assert scraped.get("newsbot_lease_epoch", role="scanner") is None
+        finally:
+            await BotProcess.kill_all([bot])
