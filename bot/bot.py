@@ -16,7 +16,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import answers, posting
+from bot import answers, health, metrics, posting
 from bot.config import Settings
 from bot.delivery import HeldBack
 from bot.errors import ConfigError, NewsError
@@ -46,13 +46,18 @@ APOLOGY = "Sorry, something went wrong on our side. The error was logged; please
 
 
 class NewsTree(app_commands.CommandTree[Any]):
-    """The command tree with the bot's one error handler."""
+    """The command tree with the bot's one error handler; it times each command too."""
+
+    async def interaction_check(self, interaction: discord.Interaction[Any], /) -> bool:
+        metrics.received(interaction)
+        return True
 
     async def on_error(
         self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError
     ) -> None:
         original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
         await handle_error(interaction, original)
+        metrics.answered(interaction)
 
 
 async def handle_error(interaction: discord.Interaction[Any], error: Exception) -> None:
@@ -139,6 +144,13 @@ class NewsBot(commands.Bot):
         # Set when this process queues outbox work; the delivery loop waits on it.
         self.deliveries_due = asyncio.Event()
         store.outbox.on_work = self.deliveries_due.set
+        # The loop's stall monitor: run_bot's (shared with /healthz), else started at login.
+        self.loop_stalls: StallMonitor | None = None
+
+    async def on_app_command_completion(
+        self, interaction: discord.Interaction[Any], command: object
+    ) -> None:
+        metrics.answered(interaction)
 
     async def on_ready(self) -> None:
         """One line operators (and the process tests) can wait for; again after a reconnect."""
@@ -158,7 +170,8 @@ class NewsBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         self.set_up = True
-        self.loop_stalls = StallMonitor.start(until=self.is_closed)  # logs stalls past 100 ms
+        if self.loop_stalls is None:  # logs stalls past 100 ms
+            self.loop_stalls = StallMonitor.start(until=self.is_closed)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         await self.sync_commands()
@@ -316,6 +329,7 @@ async def prepare_store(settings: Settings, store: Store, progress: Progress | N
             report.changed,
             len(report.errors),
         )
+        metrics.BAD_FILES.inc(len(report.errors))
     elif await store.articles.last_sync() is None:
         log.info("the store is not loaded yet: the scanner's process loads it")
         return
@@ -369,10 +383,12 @@ async def run_bot(settings: Settings, progress: Progress | None = None) -> None:
     """Open the store, load it, then run the bot until stopped; everything closed on exit."""
     few_malloc_arenas()
     async with (
+        health.serving(settings) as watch,
         open_store(settings) as store,
         serving(settings, store, progress),
         make_bot(settings, store) as bot,
     ):
+        watch.attach(store, bot)
         # What start-up made (every module, the load's survivors) lives as long as the
         # process: kept out of the collector's full passes, each of which walked it again
         # (30-50 ms, stalling every command meanwhile).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote_plus, urlsplit
@@ -18,6 +18,8 @@ DEFAULT_POLL_SECONDS = 30.0  # how often the store folder is rescanned (NEWS_POL
 DEFAULT_POOL_SIZE = 10  # PostgreSQL connections per process (NEWS_DB_POOL_SIZE)
 DEFAULT_ALERTS_PER_HOUR = 5  # alert DMs a member gets an hour at most (ALERTS_PER_HOUR)
 MAX_ALERTS_PER_HOUR = 60
+MAX_PORT = 65535
+DEFAULT_METRICS_HOST = "127.0.0.1"  # METRICS_HOST: this host only, unless asked otherwise
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +45,9 @@ class Settings:
     pool_size: int = DEFAULT_POOL_SIZE
     # Alert DMs a member gets an hour; more stories wait and go as one "N more stories".
     alerts_per_hour: int = DEFAULT_ALERTS_PER_HOUR
+    # /metrics, /healthz and /readyz on this port (0: any free one, logged); None: not served.
+    metrics_port: int | None = None
+    metrics_host: str = DEFAULT_METRICS_HOST
 
     @classmethod
     def from_env(
@@ -70,12 +75,8 @@ class Settings:
                 raise ConfigError("SHARD_IDS: needs SHARD_COUNT (the total number of shards)")
             if any(s >= shard_count for s in shard_ids):
                 raise ConfigError(f"SHARD_IDS: every id must be below SHARD_COUNT ({shard_count})")
-        level = env.get("LOG_LEVEL", "INFO").upper()
-        if level not in _LEVELS:
-            raise ConfigError(f"LOG_LEVEL: must be one of {', '.join(_LEVELS)}, got {level!r}")
-        log_format = env.get("LOG_FORMAT", "text").lower()
-        if log_format not in ("text", "json"):
-            raise ConfigError(f"LOG_FORMAT: must be text or json, got {log_format!r}")
+        level = _one_of(env, "LOG_LEVEL", "INFO", _LEVELS, str.upper)
+        log_format = _one_of(env, "LOG_FORMAT", "text", ("text", "json"), str.lower)
         guild_id = _optional_int(env, "DISCORD_GUILD_ID", minimum=1)
         newsroom = _id_list(env, "NEWSROOM_GUILD_IDS", minimum=1)
         if newsroom is None:  # unset: the guild the commands are synced to, if any
@@ -104,6 +105,8 @@ class Settings:
             database_url=database_url,
             pool_size=_optional_int(env, "NEWS_DB_POOL_SIZE", minimum=1) or DEFAULT_POOL_SIZE,
             alerts_per_hour=_alerts_per_hour(env),
+            metrics_port=_metrics_port(env),
+            metrics_host=env.get("METRICS_HOST", DEFAULT_METRICS_HOST),
         )
 
     @property
@@ -172,6 +175,20 @@ def check_database_url(raw: str, name: str) -> str:
     return raw
 
 
+def _one_of(
+    env: Mapping[str, str],
+    name: str,
+    default: str,
+    allowed: Sequence[str],
+    spelled: Callable[[str], str],
+) -> str:
+    """A setting from a fixed list, in its canonical case."""
+    value = spelled(env.get(name, default))
+    if value not in allowed:
+        raise ConfigError(f"{name}: must be one of {', '.join(allowed)}, got {value!r}")
+    return value
+
+
 def _optional_int(env: Mapping[str, str], name: str, *, minimum: int) -> int | None:
     raw = env.get(name)
     if raw is None:
@@ -194,6 +211,13 @@ def _alerts_per_hour(env: Mapping[str, str]) -> int:
             f"ALERTS_PER_HOUR: must be at most {MAX_ALERTS_PER_HOUR}, got {value}"
         )
     return value
+
+
+def _metrics_port(env: Mapping[str, str]) -> int | None:
+    port = _optional_int(env, "METRICS_PORT", minimum=0)
+    if port is not None and port > MAX_PORT:
+        raise ConfigError(f"METRICS_PORT: must be at most {MAX_PORT}, got {port}")
+    return port
 
 
 def _id_list(env: Mapping[str, str], name: str, *, minimum: int) -> tuple[int, ...] | None:

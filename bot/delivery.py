@@ -25,7 +25,7 @@ from enum import StrEnum
 import aiohttp
 import discord
 
-from bot import answers, desk, posting
+from bot import answers, desk, metrics, posting
 from bot.errors import ArticleNotFound, DeskUnavailable
 from bot.store import LeaseLost
 from bot.store.database import Clock
@@ -116,6 +116,7 @@ class HeldBack:
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
         self._since: dict[str, float] = {}
+        self._began = 0.0  # when the current wait began, for whichever task first held
         self.reason = ""
         self._said_at = -HELD_LOG_EVERY
 
@@ -133,6 +134,8 @@ class HeldBack:
         return task in self._since
 
     def hold(self, task: str, reason: str) -> None:
+        if not self._since:
+            self._began = self.clock()
         self._since.setdefault(task, self.clock())
         self.reason = reason
         self._say()
@@ -162,12 +165,11 @@ class HeldBack:
             task.cancel()
 
     def release(self, task: str) -> None:
-        began = self._since.pop(task, None)
-        if began is not None and not self._since:
+        if self._since.pop(task, None) is not None and not self._since:
             self._said_at = -HELD_LOG_EVERY
-            log.info(
-                "delivery resumed: the database answers again after %.0f s", self.clock() - began
-            )
+            waited = max(0.0, self.clock() - self._began)  # the whole wait, not this task's
+            metrics.OUTAGE_SECONDS.inc(waited)
+            log.info("delivery resumed: the database answers again after %.0f s", waited)
 
 
 async def supervise(
@@ -188,6 +190,7 @@ async def supervise(
         except asyncio.CancelledError:
             raise
         except DeskUnavailable as exc:
+            metrics.DATABASE_ERRORS.labels(name).inc()
             held.hold(name, exc.reason)
             await asyncio.sleep(HELD_RETRY)
             continue

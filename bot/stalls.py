@@ -4,7 +4,8 @@ Everything a bot process does shares one event loop, so anything that holds it (
 query run in the loop, a big search, a garbage collection) delays every reader and every
 delivery alike. The monitor makes that visible: a lateness past THRESHOLD is logged as a
 WARNING ("event loop stalled 153 ms"), the longest is kept (``longest``), and the log
-lines, with their timestamps, are what bench.chaos reads.
+lines, with their timestamps, are what bench.chaos reads. Each lateness is also observed
+in the `newsbot_event_loop_lag_seconds` histogram, and /healthz reads ``woke_at``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
+
+from bot.metrics import LOOP_LAG
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +32,7 @@ class StallMonitor:
         self.threshold = threshold
         self.longest = 0.0  # seconds: the latest wake-up seen so far
         self.stalls = 0  # wake-ups later than the threshold
+        self.woke_at = time.monotonic()  # the last wake-up (read from other threads)
         self.task: asyncio.Task[None] | None = None
 
     @classmethod
@@ -43,11 +47,13 @@ class StallMonitor:
         while not until():
             before = time.monotonic()
             await asyncio.sleep(self.interval)
-            self.observe(time.monotonic() - before - self.interval)
+            self.woke_at = time.monotonic()
+            self.observe(self.woke_at - before - self.interval)
 
     def observe(self, late: float) -> None:
         """One wake-up `late` seconds after it was due."""
         self.longest = max(self.longest, late)
+        LOOP_LAG.observe(max(0.0, late))
         if late > self.threshold:
             self.stalls += 1
             log.warning("event loop stalled %.0f ms", late * 1000)

@@ -52,6 +52,17 @@ def test_alerts_per_hour_is_read(workdir: Path) -> None:
     assert Settings.from_env({"ALERTS_PER_HOUR": "12"}, dotenv_path=None).alerts_per_hour == 12
 
 
+def test_metrics_are_served_only_when_a_port_is_given(workdir: Path) -> None:
+    plain = Settings.from_env({}, dotenv_path=None)
+    assert (plain.metrics_port, plain.metrics_host) == (None, "127.0.0.1")
+    env = {"METRICS_PORT": "9108", "METRICS_HOST": "0.0.0.0"}
+    served = Settings.from_env(env, dotenv_path=None)
+    assert (served.metrics_port, served.metrics_host) == (9108, "0.0.0.0")
+    assert Settings.from_env({"METRICS_PORT": "0"}, dotenv_path=None).metrics_port == 0
+    assert refused({"METRICS_PORT": "70000"}) == "METRICS_PORT: must be at most 65535, got 70000"
+    assert refused({"METRICS_PORT": "http"}) == "METRICS_PORT: must be a whole number, got 'http'"
+
+
 def test_every_variable_is_parsed(workdir: Path) -> None:
     store = workdir / "store"
     store.mkdir()

@@ -27,7 +27,7 @@ from typing import Any
 import discord
 from discord.ext import commands
 
-from bot import cards, follow_answers, posting
+from bot import cards, follow_answers, metrics, posting
 from bot.articles import Article
 from bot.bot import NewsBot
 from bot.delivery import Action, backoff, classify, nonce, supervise
@@ -150,6 +150,7 @@ class AlertSender(commands.Cog):
         try:
             with posting.guarded(lambda: self.store.leases.check(Role.DELIVERER)):
                 await work
+            metrics.DELIVERIES.labels("alert", "done").inc()
             return True
         except DMsClosed:
             raise
@@ -157,6 +158,7 @@ class AlertSender(commands.Cog):
             verdict = classify(exc)
             if verdict is None:
                 raise
+            metrics.DELIVERIES.labels("alert", verdict.action.name.lower()).inc()
             if verdict.action == Action.PAUSE and alert.state == AlertState.PENDING:
                 raise DMsClosed(verdict.reason) from None
             if verdict.action in (Action.RETRY, Action.WAIT):

@@ -21,7 +21,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import answers, desk, posting
+from bot import answers, desk, metrics, posting
 from bot.bot import NewsBot
 from bot.channels import OwnMessageChannel, missing_permissions
 from bot.delivery import Action, backoff, classify, nonce, refusal_reason, supervise
@@ -235,6 +235,7 @@ class DigestScheduler(commands.Cog):
             verdict = classify(exc)
             if verdict is None:
                 raise  # the database away, the lease lost: the supervisor's business
+            metrics.DELIVERIES.labels("digest", verdict.action.name.lower()).inc()
             if verdict.action in (Action.RETRY, Action.WAIT):
                 await self._retry(run, verdict.reason, verdict.delay)
             elif verdict.action == Action.PAUSE:
@@ -246,6 +247,7 @@ class DigestScheduler(commands.Cog):
                 await self._settle(run, DigestState.FAILED, error=verdict.reason)
             return
         await self._settle(run, DigestState.SENT, message.id, len(digest.stories))
+        metrics.DELIVERIES.labels("digest", "done").inc()
         log.info("posted the %s digest %s to channel %s", run.every, run.period.key, run.channel_id)
 
     async def _settle(

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 import discord
 from discord.ext import commands
 
-from bot import coverage, posting
+from bot import coverage, metrics, posting
 from bot.articles import Article
 from bot.bot import NewsBot
 from bot.delivery import Action, Verdict, backoff, classify, nonce, supervise
@@ -34,6 +34,19 @@ log = logging.getLogger(__name__)
 
 MAX_CONCURRENT_CHANNELS = 16
 GLOBAL_RATE = 45.0  # requests/s: under Discord's 50/s global limit, so 429s stay rare
+
+
+def kind_of(delivery: Delivery) -> str:
+    """The step a row asks for, as the deliveries metric names it (`Poster._act`'s cases)."""
+    if delivery.state == DeliveryState.DELETE:
+        return "delete"
+    if delivery.owes_followup:
+        return str(delivery.followup)  # crosspost, thread
+    if delivery.state == DeliveryState.EDIT and delivery.message_id is not None:
+        return "edit"
+    if delivery.lead_id is not None and delivery.updates == Updates.THREAD:
+        return "reply"
+    return "post"
 
 
 def nonce_for(delivery: Delivery) -> str:
@@ -141,11 +154,13 @@ class Poster(commands.Cog):
             # a process frozen and resumed, whose lease may be another's by now, sends nothing.
             with posting.as_deliverer(self.store.leases):
                 await self._act(delivery, articles, shown)
+            metrics.DELIVERIES.labels(kind_of(delivery), "done").inc()
             return True
         except Exception as exc:
             verdict = classify(exc, in_own_thread=posting.in_own_thread(delivery))
             if verdict is None:
                 raise  # the database away, the lease lost: the supervisor's business
+            metrics.DELIVERIES.labels(kind_of(delivery), verdict.action.name.lower()).inc()
             return await self._settle(delivery, verdict)
 
     async def _settle(self, delivery: Delivery, verdict: Verdict) -> bool:

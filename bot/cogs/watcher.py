@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 import watchfiles
 from discord.ext import commands
 
+from bot import metrics
 from bot.bot import NewsBot
 from bot.delivery import supervise
 from bot.errors import DeskUnavailable
@@ -95,6 +96,8 @@ class StoreWatcher(commands.Cog):
         if not self.store.leases.holds(Role.SCANNER):
             return 0.0  # another process scans the store folder
         report = await self.store.folder.sync()
+        metrics.RESCANS.inc()
+        metrics.BAD_FILES.inc(len(report.errors))
         if report.loaded or report.deleted:
             log.info("store rescan: %s", report.changes_line())
         return 0.0
@@ -124,6 +127,7 @@ class StoreWatcher(commands.Cog):
             log.exception("applying changes to %d store file(s) failed", len(names))
             return
         self.postponed = False
+        metrics.BAD_FILES.inc(len(report.errors))
         if report.loaded or report.deleted or report.errors:
             log.info("store change: %s", report.changes_line())
 

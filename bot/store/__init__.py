@@ -19,6 +19,7 @@ them, the delivery log (outbox), channel subscriptions and the moderation audit 
     store.timelines   one story's published articles, oldest first, for /story (timelines.py)
     store.providers   the last good providers.yaml, parsed (providers.py)
     store.processes   the live bot processes, by their heartbeats (processes.py)
+    store.gauges      what a metrics scrape reads: queue depth, follows (gauges.py)
 
 Each part speaks to the backend through the `Database` protocol (database.py): SQLite
 (sqlite.py, one host, the default) or PostgreSQL (postgres.py, several hosts), chosen by
@@ -45,6 +46,7 @@ from bot.store.database import Clock, Database
 from bot.store.digests import DigestRun, Digests, DigestState, DigestSubscription
 from bot.store.feeds import Feeds, Subscription
 from bot.store.follows import MAX_FOLLOWS, Added, Follow, FollowKind, Follows
+from bot.store.gauges import Gauges, Readings
 from bot.store.index import ArticleIndex
 from bot.store.leases import LeaseLost, Leases, Role
 from bot.store.meta import Meta
@@ -94,6 +96,7 @@ __all__ = [
     "PostRecord",
     "Process",
     "QueueHealth",
+    "Readings",
     "Role",
     "Split",
     "Store",
@@ -130,6 +133,7 @@ class Store:
         )
         self.providers = self.folder.providers  # the sync writes it; /story reads it
         self.timelines = Timelines(db)
+        self.gauges = Gauges(db, self.clock)
         self.articles = Queries(db)
         self.publishing = Publishing(db, index, store_dir)
         self.feeds = Feeds(db, self.clock)

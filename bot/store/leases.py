@@ -99,6 +99,14 @@ class Leases:
         held = self._held.get(role)
         return held is not None and _elapsed() < held.trusted_until
 
+    def epoch(self, role: Role) -> int | None:
+        """The epoch this process holds `role` at (0 where roles are not elected), or None
+        when it may not act in that role now (metrics show it)."""
+        if not self.holds(role):
+            return None
+        held = self._held.get(role)
+        return held.epoch if held is not None else 0
+
     def check(self, role: Role) -> None:
         """Raise LeaseLost unless this process may act in `role` right now: called before
         each Discord request a delivery makes, which no database write can fence."""

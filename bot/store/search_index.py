@@ -33,6 +33,7 @@ from typing import Any
 
 import tantivy
 
+from bot import metrics
 from bot.articles import encodable
 from bot.store import ranking
 from bot.store.database import Database, in_chunks
@@ -162,6 +163,7 @@ class SearchIndex:
             "JOIN articles a ON a.rowid = t.article_rowid WHERE a.visible = 1"
         )
         built = await asyncio.to_thread(self._build, rows, topics, seen)
+        metrics.SEARCH_REBUILDS.inc()
         log.info("search index built: %d articles", built)
 
     def _build(self, rows: Sequence[Any], topics: Sequence[Any], seen: int) -> int:
@@ -182,6 +184,7 @@ class SearchIndex:
         index.reload()
         self._index, self._writer = index, writer
         self._view = _View(self._schema, self._analyzer, index.searcher(), total, seen)
+        metrics.SEARCH_GENERATION.set(seen)
         return len(entries)
 
     async def _apply(self, rowids: set[int], seen: int) -> None:
@@ -226,6 +229,7 @@ class SearchIndex:
         self._writer.commit()
         self._index.reload()
         self._view = _View(self._schema, self._analyzer, self._index.searcher(), total, seen)
+        metrics.SEARCH_GENERATION.set(seen)
 
     # ------------------------------------------------------------------ searching
 

@@ -42,6 +42,8 @@ BOT_VARIABLES = (
     "SHARD_IDS",
     "DELIVERY",
     "LOG_LEVEL",
+    "METRICS_PORT",
+    "METRICS_HOST",
 )
 
 
