@@ -10,7 +10,7 @@ import logging
 import os
 import re
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -97,7 +97,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _log_to_stderr(settings)
         if args.verb == "check":
             return check(folder or settings.store_dir)
-        return asyncio.run(dispatch(args, settings))
+        with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+            return runner.run(dispatch(args, settings))
     except ConfigError as exc:
         _say(f"newsbot: {exc}", sys.stderr)
         return 2
@@ -158,6 +159,16 @@ def _log_to_stderr(settings: Settings) -> None:
         _SafeLog("%(asctime)s %(levelname)-7s %(name)s: %(message)s", [settings.token or ""])
     )
     logging.basicConfig(level=settings.log_level_number, handlers=[handler])
+
+
+def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
+    """uvloop where it is installed (Linux, macOS): every event and answer costs the bot less
+    CPU on it (docs/performance.md); asyncio's own loop elsewhere."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop
+    return uvloop.new_event_loop
 
 
 async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
