@@ -322,12 +322,17 @@ async def _write_all(
         await story_keys_table.rebuild(db, ordered)
     moved = [(s, row[1]) for s, row in zip(stories, rows, strict=True) if s != row[-1]]
     await db.executemany("UPDATE articles SET story = ? WHERE id = ?", moved)
+    await mark_current(db)
+    return len(moved)
+
+
+async def mark_current(db: Database) -> None:
+    """Every article's keys and story are this VERSION's (no re-cluster at next start)."""
     await db.execute(
         "INSERT INTO meta (key, value) VALUES (?, ?) "
         "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         (_META_KEY, VERSION),
     )
-    return len(moved)
 
 
 def _spans(members: Sequence[Member]) -> list[tuple[int, int, list[str]]]:

@@ -24,6 +24,7 @@ from bot.articles import ARTICLE_SUFFIXES, read_article
 from bot.frontmatter import ArticleError, printable_name
 from bot.providers import PROVIDERS_FILE
 from bot.store.database import Database, in_chunks
+from bot.store.first_load import FirstLoad
 from bot.store.index import ArticleIndex, Changes
 from bot.store.providers import ProviderMap
 from bot.store.records import ArticleRows, article_rows
@@ -243,13 +244,17 @@ class FolderSync:
             await self._withdraw_files(gone, report)
         batches = [todo[i : i + BATCH] for i in range(0, len(todo), BATCH)]
         done = 0
-        bulk = self.db.bulk_load() if len(todo) >= PARALLEL_THRESHOLD else contextlib.nullcontext()
+        big = len(todo) >= PARALLEL_THRESHOLD
+        first = FirstLoad(self.db) if big and await FirstLoad.applies(self.db) else None
+        bulk = self.db.bulk_load() if big else contextlib.nullcontext()
         async with bulk:
             async for names, results in self._parsed(batches, current):
-                await self._apply(names, results, current, known, report)
+                await self._apply(names, results, current, known, report, first)
                 done += len(names)
                 if progress is not None:
                     progress(done, len(todo))
+            if first is not None:
+                await first.finish()
         return report
 
     async def _save_summary(self, report: SyncReport) -> None:
@@ -358,8 +363,10 @@ class FolderSync:
         current: dict[str, FileStat],
         known: dict[str, FileStat],
         report: SyncReport,
+        first: FirstLoad | None,
     ) -> None:
-        """Write one parsed batch in one transaction.
+        """Write one parsed batch in one transaction (in a `first` load, without stories:
+        they are decided at its end).
 
         A file whose index entry changed since the scan began (a /publish rewrote it
         meanwhile) is left out: this read is older than what the index holds now.
@@ -387,7 +394,10 @@ class FolderSync:
                     report.new += 1
             good = await self._drop_id_clashes(good, file_rows, report)
             before = await self.index.visibility([a.id for _, a in good], {a.url for _, a in good})
-            await self.index.write([a for _, a in good], _prepared(results))
+            articles, prepared = [a for _, a in good], _prepared(results)
+            await self.index.write(articles, prepared, stories=first is None)
+            if first is not None:
+                first.add(articles, prepared)
             await self.index.record_files(file_rows)
             await self.index.settle(before, {a.id: a.url for _, a in good}, changes)
         report.take(changes)
