@@ -45,6 +45,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from bench.fanout import Rig, machine, rig
 from bench.soak import APOLOGY, percentile
 from tests.support.cached_store import CachedStore, cached_store, default_cache, working_copy
@@ -224,6 +226,7 @@ async def measure(args: argparse.Namespace, workdir: Path, cached: CachedStore, 
     {(mix, row): [figures of each run]}, the counts and {mix: [answers/s of each run]}."""
     rng = random.Random(args.seed)
     rates: dict[str, list[float]] = collections.defaultdict(list)
+    cpu: dict[str, list[list[float]]] = collections.defaultdict(list)  # [bots, harness] ms
     runs: dict[tuple[str, str], list[dict[str, float]]] = collections.defaultdict(list)
     counts: dict[tuple[str, str], list[int]] = collections.defaultdict(lambda: [0, 0])
     mixes = {"common": common_mix, "distinct": distinct_mix}
@@ -235,10 +238,16 @@ async def measure(args: argparse.Namespace, workdir: Path, cached: CachedStore, 
         for run in range(1, args.runs + 1):
             for mix, make in mixes.items():
                 requests = make(words, args.requests, rng)
+                before = cpu_seconds(r)
                 with no_harness_gc():
                     outcome = await drive(r, requests, args.concurrency)
+                spent = [
+                    (b - a) * 1000 / args.requests
+                    for a, b in zip(before, cpu_seconds(r), strict=True)
+                ]
                 rows = outcome.by_row()
                 rates[mix].append(args.requests / outcome.seconds)
+                cpu[mix].append(spent)
                 for row, values in rows.items():
                     runs[mix, row].append(figures(values))
                     counts[mix, row][0] += len(values)
@@ -247,12 +256,22 @@ async def measure(args: argparse.Namespace, workdir: Path, cached: CachedStore, 
                     f"  run {run}/{args.runs} {mix:8} {args.requests} requests in "
                     f"{outcome.seconds:.1f} s ({args.requests / outcome.seconds:.0f}/s), "
                     f"{outcome.unanswered} not answered in time, {outcome.errors} errors; p99 "
-                    f"{ms(figures(rows['all'])['p99']).strip()} ms"
+                    f"{ms(figures(rows['all'])['p99']).strip()} ms; CPU per answer: bots "
+                    f"{spent[0]:.2f} ms, harness {spent[1]:.2f} ms"
                 )
-    return runs, counts, rates
+    return runs, counts, rates, cpu
 
 
-def report(runs: dict[tuple[str, str], list[dict[str, float]]], counts, rates, n_runs: int) -> int:
+def cpu_seconds(r: Rig) -> tuple[float, float]:
+    """CPU seconds (user + system) spent so far by the bot processes together, and by this
+    one (the stand-in and the load)."""
+    bots = sum(sum(psutil.Process(bot.pid).cpu_times()[:2]) for bot in r.bots)
+    return bots, time.process_time()
+
+
+def report(
+    runs: dict[tuple[str, str], list[dict[str, float]]], counts, rates, cpu, n_runs: int
+) -> int:
     print(
         f"\nlatency, dispatch -> answer at the stand-in, ms "
         f"({'median of ' + str(n_runs) + ' runs' if n_runs > 1 else '1 run'}):"
@@ -267,6 +286,14 @@ def report(runs: dict[tuple[str, str], list[dict[str, float]]], counts, rates, n
     print(
         "answers per second, all processes: "
         + ", ".join(f"{mix} {statistics.median(r):.0f}" for mix, r in rates.items())
+    )
+    print(
+        "CPU per answer, ms, bots / harness: "
+        + ", ".join(
+            f"{mix} {statistics.median(c[0] for c in per):.2f} / "
+            f"{statistics.median(c[1] for c in per):.2f}"
+            for mix, per in cpu.items()
+        )
     )
     verdicts, met = [], True
     for (mix, row), target in TARGETS_MS.items():
@@ -297,8 +324,8 @@ async def bench(args: argparse.Namespace, workdir: Path, cached: CachedStore) ->
         f" in all, after {args.concurrency * 2} warm-up), {args.concurrency} in flight, "
         f"{SEARCH_SHARE:.0%} /search + {1 - SEARCH_SHARE:.0%} /news by topic"
     )
-    runs, counts, rates = await measure(args, workdir, cached, words)
-    return report(runs, counts, rates, args.runs)
+    runs, counts, rates, cpu = await measure(args, workdir, cached, words)
+    return report(runs, counts, rates, cpu, args.runs)
 
 
 def main(argv: list[str] | None = None) -> int:
