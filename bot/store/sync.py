@@ -177,6 +177,36 @@ def _prepared(results: Sequence[Parsed | str]) -> dict[str, Prepared]:
     return {p[0].id: p[1] for p in results if not isinstance(p, str)}
 
 
+async def _parsed(
+    store_dir: Path, batches: list[list[str]], current: dict[str, FileStat]
+) -> AsyncIterator[tuple[list[str], list[Parsed | str]]]:
+    """Parse batches (in worker processes for big loads), keeping a few in flight."""
+    total = sum(len(b) for b in batches)
+    pool: ProcessPoolExecutor | None = None
+    if total >= PARALLEL_THRESHOLD and (os.cpu_count() or 1) > 1:
+        pool = ProcessPoolExecutor(os.cpu_count(), mp_context=get_context("spawn"))
+    loop = asyncio.get_running_loop()
+    folder = str(store_dir)  # os.path.join: 4x cheaper than pathlib over 100,000 names
+    try:
+        window: list[tuple[list[str], asyncio.Future[list[Parsed | str]]]] = []
+        pending = iter(batches)
+        in_flight = (os.cpu_count() or 1) + 1
+        while True:
+            while len(window) < in_flight:
+                names = next(pending, None)
+                if names is None:
+                    break
+                files = [(os.path.join(folder, n), current[n][0]) for n in names]
+                window.append((names, loop.run_in_executor(pool, _read_batch, files)))
+            if not window:
+                return
+            names, future = window.pop(0)
+            yield names, await future
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+
+
 class FolderSync:
     def __init__(
         self,
@@ -248,7 +278,7 @@ class FolderSync:
         first = FirstLoad(self.db) if big and await FirstLoad.applies(self.db) else None
         bulk = self.db.bulk_load() if big else contextlib.nullcontext()
         async with bulk:
-            async for names, results in self._parsed(batches, current):
+            async for names, results in _parsed(self.store_dir, batches, current):
                 await self._apply(names, results, current, known, report, first)
                 done += len(names)
                 if progress is not None:
@@ -299,35 +329,6 @@ class FolderSync:
         if error is not None:
             report.errors.append(error)
             log.warning("skipped %s", error)
-
-    async def _parsed(
-        self, batches: list[list[str]], current: dict[str, FileStat]
-    ) -> AsyncIterator[tuple[list[str], list[Parsed | str]]]:
-        """Parse batches (in worker processes for big loads), keeping a few in flight."""
-        total = sum(len(b) for b in batches)
-        pool: ProcessPoolExecutor | None = None
-        if total >= PARALLEL_THRESHOLD and (os.cpu_count() or 1) > 1:
-            pool = ProcessPoolExecutor(os.cpu_count(), mp_context=get_context("spawn"))
-        loop = asyncio.get_running_loop()
-        folder = str(self.store_dir)  # os.path.join: 4x cheaper than pathlib over 100,000 names
-        try:
-            window: list[tuple[list[str], asyncio.Future[list[Parsed | str]]]] = []
-            pending = iter(batches)
-            in_flight = (os.cpu_count() or 1) + 1
-            while True:
-                while len(window) < in_flight:
-                    names = next(pending, None)
-                    if names is None:
-                        break
-                    files = [(os.path.join(folder, n), current[n][0]) for n in names]
-                    window.append((names, loop.run_in_executor(pool, _read_batch, files)))
-                if not window:
-                    return
-                names, future = window.pop(0)
-                yield names, await future
-        finally:
-            if pool is not None:
-                pool.shutdown(cancel_futures=True)
 
     async def _withdraw_files(self, names: list[str], report: SyncReport) -> None:
         """Withdraw the articles of files gone from the folder. Fenced, and re-checked last:
