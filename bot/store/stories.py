@@ -146,6 +146,13 @@ class Stories:
             return Reclustered(len(rows), len(set(stories)), moved, time.perf_counter() - started)
         raise RuntimeError(f"stories: articles changed during {_TRIES} re-clusters; try again")
 
+    async def unsettle(self) -> None:
+        """The keys are no longer this VERSION's: a first load writes its articles without
+        keys or stories, and should it not finish, the next sync clusters them all."""
+        async with self.db.transaction():
+            await self.db.execute("DELETE FROM meta WHERE key = ?", [_META_KEY])
+        self._checked = False
+
     async def _version(self) -> str | None:
         value = await self.db.fetchval("SELECT value FROM meta WHERE key = ?", [_META_KEY])
         return str(value) if value is not None else None

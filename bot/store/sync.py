@@ -276,6 +276,8 @@ class FolderSync:
         done = 0
         big = len(todo) >= PARALLEL_THRESHOLD
         first = FirstLoad(self.db) if big and await FirstLoad.applies(self.db) else None
+        if first is not None:
+            await self.index.stories.unsettle()
         bulk = self.db.bulk_load() if big else contextlib.nullcontext()
         async with bulk:
             async for names, results in _parsed(self.store_dir, batches, current):
