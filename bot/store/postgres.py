@@ -229,6 +229,11 @@ class PostgresDatabase:
         that finds more than it would apply one by one rebuilds (search_index.py)."""
         yield
 
+    async def analyze(self) -> None:
+        """Until autovacuum's first ANALYZE (a minute or more), PostgreSQL plans a growing
+        table as the empty one it saw."""
+        await self.execute("ANALYZE")
+
     # ------------------------------------------------------------------ connections
 
     async def _run(self, operation: Callable[[Any], Awaitable[Any]]) -> Any:

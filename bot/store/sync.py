@@ -282,6 +282,8 @@ class FolderSync:
         async with bulk:
             async for names, results in _parsed(self.store_dir, batches, current):
                 await self._apply(names, results, current, known, report, first)
+                if big and done == 0:
+                    await self.db.analyze()
                 done += len(names)
                 if progress is not None:
                     progress(done, len(todo))
