@@ -33,7 +33,7 @@ import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.support.helpers import card_title, is_card, write_article
@@ -77,6 +77,8 @@ class Rig:
     reader: int
     forums: frozenset[int] = frozenset()
     announcements: frozenset[int] = frozenset()
+    bots: list[BotProcess] = field(default_factory=list)  # every process, `bot` first
+    readers: list[tuple[int, int]] = field(default_factory=list)  # (guild, reader), a shard each
 
     def message_posts(self, since: int = 0) -> list[Recorded]:
         """Posts (POST /channels/{id}/messages, or a forum's /threads) from index ``since``
@@ -135,6 +137,7 @@ async def rig(
     database_url: str | None = None,
     forums: int = 0,
     announcements: int = 0,
+    processes: int = 1,
 ) -> AsyncIterator[Rig]:
     """Start everything over ``workdir/store`` (already holding the articles) and yield it
     once the bot is ready; every channel follows every topic.
@@ -145,6 +148,8 @@ async def rig(
     ``poll_seconds`` None leaves NEWS_POLL_SECONDS unset: the product's default.
     ``database_url`` runs everything on that PostgreSQL database instead of a SQLite file.
     The first ``forums`` channels are forums, the next ``announcements`` announcement ones.
+    ``processes`` above 1 starts that many bot processes, each owning one shard of as many
+    (SHARD_COUNT, SHARD_IDS), with a guild and a reader on each shard (`Rig.readers`).
     """
     store_dir, db_path = workdir / "store", workdir / "news.db"
     database: Path | str = database_url or db_path
@@ -158,6 +163,7 @@ async def rig(
         kinds |= dict.fromkeys(ids[forums : forums + announcements], "announcement")
         moderator = discord.add_member("moderator", permissions=Perm.MANAGE_MESSAGES)
         reader = discord.add_member("reader")
+        readers = shard_readers(discord, reader, processes)
         if preload:
             await follow_everything(
                 database,
@@ -170,19 +176,29 @@ async def rig(
             discord,
             store_dir,
             db_path,
-            DISCORD_GUILD_ID=discord.guild_id,
+            # one process: its commands in the guild; shards: global, as every guild needs them
+            DISCORD_GUILD_ID=discord.guild_id if processes == 1 else None,
             NEWS_POLL_SECONDS=poll_seconds,
             NEWS_DATABASE_URL=database_url,
+            SHARD_COUNT=processes if processes > 1 else None,
         )
-        bot = BotProcess(env, workdir / "bot.log")
-        await bot.start()
-        if on_started is not None:
-            on_started(bot)
+        bots = [
+            BotProcess(
+                env | ({"SHARD_IDS": str(n)} if processes > 1 else {}),
+                workdir / (f"bot-{n}.log" if processes > 1 else "bot.log"),
+            )
+            for n in range(processes)
+        ]
         try:
-            await bot.wait_ready(timeout=600)  # a first start loads the store (100,000: minutes)
+            for bot in bots:
+                await bot.start()
+                if on_started is not None:
+                    on_started(bot)
+            # a first start loads the store (100,000: minutes)
+            await asyncio.gather(*(bot.wait_ready(timeout=600) for bot in bots))
             yield Rig(
                 discord,
-                bot,
+                bots[0],
                 store_dir,
                 db_path,
                 ids,
@@ -190,9 +206,25 @@ async def rig(
                 reader,
                 frozenset(ids[:forums]),
                 frozenset(ids[forums : forums + announcements]),
+                bots,
+                readers,
             )
         finally:
-            await bot.stop()
+            await asyncio.gather(*(bot.stop() for bot in bots))
+
+
+def shard_readers(discord: StandIn, reader: int, shards: int) -> list[tuple[int, int]]:
+    """(guild, reader) on each of ``shards`` shards: the stand-in's guild on its own, and a
+    guild made for each other shard, with a channel and a reader."""
+    if shards == 1:
+        return [(discord.guild_id, reader)]
+    readers = {(discord.guild_id >> 22) % shards: (discord.guild_id, reader)}
+    for shard in range(shards):
+        if shard not in readers:
+            guild = discord.add_guild(f"Shard {shard}", shard=(shard, shards))
+            discord.add_channel("news", guild_id=guild)
+            readers[shard] = (guild, discord.add_member("reader", guild_id=guild))
+    return [readers[shard] for shard in range(shards)]
 
 
 @dataclass

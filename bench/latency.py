@@ -2,6 +2,7 @@
 
     python -m bench.latency [--articles 100000] [--concurrency 20] [--requests 2000]
                             [--runs 3] [--database-url URL | --postgres] [--cache DIR]
+                            [--processes N]
 
 `newsbot run` in a subprocess against the stand-in (in this process, answering at once),
 on a generated store that is made and loaded once into a cache folder
@@ -16,8 +17,12 @@ its dispatch (INTERACTION_CREATE) to its answer reaching the stand-in. Two mixes
   (two common words, a common word within a topic, a prefix such as ``rep*``).
 
 Prints p50/p95/p99 per mix, for all answers and per command (the /news rows are /news
-under that load), with the machine's description; ``--runs N`` repeats each mix and
-prints the median of each percentile over the runs.
+under that load), and answers per second, with the machine's description; ``--runs N``
+repeats each mix and prints the median of each figure over the runs.
+
+``--processes N`` (PostgreSQL only) runs N bot processes, each owning one of N shards, with
+a guild and a reader on each shard; the requests go to the guilds in turn, so each process
+answers its share of the same mix, ``--concurrency`` in flight in all.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ import asyncio
 import collections
 import contextlib
 import gc
+import importlib.metadata
+import itertools
 import random
 import sqlite3
 import statistics
@@ -37,6 +44,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 from bench.fanout import Rig, machine, rig
 from bench.soak import APOLOGY, percentile
@@ -153,16 +162,18 @@ class Outcome:
 
 
 async def drive(r: Rig, requests: list[Request], concurrency: int) -> Outcome:
-    """Keep `concurrency` requests in flight until all are answered."""
+    """Keep `concurrency` requests in flight until all are answered, each from the next
+    shard's guild and reader in turn."""
     outcome = Outcome()
-    pending = iter(requests)
+    pending = zip(requests, itertools.cycle(r.readers), strict=False)
 
     async def worker() -> None:
-        for request in pending:  # one shared iterator: each request is sent once
+        for request, (guild, reader) in pending:  # one shared iterator: each sent once
             try:
                 result = await r.discord.slash(
-                    request.command, request.options, user_id=r.reader, timeout=30, quiet=0
-                )
+                    request.command, request.options, user_id=reader, guild_id=guild,
+                    timeout=30, quiet=0,
+                )  # fmt: skip
             except InteractionNotAnswered:
                 result = None
             after = result.answered_after if result is not None else None
@@ -194,6 +205,14 @@ def no_harness_gc() -> Iterator[None]:
         gc.collect()
 
 
+def event_loop() -> str:
+    """What the bot processes run on: `newsbot run` takes uvloop when it is installed."""
+    try:
+        return f"uvloop {importlib.metadata.version('uvloop')}"
+    except importlib.metadata.PackageNotFoundError:
+        return "asyncio's event loop"
+
+
 def ms(value: float) -> str:
     return f"{value:7.1f}" if value != LATE else "   late"
 
@@ -203,21 +222,32 @@ def figures(values: list[float]) -> dict[str, float]:
 
 
 async def measure(args: argparse.Namespace, workdir: Path, cached: CachedStore, words: Words):
-    """Every run of every mix on one bot; returns {(mix, row): [figures of each run]}."""
+    """Every run of every mix on one bot (or ``--processes`` of them); returns
+    {(mix, row): [figures of each run]}, the counts and {mix: [answers/s of each run]}."""
     rng = random.Random(args.seed)
+    rates: dict[str, list[float]] = collections.defaultdict(list)
+    cpu: dict[str, list[list[float]]] = collections.defaultdict(list)  # [bots, harness] ms
     runs: dict[tuple[str, str], list[dict[str, float]]] = collections.defaultdict(list)
     counts: dict[tuple[str, str], list[int]] = collections.defaultdict(lambda: [0, 0])
     mixes = {"common": common_mix, "distinct": distinct_mix}
     async with rig(
-        workdir, channels=1, latency=0.0, poll_seconds=None, database_url=args.database_url
-    ) as r:
+        workdir, channels=1, latency=0.0, poll_seconds=None, database_url=args.database_url,
+        processes=args.processes,
+    ) as r:  # fmt: skip
         await drive(r, common_mix(words, args.concurrency * 2, rng), args.concurrency)  # warm-up
         for run in range(1, args.runs + 1):
             for mix, make in mixes.items():
                 requests = make(words, args.requests, rng)
+                before = cpu_seconds(r)
                 with no_harness_gc():
                     outcome = await drive(r, requests, args.concurrency)
+                spent = [
+                    (b - a) * 1000 / args.requests
+                    for a, b in zip(before, cpu_seconds(r), strict=True)
+                ]
                 rows = outcome.by_row()
+                rates[mix].append(args.requests / outcome.seconds)
+                cpu[mix].append(spent)
                 for row, values in rows.items():
                     runs[mix, row].append(figures(values))
                     counts[mix, row][0] += len(values)
@@ -226,12 +256,22 @@ async def measure(args: argparse.Namespace, workdir: Path, cached: CachedStore, 
                     f"  run {run}/{args.runs} {mix:8} {args.requests} requests in "
                     f"{outcome.seconds:.1f} s ({args.requests / outcome.seconds:.0f}/s), "
                     f"{outcome.unanswered} not answered in time, {outcome.errors} errors; p99 "
-                    f"{ms(figures(rows['all'])['p99']).strip()} ms"
+                    f"{ms(figures(rows['all'])['p99']).strip()} ms; CPU per answer: bots "
+                    f"{spent[0]:.2f} ms, harness {spent[1]:.2f} ms"
                 )
-    return runs, counts
+    return runs, counts, rates, cpu
 
 
-def report(runs: dict[tuple[str, str], list[dict[str, float]]], counts, n_runs: int) -> int:
+def cpu_seconds(r: Rig) -> tuple[float, float]:
+    """CPU seconds (user + system) spent so far by the bot processes together, and by this
+    one (the stand-in and the load)."""
+    bots = sum(sum(psutil.Process(bot.pid).cpu_times()[:2]) for bot in r.bots)
+    return bots, time.process_time()
+
+
+def report(
+    runs: dict[tuple[str, str], list[dict[str, float]]], counts, rates, cpu, n_runs: int
+) -> int:
     print(
         f"\nlatency, dispatch -> answer at the stand-in, ms "
         f"({'median of ' + str(n_runs) + ' runs' if n_runs > 1 else '1 run'}):"
@@ -243,6 +283,18 @@ def report(runs: dict[tuple[str, str], list[dict[str, float]]], counts, n_runs: 
             f"  {mix:9} {row:8} {counts[mix, row][0]:9d} {counts[mix, row][1]:5d} "
             f"{ms(median['p50'])} {ms(median['p95'])} {ms(median['p99'])}"
         )
+    print(
+        "answers per second, all processes: "
+        + ", ".join(f"{mix} {statistics.median(r):.0f}" for mix, r in rates.items())
+    )
+    print(
+        "CPU per answer, ms, bots / harness: "
+        + ", ".join(
+            f"{mix} {statistics.median(c[0] for c in per):.2f} / "
+            f"{statistics.median(c[1] for c in per):.2f}"
+            for mix, per in cpu.items()
+        )
+    )
     verdicts, met = [], True
     for (mix, row), target in TARGETS_MS.items():
         p99 = statistics.median(f["p99"] for f in runs[mix, row])
@@ -260,7 +312,8 @@ async def bench(args: argparse.Namespace, workdir: Path, cached: CachedStore) ->
     print(f"machine: {machine()}, SQLite {sqlite3.sqlite_version}")
     print(
         f"store: {args.articles} articles, {cached.published} published ({cached.made}); "
-        f"database: {'PostgreSQL' if args.database_url else 'SQLite'}"
+        f"database: {'PostgreSQL' if args.database_url else 'SQLite'}; "
+        f"{args.processes} bot process(es), {event_loop()}"
     )
     print(
         "common words (share of published articles): "
@@ -271,8 +324,8 @@ async def bench(args: argparse.Namespace, workdir: Path, cached: CachedStore) ->
         f" in all, after {args.concurrency * 2} warm-up), {args.concurrency} in flight, "
         f"{SEARCH_SHARE:.0%} /search + {1 - SEARCH_SHARE:.0%} /news by topic"
     )
-    runs, counts = await measure(args, workdir, cached, words)
-    return report(runs, counts, args.runs)
+    runs, counts, rates, cpu = await measure(args, workdir, cached, words)
+    return report(runs, counts, rates, cpu, args.runs)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -285,7 +338,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database-url", help="a PostgreSQL database to run on (default SQLite)")
     parser.add_argument("--postgres", action="store_true", help="on a throwaway PostgreSQL")
     parser.add_argument("--cache", type=Path, default=default_cache(), help="generated stores")
+    parser.add_argument("--processes", type=int, default=1, help="bot processes, a shard each")
     args = parser.parse_args(argv)
+    if args.processes > 1 and not (args.postgres or args.database_url):
+        parser.error("--processes above 1 needs PostgreSQL (--postgres or --database-url)")
     cached = cached_store(args.articles, cache=args.cache)
     args.cache.mkdir(parents=True, exist_ok=True)
     with contextlib.ExitStack() as stack:

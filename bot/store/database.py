@@ -90,6 +90,11 @@ class Database(Protocol):
         """Around a load of thousands of files: the backend may defer index upkeep."""
         ...
 
+    async def analyze(self) -> None:
+        """After the first batch of a big load into near-empty tables: the planner's
+        statistics made anew, so the next batches' lookups use the indexes."""
+        ...
+
 
 def marks(items: Sized) -> str:
     """`?, ?, ?` for an `IN (...)` list."""

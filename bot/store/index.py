@@ -62,10 +62,15 @@ class ArticleIndex:
         return out
 
     async def write(
-        self, articles: Sequence[ArticleRows], prepared: Mapping[str, Prepared] | None = None
+        self,
+        articles: Sequence[ArticleRows],
+        prepared: Mapping[str, Prepared] | None = None,
+        *,
+        stories: bool = True,
     ) -> None:
         """Insert or replace articles with their topics and related links, and give each
-        its story (`prepared`: story keys made where the files were parsed)."""
+        its story (`prepared`: story keys made where the files were parsed), unless
+        `stories` is False: a first load decides them all at its end (`FirstLoad`)."""
         if not articles:
             return
         ids = [a.id for a in articles]
@@ -92,7 +97,8 @@ class ArticleIndex:
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(rowids[a.id], *r) for a in articles for r in a.related],
         )
-        await self.stories.assign(articles, prepared)
+        if stories:
+            await self.stories.assign(articles, prepared)
 
     async def record_files(self, rows: Sequence[tuple[str, int, int, str | None]]) -> None:
         """(name, mtime_ns, size, error) of files just read: the next rescan skips them."""

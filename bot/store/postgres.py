@@ -107,9 +107,8 @@ class PostgresDatabase:
                 server_settings={
                     "jit": "off",
                     "application_name": "newsbot",
-                    # A process frozen inside a transaction (SIGSTOP, a stalled VM) must not
-                    # hold the write lock for ever: the server ends its session, and the
-                    # others, a standby taking over a lease among them, go on.
+                    # A process frozen in a transaction (SIGSTOP, a stalled VM) must not hold the
+                    # write lock for ever: the server ends its session; the others go on.
                     "idle_in_transaction_session_timeout": str(IDLE_IN_TRANSACTION_MS),
                 },
             )
@@ -141,9 +140,7 @@ class PostgresDatabase:
         processes starting on a fresh database migrate it once, the second one waiting."""
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", MIGRATE_LOCK)
-            await conn.execute(
-                "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"
-            )
+            await conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INT NOT NULL)")
             version = int(await conn.fetchval("SELECT MAX(version) FROM schema_version") or 0)
             for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
                 await conn.execute(script)
@@ -242,6 +239,10 @@ class PostgresDatabase:
         """Nothing to set aside: the change log gets a row per article, and a search index
         that finds more than it would apply one by one rebuilds (search_index.py)."""
         yield
+
+    async def analyze(self) -> None:
+        """Plan a big load's later batches for the rows its first wrote, not an empty table."""
+        await self.execute("ANALYZE")
 
     # ------------------------------------------------------------------ connections
 

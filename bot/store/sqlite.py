@@ -243,6 +243,9 @@ class SQLiteDatabase:
         finally:
             await self._restore_triggers()
 
+    async def analyze(self) -> None:
+        """Nothing: SQLite plans from its indexes alone (no `sqlite_stat1` is kept)."""
+
     async def _restore_triggers(self) -> None:
         """Recreate the triggers saved by `bulk_load`; the marker row asks for a rebuild."""
         saved = await self.fetchval(f"SELECT value FROM meta WHERE key = '{_SAVED_TRIGGERS}'")

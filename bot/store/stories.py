@@ -146,6 +146,13 @@ class Stories:
             return Reclustered(len(rows), len(set(stories)), moved, time.perf_counter() - started)
         raise RuntimeError(f"stories: articles changed during {_TRIES} re-clusters; try again")
 
+    async def unsettle(self) -> None:
+        """The keys are no longer this VERSION's: a first load writes its articles without
+        keys or stories, and should it not finish, the next sync clusters them all."""
+        async with self.db.transaction():
+            await self.db.execute("DELETE FROM meta WHERE key = ?", [_META_KEY])
+        self._checked = False
+
     async def _version(self) -> str | None:
         value = await self.db.fetchval("SELECT value FROM meta WHERE key = ?", [_META_KEY])
         return str(value) if value is not None else None
@@ -322,12 +329,17 @@ async def _write_all(
         await story_keys_table.rebuild(db, ordered)
     moved = [(s, row[1]) for s, row in zip(stories, rows, strict=True) if s != row[-1]]
     await db.executemany("UPDATE articles SET story = ? WHERE id = ?", moved)
+    await mark_current(db)
+    return len(moved)
+
+
+async def mark_current(db: Database) -> None:
+    """Every article's keys and story are this VERSION's (no re-cluster at next start)."""
     await db.execute(
         "INSERT INTO meta (key, value) VALUES (?, ?) "
         "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         (_META_KEY, VERSION),
     )
-    return len(moved)
 
 
 def _spans(members: Sequence[Member]) -> list[tuple[int, int, list[str]]]:

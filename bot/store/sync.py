@@ -24,6 +24,7 @@ from bot.articles import ARTICLE_SUFFIXES, read_article
 from bot.frontmatter import ArticleError, printable_name
 from bot.providers import PROVIDERS_FILE
 from bot.store.database import Database, in_chunks
+from bot.store.first_load import FirstLoad
 from bot.store.index import ArticleIndex, Changes
 from bot.store.providers import ProviderMap
 from bot.store.records import ArticleRows, article_rows
@@ -176,6 +177,36 @@ def _prepared(results: Sequence[Parsed | str]) -> dict[str, Prepared]:
     return {p[0].id: p[1] for p in results if not isinstance(p, str)}
 
 
+async def _parsed(
+    store_dir: Path, batches: list[list[str]], current: dict[str, FileStat]
+) -> AsyncIterator[tuple[list[str], list[Parsed | str]]]:
+    """Parse batches (in worker processes for big loads), keeping a few in flight."""
+    total = sum(len(b) for b in batches)
+    pool: ProcessPoolExecutor | None = None
+    if total >= PARALLEL_THRESHOLD and (os.cpu_count() or 1) > 1:
+        pool = ProcessPoolExecutor(os.cpu_count(), mp_context=get_context("spawn"))
+    loop = asyncio.get_running_loop()
+    folder = str(store_dir)  # os.path.join: 4x cheaper than pathlib over 100,000 names
+    try:
+        window: list[tuple[list[str], asyncio.Future[list[Parsed | str]]]] = []
+        pending = iter(batches)
+        in_flight = (os.cpu_count() or 1) + 1
+        while True:
+            while len(window) < in_flight:
+                names = next(pending, None)
+                if names is None:
+                    break
+                files = [(os.path.join(folder, n), current[n][0]) for n in names]
+                window.append((names, loop.run_in_executor(pool, _read_batch, files)))
+            if not window:
+                return
+            names, future = window.pop(0)
+            yield names, await future
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+
+
 class FolderSync:
     def __init__(
         self,
@@ -243,13 +274,21 @@ class FolderSync:
             await self._withdraw_files(gone, report)
         batches = [todo[i : i + BATCH] for i in range(0, len(todo), BATCH)]
         done = 0
-        bulk = self.db.bulk_load() if len(todo) >= PARALLEL_THRESHOLD else contextlib.nullcontext()
+        big = len(todo) >= PARALLEL_THRESHOLD
+        first = FirstLoad(self.db) if big and await FirstLoad.applies(self.db) else None
+        if first is not None:
+            await self.index.stories.unsettle()
+        bulk = self.db.bulk_load() if big else contextlib.nullcontext()
         async with bulk:
-            async for names, results in self._parsed(batches, current):
-                await self._apply(names, results, current, known, report)
+            async for names, results in _parsed(self.store_dir, batches, current):
+                await self._apply(names, results, current, known, report, first)
+                if big and done == 0:
+                    await self.db.analyze()
                 done += len(names)
                 if progress is not None:
                     progress(done, len(todo))
+            if first is not None:
+                await first.finish()
         return report
 
     async def _save_summary(self, report: SyncReport) -> None:
@@ -295,35 +334,6 @@ class FolderSync:
             report.errors.append(error)
             log.warning("skipped %s", error)
 
-    async def _parsed(
-        self, batches: list[list[str]], current: dict[str, FileStat]
-    ) -> AsyncIterator[tuple[list[str], list[Parsed | str]]]:
-        """Parse batches (in worker processes for big loads), keeping a few in flight."""
-        total = sum(len(b) for b in batches)
-        pool: ProcessPoolExecutor | None = None
-        if total >= PARALLEL_THRESHOLD and (os.cpu_count() or 1) > 1:
-            pool = ProcessPoolExecutor(os.cpu_count(), mp_context=get_context("spawn"))
-        loop = asyncio.get_running_loop()
-        folder = str(self.store_dir)  # os.path.join: 4x cheaper than pathlib over 100,000 names
-        try:
-            window: list[tuple[list[str], asyncio.Future[list[Parsed | str]]]] = []
-            pending = iter(batches)
-            in_flight = (os.cpu_count() or 1) + 1
-            while True:
-                while len(window) < in_flight:
-                    names = next(pending, None)
-                    if names is None:
-                        break
-                    files = [(os.path.join(folder, n), current[n][0]) for n in names]
-                    window.append((names, loop.run_in_executor(pool, _read_batch, files)))
-                if not window:
-                    return
-                names, future = window.pop(0)
-                yield names, await future
-        finally:
-            if pool is not None:
-                pool.shutdown(cancel_futures=True)
-
     async def _withdraw_files(self, names: list[str], report: SyncReport) -> None:
         """Withdraw the articles of files gone from the folder. Fenced, and re-checked last:
         a file back in the folder by now (re-added, or rewritten by a /publish, since the
@@ -358,8 +368,10 @@ class FolderSync:
         current: dict[str, FileStat],
         known: dict[str, FileStat],
         report: SyncReport,
+        first: FirstLoad | None,
     ) -> None:
-        """Write one parsed batch in one transaction.
+        """Write one parsed batch in one transaction (in a `first` load, without stories:
+        they are decided at its end).
 
         A file whose index entry changed since the scan began (a /publish rewrote it
         meanwhile) is left out: this read is older than what the index holds now.
@@ -387,7 +399,10 @@ class FolderSync:
                     report.new += 1
             good = await self._drop_id_clashes(good, file_rows, report)
             before = await self.index.visibility([a.id for _, a in good], {a.url for _, a in good})
-            await self.index.write([a for _, a in good], _prepared(results))
+            articles, prepared = [a for _, a in good], _prepared(results)
+            await self.index.write(articles, prepared, stories=first is None)
+            if first is not None:
+                first.add(articles, prepared)
             await self.index.record_files(file_rows)
             await self.index.settle(before, {a.id: a.url for _, a in good}, changes)
         report.take(changes)

@@ -16,12 +16,12 @@ import json
 import logging
 import os
 import shutil
-import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from bot.store import Store
+from tests.support import fts5
 from tests.support.corpus import write_corpus
 
 MIN_DOCUMENTS = 50  # search terms found in fewer documents are not kept in facts.json
@@ -58,12 +58,11 @@ class CachedStore:
 
 
 def _search_terms(db_path: Path) -> list[tuple[str, int]]:
-    """Every full-text term with its document count (SQLite's fts5vocab over the index)."""
-    con = sqlite3.connect(db_path)
+    """Every full-text term with its document count (a temporary FTS5 index of the visible
+    articles: the store keeps none of its own)."""
+    con = fts5.reference(db_path)
     try:
-        con.execute("CREATE VIRTUAL TABLE temp.vocab USING fts5vocab(main, articles_fts, 'row')")
-        rows = con.execute("SELECT term, doc FROM temp.vocab WHERE doc >= ?", (MIN_DOCUMENTS,))
-        return [(str(t), int(n)) for t, n in rows]
+        return [(str(t), int(n)) for t, n in fts5.vocabulary(con) if n >= MIN_DOCUMENTS]
     finally:
         con.close()
 
