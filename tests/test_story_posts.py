@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from bot.store import DeliveryState
-from tests.support.botenv import NewsEnv, content, news_bot, settled
+from tests.support.botenv import NewsEnv, content, feed_add, news_bot, settled
 from tests.support.helpers import card_headline, card_texts, card_title, write_article
 from tests.support.stand_in import Recorded, StandIn
 
@@ -69,13 +69,6 @@ def body(recorded: Recorded) -> dict[str, Any]:
     assert isinstance(recorded.json, dict)
     return recorded.json
 
-
-async def feed_add(env: NewsEnv, channel_id: int, **options: Any) -> str:
-    result = await env.discord.slash(
-        "feed", {"channel": channel_id, **options}, subcommand="add", user_id=env.guild.admin
-    )
-    assert "will receive" in content(result), result.data
-    return content(result)
 
 
 async def state(

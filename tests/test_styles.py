@@ -29,6 +29,7 @@ from bot.store import DeliveryState, DigestState, Store, Style
 from tests.support.botenv import (
     NewsEnv,
     content,
+    feed_add,
     news_bot,
     populate,
     settings_for,
@@ -71,14 +72,6 @@ def body(recorded: Recorded) -> dict[str, Any]:
     assert isinstance(recorded.json, dict)
     return recorded.json
 
-
-async def feed_add(env: NewsEnv, channel_id: int, **options: Any) -> str:
-    """`/feed add` as the admin; its answer."""
-    result = await env.discord.slash(
-        "feed", {"channel": channel_id, **options}, subcommand="add", user_id=env.guild.admin
-    )
-    assert "will receive" in content(result), result.data
-    return content(result)
 
 
 async def feed_list(env: NewsEnv) -> list[str]:

@@ -142,6 +142,16 @@ async def subscribe(env: NewsEnv, channel: str, **options: Any) -> InteractionRe
     return result
 
 
+async def feed_add(env: NewsEnv, channel_id: int, **options: Any) -> str:
+    """`/feed add` as the admin for a channel by id (a forum the test added, say); its answer,
+    which must confirm it."""
+    result = await env.discord.slash(
+        "feed", {"channel": channel_id, **options}, subcommand="add", user_id=env.guild.admin
+    )
+    assert "will receive" in content(result), result.data
+    return content(result)
+
+
 async def settled(env: NewsEnv, timeout: float = 10.0) -> None:
     """Wait until the outbox has no work left (every post sent, edited or deleted)."""
 
