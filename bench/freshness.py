@@ -12,7 +12,7 @@ topic. Each trial, one file at a time, as a pipeline would (written aside, then 
 - change: that file's title changed -> the post's edit (PATCH) reaches the stand-in;
 - delete: that file removed -> the post's deletion (DELETE) reaches the stand-in. A deleted
   file withdraws its article, and a withdrawn article's posts are deleted
-  (bot/store/index.py), so this is the product's own reaction to a deletion.
+  (bot/store/writer.py), so this is the product's own reaction to a deletion.
 
 "applied" is from the file system change to the database showing it (a store opened beside
 the bot, read every 10 ms: new article visible with its title, new title, article gone).

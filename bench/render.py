@@ -159,8 +159,7 @@ def main() -> None:
         card_us, embed_us = median_us(card, rounds), median_us(embed, rounds)
         link_us = f"{median_us(link, rounds):.0f}" if link else "—"
         print(
-            f"{name:<20} {card_us:>9.0f} {embed_us:>9.0f} {link_us:>9} "
-            f"{card_us / embed_us:>10.2f}x"
+            f"{name:<20} {card_us:>9.0f} {embed_us:>9.0f} {link_us:>9} {card_us / embed_us:>10.2f}x"
         )
 
 

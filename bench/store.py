@@ -187,16 +187,24 @@ def main(argv: list[str] | None = None) -> int:
         restart, one_changed, one_event = asyncio.run(resync_times(db, folder))
         figures, overlap = asyncio.run(queries(db, folder, args.queries))
     n = args.count
-    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
-          f"SQLite {sqlite3.sqlite_version}")
-    print(f"parse alone (read+split+CSafeLoader, {os.cpu_count()} procs): {parse_s:6.2f} s "
-          f"({n / parse_s:,.0f} files/s)")
+    print(
+        f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
+        f"SQLite {sqlite3.sqlite_version}"
+    )
+    print(
+        f"parse alone (read+split+CSafeLoader, {os.cpu_count()} procs): {parse_s:6.2f} s "
+        f"({n / parse_s:,.0f} files/s)"
+    )
     print(f"parse alone, one core:          {parse_one:6.2f} s ({n / parse_one:,.0f} files/s)")
-    print(f"cold full load:                 {load['seconds']:6.2f} s ({n / load['seconds']:,.0f} "
-          f"files/s), load/parse = {load['seconds'] / parse_s:.2f}x, "
-          f"load/one-core parse = {load['seconds'] / parse_one:.2f}x, errors {load['errors']:.0f}")
-    print(f"peak RSS during load:           {load['rss_mb']:6.0f} MB main process, "
-          f"{load['workers_rss_mb']:.0f} MB largest parse worker")
+    print(
+        f"cold full load:                 {load['seconds']:6.2f} s ({n / load['seconds']:,.0f} "
+        f"files/s), load/parse = {load['seconds'] / parse_s:.2f}x, "
+        f"load/one-core parse = {load['seconds'] / parse_one:.2f}x, errors {load['errors']:.0f}"
+    )
+    print(
+        f"peak RSS during load:           {load['rss_mb']:6.0f} MB main process, "
+        f"{load['workers_rss_mb']:.0f} MB largest parse worker"
+    )
     print(f"restart, nothing changed:       {restart:6.3f} s")
     print(f"re-sync, one file changed:      {one_changed:6.3f} s (full rescan)")
     print(f"one file changed, from event:   {one_event:6.3f} s (the watcher's path)")

@@ -80,7 +80,7 @@ async def _no_clustering(
 async def load_without_clustering(folder: Path, db: Path | str) -> float:
     """Seconds to load the same files into a store whose clustering is switched off."""
     async with Store.open(db, folder) as store:
-        store.folder.index.stories.assign = _no_clustering  # type: ignore[method-assign]
+        store.folder.writer.stories.assign = _no_clustering  # type: ignore[method-assign]
         return (await store.folder.sync()).seconds
 
 
@@ -91,14 +91,14 @@ async def as_upgraded(store: Store) -> Reclustered:
         await store.db.execute("UPDATE articles SET story = id")
         await store.db.execute("DELETE FROM story_keys")
         await store.db.execute("DELETE FROM meta WHERE key = 'stories'")
-    done = await store.folder.index.stories.recluster()
+    done = await store.folder.writer.stories.recluster()
     assert done is not None
     return done
 
 
 async def one_by_one(store: Store, folder: Path, seed: int, first: int, count: int) -> list[float]:
     """Seconds `assign` took for each of `count` new articles, each synced on its own."""
-    stories = store.folder.index.stories
+    stories = store.folder.writer.stories
     assign = stories.assign
     took: list[float] = []
 
@@ -136,7 +136,7 @@ async def run(size: int, new: int, seed: int, work: Path, pg: PostgresServer | N
         p_load, r_load = pairwise(found, truth)
         print(f"load: {load_s:.1f} s with clustering, {plain_s:.1f} s without")
         print(f"after the load:       precision {p_load:.4f}, recall {r_load:.4f}")
-        done = await store.folder.index.stories.recluster()
+        done = await store.folder.writer.stories.recluster()
         assert done is not None
         p_full, r_full = pairwise(await stories_of(store), truth)
         print(

@@ -26,8 +26,8 @@ from bot.frontmatter import FAST_YAML, terminal_text
 from bot.logs import log_to_stderr
 from bot.providers import PROVIDERS_FILE, read_providers
 from bot.store import Store, SyncReport, open_store
+from bot.store.folder import read_file, scan_store
 from bot.store.migrate import copy_state
-from bot.store.sync import read_file, scan_store
 
 log = logging.getLogger("bot")
 
@@ -183,7 +183,7 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         progress = {"load": _progress, "run": _logged_progress}.get(args.verb)
         report = await store.folder.sync(progress=progress)
         if args.verb == "recluster":
-            done = await store.folder.index.stories.recluster()
+            done = await store.folder.writer.stories.recluster()
             assert done is not None  # None only when asked to skip a current clustering
             _say(
                 f"{done.articles} articles in {done.stories} stories; {done.moved} moved to "
@@ -244,7 +244,7 @@ async def inspect(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def migrate_db(settings: Settings, url: str) -> int:
-    """The index rebuilt in PostgreSQL from the store, then subscriptions, channel states,
+    """The articles loaded into PostgreSQL from the store, then subscriptions, channel states,
     the audit trail and the delivery log copied: nothing is posted again. Safe to repeat."""
     url = check_database_url(url, "--to")
     if not settings.db_path.is_file():
@@ -256,7 +256,7 @@ async def migrate_db(settings: Settings, url: str) -> int:
         report = await new.folder.sync(progress=_progress)
         copied = await copy_state(old.db, new.db)
     _say(
-        f"index rebuilt from {settings.store_dir}: {report.scanned} files, {report.loaded} read, "
+        f"articles loaded from {settings.store_dir}: {report.scanned} files, {report.loaded} read, "
         f"{len(report.errors)} bad"
     )
     _say("copied: " + ", ".join(f"{rows} {table}" for table, rows in copied.copied.items()))

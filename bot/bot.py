@@ -318,7 +318,7 @@ async def prepare_store(settings: Settings, store: Store, progress: Progress | N
     """Load the store before connecting; NEWS_CHANNEL_ID follows everything from its first start.
 
     The load comes first, so a first start on a full store floods nothing. Only the scanner
-    loads (on PostgreSQL another process may be it); the others find the index loaded.
+    loads (on PostgreSQL another process may be it); the others find the articles loaded.
     """
     if store.leases.holds(Role.SCANNER):
         report = await store.folder.sync(progress=progress)

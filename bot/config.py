@@ -207,9 +207,7 @@ def _alerts_per_hour(env: Mapping[str, str]) -> int:
     if value is None:
         return DEFAULT_ALERTS_PER_HOUR
     if value > MAX_ALERTS_PER_HOUR:
-        raise ConfigError(
-            f"ALERTS_PER_HOUR: must be at most {MAX_ALERTS_PER_HOUR}, got {value}"
-        )
+        raise ConfigError(f"ALERTS_PER_HOUR: must be at most {MAX_ALERTS_PER_HOUR}, got {value}")
     return value
 
 

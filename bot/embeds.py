@@ -59,7 +59,6 @@ _HOST = re.compile(
 _MD_URL_ESCAPES = str.maketrans({"(": "%28", ")": "%29", "<": "%3C", ">": "%3E"})
 
 
-
 def shorten(text: str, limit: int) -> str:
     """Cut `text` to at most `limit` characters, on a word boundary, ending with "…".
 
@@ -188,9 +187,7 @@ def results_embed(
     the caller's own markdown (only mentions are neutralised: run user text through
     `clean` first). `page` is 0-based, as `store.Page.page`; the footer shows it 1-based.
     """
-    embed = discord.Embed(
-        title=inert(heading, _TITLE_MAX) or "Results", colour=BRAND_COLOUR
-    )
+    embed = discord.Embed(title=inert(heading, _TITLE_MAX) or "Results", colour=BRAND_COLOUR)
     parts: list[str] = []
     note_text = page_note(note)
     if note_text:
@@ -224,10 +221,7 @@ def page_footer(page: int, has_next: bool) -> str:
 def topics_embed(topics: Sequence[tuple[str, int]]) -> discord.Embed:
     """Known topics with their article counts, most articles first."""
     ordered = sorted(topics, key=lambda item: (-item[1], one_line(item[0]).casefold()))
-    lines = [
-        f"{inert(name, _TOPIC_NAME_MAX) or '(unnamed)'} — {count}"
-        for name, count in ordered
-    ]
+    lines = [f"{inert(name, _TOPIC_NAME_MAX) or '(unnamed)'} — {count}" for name, count in ordered]
     kept = _fit_list(lines, _DESCRIPTION_MAX)
     embed = discord.Embed(title="Topics", colour=BRAND_COLOUR)
     embed.description = "\n".join(kept) if kept else "No topics yet."

@@ -82,9 +82,7 @@ class FollowQuery:
                 if words:
                     (excluded if minus else required)[Term(words, prefix)] = None
         if not required and not excluded:
-            raise BadQuery(
-                "There is nothing to look for in that search: type a word or a phrase."
-            )
+            raise BadQuery("There is nothing to look for in that search: type a word or a phrase.")
         if not required:
             raise BadQuery(
                 "A search to follow needs at least one word to look for, "
@@ -108,9 +106,7 @@ class FollowQuery:
     @property
     def text(self) -> str:
         """The canonical form: what to store, compare and show (`parse` reads it back)."""
-        return " ".join(
-            [t.text for t in self.required] + ["-" + t.text for t in self.excluded]
-        )
+        return " ".join([t.text for t in self.required] + ["-" + t.text for t in self.excluded])
 
     def matches(self, columns: tuple[str, ...]) -> bool:
         """Whether a story's searchable columns (`ranking.COLUMNS`, uncut) hold every
@@ -127,8 +123,7 @@ class FollowQuery:
 
 def _too_long(length: int) -> BadQuery:
     return BadQuery(
-        f"A search to follow can be at most {MAX_CHARS} characters long; "
-        f"this one has {length:,}."
+        f"A search to follow can be at most {MAX_CHARS} characters long; this one has {length:,}."
     )
 
 

@@ -150,9 +150,7 @@ class _Check:
         return found
 
     def passes(self, query: _Query) -> bool:
-        return all(map(self.holds, query.required)) and not any(
-            map(self.holds, query.excluded)
-        )
+        return all(map(self.holds, query.required)) and not any(map(self.holds, query.excluded))
 
 
 class Matcher:

@@ -50,9 +50,7 @@ OUTAGE_SECONDS = Counter(
     "Seconds background work was held back by the database, counted when it answers again",
 )
 RESCANS = Counter("newsbot_store_rescans", "Full rescans of the store folder by this process")
-BAD_FILES = Counter(
-    "newsbot_store_bad_files", "Store files skipped as bad, each time one was read"
-)
+BAD_FILES = Counter("newsbot_store_bad_files", "Store files skipped as bad, each time one was read")
 SEARCH_GENERATION = Gauge(
     "newsbot_search_index_generation",
     "The last database change this process's search index applied",

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 # An `images` entry: an https URL of at most this many characters, with a host and no
-# whitespace or control characters; a width or height the index's INTEGER columns hold on
+# whitespace or control characters; a width or height the database's INTEGER columns hold on
 # both backends (PostgreSQL's are 32-bit), else 0.
 MAX_IMAGE_URL = 2048
 MAX_IMAGE_SIDE = 2**31 - 1

@@ -83,6 +83,7 @@ def test_ten_huge_stories_fit_discords_limits() -> None:
     assert "https://" not in lines[9] and lines[9].startswith("10. **word word")
     assert isinstance(embed, discord.Embed) and len(embed.footer.text or "") <= 2048
 
+
 # --- the digest as one card, and the `link` style's lines ------------------------------------
 
 PICTURE = "https://img.example/1.jpg"
@@ -132,8 +133,12 @@ def test_every_size_fits_separators_and_then_pictures_giving_way_before_stories(
     for size in range(MIN_SIZE, MAX_SIZE + 1):
         for pictured in (False, True):
             stories = [
-                story(n, url=f"https://example.com/{n}/" + "a" * 400,
-                      image=Image(f"https://img.example/{n}.jpg") if pictured else None, **huge)
+                story(
+                    n,
+                    url=f"https://example.com/{n}/" + "a" * 400,
+                    image=Image(f"https://img.example/{n}.jpg") if pictured else None,
+                    **huge,
+                )
                 for n in range(1, size + 1)
             ]
             card = digest_card(digest(stories, topic="T" * 5000, every=Every.DAILY))
@@ -197,14 +202,25 @@ def test_random_digests_always_fit() -> None:
         return "".join(rng.choice(alphabet) for _ in range(rng.choice((0, 5, most))))
 
     def url() -> str:
-        return rng.choice(("", "javascript:x", "https://h.example/(a)" + "v" * rng.randint(0, 3000),
-                           "http://h.example/ok"))
+        return rng.choice(
+            (
+                "",
+                "javascript:x",
+                "https://h.example/(a)" + "v" * rng.randint(0, 3000),
+                "http://h.example/ok",
+            )
+        )
 
     for _ in range(60):
         stories = [
-            story(n, title=text(3000), provider=text(300), url=url(),
-                  related=rng.randint(0, 10**12),
-                  image=Image(url()) if rng.random() < 0.7 else None)
+            story(
+                n,
+                title=text(3000),
+                provider=text(300),
+                url=url(),
+                related=rng.randint(0, 10**12),
+                image=Image(url()) if rng.random() < 0.7 else None,
+            )
             for n in range(rng.randint(MIN_SIZE, MAX_SIZE))
         ]
         made = digest(stories, topic=text(400), every=rng.choice(list(Every)))

@@ -48,7 +48,7 @@ def titles(env: NewsEnv, channel: str) -> list[str]:
 
 
 async def all_settled(env: NewsEnv, names: list[str]) -> None:
-    """Every story named is in the index and its posts are made."""
+    """Every story named is in the database and its posts are made."""
 
     async def indexed() -> bool:
         for name in names:

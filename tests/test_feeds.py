@@ -227,8 +227,7 @@ async def test_an_admin_of_another_server_touches_none_of_this_servers_feeds(
 
             own = await as_other_admin("add", channel=theirs)
             assert (
-                content(own)
-                == f"<#{theirs}> will receive new articles on every topic, as cards, "
+                content(own) == f"<#{theirs}> will receive new articles on every topic, as cards, "
                 "from now on."
             )
             before = await env.store.feeds.subscriptions()

@@ -12,7 +12,7 @@ import pytest
 
 from bot.store import Store
 from bot.store.first_load import FirstLoad
-from bot.store.sync import PARALLEL_THRESHOLD
+from bot.store.folder import PARALLEL_THRESHOLD
 from tests.support.corpus import write_corpus
 from tests.support.postgres import PostgresServer
 
@@ -51,7 +51,7 @@ async def load(database: Path | str, store_dir: Path, *, new: int = FILES) -> di
     async with Store.open(database, store_dir, clock=lambda: NOW) as store:
         report = await store.folder.sync()
         assert report.new == new - len(report.errors)
-        db = store.folder.index.db
+        db = store.folder.writer.db
         tables = {name: await db.fetch_tuples(sql) for name, sql in TABLES.items()}
         return {name: sorted(map(tuple, rows)) for name, rows in tables.items()}
 

@@ -62,7 +62,7 @@ def test_without_exclusions_a_follow_is_what_search_reads() -> None:
         ("   ", "nothing to look for"),
         ("*", "nothing to look for"),
         ('"" -- ** !!', "nothing to look for"),
-        ("-crypto -\"bitcoin mining\"", "not only words to leave out"),
+        ('-crypto -"bitcoin mining"', "not only words to leave out"),
         ("x" * (MAX_CHARS + 1), f"at most {MAX_CHARS} characters"),
         ("\u0f43" * 150, f"at most {MAX_CHARS} characters"),  # folded, it is 299 long
         (" ".join(f"w{i}" for i in range(MAX_TERMS + 1)), f"at most {MAX_TERMS} words"),

@@ -26,7 +26,7 @@ from bot import articles, frontmatter
 from bot.articles import MAX_FILE_BYTES, Article, article_from_fields, parse_article, read_article
 from bot.frontmatter import MAX_NESTING, ArticleError, preview, printable_name
 from bot.store import Store
-from bot.store.sync import read_file, scan_store
+from bot.store.folder import read_file, scan_store
 from tests.support.botenv import news_bot, subscribe
 from tests.support.cli import newsbot
 from tests.support.helpers import SEED_NAME, SEED_PATH, card_title, write_article

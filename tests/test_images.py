@@ -1,6 +1,6 @@
 """Pictures, from file to store and back: an article's own `images` and each related
 item's, parsed from the file (a bad one dropped with a warning naming the file and the
-field, never the article), stored in the index and read back by every read that builds an
+field, never the article), stored in the database and read back by every read that builds an
 article or a digest's story, on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
@@ -357,7 +357,7 @@ def test_an_article_without_pictures_keeps_its_render_hash() -> None:
     """Rows written before pictures keep their hash when their file is read again: an
     upgrade edits no post that shows no picture."""
     article = parse_article(article_text("a.txt", related=story_fields()["related"][1:]), "a.txt")
-    # the hash of this article as the index computed it before pictures existed
+    # the hash of this article as the database computed it before pictures existed
     assert render_hash(article) == "ea7851f35ed6b149"
 
 

@@ -231,7 +231,7 @@ def test_matching_is_running_each_query(
                 assert (key in expected) == (score is not None), text
 
 
-_ODD = "aAéE\u0301ßSSİı\u0f43\u0fb7発表_-’ *\"@\u202e5"
+_ODD = 'aAéE\u0301ßSSİı\u0f43\u0fb7発表_-’ *"@\u202e5'
 
 
 @settings(max_examples=300, deadline=None)

@@ -115,7 +115,7 @@ async def test_migrate_db_keeps_each_feeds_posts_and_digests_style_and_the_saves
 ) -> None:
     """A card stays a card after the move (an edit never turns it into an embed), a feed
     keeps its filter, and a story a member saved is not sent to their DMs again; pictures
-    come with the index."""
+    come with the reloaded articles."""
     store = tmp_path / "store"
     store.mkdir()
     picture = Image("https://img.example.com/quake.jpg", 800, 450)

@@ -44,7 +44,7 @@ REFUSED = "Only moderators can"
 
 
 async def published_flag(env: NewsEnv, article_id: str) -> bool:
-    """The article's `published:` flag as the index holds it (drafts included)."""
+    """The article's `published:` flag as the database holds it (drafts included)."""
     return (await env.store.articles.get(article_id, include_hidden=True)).published
 
 

@@ -171,7 +171,7 @@ async def test_posting_is_held_back_while_the_database_is_away_and_resumes_once(
         await d.wait_for(lambda: DURING in titles(env), RESUMED_WITHIN + 5)
         assert time.monotonic() - back <= RESUMED_WITHIN
         await asyncio.sleep(2)  # anything doubled would have arrived by now
-        # SQLite: the file was flipped before the lock refused the index; it is posted now
+        # SQLite: the file was flipped before the lock refused the write; it is posted now
         later = [DURING, DRAFT] if outage.backend == "sqlite" else [DURING]
         shown = titles(env)
         assert shown[0] == BEFORE and sorted(shown[1:]) == sorted(later), shown  # each once

@@ -24,8 +24,8 @@ from typing import Any
 import pytest
 
 from bot.store import Store, saves
+from bot.store.articles import TYPED_MAX
 from bot.store.meta import EXPIRE, EXPIRED_PER_WRITE, SAVED_FOR
-from bot.store.queries import TYPED_MAX
 from bot.store.ranking import QUERY_MAX
 from tests.support.botenv import NewsEnv, content, news_bot
 from tests.support.corpus import write_corpus

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
+import bot.store.folder
 import bot.store.publishing
-import bot.store.sync
 from bot.articles import read_store_bytes
 from bot.errors import FileChanged, ServedByDuplicate
 from bot.store import DeliveryState, Store
@@ -115,7 +115,7 @@ async def test_a_rescan_never_writes_an_older_read_over_a_publish(
     await store.folder.sync()
     write_article(store_dir, "race", title="After the pipeline's edit", published=False)
     reading, release = threading.Event(), threading.Event()
-    real_read = bot.store.sync.read_file
+    real_read = bot.store.folder.read_file
     slow_calls = 0
 
     def slow_first_read(*args: Any) -> Any:
@@ -127,7 +127,7 @@ async def test_a_rescan_never_writes_an_older_read_over_a_publish(
             release.wait(10)
         return result
 
-    monkeypatch.setattr(bot.store.sync, "read_file", slow_first_read)
+    monkeypatch.setattr(bot.store.folder, "read_file", slow_first_read)
     slow_scan = asyncio.create_task(store.folder.sync())
     await asyncio.to_thread(reading.wait, 10)
     await store.folder.sync()  # another scan reads the edit and indexes it
@@ -135,7 +135,7 @@ async def test_a_rescan_never_writes_an_older_read_over_a_publish(
     assert published.title == "After the pipeline's edit"
     release.set()
     report = await slow_scan
-    assert report.changed == 0  # its read was older than the index: left out
+    assert report.changed == 0  # its read was older than the database: left out
     article = await store.articles.get("race")
     assert article.published and article.title == "After the pipeline's edit"
     assert b"published: true" in path.read_bytes()

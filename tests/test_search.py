@@ -14,9 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.store import Store, search_index
-from bot.store.queries import CANDIDATE_ROOM, PAGE_SIZE
+from bot.store.articles import CANDIDATE_ROOM, PAGE_SIZE
+from bot.store.folder import PARALLEL_THRESHOLD
 from bot.store.ranking import MAX_PHRASES, QUERY_MAX, Phrase, fold, length, parse, score, tokens
-from bot.store.sync import PARALLEL_THRESHOLD
 from tests.support import fts5
 from tests.support.corpus import write_corpus
 from tests.support.helpers import write_article
@@ -100,7 +100,7 @@ async def test_another_process_write_is_searchable_at_once(
     store: Store, database: Path | str, store_dir: Path
 ) -> None:
     """The bot's index follows writes made by another process (the CLI, another host)."""
-    assert not (await store.articles.search("zyzzyva")).items  # the index is built
+    assert not (await store.articles.search("zyzzyva")).items  # the search index is built
     path = write_article(store_dir, "story", title="Zyzzyva beetles win the vote", published=True)
     async with Store.open(database, store_dir) as other:
         await other.folder.sync()
@@ -265,7 +265,7 @@ async def test_the_phrase_cache_stays_bounded(
 
     async def searches(start: int, count: int) -> None:
         for n in range(start, start + count):
-            await store.articles.search(f"word{n} other{n} \"some phrase {n}\"")
+            await store.articles.search(f'word{n} other{n} "some phrase {n}"')
 
     await searches(0, 300)
     tracemalloc.start()

@@ -661,7 +661,7 @@ async def test_publish_when_the_file_became_a_folder_changes_nothing(
     (store_dir / SEED_NAME).unlink()
     (store_dir / SEED_NAME).mkdir()
     before = await _db_state(store)
-    with pytest.raises(FileChanged) as caught:  # not what the index read: nothing is written
+    with pytest.raises(FileChanged) as caught:  # not what the database read: nothing is written
         await store.publishing.publish(SEED_ID, "mod")
     assert (caught.value.article_id, caught.value.publish) == (SEED_ID, True)
     assert await _db_state(store) == before
@@ -699,7 +699,7 @@ async def test_publish_when_the_file_went_bad_changes_nothing(
     with pytest.raises(ArticleError) as parsing:
         parse_article_bytes(broken, SEED_NAME)
     before = await _db_state(store)
-    with pytest.raises(FileChanged):  # changed since the index read it: nobody reviewed it
+    with pytest.raises(FileChanged):  # changed since the database read it: nobody reviewed it
         await store.publishing.publish(SEED_ID, "mod")
     assert path.read_bytes() == broken
     assert await _db_state(store) == before

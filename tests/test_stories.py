@@ -398,7 +398,7 @@ async def test_a_split_story_stays_split(database: Path | str, store_dir: Path) 
         found = await stories(store, "abcd")
         assert (found["a"], found["b"], found["c"]) == ("a", "b", "a")
         assert found["d"] in ("a", "b")  # joins one side, bridges nothing
-        await store.folder.index.stories.recluster()
+        await store.folder.writer.stories.recluster()
         again = await stories(store, "abcd")
         assert again == found
         assert await reopened(database, store) == await stories(store)
@@ -412,7 +412,7 @@ async def test_a_merged_story_stays_merged(database: Path | str, store_dir: Path
         await store.folder.sync()
         assert await stories(store, ["x1", "x2", "y1"]) == {"x1": "x1", "x2": "x1", "y1": "y1"}
         await pin(store, "x1", "x1", "x2", "y1")  # /story merge y1 x1
-        await store.folder.index.stories.recluster()
+        await store.folder.writer.stories.recluster()
         assert set((await stories(store, ["x1", "x2", "y1"])).values()) == {"x1"}
         # an unpinned article linked to a pinned one takes that pin's story
         plant(store_dir, "y2", 6, originalUrl="https://two.example/other?utm_source=x")
@@ -441,7 +441,7 @@ async def test_an_unpinned_story_never_bridges_two_pinned_ones(store: Store) -> 
     await store.folder.sync()
     found = await stories(store, ["p", "q", "both"])
     assert (found["p"], found["q"]) == ("p", "q") and found["both"] in ("p", "q")
-    await store.folder.index.stories.recluster()
+    await store.folder.writer.stories.recluster()
     assert (await stories(store, ["p", "q"])) == {"p": "p", "q": "q"}
 
 
@@ -473,7 +473,7 @@ async def test_an_upgraded_database_is_clustered_once_and_posts_nothing_again(
         await store.folder.sync()
         assert (await stories(store, ["c"]))["c"] == "a"
         keys = await store.db.fetch_tuples("SELECT * FROM story_keys ORDER BY 1, 2, 3")
-        done = await store.folder.index.stories.recluster()  # newsbot recluster: no change
+        done = await store.folder.writer.stories.recluster()  # newsbot recluster: no change
         assert done is not None and done.moved == 0
         assert await store.db.fetch_tuples("SELECT * FROM story_keys ORDER BY 1, 2, 3") == keys
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from bot.console import Console
-from bot.store import Store, queries
+from bot.store import Store, articles
 from tests.support.botenv import NewsEnv, news_bot
 from tests.support.helpers import card_buttons, card_texts, is_card, write_article
 from tests.support.stand_in import InteractionResult
@@ -235,13 +235,13 @@ async def test_a_story_past_the_candidates_bound_leaves_the_page_short(
         return await find(*args)
 
     monkeypatch.setattr(store.articles.search_index, "find", counted)
-    monkeypatch.setattr(queries, "CANDIDATE_ROOM", 0)
-    monkeypatch.setattr(queries, "CANDIDATES_MAX", 10)
+    monkeypatch.setattr(articles, "CANDIDATE_ROOM", 0)
+    monkeypatch.setattr(articles, "CANDIDATES_MAX", 10)
     page = await store.articles.search("flood")
     assert asked == [6, 10]  # the page and one more, then up to the bound: no further
     assert [a.id for a in page.items] == ["flood00"] and page.more_sources == (11,)
     assert not page.has_next
-    monkeypatch.setattr(queries, "CANDIDATES_MAX", 24)
+    monkeypatch.setattr(articles, "CANDIDATES_MAX", 24)
     asked.clear()
     page = await store.articles.search("flood")
     assert asked == [6, 24]

@@ -70,7 +70,6 @@ def body(recorded: Recorded) -> dict[str, Any]:
     return recorded.json
 
 
-
 async def state(
     env: NewsEnv, name: str, channel_id: int
 ) -> tuple[DeliveryState | None, int | None]:

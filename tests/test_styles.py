@@ -73,7 +73,6 @@ def body(recorded: Recorded) -> dict[str, Any]:
     return recorded.json
 
 
-
 async def feed_list(env: NewsEnv) -> list[str]:
     listed = await env.discord.slash("feed", subcommand="list", user_id=env.guild.admin)
     return str(listed.data["embeds"][0]["description"]).splitlines()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-import bot.store.sync
+import bot.store.folder
 from bot.store import Store
 from tests.support.botenv import news_bot, settled, subscribe
 from tests.support.helpers import card_title, write_article
@@ -19,7 +19,7 @@ async def test_sync_files_reads_only_the_named_files(
     def no_scan(folder: Path) -> dict[str, tuple[int, int]]:
         raise AssertionError("a named change must not scan the whole folder")
 
-    monkeypatch.setattr(bot.store.sync, "scan_store", no_scan)
+    monkeypatch.setattr(bot.store.folder, "scan_store", no_scan)
     write_article(store_dir, "fresh", published=True, title="Fresh")
     report = await store.folder.sync_files({"fresh.txt", ".fresh.txt.tmp", "notes.json"})
     assert (report.scanned, report.new, report.published) == (1, 1, ["fresh"])
@@ -45,9 +45,7 @@ async def test_dropped_changed_and_deleted_files_reach_the_channel_without_a_res
         assert card_title(d.messages(news)[0]) == "Breaking"
 
         write_article(folder, "breaking", published=True, title="Breaking, updated")
-        await d.wait_for(
-            lambda: card_title(d.messages(news)[0]) == "Breaking, updated", 10
-        )
+        await d.wait_for(lambda: card_title(d.messages(news)[0]) == "Breaking, updated", 10)
         (folder / "breaking.txt").unlink()
         await d.wait_for(lambda: d.messages(news) == [], 10)
         await settled(env)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.store import LeaseLost, Role, Store, leases, sync
+from bot.store import LeaseLost, Role, Store, folder, leases
 from tests.support.helpers import write_article
 
 
@@ -40,14 +40,14 @@ async def test_a_file_back_in_the_folder_before_the_withdrawal_is_written_stays(
     write_article(store_dir, "river", published=True)
     await store.folder.sync()
 
-    def listed_while_it_was_away(folder: Path) -> dict[str, sync.FileStat]:
+    def listed_while_it_was_away(folder: Path) -> dict[str, folder.FileStat]:
         """The scan lists the folder in the instant the file was being replaced."""
         found = real_scan(folder)
         del found["river.txt"]
         return found
 
-    real_scan = sync.scan_store
-    monkeypatch.setattr(sync, "scan_store", listed_while_it_was_away)
+    real_scan = folder.scan_store
+    monkeypatch.setattr(folder, "scan_store", listed_while_it_was_away)
     report = await store.folder.sync()
 
     assert report.deleted == 0

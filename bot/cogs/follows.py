@@ -21,7 +21,7 @@ from bot.bot import NewsBot, handle_error, reply_privately
 from bot.errors import DeskUnavailable
 from bot.follow_query import MAX_CHARS
 from bot.store import Follow, FollowKind
-from bot.store.queries import TYPED_MAX
+from bot.store.articles import TYPED_MAX
 from bot.ui import reader_command, topic_choices
 
 log = logging.getLogger(__name__)

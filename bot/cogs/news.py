@@ -17,7 +17,7 @@ from bot import cards, desk, embeds
 from bot.bot import NewsBot
 from bot.pages import PageButton, send_listing
 from bot.reader_buttons import RelatedButton, SaveButton
-from bot.store.queries import TYPED_MAX
+from bot.store.articles import TYPED_MAX
 from bot.store.ranking import QUERY_MAX
 from bot.ui import answers_privately, article_choices, reader_command, topic_choices
 

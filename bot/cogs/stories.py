@@ -16,7 +16,7 @@ from discord.ext import commands
 from bot import story_answers, story_desk
 from bot.bot import NewsBot
 from bot.reader_buttons import FollowStoryButton
-from bot.store.queries import TYPED_MAX
+from bot.store.articles import TYPED_MAX
 from bot.ui import answers_privately, article_choices, reader_command
 
 Typed = app_commands.Range[str, 1, TYPED_MAX]

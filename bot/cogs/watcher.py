@@ -1,5 +1,5 @@
 """The store folder's cog: file-system events (inotify, through watchfiles) bring a dropped,
-changed or deleted file into the index within a second or two; the rescan every
+changed or deleted file into the database within a second or two; the rescan every
 NEWS_POLL_SECONDS stays as the safety net where events are unavailable; and while this
 process holds the scanner's role, it applies the /publish asked on other processes.
 
@@ -22,7 +22,7 @@ from bot.bot import NewsBot
 from bot.delivery import supervise
 from bot.errors import DeskUnavailable
 from bot.store import Role
-from bot.store.sync import is_store_name
+from bot.store.folder import is_store_name
 
 log = logging.getLogger(__name__)
 

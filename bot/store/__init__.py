@@ -1,11 +1,11 @@
 """The store: the only package that speaks SQL. It knows nothing of Discord or Markdown.
 
-The article files are the source of truth; the database holds the index built from
+The article files are the source of truth; the database holds the copy built from
 them, the delivery log (outbox), channel subscriptions and the moderation audit trail.
 `Store` is one object per open database, split by idea:
 
-    store.folder      reading the store folder into the index (sync.py)
-    store.articles    what readers and moderators ask (queries.py)
+    store.folder      reading the store folder into the database (folder.py)
+    store.articles    what readers and moderators ask (articles.py)
     store.publishing  publish, unpublish, the audit trail (publishing.py)
     store.outbox      the delivery queue (outbox.py)
     store.feeds       subscriptions and channel state (feeds.py)
@@ -42,12 +42,13 @@ from pathlib import Path
 
 from bot.config import Settings
 from bot.store.alerts import Alert, Alerts, AlertState
+from bot.store.articles import PAGE_SIZE, Articles, Counts, Page
 from bot.store.database import Clock, Database
 from bot.store.digests import DigestRun, Digests, DigestState, DigestSubscription
 from bot.store.feeds import Feeds, Subscription
+from bot.store.folder import Folder, SyncReport
 from bot.store.follows import MAX_FOLLOWS, Added, Follow, FollowKind, Follows
 from bot.store.gauges import Gauges, Readings
-from bot.store.index import ArticleIndex
 from bot.store.leases import LeaseLost, Leases, Role
 from bot.store.meta import Meta
 from bot.store.outbox import (
@@ -62,14 +63,13 @@ from bot.store.outbox import (
 )
 from bot.store.processes import Process, Processes
 from bot.store.publishing import AuditEntry, Publishing
-from bot.store.queries import PAGE_SIZE, Counts, Page, Queries
 from bot.store.reasons import PostRecord, Reasons, StoryState
 from bot.store.requests import PublishRequests
 from bot.store.saves import Saves
 from bot.store.sqlite import SQLiteDatabase
 from bot.store.story_pins import Merged, Split, StoryEditRefused, StoryPins
-from bot.store.sync import FolderSync, SyncReport
 from bot.store.timelines import Timelines
+from bot.store.writer import ArticleWriter
 
 __all__ = [
     "MAX_FOLLOWS",
@@ -127,15 +127,13 @@ class Store:
         self.outbox = Outbox(db, self.clock, fence=deliverer)
         self.follows = Follows(db, self.clock)
         self.alerts = Alerts(db, self.clock, self.follows, fence=deliverer)
-        index = ArticleIndex(db, self.outbox, self.alerts)
-        self.folder = FolderSync(
-            db, index, store_dir, fence=lambda: self.leases.fence(Role.SCANNER)
-        )
+        writer = ArticleWriter(db, self.outbox, self.alerts)
+        self.folder = Folder(db, writer, store_dir, fence=lambda: self.leases.fence(Role.SCANNER))
         self.providers = self.folder.providers  # the sync writes it; /story reads it
         self.timelines = Timelines(db)
         self.gauges = Gauges(db, self.clock)
-        self.articles = Queries(db)
-        self.publishing = Publishing(db, index, store_dir)
+        self.articles = Articles(db)
+        self.publishing = Publishing(db, writer, store_dir)
         self.feeds = Feeds(db, self.clock)
         self.meta = Meta(db, self.clock)
         self.saves = Saves(db, self.clock)

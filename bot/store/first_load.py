@@ -49,9 +49,7 @@ class FirstLoad:
         pins: dict[str, str] = dict(
             await self.db.fetch_tuples("SELECT article_id, story FROM story_pins")
         )
-        members = [
-            m._replace(pin=pins.get(m.id)) for m in self.members.values() if m.id in rowids
-        ]
+        members = [m._replace(pin=pins.get(m.id)) for m in self.members.values() if m.id in rowids]
         stories, ordered = await asyncio.to_thread(_decide, members, rowids)
         async with self.db.transaction():
             await story_keys_table.rebuild(self.db, ordered)

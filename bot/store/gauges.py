@@ -54,9 +54,7 @@ class Gauges:
             [now],
         )
         follows = await self.db.fetchval("SELECT COUNT(*) FROM follows")
-        alerts = await self.db.fetchval(
-            f"SELECT COUNT(*) FROM alerts WHERE state IN ({_WORK_SQL})"
-        )
+        alerts = await self.db.fetchval(f"SELECT COUNT(*) FROM alerts WHERE state IN ({_WORK_SQL})")
         return Readings(
             outbox=outbox,
             oldest_due=max(0.0, float(now - oldest)) if oldest is not None else 0.0,

@@ -1,14 +1,14 @@
 """Moving a bot from SQLite to PostgreSQL (`newsbot migrate-db --to URL`).
 
-The index is rebuilt from the store folder (the source of truth) first, while the target
-has no subscriptions, so loading it queues nothing. Then what only the database knows is
+The articles are loaded again from the store folder (the source of truth) first, while
+the target has no subscriptions, so loading it queues nothing. Then what only the database knows is
 copied: subscriptions, channel states, the audit trail, small facts (command digests,
 remembered values), the delivery log, which says which message is which story's post, the
 digests with their log, what members saved to their DMs, members' follows and alerts (so
 no alert is sent twice), and when each story became visible
 (what a digest's period holds). Each feed, post and digest keeps its style (a card stays a
 card). So nothing is posted or saved again after the switch, and later edits and
-withdrawals reach the old posts. Pictures come with the rebuilt index. Every copy skips
+withdrawals reach the old posts. Pictures come with the reloaded articles. Every copy skips
 what the target already has: running it again changes nothing (a row the target still has
 pending takes the source's later state).
 """
@@ -151,7 +151,7 @@ class MigrationReport:
 
 async def copy_state(source: Database, target: Database) -> MigrationReport:
     """Copy what only the database knows from `source` into `target`, in one transaction.
-    The target's index must already be loaded (`FolderSync.sync`)."""
+    The target must already be loaded (`Folder.sync`)."""
     report = MigrationReport()
     async with target.transaction():
         for table, (columns, conflict, action) in _COPIES.items():

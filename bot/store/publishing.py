@@ -1,4 +1,4 @@
-"""Publishing and withdrawing: the file's `published:` flips first, then the index
+"""Publishing and withdrawing: the file's `published:` flips first, then the database
 follows, with an audit row in the same transaction. Refusals are audited too."""
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ from bot.errors import (
     ServedByDuplicate,
 )
 from bot.frontmatter import ArticleError, set_published
+from bot.store.articles import article_key
 from bot.store.database import Database
-from bot.store.index import ArticleIndex, Changes
-from bot.store.queries import article_key
 from bot.store.records import article_rows
 from bot.store.requests import PublishRequests
+from bot.store.writer import ArticleWriter, Changes
 
 log = logging.getLogger(__name__)
 
@@ -40,9 +40,9 @@ class AuditEntry:
 
 
 class Publishing:
-    def __init__(self, db: Database, index: ArticleIndex, store_dir: Path) -> None:
+    def __init__(self, db: Database, writer: ArticleWriter, store_dir: Path) -> None:
         self.db = db
-        self.index = index
+        self.writer = writer
         self.store_dir = store_dir
         self.requests: PublishRequests | None = None  # PostgreSQL: ask the scanner (Store)
 
@@ -51,9 +51,9 @@ class Publishing:
         return self.requests is not None and self.requests.forwards()
 
     async def publish(self, article_id: str, actor: str, *, version: str | None = None) -> Article:
-        """Publish a draft: the file's `published:` flips to true, then the index follows.
+        """Publish a draft: the file's `published:` flips to true, then the database follows.
 
-        With `version` (from `Queries.version`, e.g. what a preview showed), the article
+        With `version` (from `Articles.version`, e.g. what a preview showed), the article
         must still be exactly that version.
         """
         return await self.apply(article_id, actor, True, version)
@@ -118,10 +118,10 @@ class Publishing:
         updated, mtime_ns, size = await self._rewrite(row["id"], name, read, published)
         changes = Changes()
         async with self.db.transaction():
-            before = await self.index.visibility([updated.id])
-            await self.index.write([article_rows(updated, name, mtime_ns)])
-            await self.index.record_files([(name, mtime_ns, size, None)])
-            await self.index.settle(before, {updated.id: updated.url}, changes)
+            before = await self.writer.visibility([updated.id])
+            await self.writer.write([article_rows(updated, name, mtime_ns)])
+            await self.writer.record_files([(name, mtime_ns, size, None)])
+            await self.writer.settle(before, {updated.id: updated.url}, changes)
             await self._audit(actor, "publish" if published else "unpublish", updated.id, "")
         log.info("%s %s %s", actor, "published" if published else "unpublished", updated.id)
         return updated
@@ -129,7 +129,7 @@ class Publishing:
     async def _rewrite(
         self, article_id: str, name: str, read: tuple[int, int], published: bool
     ) -> tuple[Article, int, int]:
-        """Flip the file's flag on disk, only if the file is still what the index read.
+        """Flip the file's flag on disk, only if the file is still what the database read.
 
         Returns the article as now written, its mtime and its size.
         """
@@ -157,7 +157,7 @@ class Publishing:
     async def _audit(self, actor: str, action: str, article_id: str, detail: str) -> None:
         await self.db.execute(
             "INSERT INTO audit (at, actor, action, article_id, detail) VALUES (?, ?, ?, ?, ?)",
-            (self.index.outbox.now(), actor, action, article_id, detail),
+            (self.writer.outbox.now(), actor, action, article_id, detail),
         )
 
 

@@ -9,7 +9,7 @@ The search index (search_index.py) only proposes candidates; this module decides
 
 What a reader types costs a bounded amount: a query keeps the first MAX_PHRASES distinct
 phrases of its first QUERY_MAX characters, and each column is searched and scored in its
-first FIELD_CHARS characters (the index holds the same cut), so a 1 MiB excerpt costs
+first FIELD_CHARS characters (the search index holds the same cut), so a 1 MiB excerpt costs
 what a short one does.
 """
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.store.articles import article_key
 from bot.store.database import Database
 from bot.store.outbox import ChannelKind, DeliveryState, Updates
-from bot.store.queries import article_key
 
 
 @dataclass(frozen=True, slots=True)

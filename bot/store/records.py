@@ -1,4 +1,4 @@
-"""Articles <-> the rows the index stores. Pure: no connection, picklable for parse workers."""
+"""Articles <-> the rows the database stores. Pure: no connection, picklable for parse workers."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ READ_COLUMNS = ", ".join(f"a.{c}" for c in ARTICLE_COLUMNS if c != "secured")
 
 
 class ArticleRows(NamedTuple):
-    """An article flattened into the rows the index stores.
+    """An article flattened into the rows the database stores.
 
     Built in the parse workers, so a big load spends the main process only on SQL; a
     named tuple because it crosses the process boundary 100,000 times in a big load

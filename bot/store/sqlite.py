@@ -121,7 +121,7 @@ class SQLiteDatabase:
         return self.readers[self._next_reader]
 
     async def check_integrity(self, path: Path) -> None:
-        """A damaged file must not start and serve half an index: stop, and say how to rebuild."""
+        """A damaged file must not start and serve half its articles: stop, say how to rebuild."""
         found = [str(r[0]) for r in await self.fetch("PRAGMA quick_check(3)")]
         if found != ["ok"]:
             lines = [line.strip() for text in found for line in text.splitlines()]

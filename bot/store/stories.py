@@ -301,8 +301,7 @@ async def _everything(
     """Every live article (_MEMBER_COLUMNS and its story), their related URLs and the
     pins."""
     rows = await db.fetch_tuples(
-        f"SELECT {_MEMBER_COLUMNS}, a.story "
-        "FROM articles a WHERE a.deleted_at IS NULL"
+        f"SELECT {_MEMBER_COLUMNS}, a.story FROM articles a WHERE a.deleted_at IS NULL"
     )
     related = await db.fetch_tuples(
         "SELECT r.article_rowid, r.url FROM related r JOIN articles a "

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from bot.errors import ArticleNotFound, NewsError
+from bot.store.articles import article_key
 from bot.store.database import Clock, Database, Row
-from bot.store.queries import article_key
 
 SHOWN = 10  # articles of a story an answer names; the rest are counted
 _ARTICLES = (

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from bot.articles import Article
 from bot.errors import ArticleNotFound
+from bot.store.articles import article_key
 from bot.store.database import Database
-from bot.store.queries import article_key
 from bot.store.records import READ_COLUMNS, article_from_row
 
 

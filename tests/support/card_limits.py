@@ -50,7 +50,10 @@ def beside(texts: list[str], url: str, description: str) -> dict[str, Any]:
         "type": 9,
         "components": [{"type": 10, "content": text} for text in texts],
         "accessory": {
-            "type": 11, "spoiler": False, "media": {"url": url}, "description": description
+            "type": 11,
+            "spoiler": False,
+            "media": {"url": url},
+            "description": description,
         },
     }
 

@@ -52,7 +52,7 @@ class Counts:
     drafts: int
 
 
-class Queries:
+class Articles:
     def __init__(self, db: Database) -> None:
         self.db = db
         self.search_index = SearchIndex(db)
@@ -119,7 +119,7 @@ class Queries:
                 "AND s.visible = 1) AS members_ FROM articles a WHERE a.rowid IN ({marks})",
                 list(found),
             )
-            if row["visible"]  # not withdrawn since the index last looked
+            if row["visible"]  # not withdrawn since the search index last looked
         ]
         size = len(phrases) * sum(
             min(len(row[c]), ranking.FIELD_CHARS) for row in rows for c in ranking.COLUMNS
@@ -259,7 +259,7 @@ class Queries:
         return [(r[0], r[1]) for r in rows]
 
     async def last_sync(self) -> dict[str, Any] | None:
-        """The summary of the last store scan (see FolderSync.sync)."""
+        """The summary of the last store scan (see Folder.sync)."""
         value = await self.db.fetchval("SELECT value FROM meta WHERE key = 'last_sync'")
         return json.loads(value) if value else None
 

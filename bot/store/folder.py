@@ -1,4 +1,4 @@
-"""Reading the store folder into the index: scan, per-file read, diff, apply.
+"""Reading the store folder into the database: scan, per-file read, diff, apply.
 
 Only new or changed files (by mtime and size) are read; big loads are parsed in
 worker processes that also build the rows, so the main process spends its time on SQL.
@@ -25,11 +25,11 @@ from bot.frontmatter import ArticleError, printable_name
 from bot.providers import PROVIDERS_FILE
 from bot.store.database import Database, in_chunks
 from bot.store.first_load import FirstLoad
-from bot.store.index import ArticleIndex, Changes
 from bot.store.providers import ProviderMap
 from bot.store.records import ArticleRows, article_rows
 from bot.store.search_index import SearchIndex
 from bot.store.stories import Prepared, prepare
+from bot.store.writer import ArticleWriter, Changes
 
 log = logging.getLogger(__name__)
 
@@ -207,16 +207,16 @@ async def _parsed(
             pool.shutdown(cancel_futures=True)
 
 
-class FolderSync:
+class Folder:
     def __init__(
         self,
         db: Database,
-        index: ArticleIndex,
+        writer: ArticleWriter,
         store_dir: Path,
         fence: Callable[[], Awaitable[None]],
     ) -> None:
         self.db = db
-        self.index = index
+        self.writer = writer
         self.store_dir = store_dir
         # Called first in a withdrawal's transaction: raises (leases.LeaseLost) when this
         # process no longer holds the scanner's lease, so only the scanner withdraws.
@@ -224,7 +224,7 @@ class FolderSync:
         self.providers = ProviderMap(db)
 
     async def sync(self, progress: Callable[[int, int], None] | None = None) -> SyncReport:
-        """Bring the index in line with the whole store folder, reading only new or changed
+        """Bring the database in line with the whole store folder, reading only new or changed
         files: the start-up load, and the safety-net rescan every NEWS_POLL_SECONDS."""
         started = time.perf_counter()
         current = await asyncio.to_thread(scan_store, self.store_dir)
@@ -258,7 +258,7 @@ class FolderSync:
     ) -> SyncReport:
         """Withdraw the files gone, read and apply the new or changed ones."""
         report = SyncReport(scanned=len(current))
-        await self.index.stories.ensure_clustered()  # once, after an upgrade
+        await self.writer.stories.ensure_clustered()  # once, after an upgrade
         todo, gone = await asyncio.to_thread(_differences, current, known)
         report.unchanged = len(current) - len(todo)
         if gone and not current and only is None:
@@ -277,7 +277,7 @@ class FolderSync:
         big = len(todo) >= PARALLEL_THRESHOLD
         first = FirstLoad(self.db) if big and await FirstLoad.applies(self.db) else None
         if first is not None:
-            await self.index.stories.unsettle()
+            await self.writer.stories.unsettle()
         bulk = self.db.bulk_load() if big else contextlib.nullcontext()
         async with bulk:
             async for names, results in _parsed(self.store_dir, batches, current):
@@ -292,7 +292,7 @@ class FolderSync:
         return report
 
     async def _save_summary(self, report: SyncReport) -> None:
-        at = datetime.fromtimestamp(self.index.outbox.now(), UTC)  # the store's one clock
+        at = datetime.fromtimestamp(self.writer.outbox.now(), UTC)  # the store's one clock
         summary = {
             "at": at.isoformat(timespec="seconds"),
             "scanned": report.scanned,
@@ -310,7 +310,7 @@ class FolderSync:
             await SearchIndex.prune(self.db)
 
     async def _known_files(self, names: list[str] | None = None) -> dict[str, FileStat]:
-        """What the index last read: every article file, or only `names`."""
+        """What the database last recorded: every article file, or only `names`."""
         if names is None:
             rows = await self.db.fetch_tuples(
                 "SELECT name, mtime_ns, size FROM files WHERE name <> ?", [PROVIDERS_FILE]
@@ -328,7 +328,7 @@ class FolderSync:
         file, in the report's errors too."""
         found = await asyncio.to_thread(stat_files, self.store_dir, [PROVIDERS_FILE])
         error = await self.providers.sync(
-            self.store_dir, found.get(PROVIDERS_FILE), self.index.record_files
+            self.store_dir, found.get(PROVIDERS_FILE), self.writer.record_files
         )
         if error is not None:
             report.errors.append(error)
@@ -351,13 +351,13 @@ class FolderSync:
                     names,
                 )
             ]
-            before = await self.index.visibility(ids)
+            before = await self.writer.visibility(ids)
             await self.db.executemany(
                 "UPDATE articles SET deleted_at = ? WHERE file = ? AND deleted_at IS NULL",
-                [(self.index.outbox.now(), n) for n in names],
+                [(self.writer.outbox.now(), n) for n in names],
             )
             await self.db.executemany("DELETE FROM files WHERE name = ?", [(n,) for n in names])
-            await self.index.settle(before, {}, changes)
+            await self.writer.settle(before, {}, changes)
         report.deleted += len(ids)
         report.take(changes)
 
@@ -373,8 +373,8 @@ class FolderSync:
         """Write one parsed batch in one transaction (in a `first` load, without stories:
         they are decided at its end).
 
-        A file whose index entry changed since the scan began (a /publish rewrote it
-        meanwhile) is left out: this read is older than what the index holds now.
+        A file whose recorded entry changed since the scan began (a /publish rewrote it
+        meanwhile) is left out: this read is older than what the database holds now.
         """
         changes = Changes()
         async with self.db.transaction():
@@ -398,13 +398,13 @@ class FolderSync:
                 else:
                     report.new += 1
             good = await self._drop_id_clashes(good, file_rows, report)
-            before = await self.index.visibility([a.id for _, a in good], {a.url for _, a in good})
+            before = await self.writer.visibility([a.id for _, a in good], {a.url for _, a in good})
             articles, prepared = [a for _, a in good], _prepared(results)
-            await self.index.write(articles, prepared, stories=first is None)
+            await self.writer.write(articles, prepared, stories=first is None)
             if first is not None:
                 first.add(articles, prepared)
-            await self.index.record_files(file_rows)
-            await self.index.settle(before, {a.id: a.url for _, a in good}, changes)
+            await self.writer.record_files(file_rows)
+            await self.writer.settle(before, {a.id: a.url for _, a in good}, changes)
         report.take(changes)
 
     async def _changed_since(self, names: list[str], known: dict[str, FileStat]) -> set[str]:

@@ -1,4 +1,4 @@
-"""Writing parsed articles into the index, and turning what became visible, changed or
+"""Writing parsed articles into the database, and turning what became visible, changed or
 hidden into outbox work. Shared by the folder sync and publishing; always called inside
 the caller's transaction."""
 
@@ -35,7 +35,7 @@ class Changes:
     warnings: list[str] = field(default_factory=list)
 
 
-class ArticleIndex:
+class ArticleWriter:
     def __init__(self, db: Database, outbox: Outbox, alerts: Alerts) -> None:
         self.db = db
         self.outbox = outbox
