@@ -380,7 +380,8 @@ async def downgrade_to_before_cards(store: Store) -> None:
     if store.db.kind == "sqlite":
         statements.append(f"PRAGMA user_version = {SQLITE_CARDS - 1}")
     else:
-        statements.append(f"DELETE FROM schema_version WHERE version >= {PG_CARDS}")
+        statements.append("DELETE FROM schema_version")  # a fresh database has one row
+        statements.append(f"INSERT INTO schema_version (version) VALUES ({PG_CARDS - 1})")
     async with store.db.transaction():
         for statement in statements:
             await store.db.execute(statement)

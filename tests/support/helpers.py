@@ -204,5 +204,6 @@ def undo_cards_schema(backend: str) -> str:
     if backend == "sqlite":
         undo.append(f"PRAGMA user_version = {cards - 1};")
     else:
-        undo.append(f"DELETE FROM schema_version WHERE version >= {cards};")
+        undo.append("DELETE FROM schema_version;")  # a fresh database has one row
+        undo.append(f"INSERT INTO schema_version (version) VALUES ({cards - 1});")
     return "\n".join(undo)
