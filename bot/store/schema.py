@@ -1,10 +1,10 @@
 """The schema as SQL files shipped in the package: what an empty database is given, and
 the numbered steps that upgrade a database an older bot left.
 
-An empty database gets `schema.<backend>.sql` whole, so a reader sees the tables as they
-are rather than as the changes that made them, and is marked at the latest version. A database at
-version N gets each `migrations/<backend>/NNN_<name>.sql` above N in turn, NNN being the
-version it reaches. Every step is plain SQL, run in the caller's transaction.
+An empty database gets `schema.<backend>.sql` whole (so a reader sees the tables as they
+are, not as the changes that made them) and is marked at the latest version. A database
+at version N gets each `migrations/<backend>/NNN_<name>.sql` above N in turn, NNN being
+the version it reaches. Every step is plain SQL, run in the caller's transaction.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ def current(backend: Backend) -> str:
 @functools.cache
 def steps(backend: Backend) -> dict[int, str]:
     """Each version's file by its number, from 1 (the first schema: what the others
-    upgrade, never applied itself) to the latest; a gap or a repeat is refused."""
+    upgrade, never applied itself) to the latest. A gap or a repeat is refused: a database
+    would be left short of a step without a word."""
     folder = resources.files("bot.store").joinpath("migrations").joinpath(backend)
     files = sorted(f.name for f in folder.iterdir() if f.name.endswith(".sql"))
     numbers = [int(name.split("_", 1)[0]) for name in files]
