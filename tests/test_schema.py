@@ -46,6 +46,7 @@ async def test_a_database_upgraded_from_the_first_version_equals_a_fresh_one(
         if isinstance(oldest, str):
             await server.drop_database(oldest)
     assert upgraded.keys() == fresh.keys()
+    assert f"as it is now (version {schema.latest(backend)})" in schema.current(backend)
     for part, found in upgraded.items():  # one part at a time: a difference says where
         assert found == fresh[part], part
 
