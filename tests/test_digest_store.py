@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from bot.digest import Every, Period, latest_period
-from bot.store import DigestState, Store
+from bot.store import DigestState, Store, schema
 from tests.support.helpers import write_article
 
 D = DigestState
@@ -207,6 +207,7 @@ async def test_an_upgraded_database_counts_its_stories_from_their_dates(
     write_article(store_dir, "ahead", published=True, publishedDateTime="2099-01-01T00:00:00Z")
     async with Store.open(db_path, store_dir) as store:
         await store.folder.sync()
+    assert "CREATE TABLE digests" in schema.steps("sqlite")[DIGESTS_MIGRATION]
     conn = sqlite3.connect(db_path)  # back to the schema before digests (and story cards)
     try:
         conn.executescript(

@@ -15,10 +15,8 @@ import pytest
 from bot.articles import article_from_fields, parse_article
 from bot.digest import Period
 from bot.pictures import IMAGES_READ, MAX_IMAGE_URL, Image
-from bot.store import DeliveryState, Store
-from bot.store.pg_migrations import MIGRATIONS as PG_MIGRATIONS
+from bot.store import DeliveryState, Store, schema
 from bot.store.records import render_hash
-from bot.store.sqlite_migrations import MIGRATIONS as SQLITE_MIGRATIONS
 from tests.support.cli import newsbot
 from tests.support.helpers import (
     AFTER_CARDS,
@@ -367,8 +365,8 @@ def test_an_article_without_pictures_keeps_its_render_hash() -> None:
 async def downgrade_to_before_cards(store: Store) -> None:
     """The schema before story cards (SQLite's 8, PostgreSQL's 5), as an operator's
     database was: no picture columns, no styles, no saves."""
-    assert "image_url" in SQLITE_MIGRATIONS[SQLITE_CARDS - 1]
-    assert "image_url" in PG_MIGRATIONS[PG_CARDS - 1]
+    assert "image_url" in schema.steps("sqlite")[SQLITE_CARDS]
+    assert "image_url" in schema.steps("postgres")[PG_CARDS]
     statements = list(AFTER_CARDS)  # the later migrations first
     statements += [
         f"ALTER TABLE {table} DROP COLUMN {column}"
@@ -382,7 +380,8 @@ async def downgrade_to_before_cards(store: Store) -> None:
     if store.db.kind == "sqlite":
         statements.append(f"PRAGMA user_version = {SQLITE_CARDS - 1}")
     else:
-        statements.append(f"DELETE FROM schema_version WHERE version >= {PG_CARDS}")
+        statements.append("DELETE FROM schema_version")  # a fresh database has one row
+        statements.append(f"INSERT INTO schema_version (version) VALUES ({PG_CARDS - 1})")
     async with store.db.transaction():
         for statement in statements:
             await store.db.execute(statement)

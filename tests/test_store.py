@@ -32,8 +32,7 @@ from bot.errors import (
     ServedByDuplicate,
 )
 from bot.frontmatter import ArticleError
-from bot.store import PAGE_SIZE, Counts, DeliveryState, Store
-from bot.store.sqlite_migrations import MIGRATIONS
+from bot.store import PAGE_SIZE, Counts, DeliveryState, Store, schema
 from tests.support.helpers import SEED_ID, SEED_NAME, SEED_PATH, write_article
 
 # ----------------------------------------------------------------- helpers
@@ -884,7 +883,7 @@ async def test_another_file_for_a_posted_story_posts_nothing_new(
 
 @pytest.mark.sqlite_only
 async def test_schema_version_and_wal(store: Store, db_path: Path) -> None:
-    assert rows(db_path, "PRAGMA user_version") == [(len(MIGRATIONS),)]
+    assert rows(db_path, "PRAGMA user_version") == [(schema.latest("sqlite"),)]
     assert rows(db_path, "PRAGMA journal_mode") == [("wal",)]
     tables = {r[0] for r in rows(db_path, "SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"articles", "files", "topics", "audit", "search_changes", "outbox"} <= tables
@@ -900,7 +899,7 @@ async def test_reopening_does_not_migrate_again(
         await first.publishing.publish(SEED_ID, "mod")
     # a fresh database takes every migration, said in one line
     migrated = [r.getMessage() for r in caplog.records if "migrated" in r.getMessage()]
-    assert migrated == [f"migrated schema 0 → {len(MIGRATIONS)}"]
+    assert migrated == [f"migrated schema 0 → {schema.latest('sqlite')}"]
     caplog.clear()
 
     async with Store.open(db_path, store_dir) as second:
@@ -910,7 +909,7 @@ async def test_reopening_does_not_migrate_again(
         audit = await second.publishing.audit_trail()
         assert [(e.actor, e.action) for e in audit] == [("mod", "publish")]
     assert not any("migrated" in r.getMessage() for r in caplog.records)
-    assert rows(db_path, "PRAGMA user_version") == [(len(MIGRATIONS),)]
+    assert rows(db_path, "PRAGMA user_version") == [(schema.latest("sqlite"),)]
 
 
 # ----------------------------------------------------------------- 5,000 articles

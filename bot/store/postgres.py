@@ -26,8 +26,8 @@ import asyncpg
 
 from bot.config import redact
 from bot.errors import DatabaseUnavailable, DeskUnavailable
+from bot.store import schema
 from bot.store.database import NESTED, Row
-from bot.store.pg_migrations import MIGRATIONS
 
 log = logging.getLogger(__name__)
 
@@ -136,17 +136,17 @@ class PostgresDatabase:
                 pool.terminate()
 
     async def migrate(self) -> None:
-        """Apply the missing migrations in one transaction under an advisory lock: two
-        processes starting on a fresh database migrate it once, the second one waiting."""
+        """Create or upgrade the schema (schema.py) in one transaction under an advisory
+        lock: two processes starting on an empty database do it once, the second waiting."""
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", MIGRATE_LOCK)
             await conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INT NOT NULL)")
             version = int(await conn.fetchval("SELECT MAX(version) FROM schema_version") or 0)
-            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            for number, script in schema.upgrade("postgres", version):
                 await conn.execute(script)
                 await conn.execute("INSERT INTO schema_version (version) VALUES ($1)", number)
-            if version < len(MIGRATIONS):
-                log.info("migrated schema %d → %d", version, len(MIGRATIONS))
+            if version < schema.latest("postgres"):
+                log.info("migrated schema %d → %d", version, schema.latest("postgres"))
 
     # ------------------------------------------------------------------ Database
 

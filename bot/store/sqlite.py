@@ -24,8 +24,8 @@ from typing import Any, cast
 import aiosqlite
 
 from bot.errors import DatabaseDamaged, DatabaseUnavailable, DeskUnavailable
+from bot.store import schema
 from bot.store.database import NESTED, Row
-from bot.store.sqlite_migrations import MIGRATIONS
 
 log = logging.getLogger(__name__)
 
@@ -129,16 +129,17 @@ class SQLiteDatabase:
             raise DatabaseDamaged(str(path), "; ".join(problems[:3]))
 
     async def migrate(self) -> None:
-        """Apply the missing migrations in one write transaction, reading the version inside it:
-        two processes starting on a fresh file migrate it once, the second one waiting."""
+        """Create or upgrade the schema (schema.py) in one write transaction, reading the
+        version inside it: two processes starting on a fresh file migrate it once, the
+        second one waiting."""
         async with self.transaction():
             version = int(await self.fetchval("PRAGMA user_version") or 0)
-            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            for number, script in schema.upgrade("sqlite", version):
                 for statement in _statements(script):
                     await self.execute(statement)
                 await self.execute(f"PRAGMA user_version = {number}")
-            if version < len(MIGRATIONS):
-                log.info("migrated schema %d → %d", version, len(MIGRATIONS))
+            if version < schema.latest("sqlite"):
+                log.info("migrated schema %d → %d", version, schema.latest("sqlite"))
         await self._restore_triggers()
 
     # ------------------------------------------------------------------ Database

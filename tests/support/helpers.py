@@ -166,8 +166,9 @@ _CARDS_COLUMNS = (
 )
 
 
-# What each migration after the cards' one added, undone, newest first: personal news
-# (SQLite 11, PostgreSQL 8), then feed filters (SQLite 10, PostgreSQL 7).
+# What each migration after the cards' one added, undone, newest first: the live processes
+# (SQLite 13, PostgreSQL 10), stories (12, 9), personal news (11, 8), then feed filters
+# (10, 7).
 AFTER_CARDS_MIGRATIONS = 4
 AFTER_CARDS = (
     "DROP TABLE processes;",
@@ -192,16 +193,17 @@ def undo_cards_schema(backend: str) -> str:
     """SQL taking a database back to the schema before story cards (SQLite's migration 9,
     PostgreSQL's 6), as a bot before cards left it: the next open upgrades it again.
     The migrations after it are undone first (`AFTER_CARDS`; checked: one more fails here)."""
-    from bot.store import pg_migrations, sqlite_migrations
+    from bot.store import schema
 
-    migrations = sqlite_migrations.MIGRATIONS if backend == "sqlite" else pg_migrations.MIGRATIONS
-    [cards] = [n for n, m in enumerate(migrations, 1) if "subscriptions ADD COLUMN style" in m]
-    assert cards + AFTER_CARDS_MIGRATIONS == len(migrations), "undo the later migrations too"
+    steps = schema.steps("sqlite" if backend == "sqlite" else "postgres")
+    [cards] = [n for n, step in steps.items() if "subscriptions ADD COLUMN style" in step]
+    assert cards + AFTER_CARDS_MIGRATIONS == len(steps), "undo the later migrations too"
     undo = list(AFTER_CARDS)
     undo += [f"ALTER TABLE {table} DROP COLUMN {column};" for table, column in _CARDS_COLUMNS]
     undo.append("DROP TABLE saves;")
     if backend == "sqlite":
         undo.append(f"PRAGMA user_version = {cards - 1};")
     else:
-        undo.append(f"DELETE FROM schema_version WHERE version >= {cards};")
+        undo.append("DELETE FROM schema_version;")  # a fresh database has one row
+        undo.append(f"INSERT INTO schema_version (version) VALUES ({cards - 1});")
     return "\n".join(undo)

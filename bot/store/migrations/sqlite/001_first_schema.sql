@@ -1,5 +1,6 @@
--- Schema version 1. Applied once by sqlite.py when PRAGMA user_version is 0;
--- later versions are the further entries of sqlite_migrations.MIGRATIONS.
+-- Version 1: the schema as the first bot created it. Never applied by the bot (an empty
+-- database gets schema.sqlite.sql whole): kept as what the later files upgrade, and to build
+-- the oldest database the tests upgrade and compare with a fresh one.
 -- The files are the source of truth for articles; these tables are the index,
 -- the delivery log (outbox), subscriptions and the moderation audit trail.
 

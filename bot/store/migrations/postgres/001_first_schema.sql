@@ -1,7 +1,8 @@
--- PostgreSQL schema version 1: the same tables as SQLite's schema (its version 4), in
--- PostgreSQL's dialect. Applied by postgres.py under an advisory lock; later versions are
--- further entries of postgres.MIGRATIONS. Ids, names and webUrls sort by code point
--- (COLLATE "C"), as in SQLite, so both backends list ties in the same order.
+-- Version 1: the schema as the first bot created it, the same tables as SQLite's version 4
+-- in PostgreSQL's dialect. Never applied by the bot (an empty database gets
+-- schema.postgres.sql whole): kept as what the later files upgrade, and to build the oldest
+-- database the tests upgrade and compare with a fresh one. Ids, names and webUrls sort by
+-- code point (COLLATE "C"), as in SQLite, so both backends list ties in the same order.
 
 -- Full-text search: words as SQLite's unicode61 sees them (accents removed when the
 -- unaccent extension can be had; no stemming, no stop words, so both backends agree).
