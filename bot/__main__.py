@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import signal
 import sys
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
@@ -164,6 +165,31 @@ def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
     return uvloop.new_event_loop
 
 
+async def run_until_stopped(settings: Settings) -> int:
+    """Run the bot until SIGINT (Ctrl-C) or SIGTERM (systemd's stop). Either cancels this
+    task, which closes everything in order: the roles released for a standby at once, the
+    process gone from `newsbot status`. The loop's own handlers catch the signal wherever
+    the loop is waiting; Python's SIGINT handling was seen to miss one under uvloop."""
+    from bot.bot import run_bot  # discord.py loads only when the bot really runs
+
+    loop = asyncio.get_running_loop()
+    this = asyncio.current_task()
+    assert this is not None
+    stops = (signal.SIGINT, signal.SIGTERM)
+    for stop in stops:
+        loop.add_signal_handler(stop, this.cancel)
+    try:
+        await run_bot(settings, _logged_progress)
+    except asyncio.CancelledError:
+        if this.uncancel():  # another cancellation than ours: not a stop
+            raise
+        log.info("stopped")
+    finally:
+        for stop in stops:
+            loop.remove_signal_handler(stop)
+    return 0
+
+
 async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.verb == "migrate-db":
         return await migrate_db(settings, args.to)
@@ -172,10 +198,7 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.verb == "run":
         log.info("store folder %s; database %s", settings.store_dir, settings.database_label)
     if args.verb == "run" and settings.token:
-        from bot.bot import run_bot  # discord.py loads only when the bot really runs
-
-        await run_bot(settings, _logged_progress)
-        return 0
+        return await run_until_stopped(settings)
     store_dir = getattr(args, "replace_with", None) or settings.store_dir
     if not store_dir.is_dir():
         raise ConfigError(f"{store_dir}: not a folder")

@@ -255,12 +255,17 @@ async def test_a_publish_answered_by_a_process_without_the_store_folder(
                     await process.wait_exit()
 
 
-async def test_a_clean_shutdown_hands_the_roles_over_at_once(cluster: Cluster) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "systemd"])
+async def test_a_clean_shutdown_hands_the_roles_over_at_once(
+    cluster: Cluster, stop: signal.Signals
+) -> None:
     first = await cluster.start("a")
     second = await cluster.start("b")
     stopped_at = time.monotonic()
-    await first.stop()  # Ctrl-C: the leases are released, not left to expire
+    await first.stop(sig=stop)  # the leases are released, not left to expire
+    assert first.proc is not None and first.proc.returncode == 0, first.tail()
     assert "released the deliverer lease" in first.log()
+    assert "bot: stopped" in first.log(), first.tail()
     await second.wait_for_log("took the deliverer lease (epoch 2)", timeout=5)
     await second.wait_for_log("took the scanner lease (epoch 2)", timeout=5)
     assert time.monotonic() - stopped_at < LEASE_SECONDS

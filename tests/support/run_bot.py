@@ -183,12 +183,12 @@ class BotProcess:
         assert self.proc is not None
         return await asyncio.wait_for(self.proc.wait(), timeout)
 
-    async def stop(self, timeout: float = 10.0) -> None:
-        """Ctrl-C (a clean shutdown), then SIGKILL if it does not exit in time."""
+    async def stop(self, timeout: float = 10.0, sig: signal.Signals = signal.SIGINT) -> None:
+        """Ctrl-C, or `sig` (a clean shutdown), then SIGKILL if it does not exit in time."""
         if not self.running:
             return
         assert self.proc is not None
-        self.proc.send_signal(signal.SIGINT)
+        self.proc.send_signal(sig)
         try:
             await self.wait_exit(timeout)
         except TimeoutError:
