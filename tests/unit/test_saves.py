@@ -1,6 +1,6 @@
 """`desk.save`, the Save button's one rule, on each backend: a published story is sent to
 a member once, recorded only once it was sent; a draft is never sent. (The button itself,
-DMs and racing presses: tests/test_reader_cards.py.)"""
+DMs and racing presses: tests/e2e/test_reader_cards.py.)"""
 
 from __future__ import annotations
 

@@ -164,7 +164,7 @@ async def test_publishing_the_seed_posts_once_to_every_following_channel(tmp_pat
     original = (folder / SEED_PATH.name).read_bytes()
     async with news_bot(tmp_path, channels=("news", "ai", "sports")) as env:
         d, channels = env.discord, env.guild.channels
-        # Embed feeds: this is the embed's shape (a card feed's post: tests/test_styles.py).
+        # Embed feeds: this is the embed's shape (a card feed's post: tests/e2e/test_styles.py).
         await subscribe(env, "news", style="embed")
         await subscribe(env, "ai", topic="AI", style="embed")
         result = await d.slash("publish", {"article": SEED_ID}, user_id=env.guild.moderator)

@@ -165,7 +165,7 @@ async def test_unpublish_deletes_the_posts_and_flips_the_file(tmp_path: Path) ->
 
 
 async def test_a_subscription_role_is_the_only_ping(tmp_path: Path) -> None:
-    """An embed feed pings in the message's content (a card feed: tests/test_styles.py)."""
+    """An embed feed pings in the message's content (a card feed: tests/e2e/test_styles.py)."""
     store_folder(tmp_path)
     async with StandIn() as d:
         other = d.add_role("Someone else")

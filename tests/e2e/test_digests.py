@@ -141,7 +141,7 @@ async def test_digest_now_posts_the_top_stories_in_score_order_never_a_draft(
     stories(store_folder(tmp_path))
     async with news_bot(tmp_path) as env:
         d, news = env.discord, env.guild.channels["news"]
-        # The embed's lines show the order plainly (a card digest: tests/test_styles.py).
+        # The embed's lines show the order plainly (a card digest: tests/e2e/test_styles.py).
         result = await digest(env, "now", channel=news, size=3, style="embed")
         assert said(result) == f"Posted the daily digest (3 stories) in <#{news}>."
         [message] = d.messages(news)
