@@ -8,7 +8,6 @@ with `advance`, not by waiting.
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import Any
 import pytest
 
 from bot.store import DeliveryState
-from tests.support.botenv import NewsEnv, content, news_bot, settled, subscribe
+from tests.support.botenv import NewsEnv, content, news_bot, settled, subscribe, two_rounds
 from tests.support.helpers import card_link, card_texts, card_title, is_card, write_article
 from tests.support.stand_in import Perm, Recorded, StandIn
 
@@ -269,7 +268,7 @@ async def test_max_per_hour_spreads_five_stories_over_three_hours_none_dropped(
             if hour:
                 advance(env, clock, 3600)
             await d.wait_for(lambda n=expected: len(shown()) == n)  # type: ignore[misc]
-            await asyncio.sleep(env.settings.poll_seconds * 2)  # and no more this hour
+            await two_rounds(env.bot)  # and no more this hour
             assert len(shown()) == expected
         assert shown() == titles  # oldest first, every one
         await settled(env)

@@ -22,6 +22,7 @@ from tests.support.botenv import (
     start_bot,
     store_with_seed,
     subscribe,
+    two_rounds,
 )
 from tests.support.helpers import SEED_ID, SEED_NAME, card_title, write_article
 from tests.support.stand_in import StandIn
@@ -96,13 +97,13 @@ async def test_a_post_withdrawn_before_its_first_send_is_never_sent(tmp_path: Pa
             await d.slash("unpublish", {"article": SEED_ID}, user_id=env.guild.moderator)
             settings = env.settings
         # The deliverer starts only now, with the withdrawn row in its queue.
-        async with start_bot(d, dataclasses.replace(settings, delivery=True)) as (_, store):
+        async with start_bot(d, dataclasses.replace(settings, delivery=True)) as (bot, store):
 
             async def idle() -> bool:
                 return (await store.outbox.health()).waiting == 0
 
             await d.wait_for(idle, 10)
-            await asyncio.sleep(1)  # a delivery round has had time to run
+            await two_rounds(bot)  # a delivery round has run since
             posts = [r for r in d.requests if r.method == "POST" and r.path.endswith("/messages")]
             assert posts == [] and d.messages(news) == []
             assert await store.outbox.posts(SEED_URL) == {news: (DeliveryState.DELETED, None)}

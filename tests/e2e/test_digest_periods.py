@@ -8,7 +8,6 @@ hour on a day it was already sent still covers that day's later stories.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import pytest
 
 from bot.digest import Every
 from bot.store import DigestState, Store
-from tests.support.botenv import news_bot
+from tests.support.botenv import news_bot, two_rounds
 from tests.support.helpers import card_texts, write_article
 
 GUILD = 500
@@ -112,7 +111,7 @@ async def test_two_periods_digests_in_one_channel_are_two_messages(tmp_path: Pat
                 return [r.state for r in log] == [DigestState.SENT] * count
 
             await d.wait_for(sent, 10)
-        await asyncio.sleep(env.settings.poll_seconds * 2)
+        await two_rounds(env.bot, "digests")
         shown = ["\n".join(card_texts(m)) for m in d.messages(news)]  # new digests are cards
         assert len(shown) == 2, "the second period's digest was taken for a repeat"
         assert "Story of day 1" in shown[0] and "Story of day 2" in shown[1]

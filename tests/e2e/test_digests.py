@@ -8,7 +8,6 @@ so a test's digest hour is the next whole hour but one, and its clock is set pas
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from datetime import UTC, datetime, timedelta
@@ -18,7 +17,7 @@ from typing import Any
 import pytest
 
 from bot.store import DigestState
-from tests.support.botenv import NewsEnv, content, news_bot, start_bot
+from tests.support.botenv import NewsEnv, content, news_bot, start_bot, two_rounds
 from tests.support.helpers import write_article
 from tests.support.stand_in import InteractionResult, Perm, Recorded, StandIn
 
@@ -243,7 +242,7 @@ async def test_a_digest_at_its_hour_is_sent_once_across_a_restart(tmp_path: Path
                 f"<#{news}> will get a daily digest at {due.hour:02d}:00 UTC · all topics · "
                 f"top 3 · as an embed; the first one <t:{int(due.timestamp())}:R>."
             )
-            await asyncio.sleep(env.settings.poll_seconds * 2)
+            await two_rounds(env.bot, "digests")
             assert posts(d, news) == []  # not yet its hour
 
             # At the hour, the message reaches Discord but the answer is lost...
@@ -263,8 +262,8 @@ async def test_a_digest_at_its_hour_is_sent_once_across_a_restart(tmp_path: Path
                 return [r.state for r in await store.digests.log(news)] == [DigestState.SENT]
 
             await d.wait_for(sent, 8)
-        async with start_bot(d, settings, clock=Clock(due.timestamp() + 90)):
-            await asyncio.sleep(settings.poll_seconds * 3)
+        async with start_bot(d, settings, clock=Clock(due.timestamp() + 90)) as (bot, _):
+            await two_rounds(bot, "digests")
         first, retry = posts(d, news)
         assert first.dropped and first.json and retry.json
         assert first.json["nonce"] == retry.json["nonce"] and retry.json["enforce_nonce"]
@@ -291,7 +290,7 @@ async def test_a_digest_with_nothing_to_show_sends_nothing_and_is_not_retried(
             return [r.state for r in await env.store.digests.log(news)] == [DigestState.EMPTY]
 
         await env.discord.wait_for(empty, 5)
-        await asyncio.sleep(env.settings.poll_seconds * 2)
+        await two_rounds(env.bot, "digests")
         assert posts(env.discord, news) == []
         assert len(await env.store.digests.log(news)) == 1
 
@@ -346,7 +345,7 @@ async def test_a_digest_refused_for_a_moment_is_retried_into_one_message(tmp_pat
         d.fail_next("POST", MESSAGES, 503)  # discord.py gives up at once; the log retries
         clock.set(due.timestamp() + 30)
         await d.wait_for(lambda: len(d.messages(news)) == 1, 8)  # backoff: 2 s
-        await asyncio.sleep(env.settings.poll_seconds * 2)
+        await two_rounds(env.bot, "digests")
         assert [r.status for r in posts(d, news)] == [503, 200]
         [run] = await env.store.digests.log(news)
         assert (run.state, run.message_id) == (DigestState.SENT, int(d.messages(news)[0]["id"]))

@@ -9,7 +9,6 @@ saved as its canonical text and matched as words.
 
 from __future__ import annotations
 
-import asyncio
 import random
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from bot.filters import miss, read_filter
 from bot.follow_query import BadQuery, FollowQuery
 from bot.matcher import CorpusStats, Matcher, Story
 from bot.store import Store
-from tests.support.botenv import NewsEnv, content, news_bot, settled
+from tests.support.botenv import NewsEnv, content, news_bot, settled, two_rounds
 from tests.support.helpers import card_title, write_article
 from tests.support.stand_in import InteractionResult
 
@@ -60,7 +59,7 @@ async def all_settled(env: NewsEnv, names: list[str]) -> None:
 
     await env.discord.wait_for(indexed, 10)
     await settled(env)
-    await asyncio.sleep(env.settings.poll_seconds * 2)
+    await two_rounds(env.bot)
 
 
 # --- the word a story missed -------------------------------------------------------------

@@ -236,7 +236,7 @@ async def test_why_queued_paced_paused_withdrawn_failed_and_missed(tmp_path: Pat
         post = (await env.store.outbox.posts("https://example.com/news/f1"))[ch["posts"]]
         assert post[0] == DeliveryState.SENT and post[1] is not None
         d.delete_message(ch["posts"], post[1])
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.05)  # the edit below is a later write of f1: a newer mtime
         publish(env, "f1", title="f1, edited", topics=["World"])
         failed = await answer_becomes(env, "f1", ch["posts"], "failed")
         assert failed == (

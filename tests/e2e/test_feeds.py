@@ -6,12 +6,11 @@ answer, the subscriptions the store holds, and which channel received what.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 from typing import Any
 
-from tests.support.botenv import NewsEnv, content, news_bot, store_with_seed
+from tests.support.botenv import NewsEnv, content, news_bot, store_with_seed, two_rounds
 from tests.support.helpers import SEED_ID, card_title, write_article
 from tests.support.stand_in import InteractionResult, Perm, StandIn
 
@@ -64,8 +63,8 @@ async def publish(env: NewsEnv, article_id: str) -> None:
 
 
 async def quiet(env: NewsEnv) -> None:
-    """Several poll intervals: anything the bot would post by now, it has."""
-    await asyncio.sleep(env.settings.poll_seconds * 2)
+    """Two rescans, then two delivery rounds: anything the bot would post by now, it has."""
+    await two_rounds(env.bot, "store rescan", "deliveries")
 
 
 # --- /feed add -----------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from bot.articles import MAX_FILE_BYTES, Article, article_from_fields, parse_art
 from bot.frontmatter import MAX_NESTING, ArticleError, preview, printable_name
 from bot.store import Store
 from bot.store.folder import read_file, scan_store
-from tests.support.botenv import news_bot, subscribe
+from tests.support.botenv import news_bot, subscribe, two_rounds
 from tests.support.cli import newsbot
 from tests.support.helpers import SEED_NAME, SEED_PATH, card_title, write_article
 from tests.support.hostile import (
@@ -520,7 +520,7 @@ async def test_a_poison_file_dropped_into_a_running_bot_does_not_stop_it(
         write_article(env.store_dir, "first", title="Before the poison", published=True)
         await d.wait_for(lambda: len(d.messages(news)) == 1, 10)
         write_poisons(env.store_dir)
-        await asyncio.sleep(env.settings.poll_seconds * 3)  # rescans that meet the poison
+        await two_rounds(env.bot, "store rescan")  # rescans that met the poison
         write_article(env.store_dir, "after", title="After the poison", published=True)
         await d.wait_for(lambda: len(d.messages(news)) == 2, 10)
         assert card_title(d.messages(news)[1]) == "After the poison"

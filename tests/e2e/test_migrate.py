@@ -7,7 +7,6 @@ again, edits the old post when its file changes and deletes the old posts on /un
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from bot.digest import Every
 from bot.pictures import Image
 from bot.store import AlertState, DeliveryState, FollowKind, Store, Style
 from bot.store.migrate import copy_state
-from tests.support.botenv import content, news_bot, settled, start_bot, subscribe
+from tests.support.botenv import content, news_bot, settled, start_bot, subscribe, two_rounds
 from tests.support.cli import newsbot
 from tests.support.helpers import card_title, is_card, write_article
 from tests.support.stand_in import StandIn
@@ -82,8 +81,8 @@ async def test_a_sqlite_bot_moves_to_postgresql_and_reposts_nothing(
 
         posts = sent(discord, "POST", news) + sent(discord, "POST", ai)
         on_pg = dataclasses.replace(settings, database_url=pg_url)
-        async with start_bot(discord, on_pg) as (_bot, pg_store):
-            await asyncio.sleep(on_pg.poll_seconds * 4)
+        async with start_bot(discord, on_pg) as (bot, pg_store):
+            await two_rounds(bot, "store rescan", "deliveries")
             assert sent(discord, "POST", news) + sent(discord, "POST", ai) == posts  # no repost
 
             path = store / "quake.txt"
@@ -106,7 +105,7 @@ async def test_a_sqlite_bot_moves_to_postgresql_and_reposts_nothing(
             )
             assert sent(discord, "POST", news) + sent(discord, "POST", ai) == posts
             assert len(discord.messages(news)) == len(discord.messages(ai)) == 1
-            await asyncio.sleep(0.5)
+            await two_rounds(bot)
             assert await pg_store.outbox.next_due_at() is None
 
 

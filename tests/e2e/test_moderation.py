@@ -6,7 +6,6 @@ the channel, what the store says (read through its API), the bytes of the articl
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ from tests.support.botenv import (
     start_bot,
     store_with_seed,
     subscribe,
+    two_rounds,
 )
 from tests.support.helpers import SEED_ID, SEED_PATH, card_title, write_article
 from tests.support.stand_in import StandIn
@@ -69,8 +69,8 @@ def buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 async def one_poll(env: NewsEnv) -> None:
-    """Long enough for the poller and the delivery loop to act on anything they would."""
-    await asyncio.sleep(env.settings.poll_seconds * 2.5)
+    """Two delivery rounds: anything a command queued has been sent by now."""
+    await two_rounds(env.bot)
 
 
 # --- refusals ------------------------------------------------------------------------------

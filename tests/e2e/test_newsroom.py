@@ -10,7 +10,6 @@ not trust where its commands are registered.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import copy
 import json
@@ -36,6 +35,7 @@ from tests.support.botenv import (
     start_bot,
     store_with_seed,
     subscribe,
+    two_rounds,
 )
 from tests.support.helpers import SEED_ID, SEED_PATH, card_buttons, card_texts, write_article
 from tests.support.stand_in import InteractionResult, Perm, StandIn
@@ -111,7 +111,8 @@ def assert_refused_outside(result: InteractionResult) -> None:
 
 
 async def one_poll(env: NewsEnv) -> None:
-    await asyncio.sleep(env.settings.poll_seconds * 2.5)
+    """Two delivery rounds: anything a command queued has been sent by now."""
+    await two_rounds(env.bot)
 
 
 # --- where the commands are registered -----------------------------------------------------

@@ -7,14 +7,13 @@ together leave room for another channel's story in the very first round.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from pathlib import Path
 
 import pytest
 
 from bot.store import Store
-from tests.support.botenv import news_bot
+from tests.support.botenv import news_bot, two_rounds
 from tests.support.helpers import write_article
 
 BACKLOG = 3000
@@ -116,5 +115,5 @@ async def test_three_thousand_paced_rows_falling_due_do_not_hold_up_another_chan
             return (await env.store.outbox.health()).waiting == BACKLOG - 2
 
         await d.wait_for(recorded, timeout=10)
-        await asyncio.sleep(1)
+        await two_rounds(env.bot)
         assert len(d.messages(paced)) == 2  # one an hour, still

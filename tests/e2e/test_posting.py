@@ -6,7 +6,6 @@ stand-in's faults (429, 5xx, a connection cut after Discord stored the message).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import os
@@ -18,7 +17,15 @@ import pytest
 
 from bot.store import Counts, DeliveryState
 from tests.support import helpers
-from tests.support.botenv import NewsEnv, content, news_bot, settled, start_bot, subscribe
+from tests.support.botenv import (
+    NewsEnv,
+    content,
+    news_bot,
+    settled,
+    start_bot,
+    subscribe,
+    two_rounds,
+)
 from tests.support.helpers import card_texts, card_title, is_card, write_article
 from tests.support.stand_in import Recorded, StandIn
 
@@ -42,8 +49,9 @@ def requests_to(d: StandIn, method: str, channel_id: int) -> list[Recorded]:
 
 
 async def quiet(env: NewsEnv) -> None:
-    """Two poll intervals: anything the bot would still post or retry, it has started."""
-    await asyncio.sleep(env.settings.poll_seconds * 2)
+    """Two rescans, then two delivery rounds: anything the bot would still post or retry,
+    it has started."""
+    await two_rounds(env.bot, "store rescan", "deliveries")
 
 
 def touch_later(path: Path) -> None:
@@ -272,10 +280,10 @@ async def test_a_restart_reposts_nothing(tmp_path: Path) -> None:
             await settled(env)
             settings = env.settings
         posts_before = len(requests_to(d, "POST", news))
-        async with start_bot(d, settings):
-            await asyncio.sleep(settings.poll_seconds * 3)
-        async with start_bot(d, settings):
-            await asyncio.sleep(settings.poll_seconds * 3)
+        async with start_bot(d, settings) as (bot, _):
+            await two_rounds(bot, "store rescan", "deliveries")
+        async with start_bot(d, settings) as (bot, _):
+            await two_rounds(bot, "store rescan", "deliveries")
         assert len(requests_to(d, "POST", news)) == posts_before == 2
         assert len(d.messages(news)) == 2
 
@@ -291,9 +299,9 @@ async def test_a_restart_resumes_a_delivery_that_was_waiting(tmp_path: Path) -> 
             await d.wait_for(lambda: [r.status for r in requests_to(d, "POST", news)] == [503], 5)
             settings = env.settings
         assert d.messages(news) == []
-        async with start_bot(d, settings):
+        async with start_bot(d, settings) as (bot, _):
             await d.wait_for(lambda: len(d.messages(news)) == 1, 8)
-            await asyncio.sleep(settings.poll_seconds * 2)
+            await two_rounds(bot)
         assert [r.status for r in requests_to(d, "POST", news)] == [503, 200]
         assert len(d.messages(news)) == 1
 

@@ -48,7 +48,7 @@ async def title_becomes(env: NewsEnv, article_id: str, title: str) -> None:
     deadline = time.monotonic() + 10
     while (await env.store.articles.get(article_id, include_hidden=True)).title != title:
         assert time.monotonic() < deadline, "the edit was never read"
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(0.1)  # the rescan reads it within a poll
 
 
 async def test_a_drafts_button_publishes_nothing_the_moderator_did_not_see(

@@ -7,11 +7,10 @@ answers 429 with retry_after past them.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from pathlib import Path
 
-from tests.support.botenv import NewsEnv, news_bot
+from tests.support.botenv import NewsEnv, news_bot, two_rounds
 from tests.support.helpers import card_title, write_article
 from tests.support.stand_in import StandIn
 
@@ -79,7 +78,7 @@ async def test_three_stories_to_forty_channels_land_once_in_order(tmp_path: Path
             lambda: sum(len(discord.messages(c)) for c in channels) >= 120, timeout=30
         )
         elapsed = time.monotonic() - started
-        await asyncio.sleep(1)  # anything doubled would show up by now
+        await two_rounds(env.bot)  # anything doubled would show up by now
 
     for channel in channels:
         assert titles_shown(discord, channel) == titles
@@ -105,7 +104,7 @@ async def test_a_busy_channel_waits_for_its_bucket_instead_of_hitting_429(
             lambda: sum(len(discord.messages(c)) for c in channels) >= 14, timeout=30
         )
         elapsed = time.monotonic() - started
-        await asyncio.sleep(0.5)
+        await two_rounds(env.bot)
 
     for channel in channels:
         assert titles_shown(discord, channel) == titles

@@ -53,7 +53,7 @@ def make_bot(cls: type[BotT], **options: Any) -> BotT:
     @bot.tree.command(name="slow", description="Defer, then follow up")
     async def slow(interaction: discord.Interaction) -> None:
         await interaction.response.defer(thinking=True)
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.05)  # work between the deferral and its follow-up
         await interaction.followup.send("done later")
 
     @bot.tree.command(name="button", description="Post a message with a button")
@@ -68,7 +68,7 @@ def make_bot(cls: type[BotT], **options: Any) -> BotT:
 
     @bot.tree.command(name="late", description="Answer after Discord's 3 s deadline")
     async def late(interaction: discord.Interaction) -> None:
-        await asyncio.sleep(3.1)
+        await asyncio.sleep(3.1)  # past Discord's 3 s deadline
         try:
             await interaction.response.send_message("too late")
         except discord.NotFound as exc:

@@ -11,7 +11,6 @@ new style applies to its new posts (and to a story posted again after its post w
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 import time
 from datetime import UTC, datetime, timedelta
@@ -35,6 +34,7 @@ from tests.support.botenv import (
     settings_for,
     settled,
     start_bot,
+    two_rounds,
 )
 from tests.support.helpers import (
     CONTAINER,
@@ -612,7 +612,7 @@ async def test_a_new_digest_is_a_card_at_its_hour(tmp_path: Path) -> None:
             user_id=env.guild.admin,
         )
         assert " · top 5 · as a card; the first one " in content(added)
-        await asyncio.sleep(env.settings.poll_seconds * 2)
+        await two_rounds(env.bot, "digests")
         assert d.messages(news) == []  # not yet its hour
         clock.set(due.timestamp() + 30)
 

@@ -166,7 +166,7 @@ async def test_killed_mid_fanout_with_posts_in_flight(fanout: Fanout) -> None:
     answer = await moderator_answer(fanout.publish())
     await fanout.bot.wait_exit()
     fanout.discord.on_request = None
-    await asyncio.sleep(0.3)
+    await asyncio.sleep(0.3)  # posts in flight at the kill land now
     stored_while_dead = fanout.stored()
     twentieth = fanout.posts()[19]
     assert 20 <= stored_while_dead < CHANNELS

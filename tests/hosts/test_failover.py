@@ -163,7 +163,7 @@ async def test_a_frozen_deliverer_resumed_sends_nothing_and_doubles_nothing(
     resumed_at = time.monotonic()
     os.kill(first.pid, signal.SIGCONT)
     await first.wait_for_log("lost the deliverer lease", timeout=15)
-    await asyncio.sleep(3)
+    await asyncio.sleep(3)  # anything it would still send has arrived by now
 
     assert cluster.posts_by("a", after=resumed_at) == []  # nothing sent once resumed
     assert first.running  # it lives on, as a standby
@@ -186,7 +186,7 @@ async def test_a_new_scanner_publishes_a_file_dropped_after_the_old_one_died(
 
     await cluster.all_posted(timeout=40)
     assert time.monotonic() - killed_at <= 25
-    await asyncio.sleep(1.5)
+    await asyncio.sleep(1.5)  # anything doubled would have arrived by now
     cluster.assert_exactly_once()
     assert "took the scanner lease (epoch 2)" in deliverer.log()
     assert cluster.posts_by("a") == []

@@ -88,7 +88,7 @@ class Endpoints:
                 return scraped
             if time.monotonic() > deadline:
                 return scraped
-            await asyncio.sleep(0.1)
+            await asyncio.sleep(0.1)  # the next scrape
 
 
 @dataclass
@@ -203,7 +203,7 @@ async def test_a_post_in_flight_shows_in_the_outbox_gauges(running: Running) -> 
     deadline = time.monotonic() + 10
     while (waiting.get("newsbot_outbox_oldest_due_seconds") or 0) < 1:
         assert time.monotonic() < deadline, "the waiting post's age never grew"
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(0.2)  # the post ages
         waiting = await running.scrape()
     assert waiting.get("newsbot_deliveries_total", kind="post", outcome="done") is None
 
@@ -232,7 +232,7 @@ async def test_healthz_says_when_the_event_loop_is_stuck(tmp_path: Path) -> None
         seen: list[tuple[int, str]] = []
 
         def probe_later() -> None:
-            time.sleep(0.8)
+            time.sleep(0.8)  # the probe comes while the loop is stuck
             seen.append(_get(url + "/healthz"))
 
         probe = threading.Thread(target=probe_later)
@@ -241,7 +241,7 @@ async def test_healthz_says_when_the_event_loop_is_stuck(tmp_path: Path) -> None
         probe.join()
         status, text = seen[0]
         assert status == 503 and text.startswith("event loop stalled for "), seen
-        await asyncio.sleep(0.25)
+        await asyncio.sleep(0.25)  # the loop runs again
         assert await asyncio.to_thread(_get, url + "/healthz") == (200, "ok\n")
         status, text = await asyncio.to_thread(_get, url + "/readyz")
         assert status == 503 and "store: not loaded yet" in text

@@ -238,7 +238,7 @@ async def test_a_process_frozen_inside_a_transaction_blocks_the_others_briefly(
                 await asyncio.sleep(IDLE_IN_TRANSACTION_MS / 1000 + 3)  # "frozen"
 
         stalled = asyncio.create_task(stall_inside_a_transaction())
-        await asyncio.sleep(0.3)
+        await asyncio.sleep(0.3)  # the transaction is open, its row locked
         started = time.monotonic()
         await other.meta.set("k", "v")  # waits for the lock, then gets it
         waited = time.monotonic() - started
@@ -306,7 +306,7 @@ async def test_only_transactions_that_wrote_tell_the_other_processes(
             await first.db.fetch("SELECT holder FROM leases")
         await first.meta.set("k", "v")
         await first.meta.set("k", "v")  # the same value is still a write
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(0.5)  # the NOTIFYs reach the other's listener
         assert second.db.generation == before + 2
 
 

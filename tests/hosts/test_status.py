@@ -133,7 +133,7 @@ async def test_two_bot_processes_on_one_postgresql_and_a_role_handed_over(
                 shown = await status(tmp_path, pg_url)
                 if f"deliverer: held by {b}" in shown:
                     break
-                await asyncio.sleep(0.5)
+                await asyncio.sleep(0.5)  # the lease expires
             assert f"deliverer: held by {b}" in shown and ", epoch 2," in shown
             assert "scanner: free (epoch 1)" in shown  # no other process has the folder
             assert a not in shown

@@ -159,7 +159,7 @@ async def test_a_database_away_holds_a_task_back_and_its_return_releases_it(
         return 3600.0
 
     task = asyncio.create_task(supervise("held-task", iteration, held))
-    await asyncio.sleep(0.05)
+    await asyncio.sleep(0.05)  # the first round has met the outage
     assert held.since == 1_000_000.0
     state = held.state()
     assert state is not None and state.reason == "connection refused"
@@ -196,10 +196,10 @@ async def test_a_held_task_waiting_for_its_lease_is_still_said_held_back_each_mi
 
     held = HeldBack(time.time)
     task = asyncio.create_task(supervise("waiting-task", iteration, held))
-    await asyncio.sleep(1.0)
+    await asyncio.sleep(1.0)  # past HELD_LOG_EVERY: the wait is said again
     assert held.since is not None
     lease.set()
-    await asyncio.sleep(0.05)
+    await asyncio.sleep(0.05)  # the round, its lease back, ends
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task

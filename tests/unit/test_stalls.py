@@ -20,7 +20,7 @@ async def test_a_blocked_loop_is_logged_as_a_stall(caplog: pytest.LogCaptureFixt
         for _ in range(50):
             if monitor.stalls:
                 break
-            await asyncio.sleep(0.02)
+            await asyncio.sleep(0.02)  # the monitor wakes, late
     finally:
         await monitor.stop()
     assert monitor.stalls >= 1
