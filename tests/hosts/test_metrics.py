@@ -187,6 +187,9 @@ async def test_a_process_is_ready_once_logged_in_and_counts_what_it_does(
     assert (scraped.get("newsbot_search_index_rebuilds_total") or 0) >= 1
     assert (scraped.get("newsbot_event_loop_lag_seconds_count") or 0) > 0
     assert (scraped.get("newsbot_store_rescans_total") or 0) >= 1
+    assert (scraped.get("newsbot_task_rounds_total", task="deliveries") or 0) >= 1  # the post's
+    last_round = scraped.get("newsbot_task_last_round_timestamp_seconds", task="deliveries")
+    assert last_round is not None and time.time() - last_round < 15
     assert scraped.get("newsbot_store_bad_files_total") == 0.0
     assert scraped.get("process_resident_memory_bytes")  # prometheus_client's own
 

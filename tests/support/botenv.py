@@ -165,9 +165,13 @@ async def settled(env: NewsEnv, timeout: float = 10.0) -> None:
 async def two_rounds(bot: NewsBot, *tasks: str, timeout: float = 10.0) -> None:
     """Wait until each background task named (in turn: "store rescan", then "deliveries",
     say) has completed two full rounds after this call. The second began after the first
-    ended, so after the call: whatever was due by now has been sent, and a check that
-    nothing was ("no post") is an answer, not a guess after a sleep. The default task is
-    the delivery loop."""
+    ended, so after the call: whatever was due by now has been handled, and a check that
+    nothing was sent ("no post") is an answer, not a guess after a sleep. The default task
+    is the delivery loop, which is woken for each round as queued work wakes it (it looks
+    at the outbox at once instead of at its next poll)."""
     for task in tasks or ("deliveries",):
-        after = bot.rounds.count(task) + 2
-        await asyncio.wait_for(bot.rounds.wait_past(task, after), timeout)
+        for _ in range(2):
+            after = bot.rounds.count(task) + 1
+            if task == "deliveries":
+                bot.deliveries_due.set()
+            await asyncio.wait_for(bot.rounds.wait_past(task, after), timeout)

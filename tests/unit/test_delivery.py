@@ -1,7 +1,8 @@
 """The delivery engine's parts that know no post: `classify` and `supervise`.
 
 `classify` is what every delivery step (post, edit, deletion, crosspost, thread, digest)
-asks of a failed request; `supervise` keeps every background task alive.
+asks of a failed request; `supervise` keeps every background task alive and counts the
+rounds it completes (`bot.rounds`).
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ from types import SimpleNamespace
 import aiohttp
 import discord
 import pytest
+from prometheus_client import REGISTRY
 
 from bot import answers, posting
 from bot.delivery import RESTARTS, Action, HeldBack, Verdict, classify, supervise
 from bot.errors import ArticleNotFound, DeskUnavailable
+from bot.rounds import Rounds
 from bot.store import LeaseLost, Role, Store
 
 
@@ -122,6 +125,43 @@ async def test_a_supervised_task_that_raises_is_logged_and_restarted(
     [failed] = [r for r in caplog.records if r.getMessage() == "supervised task test-task failed"]
     assert failed.exc_info is not None and "the first round breaks" in str(failed.exc_info[1])
     assert f"supervised task test-task restarted ({before + 1})" in caplog.messages
+
+
+async def test_only_a_completed_round_is_counted_and_a_wait_for_two_needs_both(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A round the database refused is no round; a wait returns once the rounds it asked
+    for ended, and Prometheus reads the same count and when the last one ended."""
+    monkeypatch.setattr("bot.delivery.HELD_RETRY", 0.01)
+    rounds, go, runs = Rounds(), asyncio.Event(), [0]
+
+    async def iteration() -> float:
+        runs[0] += 1
+        if runs[0] == 1:
+            raise DeskUnavailable("connection refused")
+        await go.wait()
+        go.clear()
+        return 0.0
+
+    task = asyncio.create_task(
+        supervise("counted-task", iteration, HeldBack(time.time), rounds=rounds)
+    )
+    two = asyncio.create_task(rounds.wait_past("counted-task", 2))
+    while runs[0] < 2:  # the refused round, then the next, waiting for `go`
+        await asyncio.sleep(0.01)
+    assert rounds.count("counted-task") == 0 and not two.done()
+    go.set()
+    await asyncio.wait_for(rounds.wait_past("counted-task", 1), 5)
+    assert not two.done()
+    go.set()
+    await asyncio.wait_for(two, 5)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    labels = {"task": "counted-task"}
+    assert REGISTRY.get_sample_value("newsbot_task_rounds_total", labels) == 2.0
+    last = REGISTRY.get_sample_value("newsbot_task_last_round_timestamp_seconds", labels)
+    assert last is not None and time.time() - last < 5
 
 
 async def test_a_lost_lease_is_no_failure_the_next_round_runs_at_once() -> None:
