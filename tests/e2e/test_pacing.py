@@ -55,6 +55,7 @@ def write_other(store_dir: Path) -> None:
     )
 
 
+@pytest.mark.slow  # 3,000 rows
 async def test_a_parked_backlog_falling_due_leaves_room_for_another_channel(
     database: Path | str, store_dir: Path
 ) -> None:
@@ -85,6 +86,7 @@ async def parked_backlog_leaves_room(store: Store, store_dir: Path, clock: Clock
 
 
 @pytest.mark.usefixtures("both_backends")
+@pytest.mark.slow  # 3,000 rows
 async def test_three_thousand_paced_rows_falling_due_do_not_hold_up_another_channel(
     tmp_path: Path,
 ) -> None:

@@ -139,6 +139,7 @@ async def others_answered(env: NewsEnv, hostile: Callable[[], Awaitable[object]]
     assert not failures and answered >= 1, failures[:1]  # the hostile reader too, in time
 
 
+@pytest.mark.slow  # 20,000 articles
 async def test_a_6000_character_title_autocomplete_stalls_no_other_reader(
     loaded: Loaded, tmp_path: Path
 ) -> None:
@@ -154,6 +155,7 @@ async def test_a_6000_character_title_autocomplete_stalls_no_other_reader(
         await others_answered(env, hostile)
 
 
+@pytest.mark.slow  # 20,000 articles
 async def test_the_worst_search_stalls_no_other_reader(loaded: Loaded, tmp_path: Path) -> None:
     assert len(loaded.worst_query) <= QUERY_MAX
     async with big_bot(loaded, tmp_path) as env:

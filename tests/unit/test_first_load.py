@@ -69,6 +69,7 @@ async def load_batch_by_batch(
         return await load(database, store_dir)
 
 
+@pytest.mark.slow  # 2,200 files, parsed in worker processes
 async def test_a_first_load_leaves_the_database_batch_by_batch_loading_does(
     database: Path | str,
     other_database: Path | str,
@@ -87,6 +88,7 @@ async def test_a_first_load_leaves_the_database_batch_by_batch_loading_does(
     assert first["meta"] == batch_by_batch["meta"] != []
 
 
+@pytest.mark.slow  # 2,200 files, parsed in worker processes
 async def test_a_first_load_cut_short_is_clustered_at_the_next_start(
     database: Path | str,
     other_database: Path | str,

@@ -81,6 +81,7 @@ async def loaded(corpus: Path, tmp_path: Path) -> AsyncIterator[Store]:
         yield store
 
 
+@pytest.mark.slow  # 3,000 articles, 200 queries
 async def test_top_five_agree_with_full_fts5_scoring(loaded: Store, tmp_path: Path) -> None:
     reference = fts5.reference(tmp_path / "news.db")
     queries = fts5.sample_queries(reference)
@@ -119,6 +120,7 @@ async def test_another_process_write_is_searchable_at_once(
         assert not (await store.articles.search("quokka")).items
 
 
+@pytest.mark.slow  # 2,000 files, parsed in worker processes
 async def test_a_bulk_load_rebuilds_the_index(store: Store, store_dir: Path) -> None:
     """A big load drops the per-row triggers; its marker row makes every index rebuild."""
     assert not (await store.articles.search("wombat")).items
@@ -189,6 +191,7 @@ async def test_rescans_past_the_prune_limit_never_rebuild(
     assert built(caplog) == 0
 
 
+@pytest.mark.slow  # 3,000 articles
 async def test_bm25_scores_are_fts5s(loaded: Store, tmp_path: Path) -> None:
     """The scores themselves, not only the order: FTS5's bm25 (its idf, not Lucene's
     `1 +` form) over each of FTS5's best five, for every sampled query of words and phrases

@@ -928,6 +928,7 @@ def _title(raw: bytes) -> str:
     return parse_article_bytes(raw, "sample.txt").title
 
 
+@pytest.mark.slow  # 5,000 articles
 async def test_five_thousand_articles(tmp_path: Path, database: Path | str) -> None:
     write_corpus = _corpus_writer()
     if write_corpus is None:
