@@ -1,10 +1,11 @@
-# Two commands: `make run` and `make test`. Each creates .venv when missing.
+# Two commands: `make run` and `make test` (`make test-fast` for the inner loop). Each creates
+# .venv when missing.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test test-fast lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,8 +20,13 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
+# Every tier (tests/unit, tests/e2e, tests/hosts) on both backends: what CI runs.
 test: lint
 	$(BIN)/pytest -q
+
+# The unit tier and the end-to-end tier on SQLite, without the slow ones, in four workers.
+test-fast: $(STAMP)
+	$(BIN)/pytest -q -n 4 -m "not postgres and not slow" tests/unit tests/e2e
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.store

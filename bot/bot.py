@@ -20,6 +20,7 @@ from bot import answers, health, metrics, posting
 from bot.config import Settings
 from bot.delivery import HeldBack
 from bot.errors import ConfigError, NewsError
+from bot.rounds import Rounds
 from bot.stalls import StallMonitor
 from bot.store import Role, Store, open_store
 
@@ -144,6 +145,8 @@ class NewsBot(commands.Bot):
         # Set when this process queues outbox work; the delivery loop waits on it.
         self.deliveries_due = asyncio.Event()
         store.outbox.on_work = self.deliveries_due.set
+        # The rounds each background task completed (a metric; what a wait for one reads).
+        self.rounds = Rounds()
         # The loop's stall monitor: run_bot's (shared with /healthz), else started at login.
         self.loop_stalls: StallMonitor | None = None
 

@@ -27,6 +27,7 @@ import discord
 
 from bot import answers, desk, metrics, posting
 from bot.errors import ArticleNotFound, DeskUnavailable
+from bot.rounds import Rounds
 from bot.store import LeaseLost
 from bot.store.database import Clock
 
@@ -177,11 +178,13 @@ async def supervise(
     iteration: Callable[[], Awaitable[float]],
     held: HeldBack,
     wake: asyncio.Event | None = None,
+    rounds: Rounds | None = None,
 ) -> None:
     """Run `iteration` forever; each round returns how long to pause before the next (cut
-    short when `wake` is set). Only cancellation ends it: the database away holds it back
-    until a round succeeds, a lost lease is waited out by the next round, and any other
-    failure is logged, counted and restarted after a backoff."""
+    short when `wake` is set), and is counted in `rounds` once it completed. Only
+    cancellation ends it: the database away holds it back until a round succeeds, a lost
+    lease is waited out by the next round, and any other failure is logged, counted and
+    restarted after a backoff."""
     failures = 0
     while True:
         try:
@@ -207,6 +210,8 @@ async def supervise(
             continue
         failures = 0
         held.release(name)
+        if rounds is not None:
+            rounds.done(name)
         if wake is None:
             await asyncio.sleep(pause)
         elif pause > 0:

@@ -51,6 +51,17 @@ OUTAGE_SECONDS = Counter(
 )
 RESCANS = Counter("newsbot_store_rescans", "Full rescans of the store folder by this process")
 BAD_FILES = Counter("newsbot_store_bad_files", "Store files skipped as bad, each time one was read")
+ROUNDS = Counter(
+    "newsbot_task_rounds",
+    "Rounds of background work completed, by task (deliveries, alerts, digests, store "
+    "rescan, publish requests); a deliverer's loop goes round at least once a poll",
+    ["task"],
+)
+LAST_ROUND = Gauge(
+    "newsbot_task_last_round_timestamp_seconds",
+    "When each background task of this process last completed a round (Unix time)",
+    ["task"],
+)
 SEARCH_GENERATION = Gauge(
     "newsbot_search_index_generation",
     "The last database change this process's search index applied",

@@ -2,7 +2,9 @@
 
 `database` is a SQLite file or a fresh PostgreSQL database (on a throwaway server the
 session starts): every test that opens the store through it runs on both backends, with
-the same expectations. A test about SQLite's file itself is marked `sqlite_only`.
+the same expectations. A test about SQLite's file itself is marked `sqlite_only`. Every
+test that needs the PostgreSQL server is marked `postgres` here, so `-m "not postgres"`
+runs the SQLite half alone (`make test-fast`).
 """
 
 from __future__ import annotations
@@ -24,15 +26,26 @@ BACKENDS = ("sqlite", "postgresql")
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "sqlite_only: about SQLite's file; not run on PostgreSQL")
+    config.addinivalue_line("markers", "postgres: needs the throwaway PostgreSQL server (set here)")
+
+
+def on_postgres(item: pytest.Item) -> bool:
+    """The test runs on PostgreSQL: the `postgresql` case of a backend parameter (`database`,
+    `both_backends`, a module's own), or a test that asks for the server itself."""
+    params = getattr(item, "callspec", None)
+    if params is not None and any(value == "postgresql" for value in params.params.values()):
+        return True
+    return bool({"pg_url", "pg_server"} & set(getattr(item, "fixturenames", ())))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """A `sqlite_only` test runs once, on SQLite."""
+    """A `sqlite_only` test runs once, on SQLite; every PostgreSQL test is marked `postgres`."""
     kept: list[pytest.Item] = []
     dropped: list[pytest.Item] = []
     for item in items:
-        params = getattr(item, "callspec", None)
-        on_pg = params is not None and params.params.get("database") == "postgresql"
+        on_pg = on_postgres(item)
+        if on_pg:
+            item.add_marker(pytest.mark.postgres)
         (dropped if on_pg and item.get_closest_marker("sqlite_only") else kept).append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)

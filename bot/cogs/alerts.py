@@ -78,7 +78,7 @@ class AlertSender(commands.Cog):
 
     async def _forever(self) -> None:
         await self.bot.wait_until_ready()
-        await supervise("alerts", self.round, self.bot.held_back, wake=self.due)
+        await supervise("alerts", self.round, self.bot.held_back, self.due, self.bot.rounds)
 
     async def round(self) -> float:
         """Deliver what is due; then the pause until the next waiting alert, a poll at most."""

@@ -192,7 +192,7 @@ class DigestScheduler(commands.Cog):
 
     async def _schedule_forever(self) -> None:
         await self.bot.wait_until_ready()
-        await supervise("digests", self.scheduled, self.bot.held_back)
+        await supervise("digests", self.scheduled, self.bot.held_back, rounds=self.bot.rounds)
 
     async def scheduled(self) -> float:
         """One supervised round; the pause until the next digest or retry is due."""

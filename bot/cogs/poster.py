@@ -97,7 +97,7 @@ class Poster(commands.Cog):
     async def _deliver_forever(self) -> None:
         await self.bot.wait_until_ready()
         due = self.bot.deliveries_due
-        await supervise("deliveries", self.round, self.bot.held_back, wake=due)
+        await supervise("deliveries", self.round, self.bot.held_back, due, self.bot.rounds)
 
     async def round(self) -> float:
         """Deliver what is due; then the pause until the next retry, at least once a poll

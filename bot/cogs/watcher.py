@@ -50,7 +50,7 @@ class StoreWatcher(commands.Cog):
             self._supervise("publish requests", self.serve)
 
     def _supervise(self, name: str, iteration: Callable[[], Awaitable[float]]) -> None:
-        task = supervise(name, iteration, self.bot.held_back)
+        task = supervise(name, iteration, self.bot.held_back, rounds=self.bot.rounds)
         self.loops.append(asyncio.create_task(task, name=name))
 
     async def cog_unload(self) -> None:

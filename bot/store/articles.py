@@ -18,7 +18,7 @@ from bot.store.search_index import SearchIndex
 
 PAGE_SIZE = 5
 # Candidates beyond the page that the engine proposes for exact ranking: its order is
-# close to bm25's, not equal (tests/test_search.py measures the agreement).
+# close to bm25's, not equal (tests/unit/test_search.py measures the agreement).
 CANDIDATE_ROOM = 20
 # When a page's stories are short of candidates (a story's other articles took places),
 # the engine is asked for this many times more, up to CANDIDATES_MAX: past that, a page

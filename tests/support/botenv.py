@@ -11,6 +11,7 @@ bot uses), never with SQL: the schema stays the store's business.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import shutil
@@ -159,3 +160,18 @@ async def settled(env: NewsEnv, timeout: float = 10.0) -> None:
         return (await env.store.outbox.health()).waiting == 0
 
     await env.discord.wait_for(idle, timeout)
+
+
+async def two_rounds(bot: NewsBot, *tasks: str, timeout: float = 10.0) -> None:
+    """Wait until each background task named (in turn: "store rescan", then "deliveries",
+    say) has completed two full rounds after this call. The second began after the first
+    ended, so after the call: whatever was due by now has been handled, and a check that
+    nothing was sent ("no post") is an answer, not a guess after a sleep. The default task
+    is the delivery loop, which is woken for each round as queued work wakes it (it looks
+    at the outbox at once instead of at its next poll)."""
+    for task in tasks or ("deliveries",):
+        for _ in range(2):
+            after = bot.rounds.count(task) + 1
+            if task == "deliveries":
+                bot.deliveries_due.set()
+            await asyncio.wait_for(bot.rounds.wait_past(task, after), timeout)

@@ -1,0 +1,1 @@
+"""Several processes or hosts: `newsbot` subprocesses, crashes, failover, leases, outages."""
