@@ -1,8 +1,9 @@
 """Hostile input: no file can stop the bot.
 
 Every hostile entry of tests/support/hostile.py is a bad file, named (escaped) with what
-is wrong, by the one reader that `newsbot check`, `newsbot load`, every rescan and the
-running bot share; the good files beside it load, and the bot keeps posting.
+is wrong, by the one reader that `newsbot check`, `newsbot load` (tests/hosts/
+test_hostile_cli.py), every rescan and the running bot share; the good files beside it
+load, and the bot keeps posting.
 """
 
 from __future__ import annotations
@@ -27,9 +28,8 @@ from bot.articles import MAX_FILE_BYTES, Article, article_from_fields, parse_art
 from bot.frontmatter import MAX_NESTING, ArticleError, preview, printable_name
 from bot.store import Store
 from bot.store.folder import read_file, scan_store
-from tests.support.botenv import news_bot, subscribe, two_rounds
-from tests.support.cli import newsbot
-from tests.support.helpers import SEED_NAME, SEED_PATH, card_title, write_article
+from tests.support.botenv import news_bot, store_with_seed, subscribe, two_rounds
+from tests.support.helpers import SEED_NAME, card_title, write_article
 from tests.support.hostile import (
     POISONS,
     Poison,
@@ -39,16 +39,7 @@ from tests.support.hostile import (
     write_poisons,
 )
 
-CLI_TIMEOUT = 60  # seconds: `check` on a FIFO used to wait for a writer forever
-CLI_MEMORY = 2 * 1024**3  # bytes of address space: `check` on /dev/zero used to eat it all
 ONE_LINE_MAX = 400  # an error line: the escaped name, ": ", a problem of at most 300
-
-
-def store_with_seed(tmp_path: Path) -> Path:
-    folder = tmp_path / "store"
-    folder.mkdir()
-    shutil.copy2(SEED_PATH, folder / SEED_NAME)
-    return folder
 
 
 def listed_name(folder: Path) -> str:
@@ -200,59 +191,6 @@ def test_printable_name_escapes_what_could_forge_or_hide_a_line() -> None:
     assert printable_name("cost\u202etxt.exe\u2028x.md") == "cost\\u202etxt.exe\\u2028x.md"
     assert printable_name(os.fsdecode(b"latin\xe9.txt")) == "latin\\xe9.txt"
     assert printable_name("lone\ud800.txt") == "lone\\ud800.txt"
-
-
-# ----------------------------------------------------------------- each kind, on the command line
-
-
-@pytest.mark.parametrize("poison", POISONS, ids=[p.kind for p in POISONS])
-def test_check_and_load_name_each_hostile_file(tmp_path: Path, poison: Poison) -> None:
-    folder = store_with_seed(tmp_path)
-    poison.make(folder)
-    line = f"error: {poison.shown}: "
-    checked = newsbot(tmp_path, "check", str(folder), timeout=CLI_TIMEOUT, memory_limit=CLI_MEMORY)
-    assert checked.returncode == 1, checked.stdout + checked.stderr
-    assert f"checked 2 files in {folder}: 1 good, 1 bad" in checked.stdout
-    [error] = [ln for ln in checked.stdout.splitlines() if ln.startswith("error: ")]
-    assert error.startswith(line) and poison.problem in error, error
-    assert "Traceback" not in checked.stderr
-    loaded = newsbot(tmp_path, "load", timeout=CLI_TIMEOUT, memory_limit=CLI_MEMORY)
-    assert loaded.returncode == 0, loaded.stderr
-    assert "2 files: 1 new, 0 changed, 0 withdrawn, 0 unchanged, 1 bad" in loaded.stdout
-    errors = [ln for ln in loaded.stderr.splitlines() if ln.startswith("error: ")]
-    assert errors == [error], loaded.stderr  # the very same words as `check`
-    assert all(ln.startswith(("error: ", "loading ", "20")) for ln in loaded.stderr.splitlines())
-
-
-def test_check_and_load_agree_on_a_store_of_every_hostile_file(tmp_path: Path) -> None:
-    folder = store_with_seed(tmp_path)
-    write_poisons(folder)
-    checked = newsbot(tmp_path, "check", str(folder), timeout=CLI_TIMEOUT, memory_limit=CLI_MEMORY)
-    total = len(POISONS) + 1
-    assert checked.returncode == 1
-    assert f"checked {total} files in {folder}: 1 good, {len(POISONS)} bad" in checked.stdout
-    checked_errors = sorted(ln for ln in checked.stdout.splitlines() if ln.startswith("error: "))
-    assert len(checked_errors) == len(POISONS)
-    for poison in POISONS:
-        [line] = [ln for ln in checked_errors if ln.startswith(f"error: {poison.shown}: ")]
-        assert poison.problem in line, line
-    loaded = newsbot(tmp_path, "load", timeout=CLI_TIMEOUT, memory_limit=CLI_MEMORY)
-    assert f"{total} files: 1 new, 0 changed, 0 withdrawn, 0 unchanged, {len(POISONS)} bad" in (
-        loaded.stdout
-    )
-    assert sorted(ln for ln in loaded.stderr.splitlines() if ln.startswith("error: ")) == (
-        checked_errors
-    )
-    again = newsbot(tmp_path, "load", timeout=CLI_TIMEOUT, memory_limit=CLI_MEMORY)
-    assert f"0 new, 0 changed, 0 withdrawn, {total} unchanged, {len(POISONS)} bad" in again.stdout
-
-
-def test_the_log_names_a_bad_file_on_one_escaped_line(tmp_path: Path) -> None:
-    folder = store_with_seed(tmp_path)
-    (folder / "evil\nERROR bot: forged.txt").write_text(front())
-    loaded = newsbot(tmp_path, "load", LOG_LEVEL="INFO")
-    assert "skipped evil\\nERROR bot: forged.txt: the file name has" in loaded.stderr
-    assert not [ln for ln in loaded.stderr.splitlines() if ln.startswith("ERROR bot: forged")]
 
 
 def test_a_debug_log_shows_the_traceback_of_an_unexpected_failure(
