@@ -26,7 +26,7 @@ test: lint
 
 # The unit tier and the end-to-end tier on SQLite, without the slow ones, in four workers.
 test-fast: $(STAMP)
-	$(BIN)/pytest -q -n 4 -m "not postgres and not slow" tests/unit tests/e2e
+	NEWSBOT_TESTS=fast $(BIN)/pytest -q -n 4 -m "not postgres and not slow" tests/unit tests/e2e
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.store

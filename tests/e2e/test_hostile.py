@@ -29,7 +29,7 @@ from bot.frontmatter import MAX_NESTING, ArticleError, preview, printable_name
 from bot.store import Store
 from bot.store.folder import read_file, scan_store
 from tests.support.botenv import news_bot, store_with_seed, subscribe, two_rounds
-from tests.support.helpers import SEED_NAME, card_title, write_article
+from tests.support.helpers import SEED_NAME, card_title, examples, write_article
 from tests.support.hostile import (
     POISONS,
     Poison,
@@ -293,7 +293,7 @@ def _read_or_refuse(folder: Path, name: str) -> Article | None:
 
 
 @settings(
-    max_examples=150,
+    max_examples=examples(150),
     deadline=timedelta(seconds=3),
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
@@ -316,7 +316,7 @@ def test_any_hostile_front_matter_is_an_article_or_this_files_error(
 
 
 @settings(
-    max_examples=25,
+    max_examples=examples(25),
     deadline=timedelta(seconds=5),
     suppress_health_check=[HealthCheck.too_slow],
 )
@@ -389,7 +389,7 @@ def _depth(text: str) -> int:
     return deepest
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(_block_yaml())
 def test_the_fast_path_never_skips_a_file_nested_too_deep(text: str) -> None:
     """The cheap text test lets libyaml read a file alone only when it cannot nest deeper

@@ -447,6 +447,7 @@ def test_message_body_rules_that_pass_and_empty_messages() -> None:
 # --- rate limits and shards ---
 
 
+@pytest.mark.slow
 async def test_rate_limited_burst_is_paced() -> None:
     async with StandIn(rate_limits=True) as d:
         channel_id = d.add_channel("busy")

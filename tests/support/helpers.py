@@ -16,6 +16,15 @@ SEED_ID = "000_b1e94322d9932e65"
 SEED_PATH = Path(__file__).resolve().parents[2] / "seeds" / SEED_NAME
 
 
+FAST = os.environ.get("NEWSBOT_TESTS") == "fast"  # `make test-fast`, the inner loop
+
+
+def examples(count: int) -> int:
+    """How many examples a property tries: all of them in `make test` (and CI), a tenth
+    (at least 20) in `make test-fast`."""
+    return max(20, count // 10) if FAST else count
+
+
 def article_text(name: str = "article", *, body: str = "", **fields: Any) -> str:
     """The text of a well-formed article file; a field given as None is left out."""
     stem = name.rsplit(".", 1)[0] if "." in name else name

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from bot import frontmatter
 from bot.articles import Article, is_http_url, parse_article, parse_article_bytes, topic_key
 from bot.frontmatter import ArticleError, set_published, split_front_matter
-from tests.support.helpers import SEED_ID, SEED_NAME, SEED_PATH, article_text
+from tests.support.helpers import SEED_ID, SEED_NAME, SEED_PATH, article_text, examples
 
 GOOD = (
     "---\n"
@@ -496,7 +496,7 @@ def _parses_or_refuses(text: str) -> None:
         assert result.published_at.tzinfo is not None
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.text())
 def test_any_text_parses_or_raises_article_error(text: str) -> None:
     _parses_or_refuses(text)
@@ -578,7 +578,7 @@ _YAMLISH = st.builds(
 )
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_YAMLISH, st.booleans(), st.text(max_size=20))
 def test_any_front_matter_parses_or_raises_article_error(
     front: str, close: bool, body: str
@@ -587,7 +587,7 @@ def test_any_front_matter_parses_or_raises_article_error(
     _parses_or_refuses(text)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.binary(max_size=200))
 def test_any_bytes_parse_or_raise_article_error(raw: bytes) -> None:
     try:
@@ -607,7 +607,7 @@ def _read_both(front: str) -> tuple[object, object]:
     return results[0], results[1]
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_YAMLISH)
 def test_the_plain_front_matter_path_reads_what_pyyaml_reads(front: str) -> None:
     assume(not frontmatter._needs_structure_check(front))

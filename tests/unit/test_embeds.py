@@ -23,6 +23,7 @@ from bot.embeds import (
     topics_embed,
 )
 from bot.plain_text import embed_to_text, view_to_text
+from tests.support.helpers import examples
 
 SECRET = "TOPSECRET-7f3a9c-do-not-show"
 WHEN = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
@@ -411,7 +412,7 @@ _articles = st.builds(
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(article=_articles, others=st.lists(_articles, max_size=4))  # a page is five articles
 def test_any_valid_article_renders_within_every_limit(
     article: Article, others: list[Article]

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from bot.follow_query import MAX_CHARS, MAX_TERMS, BadQuery, FollowQuery, Term
 from bot.store import ranking
+from tests.support.helpers import examples
 
 
 def canonical(typed: str) -> str:
@@ -130,14 +131,14 @@ def reads_back(typed: str) -> None:
     assert again.text == query.text
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=examples(500), deadline=None)
 @given(st.lists(_PIECES, max_size=40).map("".join))
 @example('-"a b" "c d"*  x-y* -z*')
 def test_the_canonical_text_reads_back_as_the_same_query(typed: str) -> None:
     reads_back(typed)
 
 
-@settings(max_examples=1000, deadline=None)
+@settings(max_examples=examples(1000), deadline=None)
 @given(st.text(max_size=60))
 def test_any_text_reads_back_as_the_same_query(typed: str) -> None:
     reads_back(typed)

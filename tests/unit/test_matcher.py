@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from bot.follow_query import FollowQuery
 from bot.matcher import CorpusStats, Matcher, Story, Topic
 from bot.store import Store, ranking
-from tests.support.helpers import write_article
+from tests.support.helpers import examples, write_article
 
 STORIES = [
     Story("Nvidia unveils AI chips", "The chipmaker said crypto demand fell.", "Reuters", ("AI",)),
@@ -203,7 +203,7 @@ class _Stats:
         return self.counts.get(prefix, 7)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(
     st.lists(typed_queries(), min_size=1, max_size=30),
     st.lists(stories(), min_size=1, max_size=8),
@@ -234,7 +234,7 @@ def test_matching_is_running_each_query(
 _ODD = 'aAéE\u0301ßSSİı\u0f43\u0fb7発表_-’ *"@\u202e5'
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(
     st.lists(st.text(_ODD, min_size=1, max_size=12), min_size=1, max_size=12),
     st.lists(st.text(_ODD, max_size=40), min_size=1, max_size=4),

@@ -19,7 +19,7 @@ from bot.store.folder import PARALLEL_THRESHOLD
 from bot.store.ranking import MAX_PHRASES, QUERY_MAX, Phrase, fold, length, parse, score, tokens
 from tests.support import fts5
 from tests.support.corpus import write_corpus
-from tests.support.helpers import write_article
+from tests.support.helpers import examples, write_article
 
 CORPUS = 3000
 QUERIES = 200
@@ -46,7 +46,7 @@ def test_phrase_hits_count_words_phrases_and_prefixes() -> None:
     ]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(
     st.text(alphabet="ab é_-.", max_size=40), st.sampled_from(["a", "ab", '"a b"', "b*", '"a a"'])
 )
@@ -259,6 +259,7 @@ async def test_a_huge_excerpt_is_searched_and_scored_in_its_first_part(
     assert not (await store.articles.search("penguin")).items
 
 
+@pytest.mark.slow
 async def test_the_phrase_cache_stays_bounded(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:

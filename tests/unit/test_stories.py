@@ -33,7 +33,7 @@ from bot.stories import (
 )
 from tests.support.cli import newsbot
 from tests.support.corpus import STORY_BLOCK, planted_story, write_corpus
-from tests.support.helpers import write_article
+from tests.support.helpers import examples, write_article
 
 # ----------------------------------------------------------------- URLs
 
@@ -108,7 +108,7 @@ def test_normalising_any_string_never_raises(hostile: str) -> None:
     assert isinstance(url_keys([hostile]), list)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(
     st.text()
     | st.builds(
