@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from multiprocessing import get_context
 from pathlib import Path
+from typing import Any
 
 from bot.articles import ARTICLE_SUFFIXES, read_article
 from bot.frontmatter import ArticleError, printable_name
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 
 BATCH = 2000  # files per parse task and per write transaction (fewer, larger commits)
 PARALLEL_THRESHOLD = 2000  # below this many files, parsing in a thread beats starting processes
+KNOWN_PAGE = 1000  # rows of the files table per read in a rescan (the loop runs between)
 
 FileStat = tuple[int, int]  # (mtime_ns, size)
 Parsed = tuple[ArticleRows, Prepared]  # a file's rows and its story keys
@@ -157,10 +159,6 @@ def _differences(
     """The files to read (new or changed) and the files gone, each in name order."""
     todo = sorted(name for name, stat in current.items() if known.get(name) != stat)
     return todo, sorted(known.keys() - current.keys())
-
-
-def _file_stats(rows: Iterable[tuple[str, int, int]]) -> dict[str, FileStat]:
-    return {name: (mtime, size) for name, mtime, size in rows}
 
 
 def _read_batch(files: Sequence[tuple[str, int]]) -> list[Parsed | str]:
@@ -311,11 +309,18 @@ class Folder:
 
     async def _known_files(self, names: list[str] | None = None) -> dict[str, FileStat]:
         """What the database last recorded: every article file, or only `names`."""
-        if names is None:
-            rows = await self.db.fetch_tuples(
-                "SELECT name, mtime_ns, size FROM files WHERE name <> ?", [PROVIDERS_FILE]
-            )
-            return await asyncio.to_thread(_file_stats, rows)
+        if names is None:  # a page at a time: asyncpg decodes rows on the event loop, and
+            # the 100,000 of a big store in one read held it 100-150 ms, every rescan
+            known: dict[str, FileStat] = {}
+            page: list[tuple[Any, ...]] = [("",)]  # the first page starts after ""
+            while page:
+                page = await self.db.fetch_tuples(
+                    "SELECT name, mtime_ns, size FROM files WHERE name > ? AND name <> ? "
+                    "ORDER BY name LIMIT ?",
+                    [page[-1][0], PROVIDERS_FILE, KNOWN_PAGE],
+                )
+                known.update((name, (mtime, size)) for name, mtime, size in page)
+            return known
         return {
             row[0]: (row[1], row[2])
             async for row in in_chunks(

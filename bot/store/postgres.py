@@ -41,6 +41,13 @@ CLOSE_TIMEOUT = 5.0  # seconds to let busy connections finish at exit
 UNREACHABLE_LOG_EVERY = 60.0  # seconds: "unreachable" is said once a minute, not every retry
 RECONNECT_FIRST = 0.5  # seconds before LISTEN's connection is tried again, doubling to 10
 READ_DELAYS = (0.1, 0.4)  # a read that lost its connection is tried again after these
+SERVER_SETTINGS = {
+    "jit": "off",
+    "application_name": "newsbot",
+    # A process frozen in a transaction (SIGSTOP, a stalled VM) must not hold the write lock
+    # for ever: the server ends its session; the others go on.
+    "idle_in_transaction_session_timeout": str(IDLE_IN_TRANSACTION_MS),
+}
 # The connection is gone (or never came): the desk is briefly unavailable, not broken.
 LOST = (
     OSError,
@@ -77,6 +84,14 @@ def _privileges(exc: Exception) -> str:
     )
 
 
+async def _session_kept(conn: Any) -> None:
+    """What a pooled connection needs on its way back to the pool beyond asyncpg's own
+    rollback of a transaction left open: nothing. The bot sets no session setting, takes
+    only transaction-scoped advisory locks, opens no cursor and listens on a connection of
+    its own, so asyncpg's default reset (`RESET ALL`, `UNLISTEN *`, ... : one more round
+    trip per statement, the connection held until it returns) would undo nothing."""
+
+
 class PostgresDatabase:
     """An asyncpg pool; statements inside `transaction()` share its one connection."""
 
@@ -104,13 +119,8 @@ class PostgresDatabase:
                 min_size=1,
                 max_size=pool_size,
                 timeout=CONNECT_TIMEOUT,
-                server_settings={
-                    "jit": "off",
-                    "application_name": "newsbot",
-                    # A process frozen in a transaction (SIGSTOP, a stalled VM) must not hold the
-                    # write lock for ever: the server ends its session; the others go on.
-                    "idle_in_transaction_session_timeout": str(IDLE_IN_TRANSACTION_MS),
-                },
+                reset=_session_kept,
+                server_settings=SERVER_SETTINGS,
             )
         except (*LOST, asyncpg.PostgresError, ValueError) as exc:
             raise DatabaseUnavailable(label, _reason(exc), "NEWS_DATABASE_URL") from None

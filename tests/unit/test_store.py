@@ -33,6 +33,7 @@ from bot.errors import (
 )
 from bot.frontmatter import ArticleError
 from bot.store import PAGE_SIZE, Counts, DeliveryState, Store, schema
+from bot.store import folder as folder_module
 from tests.support.helpers import SEED_ID, SEED_NAME, SEED_PATH, write_article
 
 # ----------------------------------------------------------------- helpers
@@ -144,6 +145,23 @@ async def test_sync_counts_and_reads_only_what_changed(
         again = await store.folder.sync()
         assert (again.new, again.changed, again.deleted, again.unchanged) == (0, 0, 0, 6)
         assert (await store.articles.get("a0")).title == "Title of a0"
+
+
+async def test_a_rescan_of_more_files_than_one_read_holds_misses_none(
+    database: Path | str, store_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The files the database recorded are read a page at a time (the event loop runs
+    between pages): every page counts, so nothing is read again and one deletion is seen."""
+    monkeypatch.setattr(folder_module, "KNOWN_PAGE", 2)  # the seed and six more: 4 pages
+    for n in range(6):
+        write_article(store_dir, f"a{n}", published=True)
+    async with Store.open(database, store_dir) as store:
+        assert (await store.folder.sync()).new == 7
+        published = (await store.articles.counts()).published
+        (store_dir / "a4.txt").unlink()
+        report = await store.folder.sync()
+        assert (report.new, report.changed, report.deleted, report.unchanged) == (0, 0, 1, 6)
+        assert (await store.articles.counts()).published == published - 1
 
         write_article(store_dir, "a1", title="A changed title", published=True)
         touch_later(store_dir / "a1.txt")
