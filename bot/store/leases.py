@@ -37,7 +37,7 @@ from bot.store.database import Database
 
 log = logging.getLogger(__name__)
 
-LEASE_SECONDS = 12.0  # a lease not renewed for this long is taken over (within 15 s)
+LEASE_SECONDS = 12.0  # not renewed for this long: taken over (within LEASE_SECONDS + TRY_SECONDS)
 RENEW_SECONDS = 2.0  # the holder renews this often
 TRY_SECONDS = 1.0  # a standby tries to take the lease this often
 MARGIN = 3.0  # the holder stops acting this long before its lease could be taken

@@ -113,7 +113,7 @@ class Stories:
             return
         if await self._version() != VERSION:
             done = await self.recluster(unless_current=True)
-            if done is not None:
+            if done is not None and done.articles:  # an empty database: nothing to say
                 log.info(
                     "stories: %d articles clustered into %d stories (%d moved) in %.1f s",
                     done.articles,
