@@ -37,7 +37,8 @@ GLOBAL_RATE = 45.0  # requests/s: under Discord's 50/s global limit, so 429s sta
 
 
 def kind_of(delivery: Delivery) -> str:
-    """The step a row asks for, as the deliveries metric names it (`Poster._act`'s cases)."""
+    """The step a row asks for: what `Poster._act` does, and how the deliveries metric
+    names it."""
     if delivery.state == DeliveryState.DELETE:
         return "delete"
     if delivery.owes_followup:
@@ -207,20 +208,21 @@ class Poster(commands.Cog):
         """The one step the row asks for, recorded once Discord answered. A post leads with
         the best of the articles it shows, the others under "More coverage" (bot.coverage)."""
         outbox = self.store.outbox
-        if delivery.state == DeliveryState.DELETE:
+        kind = kind_of(delivery)
+        if kind == "delete":
             if delivery.message_id is not None:
                 await posting.delete_post(self.bot, delivery)
             await outbox.done(delivery, None)
             return
         article, more = coverage.lead_and_more(articles)
-        if delivery.owes_followup:
-            await posting.follow_up(self.bot, delivery, article)
-            await outbox.followed_up(delivery)
-        elif delivery.state == DeliveryState.EDIT and delivery.message_id is not None:
+        if kind == "edit":
             await posting.edit_post(self.bot, delivery, article, more)
             await outbox.done(delivery, delivery.message_id, shown=shown)
-        elif delivery.lead_id is not None and delivery.updates == Updates.THREAD:
+        elif kind == "reply":
             await self._reply(delivery, article, shown)
+        elif kind != "post":  # the crosspost or thread a sent post owes
+            await posting.follow_up(self.bot, delivery, article)
+            await outbox.followed_up(delivery)
         else:
             message_id = await self._post(delivery, article, more)
             await outbox.done(delivery, message_id, posting.followup_of(delivery), shown)
