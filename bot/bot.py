@@ -332,7 +332,6 @@ async def prepare_store(settings: Settings, store: Store, progress: Progress | N
             report.changed,
             len(report.errors),
         )
-        metrics.BAD_FILES.inc(len(report.errors))
     elif await store.articles.last_sync() is None:
         log.info("the store is not loaded yet: the scanner's process loads it")
         return

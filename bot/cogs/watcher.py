@@ -97,7 +97,6 @@ class StoreWatcher(commands.Cog):
             return 0.0  # another process scans the store folder
         report = await self.store.folder.sync()
         metrics.RESCANS.inc()
-        metrics.BAD_FILES.inc(len(report.errors))
         if report.loaded or report.deleted:
             log.info("store rescan: %s", report.changes_line())
         return 0.0
@@ -127,7 +126,6 @@ class StoreWatcher(commands.Cog):
             log.exception("applying changes to %d store file(s) failed", len(names))
             return
         self.postponed = False
-        metrics.BAD_FILES.inc(len(report.errors))
         if report.loaded or report.deleted or report.errors:
             log.info("store change: %s", report.changes_line())
 

@@ -1,8 +1,7 @@
 """Reading the store folder into the database: scan, per-file read, diff, apply.
 
 Only new or changed files (by mtime and size) are read; big loads are parsed in
-worker processes that also build the rows, so the main process spends its time on SQL.
-"""
+worker processes that also build the rows, so the main process spends its time on SQL."""
 
 from __future__ import annotations
 
@@ -21,6 +20,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
+from bot import metrics
 from bot.articles import ARTICLE_SUFFIXES, read_article
 from bot.frontmatter import ArticleError, printable_name
 from bot.providers import PROVIDERS_FILE
@@ -230,6 +230,7 @@ class Folder:
         await self._sync_providers(report)
         report.seconds = time.perf_counter() - started
         await self._save_summary(report)
+        metrics.BAD_FILES.inc(len(report.errors))
         return report
 
     async def sync_files(self, names: Iterable[str]) -> SyncReport:
@@ -244,6 +245,7 @@ class Folder:
         if PROVIDERS_FILE in names:
             await self._sync_providers(report)
         report.seconds = time.perf_counter() - started
+        metrics.BAD_FILES.inc(len(report.errors))
         return report
 
     async def _bring_in_line(
