@@ -328,14 +328,19 @@ def check(store_dir: Path) -> int:
 def _progress(done: int, total: int) -> None:
     if sys.stderr.isatty():
         print(f"\rloading {done}/{total} files", end="" if done < total else "\n", file=sys.stderr)
-    elif done == total or done % 10_000 < 500:
+    elif _worth_a_line(done, total):
         print(f"loading {done}/{total} files", file=sys.stderr)
 
 
 def _logged_progress(done: int, total: int) -> None:
     """`newsbot run`'s load, said in the log (a service's stderr is no terminal)."""
-    if done == total or done % 10_000 < 500:  # as `newsbot load` says it off a terminal
+    if _worth_a_line(done, total):
         log.info("loading %d/%d files", done, total)
+
+
+def _worth_a_line(done: int, total: int) -> bool:
+    """A line off a terminal: about every 10,000 files, and at the end."""
+    return done == total or done % 10_000 < 500
 
 
 def _print_report(report: SyncReport, bad: list[str], *, quiet: bool = False) -> None:
