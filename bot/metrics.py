@@ -15,12 +15,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import discord
 from prometheus_client import Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-if TYPE_CHECKING:  # the store counts its search index's rebuilds here: no import cycle
+if TYPE_CHECKING:  # the store counts here (bad files, rebuilds): no cycle, and no discord
+    import discord
+
     from bot.store import Readings, Role
 
 DELIVERIES = Counter(
